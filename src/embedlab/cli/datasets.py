@@ -1,0 +1,54 @@
+"""``embedlab datasets list|info|download``."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from embedlab.cli.common import console
+
+app = typer.Typer(help="Built-in data sets: list, describe, download (cached, checksummed).", no_args_is_help=True)
+
+
+@app.command("list")
+def list_() -> None:
+    """List the built-in data sets."""
+    from embedlab.data import list_datasets
+
+    t = Table(title="built-in datasets")
+    for col in ("name", "classes", "splits", "protocol", "description"):
+        t.add_column(col)
+    for info in list_datasets():
+        t.add_row(info.name, str(len(info.classes)), ", ".join(info.splits), info.protocol, info.description)
+    console.print(t)
+
+
+@app.command()
+def info(name: str) -> None:
+    """Show a data set's classes, files, checksums, protocol and licence."""
+    from embedlab.data import dataset_info
+
+    i = dataset_info(name)
+    console.print(f"[bold]{i.name}[/]: {i.description}")
+    console.print(f"classes: {', '.join(i.classes)}")
+    console.print(f"splits: {', '.join(i.splits)} — protocol: {i.protocol}")
+    console.print(f"format: {i.format}, encoding: {i.encoding}")
+    t = Table()
+    for col in ("split", "file", "sha256", "url"):
+        t.add_column(col, overflow="fold")
+    for f in i.files:
+        t.add_row(f.split, f.filename, f.sha256[:16] + "…", f.url or "(shipped in the package)")
+    console.print(t)
+    if i.citation:
+        console.print(f"citation: {i.citation}")
+    if i.license:
+        console.print(f"licence: {i.license}")
+
+
+@app.command()
+def download(name: str) -> None:
+    """Download a data set into the cache (or check the local mirror) and verify checksums."""
+    from embedlab.data import download as _download
+
+    for p in _download(name):
+        console.print(f"ok {p}")

@@ -1,0 +1,234 @@
+"""``embedlab`` commands: train, evaluate, predict, demo (plus the datasets / models / embeddings groups)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+import yaml
+
+from embedlab.cli.common import console, setup_logging
+
+app = typer.Typer(
+    help="embedlab: text classifiers on word embeddings — train, evaluate, predict; learn and explore embeddings.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+DEMO_TEXTS = [
+    "Stocks fall as oil prices climb to a record high",
+    "The striker scored twice as the home team won the cup final",
+    "New chip makes laptops faster and saves battery power",
+]
+
+
+def _default_out(config) -> Path:
+    source = config.data.dataset or Path(config.data.path or "data").stem
+    base = Path("runs") / f"{source}-{config.model.name}"
+    out, n = base, 2
+    while out.exists():
+        out, n = base.with_name(f"{base.name}-{n}"), n + 1
+    return out
+
+
+def _parse_set(items: list[str]) -> dict:
+    updates = {}
+    for item in items:
+        if "=" not in item:
+            from embedlab.errors import ConfigError
+
+            raise ConfigError(f"--set expects key=value (e.g. training.lr=0.01), found '{item}'")
+        key, value = item.split("=", 1)
+        updates[key.strip()] = yaml.safe_load(value)
+    return updates
+
+
+@app.command()
+def train(
+    config: Annotated[Optional[Path], typer.Option(help="YAML run config (e.g. a previous run's config.yaml)")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="built-in data set (embedlab datasets list)")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/parquet file, class folder or label-lines file")] = None,
+    test_data: Annotated[Optional[Path], typer.Option(help="separate test file in the same format as --data")] = None,
+    text_column: Annotated[Optional[list[str]], typer.Option(help="text column (repeat for several)")] = None,
+    label_column: Annotated[Optional[str], typer.Option(help="label column")] = None,
+    encoding: Annotated[Optional[str], typer.Option(help="file encoding, e.g. latin-1")] = None,
+    model: Annotated[Optional[str], typer.Option(help="cnn | bag | rnn | fasttext (embedlab models list)")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="maximum epochs")] = None,
+    batch_size: Annotated[Optional[int], typer.Option()] = None,
+    lr: Annotated[Optional[float], typer.Option(help="learning rate")] = None,
+    seed: Annotated[Optional[int], typer.Option()] = None,
+    embeddings: Annotated[Optional[str], typer.Option(help="pretrained vectors: name (glove-6b-50d) or path")] = None,
+    freeze: Annotated[Optional[bool], typer.Option("--freeze/--fine-tune", help="freeze or fine-tune pretrained vectors")] = None,
+    embedding_dim: Annotated[Optional[int], typer.Option(help="size of random embeddings")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="use only the first N training rows")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="any config key, e.g. --set model.params.filters=100")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="run directory (default runs/<data>-<model>)")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing run directory")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Train a classifier and write a run directory (config, vocabulary, labels, weights, metrics, plots)."""
+    from embedlab.config import RunConfig
+    from embedlab.training.metrics import metrics_table
+    from embedlab.training.run import train_run
+
+    setup_logging(verbose)
+    base = RunConfig.from_yaml(config) if config else RunConfig()
+    updates: dict = {}
+    if dataset is not None:
+        updates.update({"data.dataset": dataset, "data.path": None})
+    if data is not None:
+        updates.update({"data.path": str(data), "data.dataset": None})
+    flags = {
+        "data.test_path": str(test_data) if test_data else None, "data.text_columns": text_column,
+        "data.label_column": label_column, "data.encoding": encoding, "data.limit": limit,
+        "model.name": model, "training.epochs": epochs, "training.batch_size": batch_size,
+        "training.lr": lr, "training.seed": seed, "embeddings.source": embeddings,
+        "embeddings.freeze": freeze, "embeddings.dim": embedding_dim,
+    }
+    updates.update({k: v for k, v in flags.items() if v not in (None, [])})
+    if model is not None and (config is None or base.model.name != model):
+        updates["model.params"] = {}
+    updates.update(_parse_set(set_ or []))
+    cfg = base.override(updates) if updates else base
+    out = out or _default_out(cfg)
+    result = train_run(cfg, out, overwrite=overwrite)
+    split = "test" if "test" in result.metrics else "validation"
+    console.print(metrics_table(result.metrics[split], title=f"{split} metrics"))
+    tr = result.metrics["train"]
+    console.print(f"trained {tr['epochs']} epochs (best {tr['best_epoch']}) in {tr['seconds']:.1f}s, "
+                  f"{tr['samples_per_s']:.0f} samples/s")
+    console.print(f"run saved to [bold]{out}[/]")
+
+
+@app.command()
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="run directory")],
+    dataset: Annotated[Optional[str], typer.Option(help="built-in data set")] = None,
+    split: Annotated[str, typer.Option(help="split of the built-in data set")] = "test",
+    data: Annotated[Optional[Path], typer.Option(help="labelled file (columns as in training unless given)")] = None,
+    text_column: Annotated[Optional[list[str]], typer.Option()] = None,
+    label_column: Annotated[Optional[str], typer.Option()] = None,
+    encoding: Annotated[Optional[str], typer.Option()] = None,
+    out: Annotated[Optional[Path], typer.Option(help="write the metrics JSON here")] = None,
+    plot: Annotated[Optional[Path], typer.Option(help="write the confusion-matrix PNG here")] = None,
+) -> None:
+    """Evaluate a trained run on a data set split or a labelled file."""
+    from embedlab.data import load_data, load_dataset
+    from embedlab.errors import DataError
+    from embedlab.predictor import load
+    from embedlab.training.metrics import metrics_table
+    from embedlab.training.run import evaluate as _evaluate
+
+    setup_logging()
+    predictor = load(run)
+    d = predictor.config.data
+    if dataset:
+        ds = load_dataset(dataset, split)
+    elif data:
+        ds = load_data(data, text_columns=text_column or d.text_columns, label_column=label_column or d.label_column,
+                       encoding=encoding or d.encoding)
+    elif d.dataset:
+        ds = load_dataset(d.dataset, split)
+    else:
+        raise DataError("nothing to evaluate on: give --dataset NAME or --data FILE")
+    metrics = _evaluate(predictor, ds)
+    console.print(metrics_table(metrics, title=f"{ds.source}"))
+    if out:
+        Path(out).write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+    if plot:
+        from embedlab.training.plots import plot_confusion_matrix
+
+        plot_confusion_matrix(metrics["confusion_matrix"], metrics["classes"], plot)
+
+
+@app.command()
+def predict(
+    run: Annotated[Path, typer.Argument(help="run directory")],
+    texts: Annotated[Optional[list[str]], typer.Argument(help="texts to classify")] = None,
+    file: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/parquet or one-text-per-line file")] = None,
+    text_column: Annotated[Optional[list[str]], typer.Option()] = None,
+    encoding: Annotated[str, typer.Option()] = "utf-8",
+    out: Annotated[Optional[Path], typer.Option(help="write predictions CSV here (label + one column per class)")] = None,
+    top_k: Annotated[int, typer.Option(help="classes shown per text")] = 3,
+) -> None:
+    """Predict the class of texts given as arguments or in a file (batch prediction)."""
+    from embedlab.data import load_table
+    from embedlab.errors import DataError
+    from embedlab.predictor import load
+
+    setup_logging()
+    predictor = load(run)
+    if file:
+        if file.suffix.lower() in {".csv", ".tsv", ".jsonl", ".json", ".parquet"}:
+            items = load_table(file, text_column or ["text"], None, encoding=encoding, empty="error").texts
+        else:
+            from embedlab.data import read_text_lines
+
+            items = read_text_lines(file, encoding=encoding)
+    else:
+        items = list(texts or [])
+    if not items:
+        raise DataError("nothing to predict: give texts as arguments or --file")
+    preds = predictor.predict(items)
+    if out:
+        tmp = out.with_name(f".{out.name}.tmp")
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["text", "label", *[f"p_{c}" for c in predictor.classes]])
+            for text, p in zip(items, preds):
+                w.writerow([text, p.label, *[f"{p.probabilities[c]:.6f}" for c in predictor.classes]])
+        tmp.replace(out)
+        console.print(f"wrote {len(preds)} predictions to {out}")
+        return
+    for text, p in zip(items, preds):
+        top = ", ".join(f"{c} {v:.3f}" for c, v in list(p.probabilities.items())[:top_k])
+        console.print(f"[bold]{p.label}[/]\t{top}\t{text}", highlight=False)
+
+
+@app.command()
+def demo(
+    model: Annotated[str, typer.Option(help="model to train")] = "cnn",
+    epochs: Annotated[int, typer.Option()] = 8,
+    out: Annotated[Path, typer.Option(help="run directory")] = Path("runs/demo"),
+) -> None:
+    """Train the default model on the AG News sample shipped in the package, show metrics, predict 3 texts."""
+    from embedlab.config import RunConfig
+    from embedlab.predictor import load
+    from embedlab.training.metrics import metrics_table
+    from embedlab.training.run import train_run
+
+    setup_logging()
+    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample"}, "model": {"name": model},
+                               "training": {"epochs": epochs}})
+    result = train_run(cfg, out, overwrite=True)
+    console.print(metrics_table(result.metrics["test"], title="ag_news_sample test metrics"))
+    predictor = load(out)
+    for text, p in zip(DEMO_TEXTS, predictor.predict(DEMO_TEXTS)):
+        top = ", ".join(f"{c} {v:.2f}" for c, v in p.probabilities.items())
+        console.print(f"[bold]{p.label:9}[/] {top}  ← {text}", highlight=False)
+    console.print(f"run saved to [bold]{out}[/]; try: embedlab predict {out} \"your text\"")
+
+
+models_app = typer.Typer(help="Model architectures and their hyperparameters.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List registered models with their hyperparameters and defaults."""
+    from rich.table import Table
+
+    from embedlab.models import model_names, model_param_schema
+
+    t = Table(title="models")
+    t.add_column("model")
+    t.add_column("hyperparameters (default)", overflow="fold")
+    for name in model_names():
+        schema = model_param_schema(name)
+        params = ", ".join(f"{k}={f.default!r}" for k, f in schema.model_fields.items())
+        t.add_row(name, params)
+    console.print(t)

@@ -1,0 +1,137 @@
+"""One configuration schema for a run: data, preprocessing, vocabulary, embeddings, model, training.
+
+YAML files and CLI flags both map onto :class:`RunConfig`; a run saves the resolved config so
+``embedlab train --config runs/x/config.yaml`` reproduces it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from embedlab.errors import ConfigError, suggest
+from embedlab.text.preprocess import PreprocessConfig
+from embedlab.text.vocab import VocabConfig
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    """Where the texts come from: a built-in dataset or a file / folder."""
+
+    dataset: str | None = Field(None, description="built-in dataset name (see `embedlab datasets list`)")
+    path: str | None = Field(None, description="CSV/TSV/JSONL/parquet file, class folder or label-lines file")
+    test_path: str | None = Field(None, description="optional separate test file in the same format")
+    text_columns: list[str] = Field(default_factory=lambda: ["text"])
+    label_column: str = "label"
+    format: str | None = None
+    encoding: str = "utf-8"
+    empty: Literal["skip", "error"] = Field("skip", description="rows with empty text: skip (logged) or fail")
+    val_size: float = Field(0.15, ge=0.0, lt=1.0, description="validation share (carved from train)")
+    test_size: float = Field(0.15, ge=0.0, lt=1.0, description="test share when the data has no test split")
+    limit: int | None = Field(None, ge=1, description="use only the first N training rows (quick runs)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        if self.dataset and self.path:
+            raise ValueError("give either data.dataset or data.path, not both")
+        return self
+
+
+class EmbeddingsConfig(_Strict):
+    """The embedding layer: size and, optionally, pretrained vectors."""
+
+    dim: int = Field(100, ge=1, description="ignored when `source` is set: the vectors' dimension is used")
+    source: str | None = Field(None, description="pretrained vectors: registered name or path")
+    freeze: bool = Field(False, description="keep pretrained vectors fixed (True) or fine-tune them")
+    oov: Literal["zeros", "random", "subword"] = "random"
+    lowercase_fallback: bool = True
+    limit: int | None = Field(None, ge=1, description="read only the N most frequent vectors")
+
+
+class ModelConfig(_Strict):
+    name: str = "cnn"
+    params: dict[str, Any] = Field(default_factory=dict, description="model hyperparameters")
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    patience: int = Field(3, ge=0, description="early-stopping patience in epochs; 0 disables it")
+    lr_patience: int = Field(1, ge=0, description="ReduceLROnPlateau patience")
+    lr_factor: float = Field(0.1, gt=0, lt=1)
+    clip_grad_norm: float | None = Field(5.0, gt=0, description="None disables clipping")
+    class_weights: Literal["none", "balanced"] = "none"
+    seed: int = 0
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (None: torch default)")
+    device: str = "cpu"
+    progress: bool = True
+
+
+class RunConfig(_Strict):
+    """Everything needed to reproduce a run."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
+    vocab: VocabConfig = Field(default_factory=VocabConfig)
+    embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainConfig = Field(default_factory=TrainConfig)
+
+    # ----- construction --------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> RunConfig:
+        try:
+            return cls.model_validate(data or {})
+        except ValidationError as e:
+            raise config_error(e, source, cls) from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> RunConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level, found {type(data).__name__}")
+        return cls.from_dict(data or {}, str(path))
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    def override(self, updates: dict[str, Any]) -> RunConfig:
+        """Return a copy with dotted-key updates, e.g. ``{"training.epochs": 3}``."""
+        data = self.model_dump(mode="json")
+        for key, value in updates.items():
+            node = data
+            *parents, leaf = key.split(".")
+            for p in parents:
+                node = node.setdefault(p, {})
+            node[leaf] = value
+        return RunConfig.from_dict(data, "options")
+
+
+def config_error(e: ValidationError, source: str, model: type[BaseModel]) -> ConfigError:
+    """One line from the first pydantic error, with a suggestion for misspelled keys."""
+    err = e.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        parent: Any = model
+        for p in err["loc"][:-1]:
+            field = parent.model_fields.get(str(p)) if isinstance(parent, type) else None
+            parent = field.annotation if field is not None else None
+        known = list(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+        name = str(err["loc"][-1])
+        hint = suggest(name, known)
+        return ConfigError(f"{source}: unknown option '{loc}'{hint}; valid: {', '.join(known)}")
+    return ConfigError(f"{source}: {loc}: {err['msg']} (found {err.get('input')!r})")

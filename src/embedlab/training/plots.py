@@ -1,0 +1,65 @@
+"""PNG plots: normalised confusion matrix and learning curves (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], out: str | Path,
+                          title: str = "Confusion matrix (row-normalised)") -> Path:
+    """Rows = true class, normalised to sum 1; cells annotated with the share."""
+    plt = _pyplot()
+    cm = np.asarray(cm, dtype=np.float64)
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    size = max(4.0, 0.8 * len(classes) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center",
+                    color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_learning_curves(history: list[dict], out: str | Path) -> Path:
+    """Loss and accuracy per epoch, train vs validation."""
+    plt = _pyplot()
+    epochs = [h["epoch"] for h in history]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, ax in (("loss", a1), ("acc", a2)):
+        for split in ("train", "val"):
+            vals = [h.get(f"{split}_{key}") for h in history]
+            if any(v is not None for v in vals):
+                ax.plot(epochs, vals, marker="o", label=split)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.legend()
+        ax.grid(alpha=0.3)
+    best = [h["epoch"] for h in history if h.get("best")]
+    if best:
+        a1.axvline(best[-1], color="gray", ls="--", lw=1)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return Path(out)

@@ -1,0 +1,184 @@
+"""The whole loop: data → splits → preprocessing → vocabulary → embeddings → model → training →
+evaluation → a run directory. The CLI's ``train`` and :class:`embedlab.TextClassifier` both call it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from embedlab.config import RunConfig
+from embedlab.data import TextDataset, dataset_info, load_data, load_dataset, stratified_split
+from embedlab.errors import DataError
+from embedlab.models import EmbeddingSpec, build_model, validate_model_params
+from embedlab.predictor import Predictor
+from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
+from embedlab.training.batching import EncodedTexts
+from embedlab.training.metrics import classification_metrics
+from embedlab.training.seed import set_seed
+from embedlab.training.trainer import Trainer
+
+log = logging.getLogger("embedlab")
+
+
+@dataclass
+class Splits:
+    train: TextDataset
+    validation: TextDataset | None
+    test: TextDataset | None
+    class_order: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FitResult:
+    predictor: Predictor
+    history: list[dict]
+    best_epoch: int | None
+    train_seconds: float
+    coverage: dict | None = None
+
+
+@dataclass
+class RunResult:
+    predictor: Predictor
+    metrics: dict
+    history: list[dict]
+    out: Path | None
+
+
+def _carve(ds: TextDataset, val_size: float, test_size: float, seed: int):
+    tr, va, te = stratified_split(ds.labels, val_size=val_size, test_size=test_size, seed=seed)
+    return ds.subset(tr), (ds.subset(va) if len(va) else None), (ds.subset(te) if len(te) else None)
+
+
+def load_splits(config: RunConfig) -> Splits:
+    """Train / validation / test per the data set's protocol: official splits are kept, a missing
+    validation split is carved (stratified) from train, a missing test split likewise."""
+    d, seed = config.data, config.training.seed
+    if d.dataset:
+        info = dataset_info(d.dataset)
+        splits = set(info.splits)
+        train = load_dataset(d.dataset, "train")
+        test = load_dataset(d.dataset, "test") if "test" in splits else None
+        val = load_dataset(d.dataset, "validation") if "validation" in splits else None
+        order = list(info.classes)
+    elif d.path:
+        kwargs = dict(text_columns=d.text_columns, label_column=d.label_column, format=d.format,
+                      encoding=d.encoding, empty=d.empty)
+        train = load_data(d.path, **kwargs)
+        test = load_data(d.test_path, **kwargs) if d.test_path else None
+        val, order = None, None
+    else:
+        raise DataError("no data given: set data.dataset (--dataset) or data.path (--data)")
+    if d.limit:
+        train = train.subset(np.arange(min(d.limit, len(train))))
+    if val is None:
+        train, val, carved_test = _carve(train, d.val_size, 0.0 if test is not None else d.test_size, seed)
+        test = test if test is not None else carved_test
+    return Splits(train, val, test, order)
+
+
+def build_embedding_spec(config: RunConfig, vocab: Vocabulary) -> tuple[EmbeddingSpec, dict | None]:
+    """Random embeddings, or a matrix built from pretrained vectors for this vocabulary."""
+    e = config.embeddings
+    if not e.source:
+        return EmbeddingSpec(dim=e.dim), None
+    from embedlab.embeddings import build_embedding_matrix
+    from embedlab.embeddings import load as load_vectors
+
+    vectors = load_vectors(e.source, limit=e.limit)
+    matrix, report = build_embedding_matrix(
+        vectors, vocab.itos, counts=vocab.token_counts(), oov=e.oov,
+        lowercase_fallback=e.lowercase_fallback, seed=config.training.seed,
+    )
+    log.info("embeddings %s: %s", e.source, report)
+    return EmbeddingSpec(dim=matrix.shape[1], matrix=matrix, freeze=e.freeze), report.to_dict()
+
+
+def fit(config: RunConfig, train: TextDataset, validation: TextDataset | None = None,
+        class_order: list[str] | None = None) -> FitResult:
+    """Fit preprocessing, vocabulary (train split only), labels and model; return a predictor."""
+    set_seed(config.training.seed, config.training.threads)
+    params = validate_model_params(config.model.name, config.model.params)
+    config = config.model_copy(update={"model": config.model.model_copy(update={"params": params})})
+    pre = Preprocessor.from_config(config.preprocess)
+    train_texts = pre.batch(train.texts)
+    labels = LabelEncoder.fit(train.labels, order=class_order, source=train.source)
+    y_train = labels.encode(train.labels, source=train.source)
+    vocab = Vocabulary.fit(train_texts, config.vocab)
+    spec, coverage = build_embedding_spec(config, vocab)
+    model = build_model(config.model.name, vocab_size=len(vocab), num_classes=len(labels),
+                        embedding=spec, params=params)
+    fixed = getattr(model, "fixed_length", None)
+    enc_train = EncodedTexts.build(vocab, train_texts, y_train, fixed)
+    enc_val = None
+    if validation is not None and len(validation):
+        enc_val = EncodedTexts.build(vocab, pre.batch(validation.texts),
+                                     labels.encode(validation.labels, source=validation.source), fixed)
+    log.info("train %d texts, validation %d, vocabulary %d tokens, %d classes, model %s",
+             len(train), len(validation) if validation else 0, len(vocab), len(labels), config.model.name)
+    trainer = Trainer(model, config.training, labels.class_weights(y_train, config.training.class_weights))
+    t0 = time.perf_counter()
+    history = trainer.fit(enc_train, enc_val)
+    seconds = time.perf_counter() - t0
+    info = {"name": config.model.name, "params": params, "embedding_dim": spec.dim,
+            "vocab_size": len(vocab), "num_classes": len(labels),
+            "n_parameters": sum(p.numel() for p in model.parameters())}
+    predictor = Predictor(config, pre, vocab, labels, model, info)
+    return FitResult(predictor, history, trainer.best_epoch, seconds, coverage)
+
+
+def evaluate(predictor: Predictor, data: TextDataset) -> dict:
+    """Metrics of a predictor on labelled data (a label it never saw is a clear error)."""
+    if not len(data):
+        raise DataError(f"{data.source}: no rows to evaluate")
+    y = predictor.labels.encode(data.labels, source=data.source)
+    t0 = time.perf_counter()
+    pred = predictor.predict_proba(data.texts).argmax(1)
+    seconds = time.perf_counter() - t0
+    m = classification_metrics(y, pred, predictor.classes)
+    m["predict_seconds"] = seconds
+    m["texts_per_s"] = len(data) / max(seconds, 1e-9)
+    return m
+
+
+def train_run(config: RunConfig, out: str | Path | None = None, overwrite: bool = False) -> RunResult:
+    """Run the whole loop from a config; with ``out`` write the run directory atomically."""
+    from embedlab.artifacts import atomic_run_dir
+    from embedlab.training.plots import plot_confusion_matrix, plot_learning_curves
+
+    if out is not None and Path(out).exists() and not overwrite and any(Path(out).iterdir()):
+        from embedlab.errors import ArtifactError
+
+        raise ArtifactError(f"{out}: run directory already exists; choose another --out or pass --overwrite")
+    splits = load_splits(config)
+    result = fit(config, splits.train, splits.validation, splits.class_order)
+    metrics: dict = {
+        "train": {"n": len(splits.train), "seconds": result.train_seconds,
+                  "samples_per_s": sum(h["samples_per_s"] * h["seconds"] for h in result.history)
+                  / max(sum(h["seconds"] for h in result.history), 1e-9),
+                  "epochs": len(result.history), "best_epoch": result.best_epoch},
+    }
+    if splits.validation is not None:
+        metrics["validation"] = evaluate(result.predictor, splits.validation)
+    if splits.test is not None:
+        metrics["test"] = evaluate(result.predictor, splits.test)
+    if result.coverage is not None:
+        metrics["embeddings_coverage"] = result.coverage
+    if out is not None:
+        with atomic_run_dir(out, overwrite=overwrite) as tmp:
+            result.predictor.write(tmp)
+            (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+            (tmp / "history.json").write_text(json.dumps(result.history, indent=1), encoding="utf-8")
+            plot_learning_curves(result.history, tmp / "learning_curves.png")
+            report = metrics.get("test") or metrics.get("validation")
+            if report:
+                plot_confusion_matrix(report["confusion_matrix"], report["classes"], tmp / "confusion_matrix.png")
+        result.predictor.path = Path(out)
+    return RunResult(result.predictor, metrics, result.history, Path(out) if out else None)
