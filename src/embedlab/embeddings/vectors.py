@@ -198,8 +198,8 @@ class Vectors:
                 found.append(variant)
         # difflib over the whole of a 2M-word vocabulary is slow: look at the 100k most
         # frequent words of similar length only.
-        pool = [w for w in self.words[:100_000] if abs(len(w) - len(word)) <= 2]
-        for w in difflib.get_close_matches(word.lower(), pool, n=n, cutoff=0.75):
+        pool = [w for w in self.words[:100_000] if abs(len(w) - len(word)) <= 4]
+        for w in difflib.get_close_matches(word.lower(), pool, n=n, cutoff=0.7):
             if w not in found:
                 found.append(w)
         return found[:n]
