@@ -1,0 +1,61 @@
+"""Data area: labelled text collections, file loaders, built-in datasets and splits.
+
+>>> from embedlab.data import load_dataset, stratified_split
+>>> train = load_dataset("ag_news_sample", "train")
+>>> tr, va, te = stratified_split(train.labels, seed=0)
+>>> len(tr), len(va), len(te)
+(1400, 300, 300)
+"""
+
+from embedlab.data.ag_news_text import unescape_ag_news
+from embedlab.data.dataset import TextDataset
+from embedlab.data.datasets import (
+    DataFile,
+    DatasetInfo,
+    PartialCopy,
+    available_splits,
+    dataset_info,
+    dataset_protocol,
+    download,
+    list_datasets,
+    load_dataset,
+    register_dataset,
+)
+from embedlab.data.download import cache_dir, fetch_file, sha256_file
+from embedlab.data.loaders import (
+    TABLE_SUFFIXES,
+    load_data,
+    load_folder,
+    load_label_lines,
+    load_lines,
+    load_table,
+    read_text,
+)
+from embedlab.data.splits import kfold_splits, stratified_split
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "DataFile",
+    "DatasetInfo",
+    "PartialCopy",
+    "TextDataset",
+    "available_splits",
+    "cache_dir",
+    "dataset_info",
+    "dataset_protocol",
+    "download",
+    "fetch_file",
+    "kfold_splits",
+    "list_datasets",
+    "load_data",
+    "load_dataset",
+    "load_folder",
+    "load_label_lines",
+    "load_lines",
+    "load_table",
+    "read_text",
+    "register_dataset",
+    "sha256_file",
+    "stratified_split",
+    "unescape_ag_news",
+]

