@@ -36,6 +36,7 @@ from embedlab.data import (
     load_label_lines,
     load_lines,
     load_table,
+    read_text_lines,
     register_dataset,
     stratified_split,
     unescape_ag_news,
@@ -257,6 +258,12 @@ def test_load_label_lines_errors(tmp_path: Path) -> None:
             _write(tmp_path / "empty.txt", ""))
     _raises(r"blank\.neg: no rows \(empty file\)", load_lines,
             _write(tmp_path / "blank.neg", ""), "negative")
+
+
+def test_read_text_lines_for_prediction(tmp_path: Path) -> None:
+    path = _write(tmp_path / "new.txt", "first text\n\n  second text  \r\n")
+    assert read_text_lines(path) == ["first text", "second text"]
+    _raises(r"new\.txt: no rows", read_text_lines, _write(path, ""))
 
 
 def test_load_lines_latin1_does_not_split_on_0x85(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from embedlab.data.loaders import (
     load_lines,
     load_table,
     read_text,
+    read_text_lines,
 )
 from embedlab.data.splits import kfold_splits, stratified_split
 
@@ -54,6 +55,7 @@ __all__ = [
     "load_lines",
     "load_table",
     "read_text",
+    "read_text_lines",
     "register_dataset",
     "sha256_file",
     "stratified_split",

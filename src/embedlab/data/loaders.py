@@ -545,6 +545,14 @@ def load_lines(
     return _finish(str(path), texts, labels, where, empty=empty)
 
 
+def read_text_lines(path: str | Path, *, encoding: str = "utf-8") -> list[str]:
+    """Return the non-blank lines of a one-text-per-line file, stripped (for prediction).
+
+    Blank lines are dropped with a warning; an empty file or bad bytes raise ``DataError``.
+    """
+    return load_lines(path, None, encoding).texts
+
+
 # --------------------------------------------------------------------------- dispatcher
 
 
