@@ -36,13 +36,14 @@ def info(name: str) -> None:
     t = Table()
     for col in ("split", "file", "sha256", "url"):
         t.add_column(col, overflow="fold")
-    for f in i.files:
-        t.add_row(f.split, f.filename, f.sha256[:16] + "…", f.url or "(shipped in the package)")
+    for split, files in i.files.items():
+        for f in files:
+            t.add_row(split, f.name, f.sha256[:16] + "…", f.url or "(shipped in the package)")
     console.print(t)
     if i.citation:
         console.print(f"citation: {i.citation}")
-    if i.license:
-        console.print(f"licence: {i.license}")
+    if i.licence:
+        console.print(f"licence: {i.licence}")
 
 
 @app.command()
