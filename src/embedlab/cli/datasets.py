@@ -16,10 +16,10 @@ def list_() -> None:
     from embedlab.data import list_datasets
 
     t = Table(title="built-in datasets")
-    for col in ("name", "classes", "splits", "protocol", "description"):
+    for col in ("name", "classes", "splits", "protocol"):
         t.add_column(col)
     for info in list_datasets():
-        t.add_row(info.name, str(len(info.classes)), ", ".join(info.splits), info.protocol, info.description)
+        t.add_row(info.name, str(len(info.classes)), ", ".join(info.splits), info.protocol)
     console.print(t)
 
 
