@@ -1,0 +1,329 @@
+"""``embedlab embeddings ...``: learn, load, explore and probe word vectors.
+
+A thin layer over :mod:`embedlab.embeddings`; every command has a Python counterpart.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from embedlab.errors import EmbedlabError
+
+app = typer.Typer(
+    help="Learn, load, explore and probe word embeddings.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_line_errors(func: F) -> F:
+    """Print an :class:`EmbedlabError` as one red line on stderr and exit with code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except EmbedlabError as e:
+            err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True,
+                              markup=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _load(source: str, fmt: str | None = None, limit: int | None = None):
+    from embedlab.embeddings import load
+
+    return load(source, format=fmt, limit=limit, progress=sys.stderr.isatty())
+
+
+def _pairs_table(title: str, pairs: list[tuple[str, float]]) -> Table:
+    table = Table(title=title)
+    table.add_column("#", justify="right")
+    table.add_column("word")
+    table.add_column("cosine", justify="right")
+    for i, (w, s) in enumerate(pairs, 1):
+        table.add_row(str(i), w, f"{s:.4f}")
+    return table
+
+
+Source = Annotated[str, typer.Argument(help="Registered name (see 'list') or vectors path.")]
+Format = Annotated[str | None, typer.Option("--format", help="Vectors file format "
+                                               "(sniffed when left out).")]
+Limit = Annotated[int | None, typer.Option("--limit", help="Keep the N most frequent words.")]
+
+
+@app.command()
+@one_line_errors
+def train(
+    corpus: Annotated[Path | None, typer.Argument(help="Plain-text corpus, or a table "
+                                                     "(.csv/.tsv/.jsonl/.parquet) with --text-column.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output directory (gensim native + meta.json).")] = ...,
+    method: Annotated[str, typer.Option(help="word2vec or fasttext.")] = "word2vec",
+    sg: Annotated[bool, typer.Option("--sg/--cbow", help="Skip-gram or CBOW.")] = True,
+    dim: int = 100,
+    window: int = 5,
+    min_count: Annotated[int, typer.Option("--min-count")] = 3,
+    negative: int = 20,
+    hs: Annotated[bool, typer.Option("--hs", help="Hierarchical softmax instead of negative sampling.")] = False,
+    epochs: int = 5,
+    workers: int = 2,
+    seed: int = 0,
+    min_n: Annotated[int, typer.Option("--min-n")] = 3,
+    max_n: Annotated[int, typer.Option("--max-n")] = 6,
+    buckets: int = 200_000,
+    dataset: Annotated[str | None, typer.Option(help="Train on a built-in dataset's texts.")] = None,
+    split: Annotated[str, typer.Option(help="Dataset split with --dataset.")] = "train",
+    text_column: Annotated[list[str] | None, typer.Option("--text-column", help="Table column(s) holding the text.")] = None,
+    encoding: str = "utf-8",
+    lowercase: Annotated[bool, typer.Option("--lowercase/--keep-case")] = True,
+    punctuation: Annotated[str, typer.Option(help="remove, separate or keep.")] = "remove",
+    remove_stopwords: Annotated[bool, typer.Option("--remove-stopwords")] = False,
+    split_sentences: Annotated[bool, typer.Option("--split-sentences/--no-split-sentences")] = True,
+    export: Annotated[str | None, typer.Option(help="Also write word2vec-text, word2vec-binary "
+                                                  "or glove-text into --out.")] = None,
+) -> None:
+    """Train word2vec or fastText vectors and save them (atomically) to --out."""
+    from embedlab.embeddings import sentences_from_texts
+    from embedlab.embeddings import train as train_vectors
+    from embedlab.errors import ConfigError
+
+    prep = {"lowercase": lowercase, "punctuation": punctuation,
+            "remove_stopwords": remove_stopwords}
+    if dataset and corpus:
+        raise ConfigError("give either a corpus file or --dataset, not both")
+    if dataset:
+        from embedlab.data import load_dataset
+
+        texts = load_dataset(dataset, split).texts
+        source: Any = sentences_from_texts(texts, split=split_sentences, **prep)
+        name = f"{dataset}:{split}"
+    elif corpus is None:
+        raise ConfigError("no corpus: give a text file, a table with --text-column, or --dataset")
+    elif text_column or corpus.suffix.lower() in {".csv", ".tsv", ".jsonl", ".json", ".parquet"}:
+        if not text_column:
+            raise ConfigError(f"{corpus} is a table; name the text column(s) with --text-column")
+        from embedlab.data import load_table
+
+        texts = load_table(corpus, text_column, None, encoding=encoding).texts
+        source = sentences_from_texts(texts, split=split_sentences, **prep)
+        name = f"{corpus}:{','.join(text_column)}"
+    else:
+        source, name = corpus, str(corpus)
+    vectors = train_vectors(
+        source, method=method, sg=sg, dim=dim, window=window, min_count=min_count,
+        negative=negative, hs=hs, epochs=epochs, workers=workers, seed=seed, min_n=min_n,
+        max_n=max_n, buckets=buckets, split_sentences=split_sentences, encoding=encoding,
+        progress=sys.stderr.isatty(), **prep,
+    )
+    vectors.name = name
+    vectors.meta["corpus"] = name
+    vectors.save(out)
+    if export:
+        suffix = ".bin" if export.endswith("binary") else ".txt"
+        vectors.export(out / f"vectors.{export}{suffix}", format=export)
+    table = Table(title=f"{method} vectors → {out}")
+    table.add_column("words", justify="right")
+    table.add_column("dim", justify="right")
+    table.add_column("sentences", justify="right")
+    table.add_column("tokens", justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_column("last epoch loss", justify="right")
+    losses = vectors.meta.get("epoch_losses") or []
+    table.add_row(f"{len(vectors):,}", str(vectors.dim), f"{vectors.meta['sentences']:,}",
+                  f"{vectors.meta['tokens']:,}", f"{vectors.meta['train_seconds']:.1f}",
+                  f"{losses[-1]:,.0f}" if losses else "-")
+    console.print(table)
+
+
+@app.command()
+@one_line_errors
+def neighbors(
+    source: Source,
+    word: str,
+    topn: Annotated[int, typer.Option("--topn")] = 10,
+    fmt: Format = None,
+    limit: Limit = None,
+) -> None:
+    """Nearest words by cosine similarity (fastText vectors answer for unseen words too)."""
+    vectors = _load(source, fmt, limit)
+    note = "" if word in vectors else " (built from subwords)"
+    console.print(_pairs_table(f"neighbours of '{word}'{note} in {vectors.name}",
+                               vectors.neighbors(word, topn=topn)))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@one_line_errors
+def analogy(
+    ctx: typer.Context,
+    source: Source,
+    topn: Annotated[int, typer.Option("--topn")] = 10,
+    method: Annotated[str, typer.Option(help="add (3CosAdd) or mul (3CosMul).")] = "add",
+    fmt: Format = None,
+    limit: Limit = None,
+) -> None:
+    """Solve analogies: --positive king woman --negative man  →  queen."""
+    from embedlab.errors import ConfigError
+
+    groups: dict[str, list[str]] = {"positive": [], "negative": []}
+    current: str | None = None
+    for arg in ctx.args:
+        key, _, value = arg.partition("=")
+        if key in ("--positive", "-p", "--negative", "-n"):
+            current = "positive" if key in ("--positive", "-p") else "negative"
+            if value:
+                groups[current] += [v for v in value.split(",") if v]
+        elif arg.startswith("-"):
+            raise ConfigError(f"unknown option '{arg}' for analogy")
+        elif current is None:
+            raise ConfigError(f"'{arg}': put words after --positive or --negative")
+        else:
+            groups[current] += [v for v in arg.split(",") if v]
+    if not groups["positive"]:
+        raise ConfigError("analogy needs --positive words (e.g. --positive king woman "
+                          "--negative man)")
+    vectors = _load(source, fmt, limit)
+    hits = vectors.analogy(groups["positive"], groups["negative"], topn=topn, method=method)
+    title = f"{' + '.join(groups['positive'])}" + "".join(f" − {w}" for w in groups["negative"])
+    console.print(_pairs_table(f"{title} ({method}) in {vectors.name}", hits))
+
+
+@app.command()
+@one_line_errors
+def plot(
+    source: Source,
+    words: Annotated[list[str], typer.Argument(help="Words to project.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Image file (PNG, SVG, PDF).")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Interactive HTML file.")] = None,
+    method: Annotated[str, typer.Option(help="pca or tsne.")] = "pca",
+    seed: int = 0,
+    fmt: Format = None,
+    limit: Limit = None,
+) -> None:
+    """2-D projection of words as a PNG and/or an interactive HTML page (hover shows words)."""
+    from embedlab.embeddings import plot_projection, plot_projection_html
+
+    vectors = _load(source, fmt, limit)
+    if out is None and html is None:
+        out = Path("projection.png")
+    if out is not None:
+        plot_projection(vectors, words, method=method, seed=seed, out=out)
+        console.print(f"wrote {out}")
+    if html is not None:
+        plot_projection_html(vectors, words, method=method, seed=seed, out=html)
+        console.print(f"wrote {html}")
+
+
+@app.command()
+@one_line_errors
+def bias(
+    source: Source,
+    permutations: int = 10_000,
+    seed: int = 0,
+    topn: Annotated[int, typer.Option("--topn")] = 3,
+    fmt: Format = None,
+    limit: Limit = None,
+) -> None:
+    """Analogy probes (man : doctor :: woman : ?) and WEAT effect sizes with p-values."""
+    from embedlab.embeddings import bias as probes
+
+    vectors = _load(source, fmt, limit)
+    table = Table(title=f"analogy probe in {vectors.name}")
+    table.add_column("word")
+    table.add_column("man : word :: woman : ?")
+    table.add_column("woman : word :: man : ?")
+    for row in probes.analogy_probe(vectors, topn=topn):
+        table.add_row(row.word, ", ".join(w for w, _ in row.to_second),
+                      ", ".join(w for w, _ in row.to_first))
+    console.print(table)
+    weat = Table(title=f"WEAT (Caliskan et al. 2017) in {vectors.name}")
+    for col in ("test", "effect size", "p-value", "|X|,|Y|,|A|,|B|", "missing"):
+        weat.add_column(col, justify="left" if col in ("test", "missing") else "right")
+    for r in probes.run_all(vectors, permutations=permutations, seed=seed):
+        if math.isnan(r.effect_size):
+            weat.add_row(r.name, "-", "-", "-", "")
+            continue
+        missing = ", ".join(r.missing[:6]) + (" ..." if len(r.missing) > 6 else "")
+        weat.add_row(r.name, f"{r.effect_size:+.2f}",
+                     f"{r.p_value:.4f}" + ("" if r.exact else "*"),
+                     f"{r.n_x},{r.n_y},{r.n_a},{r.n_b}", missing)
+    console.print(weat)
+    console.print("* sampled permutations; otherwise exact. Positive effect: X ~ A, Y ~ B.")
+
+
+@app.command()
+@one_line_errors
+def evaluate(
+    source: Source,
+    restrict_vocab: Annotated[int, typer.Option("--restrict-vocab")] = 300_000,
+    fmt: Format = None,
+    limit: Limit = None,
+) -> None:
+    """Google analogy accuracy and word-similarity Spearman (WordSim-353, SimLex-999)."""
+    from embedlab.embeddings import evaluate as run
+
+    vectors = _load(source, fmt, limit)
+    result = run(vectors, restrict_vocab=restrict_vocab)
+    table = Table(title=f"intrinsic evaluation of {vectors.name}")
+    for col in ("test", "score", "answered", "OOV"):
+        table.add_column(col, justify="left" if col == "test" else "right")
+    a = result["analogy"]
+    table.add_row("Google analogies (3CosAdd accuracy)", f"{a['accuracy']:.3f}",
+                  f"{a['answered']}/{a['questions']}", f"{a['oov_ratio']:.1%}")
+    for key in ("semantic_accuracy", "syntactic_accuracy"):
+        if a[key] is not None:
+            table.add_row(f"  {key.split('_')[0]}", f"{a[key]:.3f}", "", "")
+    for name in ("wordsim353", "simlex999"):
+        if name in result:
+            r = result[name]
+            table.add_row(f"{name} (Spearman)", f"{r['spearman']:.3f}",
+                          f"{r['pairs']}/{r['total']}", f"{r['oov_ratio']:.1%}")
+    console.print(table)
+
+
+@app.command()
+@one_line_errors
+def convert(
+    source: Source,
+    to: Annotated[str, typer.Option("--to", help="word2vec-text, word2vec-binary, glove-text "
+                                    "or gensim (a directory).")],
+    out: Annotated[Path, typer.Option("--out")],
+    fmt: Annotated[str | None, typer.Option("--from", help="Input format (sniffed when left out).")] = None,
+    limit: Limit = None,
+) -> None:
+    """Convert vectors between formats (written atomically)."""
+    vectors = _load(source, fmt, limit)
+    if to == "gensim":
+        vectors.save(out)
+    else:
+        vectors.export(out, format=to)
+    console.print(f"wrote {len(vectors):,} × {vectors.dim} vectors to {out} ({to})")
+
+
+@app.command("list")
+@one_line_errors
+def list_sources() -> None:
+    """Registered embedding sources and whether they are available offline."""
+    from embedlab.embeddings import SOURCES, cache_dir
+
+    table = Table(title=f"embedding sources (cache: {cache_dir()})")
+    for col in ("name", "dim", "words", "download", "format", "installed"):
+        table.add_column(col, justify="right" if col in ("dim", "words", "download") else "left")
+    for s in SOURCES.values():
+        where = ("package" if s.package and s.installed and not s.path.exists() else "cache")
+        table.add_row(s.name, str(s.dim), f"{s.words:,}", f"{s.size_bytes / 2**20:,.0f} MB",
+                      s.format, f"yes ({where})" if s.installed else "no")
+    console.print(table)
