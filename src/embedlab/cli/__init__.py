@@ -7,15 +7,11 @@ import sys
 import click
 
 from embedlab.cli.datasets import app as datasets_app
+from embedlab.cli.embeddings import app as embeddings_app
 from embedlab.cli.main import app
 
 app.add_typer(datasets_app, name="datasets")
-try:
-    from embedlab.cli.embeddings import app as embeddings_app
-except ImportError:  # pragma: no cover - area not installed
-    embeddings_app = None
-if embeddings_app is not None:
-    app.add_typer(embeddings_app, name="embeddings")
+app.add_typer(embeddings_app, name="embeddings")
 
 
 def main() -> None:
