@@ -1,0 +1,147 @@
+"""Training samples/s and prediction texts/s of every registered model on AG-News-shaped batches.
+
+Random token ids (vocab 20k) with AG News lengths — title + description is 40.5 ± 13 tokens
+(log-normal fit; real shuffled batches of 64 padded to their longest text are ~90 wide, these
+~80) (``--lengths agnews``) — or
+every text exactly 45 tokens (``--lengths fixed``). Training = forward + cross-entropy + backward
++ optimizer step (fused Adam; SparseAdam for ``sparse_parameters()``). Prediction = eval-mode
+forward under ``torch.inference_mode``. Each figure is the best of ``--repeats`` timed runs,
+since the 2-core machine is shared.
+
+    python benchmarks/models_throughput.py                  # all models, 2 threads
+    python benchmarks/models_throughput.py --models cnn fasttext --lengths fixed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from embedlab.models import EmbeddingSpec, build_model, model_names
+
+AG_MEAN, AG_STD = 40.5, 13.0
+_SIGMA = float(np.sqrt(np.log1p((AG_STD / AG_MEAN) ** 2)))
+_MU = float(np.log(AG_MEAN) - _SIGMA**2 / 2)
+
+
+def make_batches(
+    count: int, batch: int, vocab: int, lengths: str, seed: int, sort: bool = False
+) -> list[torch.Tensor]:
+    """``count`` padded id batches; ``sort`` groups similar lengths (as prediction does)."""
+    rng = np.random.default_rng(seed)
+    if lengths == "fixed":
+        sizes = np.full(count * batch, 45)
+    else:
+        sizes = np.clip(rng.lognormal(_MU, _SIGMA, count * batch).round(), 5, 160).astype(int)
+    if sort:
+        sizes = np.sort(sizes)
+    out = []
+    for i in range(count):
+        part = sizes[i * batch : (i + 1) * batch]
+        ids = torch.zeros(batch, int(part.max()), dtype=torch.long)
+        for row, size in enumerate(part):
+            ids[row, :size] = torch.from_numpy(rng.integers(2, vocab, size))
+        out.append(ids)
+    return out
+
+
+def fit_width(batches: list[torch.Tensor], fixed: int | None) -> list[torch.Tensor]:
+    """Pad/truncate every batch to ``fixed`` columns (models with ``fixed_length``)."""
+    if fixed is None:
+        return batches
+    return [F.pad(b, (0, max(fixed - b.shape[1], 0)))[:, :fixed] for b in batches]
+
+
+def train_rate(model: torch.nn.Module, batches: list[torch.Tensor], classes: int) -> float:
+    """Training samples per second over ``batches`` (after two warm-up steps)."""
+    sparse = model.sparse_parameters()
+    dense = model.dense_parameters()
+    optimizers: list[torch.optim.Optimizer] = [torch.optim.Adam(dense, lr=1e-3, fused=True)]
+    if sparse:
+        optimizers.append(torch.optim.SparseAdam(sparse, lr=1e-3))
+    labels = [torch.randint(0, classes, (len(b),)) for b in batches]
+    model.train()
+
+    def step(ids: torch.Tensor, y: torch.Tensor) -> None:
+        for opt in optimizers:
+            opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(ids), y).backward()
+        for opt in optimizers:
+            opt.step()
+
+    for ids, y in zip(batches[:2], labels[:2]):
+        step(ids, y)
+    start = time.perf_counter()
+    for ids, y in zip(batches, labels):
+        step(ids, y)
+    return sum(len(b) for b in batches) / (time.perf_counter() - start)
+
+
+@torch.inference_mode()
+def predict_rate(model: torch.nn.Module, batches: list[torch.Tensor]) -> float:
+    """Prediction texts per second over ``batches``."""
+    model.eval()
+    model(batches[0])
+    start = time.perf_counter()
+    for ids in batches:
+        model(ids)
+    return sum(len(b) for b in batches) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", default=None, help="default: all registered")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--predict-batch", type=int, default=1024)
+    parser.add_argument("--vocab", type=int, default=20_000)
+    parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--classes", type=int, default=4)
+    parser.add_argument("--lengths", choices=["agnews", "fixed"], default="agnews")
+    parser.add_argument("--texts", type=int, default=6400, help="texts per timed run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--params", default="{}", help='JSON {"model": {params}}, e.g. {"cnn": {"filters": 100}}'
+    )
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    params = json.loads(args.params)
+    train_batches = make_batches(args.texts // args.batch, args.batch, args.vocab, args.lengths, 1)
+    mean_width = np.mean([b.shape[1] for b in train_batches])
+    predict_64 = make_batches(args.texts // args.batch, args.batch, args.vocab, args.lengths, 2)
+    n_big = max(args.texts // args.predict_batch, 2)
+    predict_big = make_batches(n_big, args.predict_batch, args.vocab, args.lengths, 3, sort=True)
+    print(
+        f"threads={args.threads} vocab={args.vocab} dim={args.dim} lengths={args.lengths} "
+        f"(train batch {args.batch}, mean padded width {mean_width:.0f}); best of {args.repeats}"
+    )
+    print(
+        f"{'model':10s} {'train samples/s':>16s} {'predict/s b64':>14s} "
+        f"{'predict/s b' + str(args.predict_batch) + ' sorted':>22s}"
+    )
+    for name in args.models or model_names():
+        model = build_model(
+            name,
+            vocab_size=args.vocab,
+            num_classes=args.classes,
+            embedding=EmbeddingSpec(dim=args.dim),
+            params=params.get(name, {}),
+        )
+        tb = fit_width(train_batches, model.fixed_length)
+        p64_batches = fit_width(predict_64, model.fixed_length)
+        pbig_batches = fit_width(predict_big, model.fixed_length)
+        train = max(train_rate(model, tb, args.classes) for _ in range(args.repeats))
+        p64 = max(predict_rate(model, p64_batches) for _ in range(args.repeats))
+        pbig = max(predict_rate(model, pbig_batches) for _ in range(args.repeats))
+        print(f"{name:10s} {train:16,.0f} {p64:14,.0f} {pbig:22,.0f}")
+
+
+if __name__ == "__main__":
+    main()
