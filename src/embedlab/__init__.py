@@ -4,25 +4,37 @@ train, evaluate, explain and serve classifiers.
 >>> import embedlab
 >>> clf = embedlab.TextClassifier(model="cnn", epochs=10).fit(texts, labels)   # doctest: +SKIP
 >>> clf.save("runs/x"); embedlab.load("runs/x").predict(["..."])             # doctest: +SKIP
+
+Names are imported lazily so ``import embedlab`` (and the CLI's start) stays fast.
 """
 
-from embedlab.config import RunConfig
+from __future__ import annotations
+
+import importlib
+
 from embedlab.errors import ArtifactError, ConfigError, DataError, EmbeddingError, EmbedlabError
-from embedlab.estimator import TextClassifier
-from embedlab.predictor import Prediction, Predictor, load
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ArtifactError", "ConfigError", "DataError", "EmbeddingError", "EmbedlabError",
-    "Prediction", "Predictor", "RunConfig", "TextClassifier", "load", "train",
-]
+_LAZY = {
+    "RunConfig": "embedlab.config",
+    "TextClassifier": "embedlab.estimator",
+    "Prediction": "embedlab.predictor",
+    "Predictor": "embedlab.predictor",
+    "load": "embedlab.predictor",
+    "train": "embedlab.training.run",
+}
+
+__all__ = ["ArtifactError", "ConfigError", "DataError", "EmbeddingError", "EmbedlabError", *_LAZY]
 
 
-def train(config: RunConfig | dict, out=None, overwrite: bool = False):
-    """Run the whole loop from a config (see :func:`embedlab.training.run.train_run`)."""
-    from embedlab.training.run import train_run
+def __getattr__(name: str):
+    if name == "train":
+        from embedlab.training.run import train_run
 
-    if isinstance(config, dict):
-        config = RunConfig.from_dict(config)
-    return train_run(config, out, overwrite)
+        return train_run
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in {"data", "text", "models", "training", "embeddings", "cli"}:
+        return importlib.import_module(f"embedlab.{name}")
+    raise AttributeError(f"module 'embedlab' has no attribute '{name}'")

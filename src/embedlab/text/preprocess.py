@@ -27,7 +27,9 @@ _SPACES = re.compile(r"\s+")
 def english_stop_words() -> frozenset[str]:
     """The shipped English stop-word list (NLTK's 179 words)."""
     text = resources.files("embedlab.resources").joinpath("stopwords_en.txt").read_text("utf-8")
-    return frozenset(w for w in text.split() if w and not w.startswith("#"))
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
 
 
 class PreprocessConfig(BaseModel):

@@ -124,7 +124,7 @@ class Trainer:
                 for o in optimizers:
                     o.step()
                 n = len(index)
-                total_loss += float(loss) * n
+                total_loss += loss.item() * n
                 total_correct += float((logits.argmax(1) == y).sum())
                 seen += n
                 if bar is not None:

@@ -1,0 +1,43 @@
+"""Shared fixtures: small real text from the package's AG News sample; the shared data mirror."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MIRROR = Path(os.environ.get("EMBEDLAB_DATA_MIRROR", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Never touch the user's ~/.cache in tests."""
+    monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def ag_sample():
+    from embedlab.data import load_dataset
+
+    return load_dataset("ag_news_sample", "train")
+
+
+@pytest.fixture(scope="session")
+def tiny(ag_sample):
+    """40 real AG News texts, 10 per class."""
+    seen: dict[str, int] = {}
+    idx = []
+    for i, lab in enumerate(ag_sample.labels):
+        if seen.get(lab, 0) < 10:
+            seen[lab] = seen.get(lab, 0) + 1
+            idx.append(i)
+    return ag_sample.subset(idx)
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    if not (MIRROR / "trec" / "TREC.train").is_file():
+        pytest.skip(f"shared data mirror not found at {MIRROR}")
+    return MIRROR
