@@ -1,15 +1,17 @@
 """Training samples/s and prediction texts/s of every registered model on AG-News-shaped batches.
 
-Random token ids (vocab 20k) with AG News lengths — title + description is 40.5 ± 13 tokens
-(log-normal fit; real shuffled batches of 64 padded to their longest text are ~90 wide, these
-~80) (``--lengths agnews``) — or
-every text exactly 45 tokens (``--lengths fixed``). Training = forward + cross-entropy + backward
-+ optimizer step (fused Adam; SparseAdam for ``sparse_parameters()``). Prediction = eval-mode
-forward under ``torch.inference_mode``. Each figure is the best of ``--repeats`` timed runs,
-since the 2-core machine is shared.
+Random token ids (vocab 20k, dim 100) with AG News lengths (``--lengths agnews``): title +
+description is 40.5 ± 13 tokens (log-normal fit; shuffled batches of 64 padded to their longest
+text are ~80 wide here, ~90 on the real data) — or every text exactly 45 tokens
+(``--lengths fixed``). Training = forward + cross-entropy + backward + optimizer step (fused
+Adam, or torch's default Adam with ``--adam default``; SparseAdam for ``sparse_parameters()``).
+Prediction = eval-mode forward under ``torch.inference_mode``, in batches of 64 and in
+length-sorted batches of 1024 (as the predictor does). Each figure is the best of ``--repeats``
+timed runs, since the 2-core machine is shared.
 
     python benchmarks/models_throughput.py                  # all models, 2 threads
     python benchmarks/models_throughput.py --models cnn fasttext --lengths fixed
+    python benchmarks/models_throughput.py --models fasttext --batch 1024 --texts 20480
 """
 
 from __future__ import annotations
@@ -57,11 +59,15 @@ def fit_width(batches: list[torch.Tensor], fixed: int | None) -> list[torch.Tens
     return [F.pad(b, (0, max(fixed - b.shape[1], 0)))[:, :fixed] for b in batches]
 
 
-def train_rate(model: torch.nn.Module, batches: list[torch.Tensor], classes: int) -> float:
+def train_rate(
+    model: torch.nn.Module, batches: list[torch.Tensor], classes: int, fused: bool = True
+) -> float:
     """Training samples per second over ``batches`` (after two warm-up steps)."""
     sparse = model.sparse_parameters()
     dense = model.dense_parameters()
-    optimizers: list[torch.optim.Optimizer] = [torch.optim.Adam(dense, lr=1e-3, fused=True)]
+    optimizers: list[torch.optim.Optimizer] = [
+        torch.optim.Adam(dense, lr=1e-3, fused=True) if fused else torch.optim.Adam(dense, lr=1e-3)
+    ]
     if sparse:
         optimizers.append(torch.optim.SparseAdam(sparse, lr=1e-3))
     labels = [torch.randint(0, classes, (len(b),)) for b in batches]
@@ -106,6 +112,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
+        "--adam", choices=["fused", "default"], default="fused", help="dense Adam implementation"
+    )
+    parser.add_argument(
         "--params", default="{}", help='JSON {"model": {params}}, e.g. {"cnn": {"filters": 100}}'
     )
     args = parser.parse_args()
@@ -120,7 +129,8 @@ def main() -> None:
     predict_big = make_batches(n_big, args.predict_batch, args.vocab, args.lengths, 3, sort=True)
     print(
         f"threads={args.threads} vocab={args.vocab} dim={args.dim} lengths={args.lengths} "
-        f"(train batch {args.batch}, mean padded width {mean_width:.0f}); best of {args.repeats}"
+        f"(train batch {args.batch}, mean padded width {mean_width:.0f}); {args.adam} Adam; "
+        f"best of {args.repeats}"
     )
     print(
         f"{'model':10s} {'train samples/s':>16s} {'predict/s b64':>14s} "
@@ -137,7 +147,8 @@ def main() -> None:
         tb = fit_width(train_batches, model.fixed_length)
         p64_batches = fit_width(predict_64, model.fixed_length)
         pbig_batches = fit_width(predict_big, model.fixed_length)
-        train = max(train_rate(model, tb, args.classes) for _ in range(args.repeats))
+        fused = args.adam == "fused"
+        train = max(train_rate(model, tb, args.classes, fused) for _ in range(args.repeats))
         p64 = max(predict_rate(model, p64_batches) for _ in range(args.repeats))
         pbig = max(predict_rate(model, pbig_batches) for _ in range(args.repeats))
         print(f"{name:10s} {train:16,.0f} {p64:14,.0f} {pbig:22,.0f}")

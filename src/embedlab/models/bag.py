@@ -20,7 +20,7 @@ class BagParams(ModelParams):
 
     pooling: Literal["mean", "sum", "max", "flatten"] = Field(
         default="mean",
-        description="how token vectors become one vector; 'flatten' concatenates max_length of them",
+        description="how token vectors become one vector ('flatten': concatenate max_length)",
     )
     max_length: int | None = Field(
         default=None,

@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from embedlab.models.classifier import ClassifierModule, ModelParams, Signals
-from embedlab.models.embedding import EmbeddingSpec
+from embedlab.models.embedding import PAD_ID, EmbeddingSpec
 from embedlab.models.masking import padding_mask
 from embedlab.models.registry import register_model
 
@@ -18,7 +18,13 @@ _ACTIVATIONS = {"relu": F.relu, "tanh": torch.tanh, "gelu": F.gelu}
 
 
 class CNNParams(ModelParams):
-    """Hyperparameters of ``cnn`` (defaults: the tutorials' recipe, widths 1-3 × 50 filters)."""
+    """Hyperparameters of ``cnn``.
+
+    Defaults, checked on AG News (10k train) / TREC-6 / SST-2 test accuracy: widths 1-3 × 50
+    filters, hidden 100. 100 filters per width gain at most 0.4 points (85.0 / 86.8 / 80.3 vs
+    84.6 / 86.8 / 80.0 %) for ~1.6x the time; Kim's widths 3-5 × 100 with dropout 0.5 and no
+    hidden layer did worse (79.6 / 85.4 / 73.6 vs 81.2 / 87.0 / 73.9 under the same init).
+    """
 
     widths: list[int] = Field(
         default=[1, 2, 3], description="convolution widths (n-gram sizes), one Conv1d each"
@@ -53,14 +59,16 @@ class CNNParams(ModelParams):
 class CNNClassifier(ClassifierModule):
     """Embedding → dropout → Conv1d per width → activation → masked max over time → MLP.
 
-    The convolutions are computed together: the token vectors are unfolded once into windows
-    ``[batch, time, K * dim]`` (shifts ordered 0, +1, -1, +2, ... so every width uses a prefix of
-    them) and each width is one matmul over its prefix — the same result as ``nn.Conv1d`` per
+    The convolutions are computed together: each window's token vectors are gathered into one
+    row ``[K * dim]`` (shifts ordered 0, +1, -1, +2, ... so every width uses a prefix of them)
+    and each width is one matmul over its prefix — the same result as ``nn.Conv1d`` per
     width, with no wasted multiply-adds on zero kernel entries. The weights are stored in ordinary
     ``nn.Conv1d`` modules (``convs[i]`` for ``widths[i]``).
 
     Max-pooling only sees windows anchored on real tokens, so the output does not depend on how
-    much padding follows a text; an all-padding row pools to zeros.
+    much padding follows a text; an all-padding row pools to zeros. In ``forward`` the windows
+    at padding positions are not even computed (the real ones are gathered first, then pooled
+    with ``scatter_reduce``): AG News batches padded to their longest text are ~50% padding.
 
     Signals: ``conv_maps.<width>`` ``[batch, filters, time]`` after the activation (0 at
     positions that are not windows of the text) and ``pool_argmax.<width>`` ``[batch, filters]``,
@@ -93,6 +101,7 @@ class CNNClassifier(ClassifierModule):
             self._shifts = [0] + [s for j in range(1, widest) for s in (j, -j)][: widest - 1]
         else:
             self._shifts = list(range(widest))
+        self.register_buffer("shifts", torch.tensor(self._shifts), persistent=False)
         self._pad_left = max(0, -min(self._shifts))
         self._pad_right = max(self._shifts)
         # kernel column of each shift, per width (Conv1d column j sees token anchor - left_k + j)
@@ -102,7 +111,7 @@ class CNNClassifier(ClassifierModule):
         return (width - 1) // 2 if self.padding == "same" else 0
 
     def window(self, width: int, position: int) -> tuple[int, int]:
-        """Token span ``[start, stop)`` of the window of ``width`` at ``position`` (may overhang)."""
+        """Token span ``[start, stop)`` of the ``width`` window at ``position`` (may overhang)."""
         start = position - self._left(width)
         return start, start + width
 
@@ -127,12 +136,19 @@ class CNNClassifier(ClassifierModule):
         per_width = [(steps <= (lengths - k).clamp_min(0)) & mask for k in self.widths]
         return torch.stack(per_width, -1).repeat_interleave(self.filters, -1)
 
-    def _windows(self, ids: torch.Tensor) -> torch.Tensor:
-        """Token vectors unfolded to ``[batch, time, K * dim]``, block i = shift ``_shifts[i]``."""
-        x = self.embedding_dropout(self.embedding(ids))  # the <PAD> row is zero
-        padded = F.pad(x, (0, 0, self._pad_left, self._pad_right))
-        time, start = ids.size(1), self._pad_left
-        return torch.cat([padded[:, start + s : start + s + time] for s in self._shifts], -1)
+    def _windows(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """``[len(positions), K * dim]``: the token vectors of the window at each flat position.
+
+        ``positions`` index ``ids.view(-1)``. The window's token ids are gathered first and
+        embedded in one lookup, so nothing is computed for positions that are not asked for;
+        block i of a row holds the token at shift ``_shifts[i]`` (``<PAD>`` beyond the text,
+        whose vector is zero). Embedding dropout therefore acts on each window's copy.
+        """
+        time = ids.size(1)
+        padded = F.pad(ids, (self._pad_left, self._pad_right), value=PAD_ID)
+        anchor = (positions // time) * padded.size(1) + positions % time + self._pad_left
+        window_ids = padded.view(-1)[anchor.unsqueeze(1) + self.shifts]
+        return self.embedding_dropout(self.embedding(window_ids)).flatten(1)
 
     def _project(self, windows: torch.Tensor) -> torch.Tensor:
         """Activated convolution outputs ``[..., len(widths) * filters]`` (width-major)."""
@@ -144,13 +160,15 @@ class CNNClassifier(ClassifierModule):
     def _pool_packed(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Max-pooled features computed only on windows anchored at real tokens.
 
-        Padding-heavy batches (AG News padded to the longest text is ~45% padding) skip the
+        Padding-heavy batches (AG News padded to the longest text is ~50% padding) skip the
         padded positions entirely; the result equals the masked max over all positions.
         """
-        maps = self._project(self._windows(ids)[mask])  # [real tokens, widths*filters]
+        positions = mask.view(-1).nonzero().squeeze(1)
+        maps = self._project(self._windows(ids, positions))  # [real tokens, widths*filters]
         if self.padding == "valid":
-            maps = maps.masked_fill(~self._valid_positions(mask)[mask], float("-inf"))
-        rows = mask.nonzero()[:, 0].unsqueeze(1).expand_as(maps)
+            valid = self._valid_positions(mask).flatten(0, 1)[positions]
+            maps = maps.masked_fill(~valid, float("-inf"))
+        rows = (positions // ids.size(1)).unsqueeze(1).expand_as(maps)
         empty = maps.new_zeros(ids.size(0), maps.size(1))
         return empty.scatter_reduce(0, rows, maps, "amax", include_self=False)
 
@@ -159,7 +177,8 @@ class CNNClassifier(ClassifierModule):
         if signals is None:
             pooled = self._pool_packed(ids, mask)
         else:
-            maps = self._project(self._windows(ids))
+            every = torch.arange(ids.numel(), device=ids.device)
+            maps = self._project(self._windows(ids, every)).view(*ids.shape, -1)
             valid = self._valid_positions(mask)
             pooled, argmax = maps.masked_fill(~valid, float("-inf")).max(1)
             pooled = torch.where(mask.any(1, keepdim=True), pooled, 0.0)

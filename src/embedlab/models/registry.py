@@ -1,4 +1,4 @@
-"""Model registry: names (with versioned aliases) → classifier classes and their parameter schemas.
+"""Model registry: names (and versioned aliases) → classifier classes and parameter schemas.
 
 Example
 -------
