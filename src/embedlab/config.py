@@ -49,7 +49,9 @@ class EmbeddingsConfig(_Strict):
     dim: int = Field(100, ge=1, description="ignored when `source` is set: the vectors' dimension is used")
     source: str | None = Field(None, description="pretrained vectors: registered name or path")
     freeze: bool = Field(False, description="keep pretrained vectors fixed (True) or fine-tune them")
-    oov: Literal["zeros", "random", "subword"] = "random"
+    oov: Literal["auto", "zeros", "random", "subword"] = Field(
+        "auto", description="rows of words the vectors lack: auto = subword vectors for fastText "
+        "sources, small random otherwise (zeros, as the tutorials, is an option)")
     lowercase_fallback: bool = True
     limit: int | None = Field(None, ge=1, description="read only the N most frequent vectors")
 

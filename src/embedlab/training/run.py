@@ -93,8 +93,9 @@ def build_embedding_spec(config: RunConfig, vocab: Vocabulary) -> tuple[Embeddin
     from embedlab.embeddings import load as load_vectors
 
     vectors = load_vectors(e.source, limit=e.limit)
+    oov = e.oov if e.oov != "auto" else ("subword" if vectors.has_subwords else "random")
     matrix, report = build_embedding_matrix(
-        vectors, vocab.itos, counts=vocab.token_counts(), oov=e.oov,
+        vectors, vocab.itos, counts=vocab.token_counts(), oov=oov,
         lowercase_fallback=e.lowercase_fallback, seed=config.training.seed,
     )
     log.info("embeddings %s: %s", e.source, report)
