@@ -64,7 +64,8 @@ class ModelConfig(_Strict):
 class TrainConfig(_Strict):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(64, ge=1)
-    lr: float = Field(1e-3, gt=0)
+    lr: float | None = Field(None, gt=0, description="learning rate; None: the model's own default "
+                             "(1e-3; fasttext 1e-2), written into the saved config")
     weight_decay: float = Field(0.0, ge=0)
     patience: int = Field(3, ge=0, description="early-stopping patience in epochs; 0 disables it")
     lr_patience: int = Field(1, ge=0, description="ReduceLROnPlateau patience")

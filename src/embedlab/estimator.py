@@ -40,7 +40,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         model_params: dict[str, Any] | None = None,
         epochs: int = 10,
         batch_size: int = 64,
-        lr: float = 1e-3,
+        lr: float | None = None,
         patience: int = 3,
         embedding_dim: int = 100,
         embeddings: str | None = None,

@@ -15,9 +15,14 @@ Signals = dict[str, torch.Tensor]
 
 
 class ModelParams(BaseModel):
-    """Base of every model's hyperparameters: unknown keys are rejected, values are immutable."""
+    """Base of every model's hyperparameters: unknown keys are rejected, values are immutable.
+
+    ``training_defaults`` holds the training settings this architecture works best with where
+    they differ from the generic ones (used when the run config leaves them unset).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    training_defaults: ClassVar[dict[str, Any]] = {"lr": 1e-3}
 
 
 class ClassifierModule(nn.Module):

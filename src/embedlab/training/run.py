@@ -15,7 +15,7 @@ import numpy as np
 from embedlab.config import RunConfig
 from embedlab.data import TextDataset, dataset_info, load_data, load_dataset, stratified_split
 from embedlab.errors import DataError
-from embedlab.models import EmbeddingSpec, build_model, validate_model_params
+from embedlab.models import EmbeddingSpec, build_model, model_param_schema, validate_model_params
 from embedlab.predictor import Predictor
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
 from embedlab.training.batching import EncodedTexts
@@ -107,7 +107,12 @@ def fit(config: RunConfig, train: TextDataset, validation: TextDataset | None = 
     """Fit preprocessing, vocabulary (train split only), labels and model; return a predictor."""
     set_seed(config.training.seed, config.training.threads)
     params = validate_model_params(config.model.name, config.model.params)
-    config = config.model_copy(update={"model": config.model.model_copy(update={"params": params})})
+    training = config.training
+    if training.lr is None:
+        defaults = model_param_schema(config.model.name).training_defaults
+        training = training.model_copy(update={"lr": defaults["lr"]})
+    config = config.model_copy(update={"model": config.model.model_copy(update={"params": params}),
+                                       "training": training})
     pre = Preprocessor.from_config(config.preprocess)
     train_texts = pre.batch(train.texts)
     labels = LabelEncoder.fit(train.labels, order=class_order, source=train.source)

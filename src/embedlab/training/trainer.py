@@ -90,12 +90,13 @@ class Trainer:
         if self.world > 1:
             model = nn.parallel.DistributedDataParallel(model)
         dense, sparse = _split_params(self.model)
+        lr = cfg.lr if cfg.lr is not None else 1e-3
         optimizers: list[torch.optim.Optimizer] = []
         if dense:
             # fused Adam: measured 1.7x (cnn) to 4x (bag) more training samples/s on CPU
-            optimizers.append(torch.optim.Adam(dense, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True))
+            optimizers.append(torch.optim.Adam(dense, lr=lr, weight_decay=cfg.weight_decay, fused=True))
         if sparse:
-            optimizers.append(torch.optim.SparseAdam(sparse, lr=cfg.lr))
+            optimizers.append(torch.optim.SparseAdam(sparse, lr=lr))
         schedulers = [
             torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience)
             for o in optimizers
@@ -138,7 +139,7 @@ class Trainer:
                 "epoch": epoch,
                 "train_loss": total_loss / max(seen, 1),
                 "train_acc": total_correct / max(seen, 1),
-                "lr": optimizers[0].param_groups[0]["lr"] if optimizers else cfg.lr,
+                "lr": optimizers[0].param_groups[0]["lr"] if optimizers else lr,
                 "seconds": time.perf_counter() - t0,
                 "samples_per_s": seen * self.world / max(time.perf_counter() - t0, 1e-9),
             }
