@@ -141,7 +141,9 @@ def glove_vec_file(tmp: Path) -> Path:
 def table(rows: list[dict]) -> str:
     head = ("| dataset | model | accuracy | weighted F1 | train s | train samples/s | predict texts/s | "
             "epochs (best) |\n|---|---|---:|---:|---:|---:|---:|---|\n")
-    fmt = lambda v, f: "-" if v != v else format(v, f)  # noqa: E731  (NaN → "-")
+    def fmt(v: float, f: str) -> str:
+        return "-" if np.isnan(v) else format(v, f)
+
     return head + "".join(
         f"| {r['dataset']} | {r['model']} | {r['accuracy']:.4f} | {r['f1']:.4f} | {r['train_s']:.1f} | "
         f"{fmt(r['train_sps'], ',.0f')} | {fmt(r['predict_tps'], ',.0f')} | {r['epochs']} |\n" for r in rows)

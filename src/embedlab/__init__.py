@@ -25,7 +25,10 @@ _LAZY = {
     "train": "embedlab.training.run",
 }
 
-__all__ = ["ArtifactError", "ConfigError", "DataError", "EmbeddingError", "EmbedlabError", *_LAZY]
+__all__ = [
+    "ArtifactError", "ConfigError", "DataError", "EmbeddingError", "EmbedlabError",
+    "Prediction", "Predictor", "RunConfig", "TextClassifier", "load", "train",
+]
 
 
 def __getattr__(name: str):

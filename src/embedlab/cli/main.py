@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import yaml
@@ -49,24 +49,24 @@ def _parse_set(items: list[str]) -> dict:
 
 @app.command()
 def train(
-    config: Annotated[Optional[Path], typer.Option(help="YAML run config (e.g. a previous run's config.yaml)")] = None,
-    dataset: Annotated[Optional[str], typer.Option(help="built-in data set (embedlab datasets list)")] = None,
-    data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/parquet file, class folder or label-lines file")] = None,
-    test_data: Annotated[Optional[Path], typer.Option(help="separate test file in the same format as --data")] = None,
-    text_column: Annotated[Optional[list[str]], typer.Option(help="text column (repeat for several)")] = None,
-    label_column: Annotated[Optional[str], typer.Option(help="label column")] = None,
-    encoding: Annotated[Optional[str], typer.Option(help="file encoding, e.g. latin-1")] = None,
-    model: Annotated[Optional[str], typer.Option(help="cnn | bag | rnn | fasttext (embedlab models list)")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="maximum epochs")] = None,
-    batch_size: Annotated[Optional[int], typer.Option()] = None,
-    lr: Annotated[Optional[float], typer.Option(help="learning rate")] = None,
-    seed: Annotated[Optional[int], typer.Option()] = None,
-    embeddings: Annotated[Optional[str], typer.Option(help="pretrained vectors: name (glove-6b-50d) or path")] = None,
-    freeze: Annotated[Optional[bool], typer.Option("--freeze/--fine-tune", help="freeze or fine-tune pretrained vectors")] = None,
-    embedding_dim: Annotated[Optional[int], typer.Option(help="size of random embeddings")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="use only the first N training rows")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="any config key, e.g. --set model.params.filters=100")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="run directory (default runs/<data>-<model>)")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML run config (e.g. a previous run's config.yaml)")] = None,
+    dataset: Annotated[str | None, typer.Option(help="built-in data set (embedlab datasets list)")] = None,
+    data: Annotated[Path | None, typer.Option(help="CSV/TSV/JSONL/parquet file, class folder or label-lines file")] = None,
+    test_data: Annotated[Path | None, typer.Option(help="separate test file in the same format as --data")] = None,
+    text_column: Annotated[list[str] | None, typer.Option(help="text column (repeat for several)")] = None,
+    label_column: Annotated[str | None, typer.Option(help="label column")] = None,
+    encoding: Annotated[str | None, typer.Option(help="file encoding, e.g. latin-1")] = None,
+    model: Annotated[str | None, typer.Option(help="cnn | bag | rnn | fasttext (embedlab models list)")] = None,
+    epochs: Annotated[int | None, typer.Option(help="maximum epochs")] = None,
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    embeddings: Annotated[str | None, typer.Option(help="pretrained vectors: name (glove-6b-50d) or path")] = None,
+    freeze: Annotated[bool | None, typer.Option("--freeze/--fine-tune", help="freeze or fine-tune pretrained vectors")] = None,
+    embedding_dim: Annotated[int | None, typer.Option(help="size of random embeddings")] = None,
+    limit: Annotated[int | None, typer.Option(help="use only the first N training rows")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="any config key, e.g. --set model.params.filters=100")] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory (default runs/<data>-<model>)")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace an existing run directory")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
@@ -107,14 +107,14 @@ def train(
 @app.command()
 def evaluate(
     run: Annotated[Path, typer.Argument(help="run directory")],
-    dataset: Annotated[Optional[str], typer.Option(help="built-in data set")] = None,
+    dataset: Annotated[str | None, typer.Option(help="built-in data set")] = None,
     split: Annotated[str, typer.Option(help="split of the built-in data set")] = "test",
-    data: Annotated[Optional[Path], typer.Option(help="labelled file (columns as in training unless given)")] = None,
-    text_column: Annotated[Optional[list[str]], typer.Option()] = None,
-    label_column: Annotated[Optional[str], typer.Option()] = None,
-    encoding: Annotated[Optional[str], typer.Option()] = None,
-    out: Annotated[Optional[Path], typer.Option(help="write the metrics JSON here")] = None,
-    plot: Annotated[Optional[Path], typer.Option(help="write the confusion-matrix PNG here")] = None,
+    data: Annotated[Path | None, typer.Option(help="labelled file (columns as in training unless given)")] = None,
+    text_column: Annotated[list[str] | None, typer.Option()] = None,
+    label_column: Annotated[str | None, typer.Option()] = None,
+    encoding: Annotated[str | None, typer.Option()] = None,
+    out: Annotated[Path | None, typer.Option(help="write the metrics JSON here")] = None,
+    plot: Annotated[Path | None, typer.Option(help="write the confusion-matrix PNG here")] = None,
 ) -> None:
     """Evaluate a trained run on a data set split or a labelled file."""
     from embedlab.data import load_data, load_dataset
@@ -148,11 +148,11 @@ def evaluate(
 @app.command()
 def predict(
     run: Annotated[Path, typer.Argument(help="run directory")],
-    texts: Annotated[Optional[list[str]], typer.Argument(help="texts to classify")] = None,
-    file: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/parquet or one-text-per-line file")] = None,
-    text_column: Annotated[Optional[list[str]], typer.Option()] = None,
+    texts: Annotated[list[str] | None, typer.Argument(help="texts to classify")] = None,
+    file: Annotated[Path | None, typer.Option(help="CSV/TSV/JSONL/parquet or one-text-per-line file")] = None,
+    text_column: Annotated[list[str] | None, typer.Option()] = None,
     encoding: Annotated[str, typer.Option()] = "utf-8",
-    out: Annotated[Optional[Path], typer.Option(help="write predictions CSV here (label + one column per class)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write predictions CSV here (label + one column per class)")] = None,
     top_k: Annotated[int, typer.Option(help="classes shown per text")] = 3,
 ) -> None:
     """Predict the class of texts given as arguments or in a file (batch prediction)."""

@@ -14,7 +14,7 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequ
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     out: dict = {
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "n": int(len(y_true)),
+        "n": len(y_true),
         "per_class": {
             c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
             for i, c in enumerate(classes)

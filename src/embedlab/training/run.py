@@ -69,8 +69,8 @@ def load_splits(config: RunConfig) -> Splits:
         val = load_dataset(d.dataset, "validation") if "validation" in splits else None
         order = list(info.classes)
     elif d.path:
-        kwargs = dict(text_columns=d.text_columns, label_column=d.label_column, format=d.format,
-                      encoding=d.encoding, empty=d.empty)
+        kwargs = {"text_columns": d.text_columns, "label_column": d.label_column, "format": d.format,
+                  "encoding": d.encoding, "empty": d.empty}
         train = load_data(d.path, **kwargs)
         test = load_data(d.test_path, **kwargs) if d.test_path else None
         val, order = None, None

@@ -32,7 +32,7 @@ def _world() -> tuple[int, int]:
 
 
 def _split_params(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
-    sparse_ids = {id(p) for p in getattr(model, "sparse_parameters", lambda: [])()}
+    sparse_ids = {id(p) for p in getattr(model, "sparse_parameters", list)()}
     dense = [p for p in model.parameters() if p.requires_grad and id(p) not in sparse_ids]
     sparse = [p for p in model.parameters() if p.requires_grad and id(p) in sparse_ids]
     return dense, sparse
