@@ -7,6 +7,7 @@ import sys
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
@@ -21,7 +22,12 @@ def setup_logging(verbose: bool = False) -> None:
     logger.propagate = False
 
 
+def print_error(message: str) -> None:
+    """One red line on stderr (the message itself is never read as markup)."""
+    err_console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> None:
     """Print one red line to stderr and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    print_error(message)
     sys.exit(code)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from embedlab.cli.common import console, print_error
 from embedlab.errors import EmbedlabError
 
 app = typer.Typer(
@@ -24,8 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -37,8 +35,7 @@ def one_line_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except EmbedlabError as e:
-            err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True,
-                              markup=True)
+            print_error(str(e))
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

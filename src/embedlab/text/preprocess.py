@@ -20,7 +20,10 @@ Punctuation = Literal["separate", "remove", "keep"]
 
 _PARENS = re.compile(r"\([^()]*\)")
 _PUNCT = re.compile(r"[^\w\s]|_")
-_SPACES = re.compile(r"\s+")
+# the same for ASCII text through str.translate, several times faster than the regex
+_ASCII_PUNCT = [chr(i) for i in range(128) if _PUNCT.fullmatch(chr(i))]
+_SEPARATE_ASCII = str.maketrans({c: f" {c} " for c in _ASCII_PUNCT})
+_REMOVE_ASCII = str.maketrans({c: " " for c in _ASCII_PUNCT})
 
 
 @lru_cache(maxsize=1)
@@ -86,12 +89,12 @@ class Preprocessor:
         if c.lowercase:
             text = text.lower()
         if c.punctuation == "separate":
-            text = _PUNCT.sub(r" \g<0> ", text)
+            text = text.translate(_SEPARATE_ASCII) if text.isascii() else _PUNCT.sub(r" \g<0> ", text)
         elif c.punctuation == "remove":
-            text = _PUNCT.sub(" ", text)
+            text = text.translate(_REMOVE_ASCII) if text.isascii() else _PUNCT.sub(" ", text)
         if self._stop:
             return " ".join(w for w in text.split() if w.lower() not in self._stop)
-        return _SPACES.sub(" ", text).strip()
+        return " ".join(text.split())
 
     def tokenize(self, text: str) -> list[str]:
         """Preprocess then split on whitespace."""

