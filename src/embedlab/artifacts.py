@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from embedlab.atomic import atomic_dir
 from embedlab.errors import ArtifactError
 
 MANIFEST = "manifest.json"
@@ -42,28 +40,22 @@ def write_manifest(directory: Path) -> dict:
     return manifest
 
 
+def ensure_free(out: str | Path, overwrite: bool = False) -> Path:
+    """Refuse to replace a non-empty directory unless asked (checked before training starts)."""
+    out = Path(out)
+    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
+        raise ArtifactError(f"{out}: run directory already exists; choose another --out or pass --overwrite")
+    return out
+
+
 @contextmanager
 def atomic_run_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary directory beside ``out``; on success it gets a manifest and becomes
     ``out`` in one rename. On any error or Ctrl-C it is removed and ``out`` is untouched."""
-    out = Path(out)
-    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise ArtifactError(f"{out}: run directory already exists; choose another --out or pass --overwrite")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    out = ensure_free(out, overwrite)
+    with atomic_dir(out) as tmp:
         yield tmp
         write_manifest(tmp)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def verify_run(directory: str | Path) -> dict:

@@ -10,7 +10,7 @@ from typing import Literal
 
 import numpy as np
 
-from embedlab.embeddings.atomic import atomic_file
+from embedlab.atomic import atomic_file
 from embedlab.embeddings.vectors import Vectors
 from embedlab.errors import ConfigError, EmbeddingError
 

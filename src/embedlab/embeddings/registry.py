@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from embedlab.embeddings.atomic import atomic_file
+from embedlab.atomic import atomic_file
 from embedlab.errors import EmbeddingError, unknown_name
 
 GLOVE_6B = "https://nlp.stanford.edu/data/glove.6B.zip"

@@ -27,7 +27,7 @@ import numpy as np
 from gensim.models import KeyedVectors
 from gensim.models.fasttext import FastTextKeyedVectors
 
-from embedlab.embeddings.atomic import atomic_dir, atomic_file
+from embedlab.atomic import atomic_dir, atomic_file
 from embedlab.errors import ConfigError, EmbeddingError
 
 #: File names inside a directory written by :meth:`Vectors.save`.

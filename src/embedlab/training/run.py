@@ -156,13 +156,11 @@ def evaluate(predictor: Predictor, data: TextDataset) -> dict:
 
 def train_run(config: RunConfig, out: str | Path | None = None, overwrite: bool = False) -> RunResult:
     """Run the whole loop from a config; with ``out`` write the run directory atomically."""
-    from embedlab.artifacts import atomic_run_dir
+    from embedlab.artifacts import atomic_run_dir, ensure_free
     from embedlab.training.plots import plot_confusion_matrix, plot_learning_curves
 
-    if out is not None and Path(out).exists() and not overwrite and any(Path(out).iterdir()):
-        from embedlab.errors import ArtifactError
-
-        raise ArtifactError(f"{out}: run directory already exists; choose another --out or pass --overwrite")
+    if out is not None:
+        ensure_free(out, overwrite)
     splits = load_splits(config)
     result = fit(config, splits.train, splits.validation, splits.class_order)
     metrics: dict = {
