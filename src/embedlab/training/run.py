@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,6 @@ class Splits:
     validation: TextDataset | None
     test: TextDataset | None
     class_order: list[str] | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -164,6 +163,8 @@ def train_run(config: RunConfig, out: str | Path | None = None, overwrite: bool 
     splits = load_splits(config)
     result = fit(config, splits.train, splits.validation, splits.class_order)
     metrics: dict = {
+        "data": {"train": len(splits.train), "validation": len(splits.validation or []),
+                 "test": len(splits.test or []), "notes": list(splits.train.notes)},
         "train": {"n": len(splits.train), "seconds": result.train_seconds,
                   "samples_per_s": sum(h["samples_per_s"] * h["seconds"] for h in result.history)
                   / max(sum(h["seconds"] for h in result.history), 1e-9),
