@@ -143,7 +143,7 @@ def test_registered_source_downloads_into_cache_from_zip(tmp_path, monkeypatch):
     monkeypatch.setitem(registry.SOURCES, "toy-3d", src)
     monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path / "cache"))
     assert not src.installed
-    v = load("toy-3d", progress=False)
+    v = load("toy-3d")
     assert v.words == ["a", "b", "c"] and v.name == "toy-3d"
     assert src.installed and src.path.parent == tmp_path / "cache" / "vectors"
     assert not [p for p in src.path.parent.rglob("*.tmp")]

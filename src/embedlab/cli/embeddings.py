@@ -44,7 +44,7 @@ def one_line_errors(func: F) -> F:
 def _load(source: str, fmt: str | None = None, limit: int | None = None):
     from embedlab.embeddings import load
 
-    return load(source, format=fmt, limit=limit, progress=sys.stderr.isatty())
+    return load(source, format=fmt, limit=limit)
 
 
 def _pairs_table(title: str, pairs: list[tuple[str, float]]) -> Table:

@@ -21,7 +21,6 @@ from embedlab.data.datasets import (
     load_dataset,
     register_dataset,
 )
-from embedlab.data.download import cache_dir, fetch_file, sha256_file
 from embedlab.data.loaders import (
     TABLE_SUFFIXES,
     load_data,
@@ -33,6 +32,7 @@ from embedlab.data.loaders import (
     read_text_lines,
 )
 from embedlab.data.splits import kfold_splits, stratified_split
+from embedlab.download import cache_dir, fetch_file, sha256_file
 
 __all__ = [
     "TABLE_SUFFIXES",

@@ -31,8 +31,8 @@ from typing import Literal
 
 from embedlab.data.ag_news_text import unescape_ag_news
 from embedlab.data.dataset import TextDataset
-from embedlab.data.download import cache_dir, fetch_file, sha256_file
 from embedlab.data.loaders import load_label_lines, load_lines, load_table
+from embedlab.download import cache_dir, fetch_file, sha256_file
 from embedlab.errors import ConfigError, DataError, suggest, unknown_name
 
 logger = logging.getLogger("embedlab")

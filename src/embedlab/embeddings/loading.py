@@ -17,7 +17,6 @@ def load(
     format: str | None = None,
     limit: int | None = None,
     mmap: bool = True,
-    progress: bool = True,
 ) -> Vectors:
     """Load word vectors.
 
@@ -51,7 +50,7 @@ def load(
     if path.exists():
         return load_file(path, format=format, limit=limit, mmap=mmap)
     if isinstance(source, str) and source in registry.SOURCES:
-        return load_registered(source, limit=limit, mmap=mmap, progress=progress)
+        return load_registered(source, limit=limit, mmap=mmap)
     if isinstance(source, Path) or "/" in str(source) or path.suffix:
         raise EmbeddingError(
             f"vectors file {source} not found; expected a path or a registered name "
@@ -61,14 +60,14 @@ def load(
 
 
 def load_registered(
-    name: str, *, limit: int | None = None, mmap: bool = True, progress: bool = True
+    name: str, *, limit: int | None = None, mmap: bool = True
 ) -> Vectors:
     """Load a registered source (offline package first, then the cache, then download)."""
     src = registry.get_source(name)
     files = registry.package_files(src)
     if files is not None:
         return _load_package(src, *files, limit=limit, mmap=mmap)
-    path = registry.fetch(src, progress=progress)
+    path = registry.fetch(src)
     vectors = load_file(path, format=src.format, limit=limit, mmap=mmap)
     vectors.name = name
     return vectors

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import os
 import shutil
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from embedlab import download
 from embedlab.atomic import atomic_file
 from embedlab.errors import EmbeddingError, unknown_name
 
@@ -29,8 +28,8 @@ FASTTEXT = "https://dl.fbaipublicfiles.com/fasttext"
 class Source:
     """A registered embeddings source.
 
-    ``size_bytes`` is the download size (the archive when ``member`` is set), used for the
-    progress bar and the ``list`` command; it is approximate for some files.
+    ``size_bytes`` is the download size (the archive when ``member`` is set), shown by the
+    ``list`` command; it is approximate for some files.
     """
 
     name: str
@@ -105,8 +104,7 @@ SOURCES: dict[str, Source] = {
 
 def cache_dir() -> Path:
     """``$EMBEDLAB_CACHE/vectors`` (default ``~/.cache/embedlab/vectors``)."""
-    root = os.environ.get("EMBEDLAB_CACHE") or os.path.join("~", ".cache", "embedlab")
-    return Path(root).expanduser() / "vectors"
+    return download.cache_dir() / "vectors"
 
 
 def get_source(name: str) -> Source:
@@ -134,45 +132,18 @@ def package_files(source: Source) -> tuple[Path, Path] | None:
     return npy[0], parquet[0]
 
 
-def fetch(source: Source, *, progress: bool = True) -> Path:
+def fetch(source: Source) -> Path:
     """Return the cached vectors file for ``source``, downloading/extracting it if needed."""
     if source.path.exists():
         return source.path
     archive_name = source.url.rsplit("/", 1)[-1]
     if source.member and archive_name != source.member:
         archive = cache_dir() / "downloads" / archive_name
-        if not archive.exists():
-            download(source.url, archive, size=source.size_bytes, progress=progress)
+        download.fetch_file(source.url, archive, sha256=None)
         _extract(archive, source.member, source.path)
     else:
-        download(source.url, source.path, size=source.size_bytes, progress=progress)
+        download.fetch_file(source.url, source.path, sha256=None)
     return source.path
-
-
-def download(url: str, dest: Path, *, size: int | None = None, progress: bool = True) -> Path:
-    """Stream ``url`` into ``dest`` atomically (a partial download never appears at ``dest``)."""
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    try:
-        response = urllib.request.urlopen(url, timeout=60)
-    except OSError as e:
-        raise EmbeddingError(f"could not download {url} ({e}); check the network") from None
-    total = int(response.headers.get("Content-Length") or 0) or size
-    with response, atomic_file(dest) as tmp, open(tmp, "wb") as out, Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-        TransferSpeedColumn(), TimeRemainingColumn(), disable=not progress, transient=True,
-    ) as bar:
-        task = bar.add_task(f"download {dest.name}", total=total)
-        while chunk := response.read(1 << 20):
-            out.write(chunk)
-            bar.advance(task, len(chunk))
-    return dest
 
 
 def _extract(archive: Path, member: str, dest: Path) -> None:

@@ -1,4 +1,5 @@
-"""Fetch a file by URL into a cache, verified by SHA-256, written atomically."""
+"""Fetch a file by URL into the cache (``$EMBEDLAB_CACHE``), verified by SHA-256 where one is
+registered, written atomically. Used for data sets and for embedding files."""
 
 from __future__ import annotations
 
@@ -42,13 +43,14 @@ def sha256_file(path: str | Path) -> str:
     return _verified[key]
 
 
-def fetch_file(url: str, dest: str | Path, sha256: str, *, timeout: float = 60.0) -> Path:
+def fetch_file(url: str, dest: str | Path, sha256: str | None, *, timeout: float = 60.0) -> Path:
     """Download ``url`` to ``dest`` unless ``dest`` already holds the expected bytes.
 
     The download goes to a temporary file next to ``dest``, is checked against ``sha256``
     and only then moved into place with :func:`os.replace`, so ``dest`` is never a partial
     or wrong file. On a checksum mismatch the temporary file is deleted and a
-    :class:`DataError` names the URL and both checksums.
+    :class:`DataError` names the URL and both checksums. ``sha256=None`` (a source with no
+    published checksum) skips the check.
 
     Returns
     -------
@@ -57,6 +59,8 @@ def fetch_file(url: str, dest: str | Path, sha256: str, *, timeout: float = 60.0
     """
     dest = Path(dest)
     if dest.is_file():
+        if sha256 is None:
+            return dest
         found = sha256_file(dest)
         if found == sha256:
             return dest
@@ -77,7 +81,7 @@ def fetch_file(url: str, dest: str | Path, sha256: str, *, timeout: float = 60.0
                     digest.update(chunk)
                     advance(len(chunk))
         found = digest.hexdigest()
-        if found != sha256:
+        if sha256 is not None and found != sha256:
             raise DataError(
                 f"checksum mismatch for {url}: expected sha256 {sha256}, found {found}; "
                 "the file was not saved"
