@@ -67,7 +67,8 @@ class TrainConfig(_Strict):
     lr: float | None = Field(None, gt=0, description="learning rate; None: the model's own default "
                              "(1e-3; fasttext 1e-2), written into the saved config")
     weight_decay: float = Field(0.0, ge=0)
-    patience: int = Field(3, ge=0, description="early-stopping patience in epochs; 0 disables it")
+    patience: int | None = Field(None, ge=0, description="early-stopping patience in epochs; 0 disables "
+                                 "it; None: the model's own default (3; fasttext 2)")
     lr_patience: int = Field(1, ge=0, description="ReduceLROnPlateau patience")
     lr_factor: float = Field(0.1, gt=0, lt=1)
     clip_grad_norm: float | None = Field(5.0, gt=0, description="None disables clipping")

@@ -41,7 +41,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         epochs: int = 10,
         batch_size: int = 64,
         lr: float | None = None,
-        patience: int = 3,
+        patience: int | None = None,
         embedding_dim: int = 100,
         embeddings: str | None = None,
         freeze: bool = False,

@@ -22,7 +22,7 @@ class ModelParams(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    training_defaults: ClassVar[dict[str, Any]] = {"lr": 1e-3}
+    training_defaults: ClassVar[dict[str, Any]] = {"lr": 1e-3, "patience": 3}
 
 
 class ClassifierModule(nn.Module):

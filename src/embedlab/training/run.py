@@ -106,10 +106,9 @@ def fit(config: RunConfig, train: TextDataset, validation: TextDataset | None = 
     """Fit preprocessing, vocabulary (train split only), labels and model; return a predictor."""
     set_seed(config.training.seed, config.training.threads)
     params = validate_model_params(config.model.name, config.model.params)
-    training = config.training
-    if training.lr is None:
-        defaults = model_param_schema(config.model.name).training_defaults
-        training = training.model_copy(update={"lr": defaults["lr"]})
+    defaults = model_param_schema(config.model.name).training_defaults
+    training = config.training.model_copy(
+        update={k: v for k, v in defaults.items() if getattr(config.training, k) is None})
     config = config.model_copy(update={"model": config.model.model_copy(update={"params": params}),
                                        "training": training})
     pre = Preprocessor.from_config(config.preprocess)

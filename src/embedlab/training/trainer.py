@@ -101,7 +101,8 @@ class Trainer:
             torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience)
             for o in optimizers
         ]
-        stopper = EarlyStopping(cfg.patience)
+        patience = cfg.patience if cfg.patience is not None else 3
+        stopper = EarlyStopping(patience)
         gen = torch.Generator().manual_seed(cfg.seed)
         show = cfg.progress and self.rank == 0 and sys.stderr.isatty()
         for epoch in range(1, cfg.epochs + 1):
@@ -154,7 +155,7 @@ class Trainer:
                 msg += f" | val loss {row['val_loss']:.4f} acc {row['val_acc']:.3f}{' *' if row['best'] else ''}"
             self._log(msg + f" | {row['seconds']:.1f}s")
             if val is not None and stopper.should_stop:
-                self._log(f"early stopping: no val-loss improvement for {cfg.patience} epochs")
+                self._log(f"early stopping: no val-loss improvement for {patience} epochs")
                 break
         if stopper.best_state is not None:
             stopper.restore(self.model)
