@@ -22,6 +22,8 @@ FORMAT = "embedlab-run-v1"
 
 
 def sha256_file(path: Path) -> str:
+    """Hash the bytes every time: unlike :func:`embedlab.download.sha256_file`, which memoises by
+    path, size and mtime, a run check must see an edit that kept both."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
