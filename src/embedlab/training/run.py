@@ -152,14 +152,16 @@ def evaluate(predictor: Predictor, data: TextDataset) -> dict:
     return m
 
 
-def train_run(config: RunConfig, out: str | Path | None = None, overwrite: bool = False) -> RunResult:
-    """Run the whole loop from a config; with ``out`` write the run directory atomically."""
+def train_run(config: RunConfig, out: str | Path | None = None, overwrite: bool = False,
+              splits: Splits | None = None) -> RunResult:
+    """Run the whole loop from a config; with ``out`` write the run directory atomically.
+    ``splits`` replaces the config's own splits (e.g. a cross-validation fold)."""
     from embedlab.artifacts import atomic_run_dir, ensure_free
     from embedlab.training.plots import plot_confusion_matrix, plot_learning_curves
 
     if out is not None:
         ensure_free(out, overwrite)
-    splits = load_splits(config)
+    splits = splits if splits is not None else load_splits(config)
     result = fit(config, splits.train, splits.validation, splits.class_order)
     metrics: dict = {
         "data": {"train": len(splits.train), "validation": len(splits.validation or []),
