@@ -140,7 +140,7 @@ def test_cli_train_neighbors_convert_evaluate(tmp_path, lee_vectors):
     r = invoke("train", LEE, "--dim", "16", "--epochs", "1", "--min-count", "2", "--workers",
                "1", "--export", "word2vec-binary", "--out", out)
     assert r.exit_code == 0, r.output
-    assert (out / "meta.json").exists() and (out / "vectors.word2vec-binary.bin").exists()
+    assert (out / "manifest.json").exists() and (out / "vectors.word2vec-binary.bin").exists()
     _, saved = lee_vectors
     r = invoke("neighbors", saved, "government", "--topn", "5")
     assert r.exit_code == 0 and "government" in r.output

@@ -63,11 +63,16 @@ def test_fasttext_bin_round_trip_keeps_subwords(ft, tmp_path):
         load(path, limit=10)
 
 
-def test_fasttext_native_round_trip_keeps_subwords(ft, tmp_path):
+def test_fasttext_saved_directory_keeps_subwords_without_pickle(ft, tmp_path):
     ft.save(tmp_path / "ft")
+    names = {p.name for p in (tmp_path / "ft").iterdir()}
+    assert names == {"manifest.json", "words.json", "vectors.npy", "vectors_vocab.npy",
+                     "vectors_ngrams.npy"}
     back = load(tmp_path / "ft")
     assert back.has_subwords and back.meta["method"] == "fasttext"
+    assert back.words == ft.words and np.array_equal(back.kv.vectors, ft.kv.vectors)
     assert np.array_equal(back.vector("governmentally"), ft.vector("governmentally"))
+    assert back.neighbors("governmentally", topn=3) == ft.neighbors("governmentally", topn=3)
 
 
 def test_token_lists_hs_and_cbow():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import zipfile
 
 import numpy as np
@@ -45,19 +46,65 @@ def test_export_load_round_trip(tmp_path, fmt, suffix):
     assert back.meta["format"] == fmt
 
 
-def test_gensim_native_round_trip_is_exact_and_memory_mapped(tmp_path):
+def test_saved_directory_round_trip_is_exact_memory_mapped_and_pickle_free(tmp_path):
     v = small_vectors()
     v.meta["note"] = "kept"
-    v.save(tmp_path / "native")
-    assert {"meta.json", "vectors.kv", "vectors.kv.vectors.npy"} <= {p.name for p in (tmp_path / "native").iterdir()}
-    back = load(tmp_path / "native")
-    assert back.words == v.words
+    v.save(tmp_path / "saved")
+    names = {p.name for p in (tmp_path / "saved").iterdir()}
+    assert names == {"manifest.json", "words.json", "vectors.npy"}
+    manifest = json.loads((tmp_path / "saved" / "manifest.json").read_text())
+    assert manifest["kind"] == "embedlab-vectors" and manifest["words"] == 9
+    for name in names:  # nothing in the directory is a pickle
+        assert not (tmp_path / "saved" / name).read_bytes().startswith(b"\x80")
+    back = load(tmp_path / "saved")
+    assert back.words == v.words  # "nan", "null", "none" stay strings
     assert np.array_equal(back.kv.vectors, v.kv.vectors)
     assert isinstance(back.kv.vectors, np.memmap)
-    assert back.meta["note"] == "kept" and back.meta["dim"] == 5
-    # saving over an existing directory replaces it
-    small_vectors(seed=1).save(tmp_path / "native")
-    assert not np.array_equal(load(tmp_path / "native").kv.vectors, v.kv.vectors)
+    assert back.meta["note"] == "kept" and back.meta["format"] == "embedlab"
+    assert load(tmp_path / "saved", format="embedlab").words == v.words
+    assert load(tmp_path / "saved", limit=2).words == ["the", "cat"]
+
+
+def test_saving_over_a_directory(tmp_path):
+    v = small_vectors()
+    v.save(tmp_path / "saved")
+    with pytest.raises(EmbeddingError, match="already exists"):
+        small_vectors(seed=1).save(tmp_path / "saved")
+    small_vectors(seed=1).save(tmp_path / "saved", overwrite=True)
+    assert not np.array_equal(load(tmp_path / "saved").kv.vectors, v.kv.vectors)
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(EmbeddingError, match="embedlab did not write"):
+        v.save(other, overwrite=True)
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]
+    (tmp_path / "empty").mkdir()
+    v.save(tmp_path / "empty")
+    assert load(tmp_path / "empty").words == v.words
+
+
+def test_damaged_saved_directory_is_a_one_line_error(tmp_path):
+    v = small_vectors()
+    v.save(tmp_path / "saved")
+    npy = tmp_path / "saved" / "vectors.npy"
+    npy.write_bytes(npy.read_bytes()[:-8])
+    with pytest.raises(EmbeddingError, match="vectors.npy: size .* damaged"):
+        load(tmp_path / "saved")
+    v.save(tmp_path / "saved", overwrite=True)
+    (tmp_path / "saved" / "words.json").unlink()
+    with pytest.raises(EmbeddingError, match=r"incomplete vectors directory \(words.json"):
+        load(tmp_path / "saved")
+
+
+def test_gensim_native_file_loads_only_when_named(tmp_path):
+    v = small_vectors()
+    path = v.export(tmp_path / "v.kv", format="gensim")
+    with pytest.raises(EmbeddingError, match="pickle.*format='gensim'"):
+        load(path)
+    for back in (load(path, format="gensim"), load(f"gensim:{path}")):
+        assert back.words == v.words and np.array_equal(back.kv.vectors, v.kv.vectors)
+    with pytest.raises(ConfigError, match="names the gensim format"):
+        load(f"gensim:{path}", format="glove-text")
 
 
 def test_limit_keeps_the_first_words(tmp_path):

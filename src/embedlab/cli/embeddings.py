@@ -68,7 +68,7 @@ Limit = Annotated[int | None, typer.Option("--limit", help="Keep the N most freq
 def train(
     corpus: Annotated[Path | None, typer.Argument(help="Plain-text corpus, or a table "
                                                      "(.csv/.tsv/.jsonl/.parquet) with --text-column.")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Output directory (gensim native + meta.json).")] = ...,
+    out: Annotated[Path, typer.Option("--out", help="Output directory (.npy arrays + words.json + manifest.json).")] = ...,
     method: Annotated[str, typer.Option(help="word2vec or fasttext.")] = "word2vec",
     sg: Annotated[bool, typer.Option("--sg/--cbow", help="Skip-gram or CBOW.")] = True,
     dim: int = 100,
@@ -295,15 +295,17 @@ def evaluate(
 @one_line_errors
 def convert(
     source: Source,
-    to: Annotated[str, typer.Option("--to", help="word2vec-text, word2vec-binary, glove-text "
-                                    "or gensim (a directory).")],
+    to: Annotated[str, typer.Option("--to", help="embedlab (a directory: .npy + words.json, no "
+                                    "pickle), word2vec-text, word2vec-binary, glove-text or gensim "
+                                    "(gensim's native file, a pickle: load it back with --format "
+                                    "gensim only).")],
     out: Annotated[Path, typer.Option("--out")],
     fmt: Annotated[str | None, typer.Option("--from", help="Input format (sniffed when left out).")] = None,
     limit: Limit = None,
 ) -> None:
     """Convert vectors between formats (written atomically)."""
     vectors = _load(source, fmt, limit)
-    if to == "gensim":
+    if to == "embedlab":
         vectors.save(out)
     else:
         vectors.export(out, format=to)

@@ -10,8 +10,14 @@ Formats
     Header line, then per word: the word, a space, ``dim`` little-endian float32.
 ``fasttext-bin``
     Facebook's fastText model; subword (character n-gram) vectors are kept.
+``embedlab``
+    A directory written by :meth:`Vectors.save`: ``.npy`` arrays (memory-mapped), a JSON word
+    list and ``manifest.json``. Loading it cannot execute code.
 ``gensim``
-    gensim's native ``KeyedVectors.save`` file, or a directory written by ``Vectors.save``.
+    gensim's native ``KeyedVectors.save`` file (or a directory written by embedlab 0.1). It is a
+    Python pickle, and unpickling can run arbitrary code: it is loaded only when this format is
+    named explicitly (``format="gensim"``, ``--format gensim`` or a ``gensim:`` prefix), never
+    by sniffing. Load only files you trust.
 
 Every problem is raised as a one-line :class:`~embedlab.errors.EmbeddingError` naming the file
 and, for text files, the line.
@@ -27,12 +33,28 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors
 
-from embedlab.embeddings.vectors import META_FILE, NATIVE_FILE, from_arrays, head
+from embedlab.embeddings.vectors import (
+    LEGACY_META_FILE,
+    LEGACY_NATIVE_FILE,
+    MANIFEST_FILE,
+    NGRAMS_FILE,
+    VECTORS_FILE,
+    VECTORS_KIND,
+    VECTORS_VERSION,
+    VOCAB_FILE,
+    WORDS_FILE,
+    from_arrays,
+    head,
+)
 from embedlab.errors import EmbeddingError
 
 FORMATS: tuple[str, ...] = (
-    "glove-text", "word2vec-text", "fasttext-vec", "word2vec-binary", "fasttext-bin", "gensim",
+    "embedlab", "glove-text", "word2vec-text", "fasttext-vec", "word2vec-binary", "fasttext-bin",
+    "gensim",
 )
+#: Formats that :func:`sniff_format` may answer (``gensim`` is never guessed: it is pickle).
+SNIFFABLE: tuple[str, ...] = tuple(f for f in FORMATS if f != "gensim")
+GENSIM_PREFIX = "gensim:"
 TEXT_FORMATS = ("glove-text", "word2vec-text", "fasttext-vec")
 
 FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
@@ -59,14 +81,30 @@ def _split_header(data: bytes) -> tuple[tuple[int, int] | None, bytes]:
     return None, data
 
 
+def _pickle_refusal(path: Path, what: str) -> EmbeddingError:
+    return EmbeddingError(
+        f"{path} {what}, a Python pickle: embedlab does not unpickle files it was not told to, "
+        "because unpickling can execute code; if you trust this file, name the format "
+        f"explicitly (format='gensim', --format gensim, or '{GENSIM_PREFIX}{path}')"
+    )
+
+
 def sniff_format(path: str | Path) -> str:
-    """Guess the format of a vectors file or directory from its first bytes."""
+    """Guess the format of a vectors file or directory from its first bytes.
+
+    Never answers ``"gensim"``: a pickle (first byte ``0x80``) is refused with a message that
+    says how to load it explicitly.
+    """
     path = Path(path)
     if path.is_dir():
-        if (path / NATIVE_FILE).exists():
-            return "gensim"
+        if (path / MANIFEST_FILE).exists():
+            return "embedlab"
+        if (path / LEGACY_NATIVE_FILE).exists():
+            raise _pickle_refusal(
+                path, f"was written by embedlab 0.1: its {LEGACY_NATIVE_FILE} is gensim's format"
+            )
         raise EmbeddingError(
-            f"{path} is a directory without {NATIVE_FILE}; expected a directory written by "
+            f"{path} is a directory without {MANIFEST_FILE}; expected a directory written by "
             "Vectors.save / 'embedlab embeddings train'"
         )
     with open(path, "rb") as f:
@@ -76,14 +114,14 @@ def sniff_format(path: str | Path) -> str:
     if data[:4] == FASTTEXT_MAGIC:
         return "fasttext-bin"
     if data[:1] == b"\x80":
-        return "gensim"
+        raise _pickle_refusal(path, "looks like gensim's native format")
     header, body = _split_header(data)
     if header is not None:
         return "word2vec-binary" if looks_binary(body) else "word2vec-text"
     if looks_binary(data):
         raise EmbeddingError(
             f"{path} is a binary file of no known vectors format (expected GloVe/word2vec text, "
-            "word2vec binary, fastText .bin or gensim native)"
+            "word2vec binary, fastText .bin or an embedlab vectors directory)"
         )
     return "glove-text"
 
@@ -92,7 +130,22 @@ def check_format(path: Path, format: str) -> None:
     """Raise when ``path`` plainly is not in the ``format`` asked for (binary vs text ...)."""
     if format == "gensim":
         return
-    sniffed = sniff_format(path)
+    if format == "embedlab" or path.is_dir():
+        if format != "embedlab" or not (path / MANIFEST_FILE).exists():
+            raise EmbeddingError(
+                f"{path}: format '{format}' was asked, but "
+                + ("it is a directory" if path.is_dir() else "it is not a directory")
+                + (f" without {MANIFEST_FILE}" if path.is_dir() else "")
+                + "; an embedlab vectors directory holds manifest.json, words.json and .npy files"
+            )
+        return
+    try:
+        sniffed = sniff_format(path)
+    except EmbeddingError:
+        with open(path, "rb") as f:
+            if f.read(1) != b"\x80":
+                raise
+        sniffed = "gensim"
     if sniffed == format or (format == "fasttext-vec" and sniffed == "word2vec-text"):
         return
     if format in TEXT_FORMATS and sniffed in ("word2vec-binary", "fasttext-bin", "gensim"):
@@ -274,15 +327,100 @@ def read_fasttext_bin(path: str | Path) -> KeyedVectors:
         raise EmbeddingError(f"{path}: not a valid fastText .bin model ({msg})") from None
 
 
+def read_embedlab(path: str | Path, *, mmap: bool = True) -> tuple[KeyedVectors, dict]:
+    """Load a directory written by :meth:`Vectors.save` (arrays memory-mapped, no pickle).
+
+    Returns the vectors and the saved provenance (``meta`` of the manifest). File sizes,
+    array shapes and the word count are checked against the manifest.
+    """
+    path = Path(path)
+    try:
+        manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EmbeddingError(f"{path}: incomplete vectors directory ({MANIFEST_FILE} is missing)") \
+            from None
+    except (OSError, ValueError) as e:
+        raise EmbeddingError(f"{path / MANIFEST_FILE}: not a valid manifest ({e})") from None
+    if not isinstance(manifest, dict) or manifest.get("kind") != VECTORS_KIND:
+        raise EmbeddingError(
+            f"{path / MANIFEST_FILE}: not an embedlab vectors manifest (kind "
+            f"{manifest.get('kind') if isinstance(manifest, dict) else None!r}, expected "
+            f"'{VECTORS_KIND}')"
+        )
+    if manifest.get("version") != VECTORS_VERSION:
+        raise EmbeddingError(
+            f"{path}: vectors format version {manifest.get('version')!r} is not supported "
+            f"(this embedlab reads version {VECTORS_VERSION})"
+        )
+    try:
+        files = manifest["files"]
+        n, dim = int(manifest["words"]), int(manifest["dim"])
+        subwords = manifest.get("subwords")
+    except (KeyError, TypeError, ValueError):
+        raise EmbeddingError(f"{path / MANIFEST_FILE}: not a valid vectors manifest") from None
+    for name, entry in files.items():
+        p = path / name
+        if not p.is_file():
+            raise EmbeddingError(f"{path}: incomplete vectors directory ({name} is missing)")
+        if p.stat().st_size != entry.get("bytes"):
+            raise EmbeddingError(
+                f"{p}: size {p.stat().st_size} bytes differs from the manifest's "
+                f"{entry.get('bytes')}; the vectors directory is damaged"
+            )
+    try:
+        words = json.loads((path / WORDS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise EmbeddingError(f"{path / WORDS_FILE}: not a JSON word list ({e})") from None
+    if not isinstance(words, list) or len(words) != n or not all(isinstance(w, str) for w in words):
+        raise EmbeddingError(f"{path / WORDS_FILE}: expected a JSON list of {n} strings")
+
+    def array(name: str, rows: int | None) -> np.ndarray:
+        try:
+            a = np.load(path / name, mmap_mode="r" if mmap else None, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise EmbeddingError(f"{path / name}: not a valid .npy array ({msg})") from None
+        if a.ndim != 2 or a.shape[1] != dim or (rows is not None and a.shape[0] != rows):
+            raise EmbeddingError(
+                f"{path / name}: expected an array of shape ({rows if rows is not None else 'n'}, "
+                f"{dim}); found {a.shape}"
+            )
+        return a
+
+    vectors = array(VECTORS_FILE, n)
+    if not subwords:
+        kv = from_arrays(words, vectors)
+    else:
+        from gensim.models.fasttext import FastTextKeyedVectors
+
+        bucket = int(subwords["bucket"])
+        kv = FastTextKeyedVectors(dim, int(subwords["min_n"]), int(subwords["max_n"]), bucket,
+                                  count=0, dtype=vectors.dtype)
+        kv.vectors = vectors
+        kv.index_to_key = words
+        kv.key_to_index = {w: i for i, w in enumerate(words)}
+        if bucket > 0:
+            kv.vectors_vocab = array(VOCAB_FILE, n)
+            kv.vectors_ngrams = array(NGRAMS_FILE, bucket)
+        else:
+            kv.vectors_vocab = vectors
+    return kv, dict(manifest.get("meta") or {})
+
+
 def read_gensim(path: str | Path, *, mmap: bool = True) -> tuple[KeyedVectors, dict]:
-    """Load gensim native vectors (file or ``Vectors.save`` directory), memory-mapped."""
+    """Load gensim's native ``KeyedVectors.save`` file (or an embedlab 0.1 directory).
+
+    .. warning:: This unpickles the file, which can execute arbitrary code. It is called only
+       when the user names the ``gensim`` format; never on a sniffed file. Load only files you
+       trust, then re-save them with :meth:`Vectors.save` (no pickle).
+    """
     path = Path(path)
     meta: dict = {}
     file = path
     if path.is_dir():
-        file = path / NATIVE_FILE
-        if (path / META_FILE).exists():
-            meta = json.loads((path / META_FILE).read_text())
+        file = path / LEGACY_NATIVE_FILE
+        if (path / LEGACY_META_FILE).exists():
+            meta = json.loads((path / LEGACY_META_FILE).read_text())
     try:
         kv = KeyedVectors.load(str(file), mmap="r" if mmap else None)
     except FileNotFoundError as e:

