@@ -196,11 +196,46 @@ def test_table_malformed_rows(tmp_path: Path) -> None:
             "text", "label")
     _raises(r"list\.jsonl: expected a JSON object at line 1", load_table,
             _write(tmp_path / "list.jsonl", '["a", "b"]\n'), "text", "label")
-    _raises(r"malformed CSV", load_table,
+    _raises(r"bad\.csv: line 3 has 4 field\(s\) but the header has 2", load_table,
             _write(tmp_path / "bad.csv", 'text,label\n"a","x"\n"b","y","z","w"\n'),
             "text", "label")
+    _raises(r"open\.csv: malformed CSV at line 3", load_table,
+            _write(tmp_path / "open.csv", 'text,label\n"a","x"\n"b,y\n'), "text", "label")
     _raises(r"not a readable Parquet file", load_table,
             _write(tmp_path / "bad.parquet", b"not parquet"), "text", "label")
+
+
+def test_csv_rows_with_an_extra_field_are_refused_not_shifted(tmp_path: Path) -> None:
+    # Every row has one field more than the header: pandas used to take the first column
+    # as an index, so "text" became the label column and training ran on shifted data.
+    shifted = _write(tmp_path / "shifted.csv",
+                     "text,label\ngreat film,pos,extra\ndull film,neg,extra\n")
+    _raises(r"shifted\.csv: line 2 has 3 field\(s\) but the header has 2; every row "
+            r"needs exactly 2 \(an unquoted comma", load_data, shifted)
+    _raises(r"line 3 has 1 field\(s\) but the header has 2;.*a field is missing", load_table,
+            _write(tmp_path / "short.csv", "text,label\na,pos\nb\n"), "text", "label")
+    _raises(r"line 2 has 3 field\(s\) but the first row has 2", load_table,
+            _write(tmp_path / "nohead.csv", "pos,a\nneg,b,c\n"), 1, 0, header=False)
+    _raises(r"t\.tsv: line 3 has 3 field\(s\) but the header has 2; .*\(a tab inside",
+            load_table, _write(tmp_path / "t.tsv", "text\tlabel\na\tx\nb\tc\ty\n"),
+            "text", "label")
+    # Quoted fields may still hold commas and newlines; line numbers follow the file.
+    good = _write(tmp_path / "good.csv",
+                  'text,label\n"two\nlines, one text",pos\n\n"bye",neg\n"",neg\n')
+    ds = load_table(good, "text", "label", empty="skip")
+    assert ds.texts == ["two\nlines, one text", "bye"] and ds.labels == ["pos", "neg"]
+    _raises(r"empty text at row 3 \(line 6\)", load_table, good, "text", "label",
+            empty="error")
+
+
+def test_csv_field_longer_than_the_csv_module_default(tmp_path: Path) -> None:
+    import csv
+
+    long_text = "word " * 40_000  # 200 kB in one field, over the csv module's 128 KiB cap
+    path = _write(tmp_path / "long.csv", f'text,label\n"{long_text}",pos\n')
+    limit = csv.field_size_limit()
+    assert load_table(path, "text", "label").texts == [long_text.strip()]
+    assert csv.field_size_limit() == limit, "the process-wide csv limit must be restored"
 
 
 # --------------------------------------------------------------------------- folders and lines
@@ -211,11 +246,39 @@ def test_load_folder(tmp_path: Path) -> None:
     _write(root / "pos" / "1.txt", "great film\n")
     _write(root / "pos" / "2.txt", "loved it")
     _write(root / "neg" / "1.txt", "dull")
-    _write(root / "neg" / "notes.md", "ignored")
+    _write(root / "neg" / "notes.md", "boring notes")
     ds = load_folder(root)
-    assert ds.texts == ["dull", "great film", "loved it"]
-    assert ds.labels == ["neg", "pos", "pos"]
+    assert ds.texts == ["dull", "boring notes", "great film", "loved it"]
+    assert ds.labels == ["neg", "neg", "pos", "pos"]
     assert load_data(root).labels == ds.labels
+    only_txt = load_folder(root, pattern="*.txt")
+    assert only_txt.texts == ["dull", "great film", "loved it"]
+    assert load_data(root, pattern="*.txt").texts == only_txt.texts
+
+
+def test_load_folder_newsgroups_layout(tmp_path: Path) -> None:
+    """scikit-learn ``load_files`` / 20 Newsgroups: extension-less files, hidden files."""
+    root = tmp_path / "20news-bydate-train"
+    _write(root / "sci.space" / "59848", "From: a@b\nSubject: orbit\n\nThe shuttle flew.",
+           "latin-1")
+    _write(root / "sci.space" / "60150", "Subject: moon\n\nCaf\xe9 on the moon", "latin-1")
+    _write(root / "rec.autos" / "101551", "Subject: cars\n\nMy engine.", "latin-1")
+    _write(root / "rec.autos" / "table.csv", "not,a,table\n")  # one text, not a table
+    _write(root / "rec.autos" / ".DS_Store", b"\x00\x01binary")
+    _write(root / "rec.autos" / ".hidden" / "x", "in a hidden folder")
+    _write(root / "rec.autos" / "nested" / "y", "in a sub-folder of a class")
+    _write(root / ".git" / "HEAD", "ref: refs/heads/main")
+    _write(root / "README", "a file next to the class folders")
+    ds = load_data(root, encoding="latin-1")
+    assert ds.labels == ["rec.autos", "rec.autos", "sci.space", "sci.space"]
+    assert ds.texts[0] == "Subject: cars\n\nMy engine." and ds.texts[1] == "not,a,table"
+    assert ds.texts[3].endswith("Café on the moon")
+    numbered = load_folder(root, encoding="latin-1", pattern="[0-9]*")
+    assert numbered.labels == ["rec.autos", "sci.space", "sci.space"]
+    assert "not,a,table" not in numbered.texts
+    _raises(r"sci\.space: no files matching '\*\.csv' for class 'sci\.space'", load_folder,
+            root, encoding="latin-1", pattern="*.csv")
+    _raises("pattern is empty", load_folder, root, pattern=" ", error=ConfigError)
 
 
 def test_load_folder_errors(tmp_path: Path) -> None:
@@ -226,7 +289,10 @@ def test_load_folder_errors(tmp_path: Path) -> None:
     root = tmp_path / "c"
     _write(root / "a" / "1.txt", "x")
     (root / "b").mkdir()
-    _raises(r"no files matching '\*\.txt' for class 'b'", load_folder, root)
+    _raises(r"no files for class 'b' \(hidden files are skipped\)", load_folder, root)
+    _write(root / "b" / ".only-hidden", "x")
+    _raises(r"no files for class 'b'", load_folder, root)
+    _raises(r"no files matching '\*\.txt' for class 'b'", load_folder, root, pattern="*.txt")
     _write(root / "b" / "1.txt", b"\xff\xfe bad")
     _raises(r"1\.txt: cannot decode byte 0xff at byte offset 0 \(line 1\)", load_folder, root)
     _write(root / "b" / "1.txt", "   ")
@@ -531,14 +597,46 @@ def test_stratified_split_edge_cases(caplog: pytest.LogCaptureFixture) -> None:
     assert len(test) == 0 and len(val) == 20 and len(train) == 80
     with caplog.at_level(logging.WARNING, logger="embedlab"):
         train, val, test = stratified_split(["a"] * 30 + ["lonely"], seed=0)
-    assert any("not stratified" in r.getMessage() and "lonely" in r.getMessage()
+    assert any("stay in training only" in r.getMessage() and "'lonely' (1)" in r.getMessage()
                for r in caplog.records)
-    assert len(train) + len(val) + len(test) == 31
+    assert 30 in train and len(train) + len(val) + len(test) == 31
     _raises("must be below 1", stratified_split, labels, val_size=0.5, test_size=0.5,
             error=ConfigError)
     _raises(r"test_size must be in \[0, 1\)", stratified_split, labels, test_size=-0.1,
             error=ConfigError)
     _raises("cannot split an empty data set", stratified_split, [])
+
+
+@pytest.mark.parametrize(("val_size", "test_size", "parts"),
+                         [(0.15, 0.15, 3), (0.2, 0.0, 2), (0.0, 0.3, 2)])
+def test_stratified_split_keeps_every_class_in_train(
+    val_size: float, test_size: float, parts: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    labels = ["big"] * 20 + ["mid"] * 8 + ["one"] + ["two"] * 2 + ["three"] * 3
+    y = np.array(labels)
+    small = {c for c in ("one", "two", "three") if labels.count(c) < parts}
+    for seed in range(40):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="embedlab"):
+            train, val, test = stratified_split(labels, val_size=val_size,
+                                                test_size=test_size, seed=seed)
+        assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(len(y)))
+        assert set(y[train]) == set(labels), f"seed {seed}: a class is missing from train"
+        held_out = set(y[val]) | set(y[test])
+        assert not held_out & small, f"seed {seed}: {held_out & small} left train"
+        message = " ".join(r.getMessage() for r in caplog.records)
+        for cls in small:
+            assert f"'{cls}' ({labels.count(cls)})" in message
+        assert "'big'" not in message and "'mid'" not in message
+    assert (len(val), len(test)) == (int(np.ceil(val_size * 34)), int(np.ceil(test_size * 34)))
+
+
+def test_stratified_split_with_more_classes_than_a_part_can_hold() -> None:
+    labels = [c for c in "abcdefghij" for _ in range(3)]  # 10 classes of 3; 5 per part
+    y = np.array(labels)
+    for seed in range(20):
+        train, val, test = stratified_split(labels, seed=seed)
+        assert set(y[train]) == set(labels) and (len(val), len(test)) == (5, 5)
 
 
 def test_kfold_splits_cover_every_example_once() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from embedlab.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -64,6 +66,8 @@ class TextDataset:
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> TextDataset:
         """Return a new dataset with the examples at ``indices`` (in that order)."""
+        import numpy as np
+
         idx = np.asarray(indices)
         if idx.dtype == bool:
             if idx.shape != (len(self.texts),):

@@ -18,17 +18,17 @@ Common rules
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import logging
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
-
-import pandas as pd
 
 from embedlab.data.dataset import TextDataset
 from embedlab.errors import ConfigError, DataError, suggest
@@ -213,8 +213,10 @@ def load_table(
     Notes
     -----
     Every cell is read as a string: ``"NA"``, ``"null"`` or ``"0"`` stay text. TSV is read
-    without quote handling (``"`` is an ordinary character, as in GLUE-style TSV files).
-    Rows are numbered from 1 over data rows; with a header, ``row 3`` is ``line 4``.
+    without quote handling (``"`` is an ordinary character, as in GLUE-style TSV files); a
+    quoted CSV field may hold commas and newlines. Every CSV/TSV row must have as many fields
+    as the header (or the first row): a row with more or fewer is an error naming its line.
+    Blank lines are skipped. Messages name the data row (from 1) and its line in the file.
 
     Examples
     --------
@@ -317,34 +319,71 @@ def _resolve_column(source: str, column: Column, names: list[Column], by_name: b
     )
 
 
+@contextlib.contextmanager
+def _no_field_size_limit() -> Iterator[None]:
+    """Lift the csv module's 128 KiB cap on one field (long documents), then restore it."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _read_delimited(
     path: Path, fmt: str, encoding: str, header: bool
 ) -> tuple[list[Column], list[list[Any]], Callable[[int], str]]:
+    """Read CSV (quoted fields may hold newlines) or TSV (no quoting), every cell a string.
+
+    Every row must have as many fields as the header (or, without a header, the first row):
+    a row with one field more would otherwise shift the columns silently.
+    """
     text = read_text(path, encoding)
     if not text.strip():
         raise DataError(f"{path}: no rows (empty file); expected {fmt.upper()} data")
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep="\t" if fmt == "tsv" else ",",
-            dtype=str,
-            keep_default_na=False,
-            header=0 if header else None,
-            quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL,
-        )
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: no rows (empty file); expected {fmt.upper()} data") from None
-    except pd.errors.ParserError as exc:
-        detail = " ".join(str(exc).split())
-        raise DataError(f"{path}: malformed {fmt.upper()} ({detail})") from None
-    names: list[Column] = (
-        [str(c) for c in frame.columns] if header else list(range(frame.shape[1]))
-    )
-    rows = frame.to_numpy(dtype=object).tolist()
-    offset = 2 if header else 1
+    kind = fmt.upper()
+    if fmt == "tsv":
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t",
+                            quoting=csv.QUOTE_NONE)
+        hint = "a tab inside a text splits it in two"
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        hint = "an unquoted comma inside a text splits it in two"
+    records: list[list[str]] = []
+    lines: list[int] = []
+    start = 1
+    with _no_field_size_limit():
+        try:
+            for record in reader:
+                if record:  # a blank line gives []
+                    records.append(record)
+                    lines.append(start)
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise DataError(
+                f"{path}: malformed {kind} at line {reader.line_num} ({exc})"
+            ) from None
+    if not records:
+        raise DataError(f"{path}: no rows (empty file); expected {kind} data")
+    width = len(records[0])
+    for record, line in zip(records, lines, strict=True):
+        if len(record) != width:
+            what = "the header has" if header else "the first row has"
+            why = hint if len(record) > width else "a field is missing"
+            raise DataError(
+                f"{path}: line {line} has {len(record)} field(s) but {what} {width}; every "
+                f"row needs exactly {width} ({why})"
+            )
+    if header:
+        names: list[Column] = list(records[0])
+        rows: list[list[Any]] = records[1:]
+        lines = lines[1:]
+    else:
+        names = list(range(width))
+        rows = records
 
     def where(i: int) -> str:
-        return f"row {i + 1} (line {i + offset})"
+        return f"row {i + 1} (line {lines[i]})"
 
     return names, rows, where
 
@@ -425,33 +464,55 @@ def load_folder(
     path: str | Path,
     *,
     encoding: str = "utf-8",
-    pattern: str = "*.txt",
+    pattern: str | None = None,
     empty: EmptyPolicy = "skip",
 ) -> TextDataset:
     """Load one text per file from one sub-folder per class (``path/<class>/<file>``).
 
-    Class names are the sub-folder names; files are read in sorted order. Hidden folders
-    are ignored. A class folder without matching files is an error.
+    The layout of scikit-learn's ``load_files`` and of the 20 Newsgroups distribution.
+
+    Parameters
+    ----------
+    path:
+        The folder holding one sub-folder per class; class names are the sub-folder names.
+    encoding:
+        Encoding of every file (20 Newsgroups needs ``"latin-1"``).
+    pattern:
+        ``None`` reads every regular file of each class folder, whatever its extension (or
+        none); a glob such as ``"*.txt"`` reads only the files it matches.
+    empty:
+        ``"skip"`` drops files with blank text (logged), ``"error"`` names the first one.
+
+    Notes
+    -----
+    Hidden files and folders (names starting with ``.``) are skipped, and so are
+    sub-folders of a class folder. Every file is one text, whatever its extension: a
+    ``.csv`` file inside a class folder is read as plain text, not as a table (load a
+    table by passing its own path, or leave such files out with ``pattern``). Files are
+    read in sorted order. A class folder without matching files is an error.
     """
     root = Path(path)
     if not root.exists():
         raise DataError(f"{root}: folder not found")
     if not root.is_dir():
         raise DataError(f"{root}: expected a folder with one sub-folder per class; found a file")
+    if pattern is not None and not pattern.strip():
+        raise ConfigError("pattern is empty; expected a glob such as '*.txt' (or None for "
+                          "every file)")
+    what = "files" if pattern is None else f"files matching '{pattern}'"
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
         raise DataError(
-            f"{root}: no class sub-folders; expected one sub-folder per class holding "
-            f"'{pattern}' files"
+            f"{root}: no class sub-folders; expected one sub-folder per class holding text files"
         )
     texts: list[str] = []
     labels: list[str] = []
     files: list[Path] = []
     for class_dir in class_dirs:
-        found = sorted(p for p in class_dir.glob(pattern) if p.is_file())
+        found = _class_files(class_dir, pattern)
         if not found:
-            raise DataError(f"{class_dir}: no files matching '{pattern}' for class "
-                            f"'{class_dir.name}'")
+            raise DataError(f"{class_dir}: no {what} for class '{class_dir.name}' (hidden "
+                            "files are skipped)")
         for file in found:
             texts.append(read_text(file, encoding))
             labels.append(class_dir.name)
@@ -461,6 +522,16 @@ def load_folder(
         return f"file {files[i].relative_to(root)}"
 
     return _finish(str(root), texts, labels, where, empty=empty)
+
+
+def _class_files(class_dir: Path, pattern: str | None) -> list[Path]:
+    """Regular, non-hidden files directly in ``class_dir`` (matching ``pattern``), sorted."""
+    try:
+        candidates = class_dir.iterdir() if pattern is None else class_dir.glob(pattern)
+        return sorted(p for p in candidates if p.parent == class_dir
+                      and not p.name.startswith(".") and p.is_file())
+    except ValueError as exc:  # e.g. an absolute or malformed glob
+        raise ConfigError(f"invalid pattern {pattern!r}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- line files
@@ -568,11 +639,12 @@ def load_data(
     header: bool = True,
     label_map: LabelMap = None,
     label_regex: str = r"^(\S+)\s+(.*)$",
-    pattern: str = "*.txt",
+    pattern: str | None = None,
 ) -> TextDataset:
     """Load labelled texts from ``path``, choosing the loader from what the path is.
 
-    - a folder → :func:`load_folder` (one sub-folder per class);
+    - a folder → :func:`load_folder` (one sub-folder per class, one text per file; every
+      non-hidden file, or those matching ``pattern``);
     - a table (``format`` given, or suffix ``.csv .tsv .jsonl .json .parquet``) →
       :func:`load_table` with ``text_columns`` / ``label_column``;
     - ``label`` given → :func:`load_lines` (one text per line, all of class ``label``);

@@ -6,11 +6,12 @@ import logging
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-
-import numpy as np
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from typing import TYPE_CHECKING
 
 from embedlab.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger("embedlab")
 
@@ -24,24 +25,37 @@ def _can_stratify(counts: Counter[str], n_total: int, n_split: int) -> bool:
 def _split_once(
     indices: np.ndarray, labels: np.ndarray, n_part: int, seed: int, what: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``indices`` into (rest, part) with ``n_part`` examples in ``part``."""
-    n = len(indices)
-    if n_part == 0:
-        return indices, indices[:0]
-    if n_part >= n:
-        raise DataError(
-            f"cannot carve a {what} split of {n_part} from {n} examples; expected fewer"
-        )
+    """Split ``indices`` into (rest, part) with up to ``n_part`` examples in ``part``.
+
+    Every class of ``indices`` keeps at least one example in ``rest``.
+    """
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
     counts = Counter(labels[indices].tolist())
+    n = len(indices)
+    room = n - len(counts)  # what can leave while every class keeps one example
+    if n_part > room and n:
+        logger.warning(
+            "%s split has %d example(s) instead of %d, so that each of the %d classes keeps an "
+            "example in training", what, max(room, 0), n_part, len(counts),
+        )
+    n_part = min(n_part, room)
+    if n_part <= 0:
+        return np.sort(indices), indices[:0]
     stratify = labels[indices] if _can_stratify(counts, n, n_part) else None
     if stratify is None:
-        rare = sorted(c for c, k in counts.items() if k < 2)
-        why = f"classes with one example: {', '.join(rare)}" if rare else (
-            f"{len(counts)} classes do not fit in {n_part} {what} / {n - n_part} other examples"
-        )
+        why = f"{len(counts)} classes do not fit in {n_part} {what} / {n - n_part} other examples"
         logger.warning("%s split is not stratified (%s); using a plain random split", what, why)
     rest, part = train_test_split(indices, test_size=n_part, random_state=seed,
                                   shuffle=True, stratify=stratify)
+    rest_labels = set(labels[rest].tolist())
+    for cls in sorted(set(counts) - rest_labels):  # only possible for an unstratified split
+        in_rest = Counter(labels[rest].tolist())
+        moved = next(i for i in part if labels[i] == cls)
+        swap = next(i for i in rest if in_rest[labels[i]] > 1)
+        rest = np.append(rest[rest != swap], moved)
+        part = np.append(part[part != moved], swap)
     return np.sort(rest), np.sort(part)
 
 
@@ -72,10 +86,13 @@ def stratified_split(
 
     Notes
     -----
-    Stratification needs every class to have at least two members and every part to be at
-    least as large as the number of classes. When that fails the split falls back to a
-    plain random one and logs a warning on the ``"embedlab"`` logger (naming the rare
-    classes), rather than failing: tiny or very unbalanced data sets can still be split.
+    Every class keeps at least one example in train. A class with fewer examples than
+    there are non-empty parts (3 with validation and test, 2 with one of them) stays
+    entirely in train, and a warning on the ``"embedlab"`` logger names it: it is too small
+    to appear in validation or test. Stratification needs every remaining class to have at
+    least two members and every part to be at least as large as the number of classes;
+    when that fails the split falls back to a plain random one (still keeping every class
+    in train) and logs a warning, rather than failing.
 
     Examples
     --------
@@ -90,14 +107,28 @@ def stratified_split(
         raise ConfigError(
             f"val_size + test_size must be below 1; found {val_size} + {test_size}"
         )
+    import numpy as np
+
     y = np.asarray([str(label) for label in labels], dtype=object)
     if y.size == 0:
         raise DataError("cannot split an empty data set")
-    everything = np.arange(len(y), dtype=np.int64)
     n_test = int(np.ceil(test_size * len(y)))
     n_val = int(np.ceil(val_size * len(y)))
-    rest, test = _split_once(everything, y, n_test, seed, "test")
+    parts = 1 + (n_test > 0) + (n_val > 0)
+    counts = Counter(y.tolist())
+    small = sorted(c for c, k in counts.items() if k < parts)
+    if small and parts > 1:
+        shown = ", ".join(f"'{c}' ({counts[c]})" for c in small)
+        where = " and ".join(w for w, n in (("validation", n_val), ("test", n_test)) if n)
+        logger.warning(
+            "%d class(es) have fewer than %d examples and stay in training only, too small to "
+            "appear in %s: %s", len(small), parts, where, shown,
+        )
+    in_small = np.isin(y, np.asarray(small, dtype=object))
+    pool = np.flatnonzero(~in_small).astype(np.int64)
+    rest, test = _split_once(pool, y, n_test, seed, "test")
     train, val = _split_once(rest, y, n_val, seed, "validation")
+    train = np.sort(np.concatenate([train, np.flatnonzero(in_small).astype(np.int64)]))
     return train, val, test
 
 
@@ -111,6 +142,9 @@ def kfold_splits(
     list of (train_indices, test_indices)
         ``k`` pairs; every example is in exactly one test fold. Shuffled with ``seed``.
     """
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
     if k < 2:
         raise ConfigError(f"k must be at least 2; found {k}")
     y = np.asarray([str(label) for label in labels], dtype=object)
