@@ -655,3 +655,46 @@ def test_kfold_splits_cover_every_example_once() -> None:
                                                            strict=True))
     _raises("cannot make 10 folds from 5 examples", kfold_splits, labels[:5])
     _raises("k must be at least 2", kfold_splits, labels, k=1, error=ConfigError)
+
+
+# --------------------------------------------------------------------------- runs: data section
+
+
+def test_run_config_pattern_reaches_the_folder_loader(tmp_path: Path) -> None:
+    from embedlab.config import RunConfig
+    from embedlab.training.run import load_splits
+
+    root = tmp_path / "corpus"
+    for cls in ("neg", "pos"):
+        for i in range(4):
+            _write(root / cls / f"{i}.txt", f"{cls} text number {i}")
+        _write(root / cls / "README", "not a text of this class")
+    base = RunConfig.from_dict({"data": {"path": str(root), "val_size": 0.25,
+                                         "test_size": 0.25}})
+    everything = load_splits(base)
+    assert sum(len(s) for s in (everything.train, everything.validation, everything.test)) == 10
+    only_txt = load_splits(base.override({"data.pattern": "*.txt"}))
+    texts = only_txt.train.texts + only_txt.validation.texts + only_txt.test.texts
+    assert len(texts) == 8 and "not a text of this class" not in texts
+
+
+@needs_mirror
+def test_cross_validation_datasets_warn_about_the_holdout(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from embedlab.config import RunConfig
+    from embedlab.training.run import load_splits
+
+    monkeypatch.setenv("EMBEDLAB_DATA_MIRROR", str(MIRROR))
+    assert dataset_info("mr").folds == dataset_info("subj").folds == 10
+    assert dataset_info("trec").folds is None
+    with caplog.at_level(logging.WARNING, logger="embedlab"):
+        splits = load_splits(RunConfig.from_dict({"data": {"dataset": "mr"}}))
+    expected = ("mr: the published protocol is 10-fold cross-validation, but this run trains "
+                "and scores on one stratified 70%/15%/15% train/validation/test holdout (seed 0)")
+    assert any(r.getMessage().startswith(expected) for r in caplog.records)
+    assert splits.train.notes and splits.train.notes[0].startswith(expected)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="embedlab"):
+        load_splits(RunConfig.from_dict({"data": {"dataset": "trec"}}))
+    assert not any("cross-validation" in r.getMessage() for r in caplog.records)

@@ -31,6 +31,8 @@ class DataConfig(_Strict):
     label_column: str = "label"
     format: str | None = None
     encoding: str = "utf-8"
+    pattern: str | None = Field(None, description="class folders: read only files matching this "
+                                "glob (e.g. '*.txt'); default: every non-hidden file")
     empty: Literal["skip", "error"] = Field("skip", description="rows with empty text: skip (logged) or fail")
     val_size: float = Field(0.15, ge=0.0, lt=1.0, description="validation share (carved from train)")
     test_size: float = Field(0.15, ge=0.0, lt=1.0, description="test share when the data has no test split")

@@ -87,7 +87,8 @@ class DatasetInfo:
     """Everything known about a built-in dataset: content, files, protocol, provenance.
 
     ``splits`` lists the official splits :func:`load_dataset` can return; ``protocol`` says how
-    the literature evaluates on it (and so what a trainer must carve itself).
+    the literature evaluates on it (and so what a trainer must carve itself); ``folds`` is the
+    k of a k-fold cross-validation protocol (MR, SUBJ: 10), ``None`` for official splits.
     """
 
     name: str
@@ -107,6 +108,7 @@ class DatasetInfo:
     label_regex: str = r"^(\S+)\s+(.*)$"
     label_map: dict[str, str] | None = None
     clean: Literal["ag_news"] | None = None
+    folds: int | None = None
 
     @property
     def splits(self) -> list[str]:
@@ -335,6 +337,7 @@ _BUILTIN: list[DatasetInfo] = [
         "research; no formal licence stated.",
         source="yoonkim/CNN_sentence@23e0e1f7355705bb083043fda05c031b15acb38c",
         mirror_dir="mr",
+        folds=10,
     ),
     DatasetInfo(
         name="subj",
@@ -370,6 +373,7 @@ _BUILTIN: list[DatasetInfo] = [
         licence="Distributed by the authors for research; no formal licence stated.",
         source="harvardnlp/sent-conv-torch@d61ded09c99c0199d8c5bca946cd65864de2b296 data/raw/",
         mirror_dir="subj",
+        folds=10,
     ),
 ]
 
@@ -403,6 +407,23 @@ def available_splits(name: str) -> list[str]:
 def dataset_protocol(name: str) -> str:
     """How ``name`` is evaluated (official splits, or cross-validation)."""
     return dataset_info(name).protocol
+
+
+def holdout_note(name: str, val_size: float, test_size: float, seed: int) -> str | None:
+    """What to warn about when ``name``, evaluated by k-fold cross-validation in the
+    literature (MR, SUBJ), is trained and scored on one carved holdout instead.
+
+    Returns ``None`` for data sets with official splits.
+    """
+    info = dataset_info(name)
+    if not info.folds:
+        return None
+    shares = f"{1 - val_size - test_size:.0%}/{val_size:.0%}/{test_size:.0%}"
+    return (
+        f"{name}: the published protocol is {info.folds}-fold cross-validation, but this run "
+        f"trains and scores on one stratified {shares} train/validation/test holdout (seed "
+        f"{seed}); its scores are not comparable with {info.folds}-fold results"
+    )
 
 
 # --------------------------------------------------------------------------- locating files

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from embedlab.config import RunConfig
-from embedlab.data import TextDataset, dataset_info, load_data, load_dataset, stratified_split
+from embedlab.data import (TextDataset, dataset_info, holdout_note, load_data, load_dataset,
+                           stratified_split)
 from embedlab.errors import DataError
 from embedlab.models import EmbeddingSpec, build_model, model_param_schema, validate_model_params
 from embedlab.predictor import Predictor
@@ -67,9 +68,13 @@ def load_splits(config: RunConfig) -> Splits:
         test = load_dataset(d.dataset, "test") if "test" in splits else None
         val = load_dataset(d.dataset, "validation") if "validation" in splits else None
         order = list(info.classes)
+        note = holdout_note(d.dataset, d.val_size, d.test_size, seed)
+        if note:
+            log.warning(note)
+            train.notes.append(note)
     elif d.path:
         kwargs = {"text_columns": d.text_columns, "label_column": d.label_column, "format": d.format,
-                  "encoding": d.encoding, "empty": d.empty}
+                  "encoding": d.encoding, "empty": d.empty, "pattern": d.pattern}
         train = load_data(d.path, **kwargs)
         test = load_data(d.test_path, **kwargs) if d.test_path else None
         val, order = None, None
