@@ -1,0 +1,166 @@
+"""The runs a server holds: naming (``name=path``), loading once at start-up, model cards.
+
+A run directory that is missing, incomplete, altered after training (checksum mismatch) or whose
+files do not fit together is refused here, before the server listens, with the reason in one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from embedlab.errors import ArtifactError, ConfigError, EmbedlabError
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+WARM_UP_TEXT = "warm up the model once before the first request"
+
+
+@dataclass
+class ServedModel:
+    """One loaded run: its predictor and the model card shown by the API."""
+
+    name: str
+    path: Path
+    predictor: Any
+    card: dict[str, Any]
+
+
+def parse_model_spec(spec: str | Path) -> tuple[str, Path]:
+    """``"runs/ag-cnn"`` → ``("ag-cnn", Path("runs/ag-cnn"))``; ``"ag=runs/ag-cnn"`` → ``("ag", ...)``."""
+    text = str(spec)
+    name, sep, rest = text.partition("=")
+    if sep and NAME.match(name) and not Path(text).exists():
+        path = Path(rest)
+    else:
+        path = Path(text)
+        name = path.resolve().name
+    if not NAME.match(name):
+        raise ConfigError(f"model name '{name}' (from '{text}'): use letters, digits, '.', '_' or '-' "
+                          "(at most 64), or name it explicitly with NAME=PATH")
+    return name, path
+
+
+def normalise_specs(run_dirs: Mapping[str, str | Path] | Iterable[str | Path]) -> dict[str, Path]:
+    """Name → run directory, from a mapping or from ``PATH`` / ``NAME=PATH`` strings."""
+    pairs = ([(str(k), Path(v)) for k, v in run_dirs.items()] if isinstance(run_dirs, Mapping)
+             else [parse_model_spec(s) for s in run_dirs])
+    if not pairs:
+        raise ConfigError("no run directory given: name at least one run to serve")
+    out: dict[str, Path] = {}
+    for name, path in pairs:
+        if not NAME.match(name):
+            raise ConfigError(f"model name '{name}': use letters, digits, '.', '_' or '-' (at most 64)")
+        if name in out:
+            raise ConfigError(f"two runs are named '{name}' ({out[name]} and {path}); "
+                              "name them with NAME=PATH")
+        out[name] = path
+    return out
+
+
+def load_served_model(name: str, path: Path, warm_up: bool = True) -> ServedModel:
+    """Verify and load one run (no pickle), build its card, run one prediction to warm it up."""
+    from embedlab.predictor import Predictor
+
+    try:
+        predictor = Predictor.load(path)
+        card = model_card(name, predictor, path)
+        if warm_up:
+            predictor.predict_proba([WARM_UP_TEXT])
+    except EmbedlabError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any other failure of a run's files is the run's fault
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise ArtifactError(f"{path}: cannot load run ({type(e).__name__}: {first})") from None
+    return ServedModel(name, path, predictor, card)
+
+
+def load_served_models(run_dirs: Mapping[str, str | Path] | Iterable[str | Path],
+                       warm_up: bool = True) -> dict[str, ServedModel]:
+    """Load every run; the first bad one stops start-up with its reason."""
+    return {name: load_served_model(name, path, warm_up)
+            for name, path in normalise_specs(run_dirs).items()}
+
+
+def finite(value: Any) -> Any:
+    """The same structure with NaN/inf floats replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ArtifactError(f"{path}: not valid JSON ({str(e).splitlines()[0]})") from None
+
+
+def _split_metrics(m: dict | None) -> dict | None:
+    if not isinstance(m, dict):
+        return None
+    keep = ("n", "accuracy", "macro", "weighted", "per_class", "confusion_matrix", "classes")
+    return {k: m[k] for k in keep if k in m}
+
+
+def model_card(name: str, predictor: Any, path: Path) -> dict[str, Any]:
+    """The model card of a run: what it predicts, how it was built and trained, how well it did,
+    on what data, and the checksum that identifies exactly these files."""
+    d = Path(path)
+    cfg = predictor.config
+    info = dict(predictor.model_info)
+    metrics = _read_json(d / "metrics.json") or {}
+    manifest_bytes = (d / "manifest.json").read_bytes()
+    manifest = json.loads(manifest_bytes)
+    data_cfg = cfg.data.model_dump(mode="json")
+    sizes = metrics.get("data") or {}
+    train = metrics.get("train") or {}
+    card = {
+        "name": name,
+        "run": d.resolve().name,
+        "classes": list(predictor.classes),
+        "architecture": {
+            "name": info.get("name", cfg.model.name),
+            "params": info.get("params", cfg.model.params),
+            "embedding_dim": info.get("embedding_dim"),
+            "vocab_size": info.get("vocab_size", len(predictor.vocab)),
+            "n_parameters": info.get("n_parameters"),
+        },
+        "hyperparameters": cfg.training.model_dump(mode="json", exclude={"progress"}),
+        "preprocessing": cfg.preprocess.model_dump(mode="json"),
+        "vocabulary": {**cfg.vocab.model_dump(mode="json"), "size": len(predictor.vocab)},
+        "embeddings": {**cfg.embeddings.model_dump(mode="json"),
+                       "coverage": metrics.get("embeddings_coverage")},
+        "metrics": {split: _split_metrics(metrics.get(split)) for split in ("test", "validation")
+                    if isinstance(metrics.get(split), dict)},
+        "training": {k: train[k] for k in ("epochs", "best_epoch", "seconds", "samples_per_s")
+                     if k in train},
+        "data": {
+            "dataset": data_cfg.get("dataset"),
+            "path": data_cfg.get("path"),
+            "text_columns": data_cfg.get("text_columns"),
+            "label_column": data_cfg.get("label_column"),
+            "limit": data_cfg.get("limit"),
+            "sizes": {k: sizes[k] for k in ("train", "validation", "test") if k in sizes},
+            "notes": list(sizes.get("notes") or []),
+        },
+        "checksum": {
+            "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+            "files": {k: v.get("sha256") for k, v in (manifest.get("files") or {}).items()},
+        },
+    }
+    if not metrics:
+        card["data"]["notes"].append("the run has no metrics.json (saved from Python, not trained "
+                                     "by `embedlab train`): no test metrics")
+    return finite(card)

@@ -1,0 +1,120 @@
+"""Request and response bodies of the HTTP API (pydantic models; they are the OpenAPI schema).
+
+The request models are built per app by :func:`request_models` so the configured limits (texts
+per request, characters per text) appear in the schema at ``/openapi.json`` and are enforced by
+validation with a 422 that names the offending field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    """What one request may hold; larger requests get a 413 (body) or a 422 (texts, characters)."""
+
+    max_texts: int = 512
+    max_chars: int = 20_000
+    max_body_bytes: int = 4 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        for name in ("max_texts", "max_chars", "max_body_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                from embedlab.errors import ConfigError
+
+                raise ConfigError(f"serve limit {name} must be a positive integer, found {value!r}")
+
+
+class _Forbid(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def request_models(limits: ServeLimits) -> type[BaseModel]:
+    """The ``PredictRequest`` model with ``limits`` in their field constraints."""
+    text = Annotated[str, StringConstraints(max_length=limits.max_chars)]
+    predict = create_model(
+        "PredictRequest",
+        __base__=_Forbid,
+        texts=(list[text], Field(min_length=1, max_length=limits.max_texts,
+                                 description="texts to classify (one or a batch); a text that "
+                                 "preprocessing leaves without tokens is a 422 naming its index",
+                                 examples=[["Stocks fall as oil prices climb to a record high"]])),
+        top_k=(int, Field(3, ge=1, description="classes returned per text, most probable first "
+                          "(capped at the number of classes)")),
+    )
+    return predict
+
+
+class ClassProbability(BaseModel):
+    label: str
+    probability: float
+
+
+class TextPrediction(BaseModel):
+    label: str = Field(description="the most probable class")
+    probability: float = Field(description="its probability")
+    top_k: list[ClassProbability] = Field(description="the top_k classes, most probable first")
+    status: Literal["ok", "no_known_words"] = Field(
+        description="no_known_words: the text has tokens but none in the vocabulary, so the "
+        "prediction carries no information from the text")
+    known_words: int = Field(description="tokens of the text found in the vocabulary")
+
+
+class PredictResponse(BaseModel):
+    model: str
+    predictions: list[TextPrediction]
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(description="what was wrong, in one line")
+    errors: list[ErrorItem] | None = Field(None, description="every problem found (422 only)")
+
+
+class ModelSummary(BaseModel):
+    name: str
+    architecture: str
+    classes: list[str]
+    test_accuracy: float | None
+    checksum: str
+
+
+class ModelList(BaseModel):
+    models: list[ModelSummary]
+
+
+class ModelCard(BaseModel):
+    """Everything known about a served run, read from its files at start-up."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    classes: list[str]
+    architecture: dict[str, Any]
+    hyperparameters: dict[str, Any]
+    preprocessing: dict[str, Any]
+    vocabulary: dict[str, Any]
+    embeddings: dict[str, Any]
+    metrics: dict[str, Any]
+    training: dict[str, Any]
+    data: dict[str, Any]
+    checksum: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    models: list[str]
