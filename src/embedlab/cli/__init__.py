@@ -9,9 +9,11 @@ import click
 from embedlab.cli.datasets import app as datasets_app
 from embedlab.cli.embeddings import app as embeddings_app
 from embedlab.cli.main import app
+from embedlab.cli.serve import serve
 
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(embeddings_app, name="embeddings")
+app.command("serve")(serve)
 
 
 def main() -> None:
