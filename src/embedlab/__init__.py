@@ -1,9 +1,10 @@
 """embedlab: text classification on word embeddings — learn, load and explore embeddings;
-train, evaluate, explain and serve classifiers.
+train, evaluate and use classifiers.
 
 >>> import embedlab
 >>> clf = embedlab.TextClassifier(model="cnn", epochs=10).fit(texts, labels)   # doctest: +SKIP
 >>> clf.save("runs/x"); embedlab.load("runs/x").predict(["..."])             # doctest: +SKIP
+>>> embedlab.TextClassifier.load("runs/x").predict_proba(["..."])           # doctest: +SKIP
 
 Names are imported lazily so ``import embedlab`` (and the CLI's start) stays fast.
 """

@@ -58,14 +58,16 @@ def plot_projection(
     out: str | Path = "projection.png",
     title: str | None = None,
 ) -> Path:
-    """Scatter plot of the 2-D projection with word labels, saved as an image (Agg backend)."""
-    import matplotlib
+    """Scatter plot of the 2-D projection with word labels, saved as an image.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    The figure is drawn on its own Agg canvas: matplotlib's global backend and pyplot's figures
+    are left untouched.
+    """
+    from embedlab.training.plots import new_figure
 
     points = project(vectors, words, method=method, seed=seed)
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig = new_figure((7, 6))
+    ax = fig.subplots()
     ax.scatter(points[:, 0], points[:, 1], s=18)
     for (x, y), word in zip(points, words):
         ax.annotate(word, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=9)
@@ -74,7 +76,6 @@ def plot_projection(
     out = Path(out)
     with atomic_file(out) as tmp:
         fig.savefig(tmp, format=out.suffix.lstrip(".") or "png", dpi=120)
-    plt.close(fig)
     return out
 
 

@@ -1,4 +1,9 @@
-"""PNG plots: normalised confusion matrix and learning curves (matplotlib, Agg)."""
+"""PNG plots: normalised confusion matrix and learning curves.
+
+Figures are built with :class:`matplotlib.figure.Figure` on an Agg canvas, never through pyplot:
+no global backend switch and no figure registered with pyplot, so a notebook user's backend and
+open figures are left as they were.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +13,24 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
-    import matplotlib
+def new_figure(figsize: tuple[float, float]):
+    """A figure on its own Agg canvas (no pyplot, no process-wide backend change)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def plot_confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], out: str | Path,
                           title: str = "Confusion matrix (row-normalised)") -> Path:
     """Rows = true class, normalised to sum 1; cells annotated with the share."""
-    plt = _pyplot()
     cm = np.asarray(cm, dtype=np.float64)
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     size = max(4.0, 0.8 * len(classes) + 2)
-    fig, ax = plt.subplots(figsize=(size, size))
+    fig = new_figure((size, size))
+    ax = fig.subplots()
     im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
     ax.set_yticks(range(len(classes)), classes)
@@ -38,15 +44,14 @@ def plot_confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], o
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
-    plt.close(fig)
     return Path(out)
 
 
 def plot_learning_curves(history: list[dict], out: str | Path) -> Path:
     """Loss and accuracy per epoch, train vs validation."""
-    plt = _pyplot()
     epochs = [h["epoch"] for h in history]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = new_figure((10, 4))
+    a1, a2 = fig.subplots(1, 2)
     for key, ax in (("loss", a1), ("acc", a2)):
         for split in ("train", "val"):
             vals = [h.get(f"{split}_{key}") for h in history]
@@ -54,12 +59,12 @@ def plot_learning_curves(history: list[dict], out: str | Path) -> Path:
                 ax.plot(epochs, vals, marker="o", label=split)
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
-        ax.legend()
+        if ax.get_lines():
+            ax.legend()
         ax.grid(alpha=0.3)
     best = [h["epoch"] for h in history if h.get("best")]
     if best:
         a1.axvline(best[-1], color="gray", ls="--", lw=1)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
-    plt.close(fig)
     return Path(out)

@@ -21,7 +21,7 @@ from embedlab.predictor import Predictor
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
 from embedlab.training.batching import EncodedTexts
 from embedlab.training.metrics import classification_metrics
-from embedlab.training.seed import set_seed
+from embedlab.training.seed import seeded
 from embedlab.training.trainer import Trainer
 
 log = logging.getLogger("embedlab")
@@ -108,8 +108,15 @@ def build_embedding_spec(config: RunConfig, vocab: Vocabulary) -> tuple[Embeddin
 
 def fit(config: RunConfig, train: TextDataset, validation: TextDataset | None = None,
         class_order: list[str] | None = None) -> FitResult:
-    """Fit preprocessing, vocabulary (train split only), labels and model; return a predictor."""
-    set_seed(config.training.seed, config.training.threads)
+    """Fit preprocessing, vocabulary (train split only), labels and model; return a predictor.
+
+    Seeded and deterministic with ``training.threads`` torch threads, all restored afterwards."""
+    with seeded(config.training.seed, config.training.threads):
+        return _fit(config, train, validation, class_order)
+
+
+def _fit(config: RunConfig, train: TextDataset, validation: TextDataset | None,
+         class_order: list[str] | None) -> FitResult:
     params = validate_model_params(config.model.name, config.model.params)
     defaults = model_param_schema(config.model.name).training_defaults
     training = config.training.model_copy(
