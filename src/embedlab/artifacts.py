@@ -2,66 +2,84 @@
 
 A run directory holds ``config.yaml``, ``vocab.json``, ``labels.json``, ``model.json``,
 ``model.safetensors`` and, when trained through the pipeline, ``metrics.json``,
-``history.json`` and PNG plots; ``manifest.json`` lists every file with its sha256.
+``history.json`` and PNG plots; ``manifest.json`` (kind ``"embedlab-run"``) lists every file
+with its size and sha256. Writing goes through :func:`embedlab.atomic.atomic_dir`, the one
+writer that refuses to replace what embedlab did not write.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from embedlab.atomic import atomic_dir
+from embedlab.atomic import MANIFEST, artifact_kind, atomic_dir, check_destination, sha256_file
+from embedlab.atomic import write_manifest as _write_manifest
 from embedlab.errors import ArtifactError
 
-MANIFEST = "manifest.json"
 REQUIRED = ("config.yaml", "vocab.json", "labels.json", "model.json", "model.safetensors")
 FORMAT = "embedlab-run-v1"
+KIND = "embedlab-run"
 
-
-def sha256_file(path: Path) -> str:
-    """Hash the bytes every time: unlike :func:`embedlab.download.sha256_file`, which memoises by
-    path, size and mtime, a run check must see an edit that kept both."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+__all__ = ["FORMAT", "KIND", "MANIFEST", "REQUIRED", "atomic_run_dir", "check_run_files",
+           "ensure_free", "sha256_file", "verify_run", "write_manifest"]
 
 
 def write_manifest(directory: Path) -> dict:
-    files = {
-        p.relative_to(directory).as_posix(): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-        for p in sorted(directory.rglob("*"))
-        if p.is_file() and p.name != MANIFEST
-    }
-    manifest = {"format": FORMAT, "files": files}
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    return manifest
+    """Write a run manifest (kind, format, every file's size and sha256) into ``directory``."""
+    return _write_manifest(directory, KIND, {"format": FORMAT})
 
 
 def ensure_free(out: str | Path, overwrite: bool = False) -> Path:
-    """Refuse to replace a non-empty directory unless asked (checked before training starts)."""
-    out = Path(out)
-    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise ArtifactError(f"{out}: run directory already exists; choose another --out or pass --overwrite")
-    return out
+    """Check, before training starts, that a run directory can be written at ``out``: it is new
+    or empty, or an existing run replaced only with ``overwrite``; anything embedlab did not write
+    is refused even with ``overwrite``; the location must be writable."""
+    return check_destination(out, KIND, overwrite)
 
 
 @contextmanager
 def atomic_run_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary directory beside ``out``; on success it gets a manifest and becomes
-    ``out`` in one rename. On any error or Ctrl-C it is removed and ``out`` is untouched."""
-    out = ensure_free(out, overwrite)
-    with atomic_dir(out) as tmp:
+    """Yield a temporary directory beside ``out``; on success it gets a run manifest and is put
+    at ``out`` (see :func:`embedlab.atomic.atomic_dir` for the swap). On any error or Ctrl-C it
+    is removed and ``out`` is untouched."""
+    with atomic_dir(out, kind=KIND, overwrite=overwrite, fields={"format": FORMAT}) as tmp:
         yield tmp
-        write_manifest(tmp)
+
+
+def _damaged(d: Path, detail: str) -> ArtifactError:
+    return ArtifactError(f"{d}: this run directory is damaged: {detail}")
+
+
+def check_run_files(directory: str | Path) -> None:
+    """Check that the run's files can be read as what they claim to be — the safetensors header
+    and sizes, JSON and YAML syntax — so a damaged file whose checksum was recomputed gives one
+    line ("this run directory is damaged: ...") instead of a parser's traceback."""
+    import yaml
+    from safetensors import SafetensorError, safe_open
+
+    d = Path(directory)
+    weights = d / "model.safetensors"
+    try:
+        with safe_open(str(weights), framework="numpy") as f:
+            f.keys()
+    except (SafetensorError, OSError, ValueError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise _damaged(d, f"model.safetensors cannot be read ({reason})") from None
+    for name in ("vocab.json", "labels.json", "model.json"):
+        try:
+            json.loads((d / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise _damaged(d, f"{name} is not valid JSON ({str(e).splitlines()[0]})") from None
+    try:
+        yaml.safe_load((d / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise _damaged(d, f"config.yaml is not valid YAML ({str(e).splitlines()[0]})") from None
 
 
 def verify_run(directory: str | Path) -> dict:
-    """Check the run is complete and unaltered; return its manifest."""
+    """Check the run is complete, unaltered (sha256 of every file) and readable; return its
+    manifest. Every failure is one :class:`ArtifactError` line naming the file."""
     d = Path(directory)
     if not d.is_dir():
         raise ArtifactError(f"{d}: run directory not found")
@@ -71,19 +89,25 @@ def verify_run(directory: str | Path) -> dict:
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
         files = manifest["files"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise ArtifactError(f"{mpath}: not a valid run manifest") from None
+        if not isinstance(files, dict):
+            raise TypeError
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+        raise _damaged(d, f"{MANIFEST} is not a valid run manifest") from None
+    kind = artifact_kind(d)
+    if kind != KIND:
+        raise ArtifactError(f"{d}: not a run directory ({MANIFEST} says {kind or 'no kind'})")
     for name in REQUIRED:
         if name not in files:
             raise ArtifactError(f"{d}: incomplete run: {name} is not in the manifest")
     for name, meta in files.items():
         p = d / name
         if not p.is_file():
-            raise ArtifactError(f"{p}: file listed in the manifest is missing")
+            raise _damaged(d, f"{name}: file listed in the manifest is missing")
+        expected = meta.get("sha256") if isinstance(meta, dict) else None
         found = sha256_file(p)
-        if found != meta["sha256"]:
-            raise ArtifactError(
-                f"{p}: checksum mismatch (expected sha256 {meta['sha256'][:12]}…, found {found[:12]}…): "
-                "the file was altered after training"
-            )
+        if found != expected:
+            raise _damaged(
+                d, f"{name}: checksum mismatch (expected sha256 {str(expected)[:12]}…, found "
+                f"{found[:12]}…): the file was altered after training")
+    check_run_files(d)
     return manifest

@@ -1,17 +1,159 @@
-"""Atomic outputs: write into a temporary sibling, then ``os.replace`` it into place.
+"""Atomic outputs, and the one writer every directory artifact of embedlab goes through.
 
-A failed write (an exception inside the ``with`` block) leaves nothing at the target path, and
-an existing target is only replaced once the new content is complete.
+Files: :func:`atomic_file` yields a temporary sibling and ``os.replace``-s it onto the target
+when the block succeeds; on any error (or Ctrl-C) the temporary file is removed and the target
+is untouched.
+
+Directories (run directories, vectors, experiments, exports): :func:`atomic_dir` is the single
+place that decides whether a directory may be written or replaced. Use it as::
+
+    from embedlab.atomic import atomic_dir
+
+    with atomic_dir(out, kind="embedlab-vectors", overwrite=overwrite) as tmp:
+        ...  # write files into tmp (leave manifest.json to the writer, or write one whose
+             # "kind" is the same)
+
+Call :func:`check_destination` with the same arguments before long work (training) so that a
+refusal comes before the work, not after it. The rules, checked before the block starts and
+again just before the swap:
+
+* ``out`` does not exist, or is an empty directory: it is written.
+* ``out`` is one of ours (its ``manifest.json`` says ``"kind": kind``): replaced, but only with
+  ``overwrite=True``.
+* anything else — a file, a non-empty directory without our manifest, an artifact of another
+  kind — is refused with :class:`~embedlab.errors.ArtifactError`, even with ``overwrite=True``:
+  nothing we write may delete what we did not write.
+* the destination must be writable: the nearest existing ancestor must be a directory in which
+  a directory can be created (tried with a probe that is removed at once).
+
+``kind=None`` is for callers that check ownership and ``overwrite`` themselves (and write their
+own manifest): it still refuses to replace anything that is not an embedlab artifact.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+from embedlab.errors import ArtifactError
+
+#: The file that marks a directory as an embedlab artifact; its ``"kind"`` names which.
+MANIFEST = "manifest.json"
+#: Markers of directories written before manifests carried a ``"kind"``.
+LEGACY_KINDS = {"embedlab-run-v1": "embedlab-run"}
+_LEGACY_VECTORS_META = ("meta.json", "embedlab-vectors")
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hash the bytes every time (no memo by size and mtime: an edit may keep both)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def artifact_kind(path: str | Path) -> str | None:
+    """The kind of embedlab artifact ``path`` is (``"embedlab-run"``, ...), or None if it is not
+    one: a directory whose ``manifest.json`` has a ``"kind"`` (or, for directories written by
+    embedlab 0.1, a run manifest's ``"format"`` or a vectors ``meta.json``)."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    manifest = _read_json(path / MANIFEST) if (path / MANIFEST).is_file() else None
+    if isinstance(manifest, dict):
+        kind = manifest.get("kind")
+        if isinstance(kind, str) and kind.startswith("embedlab-"):
+            return kind
+        legacy = LEGACY_KINDS.get(str(manifest.get("format")))
+        if legacy:
+            return legacy
+    name, fmt = _LEGACY_VECTORS_META
+    meta = _read_json(path / name) if (path / name).is_file() else None
+    if isinstance(meta, dict) and meta.get("format") == fmt:
+        return fmt
+    return None
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = path.absolute()
+    while not (p.exists() or p.is_symlink()) and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_writable(path: str | Path) -> None:
+    """Refuse (one line) when ``path`` cannot be created: a path below a regular file, or a
+    read-only location. Creates and removes a probe directory in the nearest existing ancestor;
+    nothing else is touched (missing parents are not created)."""
+    path = Path(path)
+    base = _nearest_existing(path.parent)
+    if not base.is_dir():
+        raise ArtifactError(f"{path}: cannot be written: {base} is a file, not a directory")
+    try:
+        probe = tempfile.mkdtemp(prefix=".embedlab-probe.", dir=base)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise ArtifactError(f"{path}: cannot be written: {base} is not writable ({reason})") from None
+    os.rmdir(probe)
+
+
+def check_destination(path: str | Path, kind: str | None = None, overwrite: bool = False) -> Path:
+    """Raise :class:`ArtifactError` unless :func:`atomic_dir` may write ``path`` (rules in the
+    module docstring). Nothing is changed; call it before long work."""
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if not path.is_dir():
+            raise ArtifactError(f"{path}: exists and is not a directory; refusing to replace it")
+        if any(path.iterdir()):
+            found = artifact_kind(path)
+            if found is None:
+                raise ArtifactError(
+                    f"{path}: is a non-empty directory that embedlab did not write (no "
+                    f"{MANIFEST} with a kind); refusing to replace it, even with --overwrite"
+                )
+            if kind is not None and found != kind:
+                raise ArtifactError(
+                    f"{path}: holds an {found} directory, not an {kind}; refusing to replace it"
+                )
+            if kind is not None and not overwrite:
+                raise ArtifactError(
+                    f"{path}: {found} directory already exists; choose another --out or pass "
+                    "--overwrite"
+                )
+    check_writable(path)
+    return path
+
+
+def write_manifest(directory: str | Path, kind: str, fields: Mapping[str, Any] | None = None,
+                   checksums: bool = True) -> dict:
+    """Write ``manifest.json`` into ``directory``: the kind, ``fields`` and every other file with
+    its size (and sha256 when ``checksums``)."""
+    directory = Path(directory)
+    files = {}
+    for p in sorted(directory.rglob("*")):
+        if p.is_file() and p.name != MANIFEST:
+            entry: dict[str, Any] = {"bytes": p.stat().st_size}
+            if checksums:
+                entry["sha256"] = sha256_file(p)
+            files[p.relative_to(directory).as_posix()] = entry
+    manifest = {"kind": kind, **(fields or {}), "files": files}
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return manifest
 
 
 @contextlib.contextmanager
@@ -30,21 +172,56 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def _swap_in(tmp: Path, path: Path) -> None:
+    """Put directory ``tmp`` at ``path``. A missing or empty ``path``: one rename. Otherwise two
+    renames and a delete: the old directory is renamed aside into a hidden sibling, ``tmp`` is
+    renamed to ``path``, then the old directory is deleted. If the second rename fails, the old
+    directory is renamed back before the error propagates."""
+    if not path.is_symlink() and (not path.exists() or not any(path.iterdir())):
+        os.replace(tmp, path)  # rename(2) replaces an empty directory in one step
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    try:
+        os.replace(path, aside / "previous")
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            os.replace(aside / "previous", path)
+            raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
 @contextlib.contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary directory next to ``path``; swap it in for ``path`` on success."""
+def atomic_dir(path: str | Path, kind: str | None = None, overwrite: bool = False,
+               fields: Mapping[str, Any] | None = None, checksums: bool = True) -> Iterator[Path]:
+    """Yield a new temporary directory beside ``path``; when the block succeeds, put it at ``path``.
+
+    With ``kind``, a ``manifest.json`` is written last — ``{"kind": kind, **fields, "files":
+    {name: {"bytes", "sha256"}}}`` — unless the block wrote its own, which must then carry the
+    same ``"kind"``. Whether ``path`` may be written or replaced follows the module's rules
+    (:func:`check_destination`), checked before the block and again before the swap. The swap:
+    a missing or empty ``path`` is one rename; an existing artifact is renamed aside, the new
+    directory renamed in, and the old one deleted (renamed back if the second rename fails).
+    On any error or Ctrl-C inside the block, the temporary directory is removed and ``path`` is
+    untouched.
+    """
     path = Path(path)
+    check_destination(path, kind, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
-        if path.exists() or path.is_symlink():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, old / "previous")
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        if kind is not None:
+            own = tmp / MANIFEST
+            if own.exists():
+                found = _read_json(own)
+                if not (isinstance(found, dict) and found.get("kind") == kind):
+                    raise ArtifactError(f"{path}: the {MANIFEST} written does not say kind {kind!r}")
+            else:
+                write_manifest(tmp, kind, fields, checksums)
+        check_destination(path, kind, overwrite)
+        _swap_in(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

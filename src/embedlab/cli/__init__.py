@@ -1,10 +1,13 @@
-"""The ``embedlab`` command line: a thin layer over the Python API."""
+"""The ``embedlab`` command line: a thin layer over the Python API.
+
+Exit codes: 0 success, 1 an error (one line on stderr), 2 a usage error, 130 Ctrl-C
+(:class:`embedlab.cli.common.EmbedlabGroup` does the mapping).
+"""
 
 from __future__ import annotations
 
-import sys
-
-import click
+from collections.abc import Sequence
+from typing import NoReturn
 
 from embedlab.cli.datasets import app as datasets_app
 from embedlab.cli.embeddings import app as embeddings_app
@@ -16,22 +19,14 @@ app.add_typer(embeddings_app, name="embeddings")
 app.command("serve")(serve)
 
 
-def main() -> None:
-    """Entry point: EmbedlabError and Ctrl-C become one line on stderr and a non-zero exit."""
-    from embedlab.cli.common import fail
-    from embedlab.errors import EmbedlabError
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point (``embedlab`` and ``python -m embedlab``): run the CLI and exit with its code."""
+    import sys
 
-    try:
-        app(standalone_mode=False)
-    except EmbedlabError as e:
-        fail(str(e))
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        fail("interrupted; nothing was written", code=130)
+    import typer
+
+    sys.exit(typer.main.get_command(app).main(args=argv, prog_name="embedlab",
+                                              standalone_mode=False))
 
 
 __all__ = ["app", "main"]

@@ -1,19 +1,35 @@
-"""What every CLI command shares: the console, logging set-up and one-line errors."""
+"""What every CLI command shares: the console, logging set-up, the command-group class that turns
+every error into one line and an exit code, and :func:`new_app` to make a command group.
+
+Exit codes: 0 success; 1 an error in the input or the environment (one red line on stderr);
+2 a usage error (unknown command or option, bad or missing value; one line plus where to find
+help); 130 interrupted with Ctrl-C. Only heavy-free modules are imported here: the CLI must
+start fast, so commands import torch, pandas, scikit-learn, gensim or matplotlib inside their
+functions.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
+from typing import Any
 
+import typer
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
 
 console = Console()
 err_console = Console(stderr=True)
 
+INTERRUPTED = "interrupted; nothing was written"
+
 
 def setup_logging(verbose: bool = False) -> None:
+    from rich.logging import RichHandler
+
     logger = logging.getLogger("embedlab")
     if not any(isinstance(h, RichHandler) for h in logger.handlers):
         handler = RichHandler(console=err_console, show_path=False, show_time=False, markup=False)
@@ -22,12 +38,81 @@ def setup_logging(verbose: bool = False) -> None:
     logger.propagate = False
 
 
-def print_error(message: str) -> None:
+def print_error(message: str, hint: str = "") -> None:
     """One red line on stderr (the message itself is never read as markup)."""
-    err_console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True, soft_wrap=True)
+    line = " ".join(str(message).split())  # one line, whatever the message holds
+    err_console.print(f"[bold red]error:[/] {escape(line)}{escape(hint)}", highlight=False,
+                      markup=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> None:
     """Print one red line to stderr and exit non-zero."""
     print_error(message)
     sys.exit(code)
+
+
+class _Interrupted(Exception):
+    """Ctrl-C, carried past Typer (which would turn KeyboardInterrupt into a silent exit 130)."""
+
+
+class EmbedlabGroup(TyperGroup):
+    """A Typer group whose ``main`` turns every error into one line and the right exit code
+    (see the module docstring), in a real process and under ``typer.testing.CliRunner`` alike.
+
+    Typer 0.29 raises its own bundled click exceptions (``typer._click``), returns exit codes
+    instead of raising under ``standalone_mode=False``, and turns Ctrl-C into ``Exit(130)``
+    without a message; this class handles all three (hence the pin ``typer>=0.29,<0.30``).
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        code = self._run(args, prog_name or "embedlab", complete_var, **extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _run(self, args: Sequence[str] | None, prog_name: str, complete_var: str | None,
+             **extra: Any) -> int:
+        from embedlab.errors import EmbedlabError
+
+        try:
+            rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                              standalone_mode=False, **extra)
+        except EmbedlabError as e:
+            print_error(str(e))
+            return 1
+        except NoArgsIsHelpError as e:
+            # A group called with no command: its help (which Typer has printed already with
+            # rich, or is in the message without it) and exit 2 — nothing was done, as for any
+            # other usage error (click >= 8.2 does the same).
+            if e.format_message().strip():
+                typer.echo(e.format_message(), err=True)
+            return 2
+        except UsageError as e:
+            where = f"{e.ctx.command_path} --help" if e.ctx is not None else f"{prog_name} --help"
+            print_error(e.format_message(), hint=f" (see '{where}')")
+            return 2
+        except ClickException as e:
+            print_error(e.format_message())
+            return e.exit_code
+        except (_Interrupted, KeyboardInterrupt, typer.Abort):
+            print_error(INTERRUPTED)
+            return 130
+        except OSError as e:  # a file or directory the user named: say which, in one line
+            where = f"{e.filename}: " if e.filename else ""
+            print_error(f"{where}{e.strerror or e}")
+            return 1
+        return rv if isinstance(rv, int) else 0
+
+
+def new_app(help: str, **kwargs: Any) -> typer.Typer:
+    """A command group with embedlab's settings (one-line errors, no completion install flags)."""
+    return typer.Typer(cls=EmbedlabGroup, help=help, no_args_is_help=True,
+                       pretty_exceptions_enable=False, add_completion=False, **kwargs)

@@ -5,49 +5,52 @@ A thin layer over :mod:`embedlab.embeddings`; every command has a Python counter
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from embedlab.cli.common import console, print_error
-from embedlab.errors import EmbedlabError
+from embedlab.cli.common import console, new_app
 
-app = typer.Typer(
-    help="Learn, load, explore and probe word embeddings.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from rich.table import Table
 
+    from embedlab.embeddings import Vectors
 
-def one_line_errors(func: F) -> F:
-    """Print an :class:`EmbedlabError` as one red line on stderr and exit with code 1."""
+#: The kind in the manifest of a vectors directory (see :mod:`embedlab.atomic`).
+VECTORS_KIND = "embedlab-vectors"
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except EmbedlabError as e:
-            print_error(str(e))
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
+app = new_app(help="Learn, load, explore and probe word embeddings.")
 
 
-def _load(source: str, fmt: str | None = None, limit: int | None = None):
+def _load(source: str, fmt: str | None = None, limit: int | None = None) -> Vectors:
     from embedlab.embeddings import load
 
     return load(source, format=fmt, limit=limit)
 
 
+def _check_out(out: Path, directory: bool, overwrite: bool) -> None:
+    """Refuse, before any work, an output that cannot be written or must not be replaced: a
+    directory goes through :func:`embedlab.atomic.check_destination`; an existing file is
+    replaced only with --overwrite."""
+    from embedlab.atomic import check_destination, check_writable
+    from embedlab.errors import ArtifactError
+
+    if directory:
+        check_destination(out, VECTORS_KIND, overwrite)
+    elif out.is_dir():
+        raise ArtifactError(f"{out}: is a directory; give a file name for --out")
+    elif out.exists() and not overwrite:
+        raise ArtifactError(f"{out}: already exists; choose another --out or pass --overwrite")
+    else:
+        check_writable(out)
+
+
 def _pairs_table(title: str, pairs: list[tuple[str, float]]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     table.add_column("#", justify="right")
     table.add_column("word")
@@ -64,7 +67,6 @@ Limit = Annotated[int | None, typer.Option("--limit", help="Keep the N most freq
 
 
 @app.command()
-@one_line_errors
 def train(
     corpus: Annotated[Path | None, typer.Argument(help="Plain-text corpus, or a table "
                                                      "(.csv/.tsv/.jsonl/.parquet) with --text-column.")] = None,
@@ -92,8 +94,12 @@ def train(
     split_sentences: Annotated[bool, typer.Option("--split-sentences/--no-split-sentences")] = True,
     export: Annotated[str | None, typer.Option(help="Also write word2vec-text, word2vec-binary "
                                                   "or glove-text into --out.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing embedlab vectors "
+                                             "directory at --out.")] = False,
 ) -> None:
     """Train word2vec or fastText vectors and save them (atomically) to --out."""
+    from rich.table import Table
+
     from embedlab.embeddings import sentences_from_texts
     from embedlab.embeddings import train as train_vectors
     from embedlab.errors import ConfigError
@@ -102,6 +108,7 @@ def train(
             "remove_stopwords": remove_stopwords}
     if dataset and corpus:
         raise ConfigError("give either a corpus file or --dataset, not both")
+    _check_out(out, directory=True, overwrite=overwrite)
     if dataset:
         from embedlab.data import load_dataset
 
@@ -128,7 +135,7 @@ def train(
     )
     vectors.name = name
     vectors.meta["corpus"] = name
-    vectors.save(out)
+    vectors.save(out, overwrite=overwrite)
     if export:
         suffix = ".bin" if export.endswith("binary") else ".txt"
         vectors.export(out / f"vectors.{export}{suffix}", format=export)
@@ -147,7 +154,6 @@ def train(
 
 
 @app.command()
-@one_line_errors
 def neighbors(
     source: Source,
     word: str,
@@ -163,7 +169,6 @@ def neighbors(
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-@one_line_errors
 def analogy(
     ctx: typer.Context,
     source: Source,
@@ -199,7 +204,6 @@ def analogy(
 
 
 @app.command()
-@one_line_errors
 def plot(
     source: Source,
     words: Annotated[list[str], typer.Argument(help="Words to project.")],
@@ -225,7 +229,6 @@ def plot(
 
 
 @app.command()
-@one_line_errors
 def bias(
     source: Source,
     permutations: int = 10_000,
@@ -235,6 +238,8 @@ def bias(
     limit: Limit = None,
 ) -> None:
     """Analogy probes (man : doctor :: woman : ?) and WEAT effect sizes with p-values."""
+    from rich.table import Table
+
     from embedlab.embeddings import bias as probes
 
     vectors = _load(source, fmt, limit)
@@ -262,7 +267,6 @@ def bias(
 
 
 @app.command()
-@one_line_errors
 def evaluate(
     source: Source,
     restrict_vocab: Annotated[int, typer.Option("--restrict-vocab")] = 300_000,
@@ -270,6 +274,8 @@ def evaluate(
     limit: Limit = None,
 ) -> None:
     """Google analogy accuracy and word-similarity Spearman (WordSim-353, SimLex-999)."""
+    from rich.table import Table
+
     from embedlab.embeddings import evaluate as run
 
     vectors = _load(source, fmt, limit)
@@ -292,7 +298,6 @@ def evaluate(
 
 
 @app.command()
-@one_line_errors
 def convert(
     source: Source,
     to: Annotated[str, typer.Option("--to", help="embedlab (a directory: .npy + words.json, no "
@@ -302,20 +307,24 @@ def convert(
     out: Annotated[Path, typer.Option("--out")],
     fmt: Annotated[str | None, typer.Option("--from", help="Input format (sniffed when left out).")] = None,
     limit: Limit = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --out (a directory only "
+                                             "if it holds embedlab vectors).")] = False,
 ) -> None:
     """Convert vectors between formats (written atomically)."""
+    _check_out(out, directory=to == "embedlab", overwrite=overwrite)
     vectors = _load(source, fmt, limit)
     if to == "embedlab":
-        vectors.save(out)
+        vectors.save(out, overwrite=overwrite)
     else:
         vectors.export(out, format=to)
     console.print(f"wrote {len(vectors):,} × {vectors.dim} vectors to {out} ({to})")
 
 
 @app.command("list")
-@one_line_errors
 def list_sources() -> None:
     """Registered embedding sources and whether they are available offline."""
+    from rich.table import Table
+
     from embedlab.embeddings import SOURCES, cache_dir
 
     table = Table(title=f"embedding sources (cache: {cache_dir()})")

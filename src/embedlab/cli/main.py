@@ -8,15 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
-from embedlab.cli.common import console, setup_logging
+from embedlab.cli.common import console, new_app, setup_logging
 
-app = typer.Typer(
-    help="embedlab: text classifiers on word embeddings — train, evaluate, predict; learn and explore embeddings.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+app = new_app(
+    help="embedlab: text classifiers on word embeddings — train, evaluate, predict; learn and "
+    "explore embeddings.",
 )
 
 DEMO_TEXTS = [
@@ -36,6 +33,8 @@ def _default_out(config) -> Path:
 
 
 def _parse_set(items: list[str]) -> dict:
+    import yaml
+
     updates = {}
     for item in items:
         if "=" not in item:
@@ -138,7 +137,10 @@ def evaluate(
     metrics = _evaluate(predictor, ds)
     console.print(metrics_table(metrics, title=f"{ds.source}"))
     if out:
-        Path(out).write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+        from embedlab.atomic import atomic_file
+
+        with atomic_file(out) as tmp:
+            tmp.write_text(json.dumps(metrics, indent=1), encoding="utf-8")
     if plot:
         from embedlab.training.plots import plot_confusion_matrix
 
@@ -213,7 +215,7 @@ def demo(
     console.print(f"run saved to [bold]{out}[/]; try: embedlab predict {out} \"your text\"")
 
 
-models_app = typer.Typer(help="Model architectures and their hyperparameters.", no_args_is_help=True)
+models_app = new_app(help="Model architectures and their hyperparameters.")
 app.add_typer(models_app, name="models")
 
 

@@ -1,0 +1,54 @@
+"""Why a classifier decided: token attributions, n-grams, attention, and their faithfulness.
+
+>>> from embedlab.explain import explain                                       # doctest: +SKIP
+>>> [e] = explain(embedlab.load("runs/trec-cnn"), ["What is the capital of Peru ?"])
+>>> e.top_tokens(3)                                                              # doctest: +SKIP
+
+Methods: ``ig`` (integrated gradients, every family), ``exact`` (linear models: fasttext),
+``ngrams`` (cnn), ``attention`` (rnn with attention pooling), ``lime``, ``occlusion`` and
+``auto`` (the family's best method by ``benchmarks/explain.py``). Names load lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import Any
+
+_LAZY = {
+    "Explanation": "embedlab.explain.explanation",
+    "TokenScore": "embedlab.explain.explanation",
+    "NGramScore": "embedlab.explain.explanation",
+    "ModelView": "embedlab.explain.model_view",
+    "available_methods": "embedlab.explain.explainer",
+    "METHODS": "embedlab.explain.explainer",
+    "faithfulness": "embedlab.explain.faithfulness",
+    "FaithfulnessReport": "embedlab.explain.faithfulness",
+    "global_explanation": "embedlab.explain.global_",
+    "render_terminal": "embedlab.explain.render_terminal",
+    "render_html": "embedlab.explain.render_html",
+    "render_html_page": "embedlab.explain.render_html",
+    "render_png": "embedlab.explain.render_png",
+}
+
+__all__ = ["explain", *sorted(_LAZY)]  # noqa: PLE0604
+
+
+def explain(predictor: Any, texts: Sequence[str], method: str = "auto",
+            target: str | int | None = None, **settings: Any) -> list:
+    """Explain each text's prediction with ``method``; return one ``Explanation`` per text.
+
+    ``target`` names the class to explain (default: the predicted one). ``settings`` go to the
+    method (``n_steps`` for ``ig``, ``num_samples`` and ``seed`` for ``lime``). An empty text is
+    a one-line :class:`~embedlab.DataError`; a method the model cannot do or an unknown class is a
+    :class:`~embedlab.ConfigError` / ``DataError`` naming what it can do.
+    """
+    from embedlab.explain.explainer import explain_texts
+
+    return explain_texts(predictor, texts, method, target, **settings)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'embedlab.explain' has no attribute '{name}'")

@@ -1,0 +1,133 @@
+"""Explain texts with a chosen method: the one entry point behind the API and the CLI."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from embedlab.errors import ConfigError, DataError
+from embedlab.explain.attention import attention
+from embedlab.explain.exact import exact
+from embedlab.explain.explanation import Explanation, NGramScore, TokenScore
+from embedlab.explain.ig import integrated_gradients
+from embedlab.explain.lime import lime
+from embedlab.explain.model_view import ModelView, Prepared
+from embedlab.explain.ngrams import ngrams
+from embedlab.explain.occlusion import occlusion
+from embedlab.explain.result import MethodResult
+
+log = logging.getLogger("embedlab")
+
+Method = Callable[..., MethodResult]
+
+METHODS: dict[str, Method] = {
+    "ig": integrated_gradients,
+    "exact": exact,
+    "ngrams": ngrams,
+    "attention": attention,
+    "lime": lime,
+    "occlusion": occlusion,
+}
+
+#: the method ``auto`` picks per model family, from benchmarks/explain.py (see README: the one
+#: with the highest comprehensiveness AOPC at an interactive cost)
+AUTO: dict[str, list[str]] = {
+    "fasttext": ["exact", "ig"],
+    "bag": ["exact", "ig"],
+    "cnn": ["ig"],
+    "rnn": ["ig"],
+}
+
+
+def available_methods(view: ModelView) -> list[str]:
+    """The methods this model can be explained with (``auto`` aside)."""
+    out = ["ig", "lime", "occlusion"]
+    if view.is_linear():
+        out.insert(0, "exact")
+    if view.family == "cnn":
+        out.append("ngrams")
+    if view.family == "rnn" and getattr(view.params, "pooling", None) == "attention":
+        out.append("attention")
+    return out
+
+
+def resolve_method(view: ModelView, method: str) -> str:
+    """``auto`` → the family's measured best method; otherwise check that the model can do it."""
+    can = available_methods(view)
+    if method == "auto":
+        for name in AUTO.get(view.family, ["occlusion"]):
+            if name in can:
+                return name
+        return "occlusion"
+    if method not in METHODS:
+        raise ConfigError(f"unknown method '{method}'; known: auto, {', '.join(METHODS)}")
+    if method not in can:
+        raise ConfigError(f"method '{method}' is not available for this {view.family} model; "
+                          f"it can do: {', '.join(can)}")
+    return method
+
+
+def check_settings(method: str, settings: dict[str, Any]) -> None:
+    allowed = [p for p in inspect.signature(METHODS[method]).parameters
+               if p not in ("view", "prepared", "target")]
+    for key, value in settings.items():
+        if key not in allowed:
+            raise ConfigError(f"method '{method}' has no setting '{key}'"
+                              + (f"; it takes: {', '.join(allowed)}" if allowed else
+                                 "; it takes none"))
+        if key in ("n_steps", "num_samples") and (not isinstance(value, int) or value < 1):
+            raise ConfigError(f"{key} must be a positive integer, found {value!r}")
+
+
+def run_method(view: ModelView, prepared: Prepared, method: str, target: int,
+               **settings: Any) -> MethodResult:
+    return METHODS[method](view, prepared, target, **settings)
+
+
+def explain_prepared(view: ModelView, prepared: Prepared, method: str,
+                     target: str | int | None = None, **settings: Any) -> Explanation:
+    """Explain one prepared text with a resolved method."""
+    probs = view.proba([prepared.ids])[0]
+    predicted = int(np.argmax(probs))
+    index = view.class_index(target, predicted)
+    result = run_method(view, prepared, method, index, **settings)
+    tokens = []
+    for i, (token, (a, b)) in enumerate(zip(prepared.tokens, prepared.spans)):
+        score = float(result.scores[i]) if i < prepared.seen else 0.0
+        tokens.append(TokenScore(token, a, b, prepared.status(i), score))
+    grams = []
+    for first, last, score, count in result.ngrams:
+        a, b = prepared.spans[first][0], prepared.spans[last][1]
+        grams.append(NGramScore(prepared.tokens[first:last + 1], first, last, a, b,
+                                float(score), last - first + 1, count))
+    notes = list(prepared.notes) + list(result.notes)
+    for note in result.notes:
+        log.warning(note)
+    return Explanation(
+        text=prepared.text, predicted=view.classes[predicted], explained=view.classes[index],
+        probability=float(probs[index]),
+        probabilities={c: float(p) for c, p in zip(view.classes, probs)},
+        method=method, settings=dict(result.settings), tokens=tokens,
+        score_kind=result.score_kind, ngrams=grams, delta=result.delta, base=result.base,
+        maps=result.maps, notes=notes,
+        status="ok" if prepared.known else "no_known_words")
+
+
+def explain_texts(predictor: Any, texts: Sequence[str], method: str = "auto",
+                  target: str | int | None = None, progress: Callable[[Iterable], Iterable]
+                  | None = None, **settings: Any) -> list[Explanation]:
+    """One :class:`Explanation` per text (see :func:`embedlab.explain.explain`)."""
+    if isinstance(texts, str):
+        raise DataError("expected a list of texts, found a single string (wrap it in a list)")
+    view = predictor if isinstance(predictor, ModelView) else ModelView(predictor)
+    method = resolve_method(view, method)
+    check_settings(method, settings)
+    if target is not None:
+        view.class_index(target, 0)
+    prepared = [view.prepare(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
+    items: Iterable[Prepared] = progress(prepared) if progress else prepared
+    return [explain_prepared(view, p, method, target, **settings) for p in items]
