@@ -1,5 +1,5 @@
 """The whole loop through the Python API: overfit, save/load, batch vs one-by-one, determinism,
-the scikit-learn contract, and bad input that must fail cleanly."""
+and bad input that must fail cleanly (the scikit-learn contract: tests/test_estimator.py)."""
 
 from __future__ import annotations
 
@@ -129,19 +129,6 @@ def test_early_stopping_restores_the_best_weights(ag_sample):
     assert loss == pytest.approx(best["val_loss"], rel=1e-4)
 
 
-def test_sklearn_contract_clone_and_cross_val_score(tiny):
-    from sklearn.base import clone
-    from sklearn.model_selection import cross_val_score
-
-    clf = TextClassifier(model="fasttext", epochs=8, lr=1e-2, val_size=0)
-    c2 = clone(clf)
-    assert c2.get_params() == clf.get_params()
-    c2.set_params(epochs=3)
-    assert c2.epochs == 3 and clf.epochs == 8
-    scores = cross_val_score(clf, tiny.texts, np.array(tiny.labels), cv=2)
-    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
-
-
 def test_integer_labels_come_back_as_integers(tiny):
     y = np.array([{"World": 0, "Sports": 1, "Business": 2, "Sci/Tech": 3}[lab] for lab in tiny.labels])
     clf = TextClassifier(model="fasttext", epochs=30, lr=1e-2, val_size=0).fit(tiny.texts, y)
@@ -217,15 +204,6 @@ def test_existing_run_directory_is_not_overwritten_by_default(trained, tmp_path)
     with pytest.raises(ArtifactError, match="already exists"):
         clf.save(tmp_path / "x")
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
-
-
-def test_grid_search_over_lists_of_strings(tiny):
-    from sklearn.model_selection import GridSearchCV
-
-    grid = GridSearchCV(TextClassifier(model="bag", epochs=5, val_size=0), {"lr": [1e-3, 1e-2]}, cv=2)
-    grid.fit(tiny.texts, tiny.labels)
-    assert grid.best_params_["lr"] in (1e-3, 1e-2)
-    assert grid.predict(tiny.texts[:2]).shape == (2,)
 
 
 def test_training_loop_runs_under_torch_distributed(tiny, tmp_path):

@@ -1,18 +1,22 @@
 """``TextClassifier``: the scikit-learn estimator over raw texts.
 
 It follows the estimator contract (``__init__`` only stores hyperparameters, learned state ends in
-``_``), so ``clone``, ``cross_val_score``, ``GridSearchCV`` and LIME's ``classifier_fn`` work on
-lists of strings with no glue.
+``_``, input is validated as scikit-learn does), so ``clone``, ``Pipeline``,
+``cross_val_score``, ``GridSearchCV`` and LIME's ``classifier_fn`` work on lists of strings with
+no glue.
 
 Examples
 --------
 >>> clf = TextClassifier(model="fasttext", epochs=5).fit(texts, labels)   # doctest: +SKIP
 >>> clf.predict_proba(["what is the capital of peru ?"])                   # doctest: +SKIP
+>>> clf.save("runs/trec"); TextClassifier.load("runs/trec").predict(["..."])   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +25,104 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from embedlab.config import RunConfig
-from embedlab.data import TextDataset, stratified_split
-from embedlab.errors import DataError
-from embedlab.predictor import Prediction, Predictor
+from embedlab.errors import ArtifactError, DataError
+
+#: Estimator parameter -> (config section, config field). One table for both directions.
+PARAMS: dict[str, tuple[str, str]] = {
+    "model": ("model", "name"),
+    "model_params": ("model", "params"),
+    "epochs": ("training", "epochs"),
+    "batch_size": ("training", "batch_size"),
+    "lr": ("training", "lr"),
+    "patience": ("training", "patience"),
+    "embedding_dim": ("embeddings", "dim"),
+    "embeddings": ("embeddings", "source"),
+    "freeze": ("embeddings", "freeze"),
+    "max_vocab": ("vocab", "max_size"),
+    "min_freq": ("vocab", "min_freq"),
+    "max_length": ("vocab", "max_length"),
+    "lowercase": ("preprocess", "lowercase"),
+    "remove_stopwords": ("preprocess", "remove_stopwords"),
+    "remove_parentheses": ("preprocess", "remove_parentheses"),
+    "punctuation": ("preprocess", "punctuation"),
+    "class_weights": ("training", "class_weights"),
+    "val_size": ("data", "val_size"),
+    "seed": ("training", "seed"),
+    "threads": ("training", "threads"),
+    "progress": ("training", "progress"),
+}
+ESTIMATOR_FILE = "estimator.json"
 
 
 class TextClassifier(ClassifierMixin, BaseEstimator):
     """Embedding-based text classifier with a scikit-learn interface.
 
-    Parameters mirror the run config (``embedlab train --help``); ``model_params`` holds the
-    chosen model's hyperparameters (``embedlab models list`` shows them). ``val_size`` of the
-    training data is held out for early stopping (0 disables it).
+    ``X`` is a sequence of raw texts (a list, a 1-D array or a pandas Series of ``str``);
+    ``y`` holds one label per text (strings, integers, ...); ``predict`` returns labels of the
+    same kind. The parameters mirror the run config (``embedlab train --help``).
+
+    Parameters
+    ----------
+    model : str, default="cnn"
+        Model family: ``"cnn"``, ``"bag"``, ``"rnn"`` or ``"fasttext"`` (``embedlab models list``).
+    model_params : dict or None, default=None
+        The chosen model's hyperparameters (``embedlab models list`` shows them).
+    epochs : int, default=10
+        Maximum number of training epochs.
+    batch_size : int, default=64
+        Training batch size.
+    lr : float or None, default=None
+        Learning rate; ``None`` uses the model's own default.
+    patience : int or None, default=None
+        Early-stopping patience in epochs (0 disables it; ``None``: the model's default). Needs a
+        validation split (``val_size > 0``).
+    embedding_dim : int, default=100
+        Size of randomly initialised embeddings (ignored with ``embeddings``).
+    embeddings : str or None, default=None
+        Pretrained vectors: a registered name (``glove-6b-50d``) or a path.
+    freeze : bool, default=False
+        Keep pretrained vectors fixed instead of fine-tuning them.
+    max_vocab : int or None, default=50000
+        Keep at most this many tokens (most frequent first).
+    min_freq : int, default=1
+        Drop tokens seen fewer times in the training texts.
+    max_length : int or None, default=400
+        Truncate texts to this many tokens.
+    lowercase, remove_stopwords, remove_parentheses : bool
+        Preprocessing switches (defaults True, False, False).
+    punctuation : {"separate", "remove", "keep"}, default="separate"
+        What preprocessing does with punctuation.
+    class_weights : {"none", "balanced"}, default="none"
+        Weight the loss by inverse class frequency with ``"balanced"``.
+    val_size : float, default=0.1
+        Share of the training data held out (stratified) for early stopping and the best-epoch
+        choice; 0 trains on everything.
+    seed : int, default=0
+        Seed of every random choice: two fits with the same seed and data give the same model.
+    threads : int or None, default=None
+        Torch CPU threads while fitting (``None``: leave torch's setting). The process's thread
+        count, random generators and deterministic-algorithms flag are restored after ``fit``.
+    progress : bool, default=False
+        Show a progress bar while training.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted, in the column order of :meth:`predict_proba`.
+    predictor_ : embedlab.Predictor
+        The fitted preprocessing + vocabulary + model (what ``embedlab.load`` returns).
+    history_ : list of dict
+        Per-epoch training record (``train_loss``, ``val_loss``, ``val_acc``, ...).
+    best_epoch_ : int or None
+        The epoch whose weights were kept (``None`` without a validation split).
+    embeddings_coverage_ : dict or None
+        With pretrained ``embeddings``: how much of the vocabulary the vectors cover.
+
+    Examples
+    --------
+    >>> clf = TextClassifier(model="fasttext", epochs=5).fit(texts, labels)  # doctest: +SKIP
+    >>> clf.predict(["a great film"])  # doctest: +SKIP
+    array(['pos'], dtype='<U3')
     """
 
     def __init__(
@@ -55,6 +146,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         class_weights: str = "none",
         val_size: float = 0.1,
         seed: int = 0,
+        threads: int | None = None,
         progress: bool = False,
     ) -> None:
         self.model = model
@@ -76,39 +168,60 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.class_weights = class_weights
         self.val_size = val_size
         self.seed = seed
+        self.threads = threads
         self.progress = progress
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        return tags
+
+    # ----- config ------------------------------------------------------------------------
     def to_config(self) -> RunConfig:
         """The run config these hyperparameters stand for."""
-        return RunConfig.from_dict({
-            "data": {"val_size": self.val_size},
-            "preprocess": {"lowercase": self.lowercase, "remove_stopwords": self.remove_stopwords,
-                           "remove_parentheses": self.remove_parentheses, "punctuation": self.punctuation},
-            "vocab": {"max_size": self.max_vocab, "min_freq": self.min_freq, "max_length": self.max_length},
-            "embeddings": {"dim": self.embedding_dim, "source": self.embeddings, "freeze": self.freeze},
-            "model": {"name": self.model, "params": dict(self.model_params or {})},
-            "training": {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
-                         "patience": self.patience, "class_weights": self.class_weights,
-                         "seed": self.seed, "progress": self.progress},
-        }, source="TextClassifier")
+        data: dict[str, dict[str, Any]] = {}
+        for param, (section, key) in PARAMS.items():
+            value = getattr(self, param)
+            if param == "model_params":
+                value = dict(value or {})
+            data.setdefault(section, {})[key] = value
+        return RunConfig.from_dict(data, source="TextClassifier")
 
-    def fit(self, X: Sequence[str], y: Sequence[Any]) -> TextClassifier:
+    @classmethod
+    def params_from_config(cls, config: RunConfig) -> dict[str, Any]:
+        """The estimator parameters of a run config (the inverse of :meth:`to_config`)."""
+        params = {p: getattr(getattr(config, s), k) for p, (s, k) in PARAMS.items()}
+        params["model_params"] = dict(params["model_params"]) or None
+        return params
+
+    # ----- fit / predict ---------------------------------------------------------------------
+    def fit(self, X: Iterable[str], y: Iterable[Any]) -> TextClassifier:
+        """Fit preprocessing, vocabulary, labels and model on texts ``X`` and labels ``y``.
+
+        Raises
+        ------
+        ValueError (DataError)
+            ``X`` is a single string or holds non-strings, ``y`` holds missing labels (None,
+            NaN), their lengths differ, or ``X`` is empty.
+        """
+        texts = check_texts(X, "X")
+        y = check_labels(y, len(texts))
+        from embedlab.data import TextDataset, stratified_split
         from embedlab.training.run import fit
 
-        texts = [str(t) for t in X]
-        y = np.asarray(y)
-        if len(texts) != len(y):
-            raise DataError(f"X has {len(texts)} texts but y has {len(y)} labels")
         config = self.to_config()
-        self.classes_ = np.unique(y)
-        self._label_of = {str(c): c for c in self.classes_}
+        classes = np.unique(y)
         train = TextDataset(texts, [str(v) for v in y], "fit(X, y)")
         val = None
-        if self.val_size > 0 and len(self.classes_) > 1:
-            tr, va, _ = stratified_split(train.labels, val_size=self.val_size, test_size=0.0, seed=self.seed)
+        if self.val_size > 0 and len(classes) > 1:
+            tr, va, _ = stratified_split(train.labels, val_size=self.val_size, test_size=0.0,
+                                         seed=self.seed)
             if len(va):
                 train, val = train.subset(tr), train.subset(va)
-        result = fit(config, train, val, class_order=[str(c) for c in self.classes_])
+        result = fit(config, train, val, class_order=[str(c) for c in classes])
+        self.classes_ = classes
         self.predictor_ = result.predictor
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
@@ -117,28 +230,144 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     def _columns(self) -> np.ndarray:
         """Map the predictor's class order onto ``classes_`` (original label values)."""
-        return np.array([list(map(str, self.classes_)).index(c) for c in self.predictor_.classes])
+        names = [str(c) for c in self.classes_]
+        return np.array([names.index(c) for c in self.predictor_.classes])
 
-    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, X: Iterable[str]) -> np.ndarray:
+        """Class probabilities, shape ``(n_texts, n_classes)``, columns in ``classes_`` order.
+
+        Raises :class:`~embedlab.errors.DataError` naming texts that are empty after
+        preprocessing (there is nothing to predict for them).
+        """
         check_is_fitted(self, "predictor_")
-        proba = self.predictor_.predict_proba(list(X))
+        proba = self.predictor_.predict_proba(check_texts(X, "X"))
         out = np.zeros_like(proba)
         out[:, self._columns()] = proba
         return out
 
-    def predict(self, X: Sequence[str]) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(1)]
+    def predict(self, X: Iterable[str]) -> np.ndarray:
+        """The most probable label of each text (same kind as the ``y`` given to ``fit``)."""
+        proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
+        return self.classes_[proba.argmax(1)]
 
-    def explain_predictions(self, X: Sequence[str]) -> list[Prediction]:
-        """Label and sorted class probabilities for each text."""
-        check_is_fitted(self, "predictor_")
-        return self.predictor_.predict(list(X))
-
+    # ----- persistence -------------------------------------------------------------------
     def save(self, out: str | Path, overwrite: bool = False) -> Path:
-        """Write a run directory that ``embedlab.load`` reads back."""
+        """Write a run directory: ``embedlab.load`` reads it as a Predictor and
+        :meth:`TextClassifier.load` as this estimator (parameters and ``classes_`` kept)."""
+        from embedlab.artifacts import atomic_run_dir
+
         check_is_fitted(self, "predictor_")
-        return self.predictor_.save(out, overwrite=overwrite)
+        state = {
+            "params": self.get_params(deep=False),
+            "classes": self.classes_.tolist(),
+            "classes_dtype": self.classes_.dtype.str if self.classes_.dtype != object else "object",
+            "history": self.history_,
+            "best_epoch": self.best_epoch_,
+            "embeddings_coverage": self.embeddings_coverage_,
+        }
+        with atomic_run_dir(out, overwrite=overwrite) as tmp:
+            self.predictor_.write(tmp)
+            (tmp / ESTIMATOR_FILE).write_text(json.dumps(state, indent=1, default=str),
+                                              encoding="utf-8")
+        self.predictor_.path = Path(out)
+        return Path(out)
 
     @classmethod
-    def load(cls, directory: str | Path) -> Predictor:
-        return Predictor.load(directory)
+    def load(cls, directory: str | Path) -> TextClassifier:
+        """A fitted ``TextClassifier`` from a run directory (checksums verified, no pickle).
+
+        A directory written by :meth:`save` gives back the same parameters and ``classes_``
+        (original label values); one written by ``embedlab train`` gives the parameters of its
+        config and string labels.
+        """
+        from embedlab.predictor import Predictor
+
+        predictor = Predictor.load(directory)
+        state_file = Path(directory) / ESTIMATOR_FILE
+        if state_file.is_file():
+            try:
+                state = json.loads(state_file.read_text(encoding="utf-8"))
+                clf = cls(**state["params"])
+                dtype = state["classes_dtype"]
+                classes = np.array(state["classes"], dtype=object if dtype == "object" else dtype)
+            except (ValueError, KeyError, TypeError) as e:
+                raise ArtifactError(
+                    f"{directory}: this run directory is damaged: {ESTIMATOR_FILE}: {e}"
+                ) from None
+            history, best, coverage = (state.get("history") or [], state.get("best_epoch"),
+                                       state.get("embeddings_coverage"))
+        else:
+            clf = cls(**cls.params_from_config(predictor.config))
+            classes = np.array(sorted(predictor.classes))
+            history, best, coverage = _read_history(Path(directory)), None, None
+        if sorted(str(c) for c in classes) != sorted(predictor.classes):
+            raise ArtifactError(
+                f"{directory}: this run directory is damaged: {ESTIMATOR_FILE} lists classes "
+                f"that labels.json does not"
+            )
+        clf.classes_ = classes
+        clf.predictor_ = predictor
+        clf.history_ = history
+        clf.best_epoch_ = best
+        clf.embeddings_coverage_ = coverage
+        return clf
+
+
+def _read_history(directory: Path) -> list[dict]:
+    try:
+        return json.loads((directory / "history.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+
+
+def check_texts(X: Any, name: str = "X") -> list[str]:
+    """``X`` as a list of strings, or a clear ``ValueError`` (:class:`DataError`).
+
+    A single string is refused (it is not split into characters); so are None, numbers, lists
+    and other non-strings inside ``X``, and 2-D input.
+    """
+    if isinstance(X, (str, bytes)):
+        raise DataError(f"{name} must be a list of texts, found a single {type(X).__name__}; "
+                        f"wrap it in a list: [{name.lower()}]")
+    if X is None:
+        raise DataError(f"{name} must be a list of texts, found None")
+    if getattr(X, "ndim", 1) != 1:
+        raise DataError(f"{name} must be 1-D (one text per sample); found shape "
+                        f"{getattr(X, 'shape', None)}")
+    try:
+        texts = list(X)
+    except TypeError:
+        raise DataError(f"{name} must be a list of texts, found {type(X).__name__}") from None
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        shown = ", ".join(f"{i} ({type(texts[i]).__name__})" for i in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise DataError(f"{name} must hold strings; found non-strings at index {shown}{more}")
+    if not texts:
+        raise DataError(f"{name} is empty: found 0 texts, at least 1 is required")
+    return texts
+
+
+def check_labels(y: Any, n: int) -> np.ndarray:
+    """``y`` as a 1-D array of ``n`` labels without missing values, or a clear ``ValueError``."""
+    if y is None:
+        raise DataError("y is required: one label per text")
+    if isinstance(y, (str, bytes)):
+        raise DataError("y must be a list of labels, found a single string")
+    values = y if isinstance(y, np.ndarray) else np.asarray(y, dtype=object)
+    if values.ndim != 1:
+        raise DataError(f"y must be 1-D (one label per text); found shape {values.shape}")
+    if len(values) != n:
+        raise DataError(f"X and y have different lengths: {n} texts but {len(values)} labels")
+    missing = [i for i, v in enumerate(values.tolist()) if _is_missing(v)]
+    if missing:
+        shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
+        raise DataError(f"y has missing labels (None or NaN) at index {shown}")
+    return values if isinstance(y, np.ndarray) else np.asarray(values.tolist())
+
+
+def _is_missing(value: Any) -> bool:
+    """None, a float NaN (numpy's too) or pandas' NA / NaT."""
+    if value is None or type(value).__name__ in {"NAType", "NaTType"}:
+        return True
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
