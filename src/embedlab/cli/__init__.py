@@ -11,12 +11,16 @@ from typing import NoReturn
 
 from embedlab.cli.datasets import app as datasets_app
 from embedlab.cli.embeddings import app as embeddings_app
+from embedlab.cli.experiment import app as experiment_app
+from embedlab.cli.experiment import search
 from embedlab.cli.main import app
 from embedlab.cli.serve import serve
 
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(embeddings_app, name="embeddings")
 app.command("serve")(serve)
+app.add_typer(experiment_app, name="experiment")
+app.command("search")(search)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,7 +20,9 @@ from embedlab.config import RunConfig
 from embedlab.data import TextDataset, dataset_info, load_data, load_dataset, stratified_split
 from embedlab.data.splits import kfold_splits
 from embedlab.errors import ConfigError, DataError
-from embedlab.training.run import RunResult, Splits, train_run
+
+if TYPE_CHECKING:
+    from embedlab.training.run import RunResult, Splits
 
 
 def protocol_folds(config: RunConfig) -> int | None:
@@ -60,6 +63,8 @@ def check_folds(data: TextDataset, k: int, source: str = "") -> None:
 def fold_splits(config: RunConfig, k: int, fold: int, data: TextDataset | None = None) -> Splits:
     """Train / validation / test of fold ``fold`` (0-based) of ``k``; folds are stratified and
     shuffled with ``training.seed``; validation is ``data.val_size`` of the fold's training part."""
+    from embedlab.training.run import Splits
+
     if not 0 <= fold < k:
         raise ConfigError(f"fold must be in 0..{k - 1}; found {fold}")
     data = data if data is not None else load_cv_data(config)
@@ -79,4 +84,6 @@ def fold_splits(config: RunConfig, k: int, fold: int, data: TextDataset | None =
 def train_fold(config: RunConfig, k: int, fold: int, out: str | Path | None = None,
                data: TextDataset | None = None) -> RunResult:
     """Train and evaluate one fold; ``out`` becomes an ordinary run directory."""
+    from embedlab.training.run import train_run
+
     return train_run(config, out, splits=fold_splits(config, k, fold, data))

@@ -261,7 +261,7 @@ def parse_grid(data: dict, source: str = "grid", base_dir: Path | None = None) -
     if metric not in METRICS:
         raise unknown_name("metric", str(metric), METRICS)
     reference = data.get("reference")
-    if reference is not None and _slug(reference) not in names:
+    if reference is not None and str(reference) not in names:
         raise ConfigError(f"{source}: reference cell '{reference}' is not a cell"
                           f"{suggest(str(reference), names)}; cells: {', '.join(names)}")
     published = data.get("published") or {}
@@ -275,7 +275,7 @@ def parse_grid(data: dict, source: str = "grid", base_dir: Path | None = None) -
     return Grid(
         name=str(data.get("name") or source), base=base, cells=cells,
         seeds=_seeds(data.get("seeds"), source), folds=folds, metric=metric,
-        reference=_slug(reference) if reference is not None else None,
+        reference=str(reference) if reference is not None else None,
         description=str(data.get("description") or ""),
         published={str(k): float(v) for k, v in published.items()},
         published_source=str(data.get("published_source") or ""),

@@ -1,0 +1,163 @@
+"""``embedlab experiment run | report | list`` and ``embedlab search``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from embedlab.cli.common import console, setup_logging
+
+app = typer.Typer(help="Grids of runs over seeds and folds, with reports; the built-in tutorial experiments.",
+                  no_args_is_help=True)
+
+
+class _RunLinesOnly:
+    """Logging filter: warnings, and the experiment's own messages."""
+
+    def filter(self, record) -> bool:
+        return record.levelno >= 30 or "experiments" in record.pathname
+
+
+def _logging(verbose: bool) -> None:
+    """One line per run or trial; the runs' own per-epoch lines only with --verbose."""
+    import logging
+
+    setup_logging(verbose)
+    for handler in logging.getLogger("embedlab").handlers:
+        handler.filters = [f for f in handler.filters if not isinstance(f, _RunLinesOnly)]
+        if not verbose:
+            handler.addFilter(_RunLinesOnly())
+
+
+def _set(items: list[str] | None) -> dict:
+    from embedlab.cli.main import _parse_set
+
+    return _parse_set(items or [])
+
+
+def _seeds(seeds: int | None) -> list[int] | None:
+    if seeds is None:
+        return None
+    if seeds < 1:
+        from embedlab.errors import ConfigError
+
+        raise ConfigError(f"--seeds must be at least 1; found {seeds}")
+    return list(range(seeds))
+
+
+def show_report(out: Path, reference: str | None = None) -> None:
+    from embedlab.experiments.report import comparison_table, console_table, write_report
+
+    report = write_report(out, reference)
+    console.print(console_table(report))
+    if report.comparison:
+        console.print(comparison_table(report))
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False)
+    console.print(f"report written to [bold]{out / 'report'}[/] (report.md, report.html, summary.csv, plots)")
+
+
+@app.command("run")
+def run(
+    grid: Annotated[Path | None, typer.Argument(help="grid YAML file")] = None,
+    builtin: Annotated[str | None, typer.Option(help="a built-in experiment (embedlab experiment list)")] = None,
+    out: Annotated[Path | None, typer.Option(help="experiment folder (default experiments/<name>)")] = None,
+    seeds: Annotated[int | None, typer.Option(help="use seeds 0..N-1 instead of the file's")] = None,
+    folds: Annotated[int | None, typer.Option(help="k-fold cross-validation for every cell")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a base config key, e.g. "
+                                                   "--set training.epochs=2")] = None,
+    jobs: Annotated[int, typer.Option(help="runs trained at once, in separate processes")] = 1,
+    track: Annotated[str | None, typer.Option(help="log runs to a tracker: mlflow")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an experiment with a different grid in --out")] = False,
+    report: Annotated[bool, typer.Option(help="write the report when done")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log every epoch")] = False,
+) -> None:
+    """Train every cell × seed × fold of a grid (resumable: finished runs are skipped), then report."""
+    import yaml
+
+    from embedlab.errors import ConfigError
+    from embedlab.experiments.grid import builtin_data, load_grid, parse_grid
+    from embedlab.experiments.runner import run_experiment
+
+    _logging(verbose)
+    if (grid is None) == (builtin is None):
+        raise ConfigError("give a grid file or --builtin NAME (one of them)")
+    if builtin is not None:
+        data, source, base_dir = builtin_data(builtin), f"builtin:{builtin}", None
+    else:
+        if not grid.is_file():
+            raise ConfigError(f"{grid}: grid file not found")
+        load_grid(grid)  # validates the file as written
+        data, source, base_dir = yaml.safe_load(grid.read_text(encoding="utf-8")), str(grid), grid.parent
+    updates = _set(set_)
+    if updates:
+        g0 = parse_grid(data, source, base_dir)
+        data = {**data, "base": g0.base.override(updates).model_dump(mode="json")}
+        data.pop("base_config", None)
+    if seeds is not None:
+        data = {**data, "seeds": _seeds(seeds)}
+    if folds is not None:
+        data = {**data, "folds": folds}
+    g = parse_grid(data, source, base_dir)
+    out = out or Path("experiments") / g.name
+    console.print(f"experiment [bold]{g.name}[/]: {len(g.cells)} cells × {len(g.seeds)} seeds"
+                  + (f" × folds ({g.folds})" if g.folds else "") + f" = {len(g.runs())} runs → {out}")
+    result = run_experiment(g, out, jobs=jobs, overwrite=overwrite, track=track)
+    console.print(f"{result.trained} runs trained, {result.skipped} already done, in {result.seconds:.1f}s")
+    if report:
+        show_report(out)
+
+
+@app.command("report")
+def report_cmd(
+    folder: Annotated[Path, typer.Argument(help="experiment folder")],
+    reference: Annotated[str | None, typer.Option(help="cell the others are compared against")] = None,
+) -> None:
+    """Tables (Markdown, CSV, HTML) and plots of an experiment folder, finished or not."""
+    setup_logging()
+    show_report(folder, reference)
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """The built-in experiments shipped with embedlab."""
+    from rich.table import Table
+
+    from embedlab.experiments.grid import builtin_names, load_builtin
+
+    t = Table(title="built-in experiments (embedlab experiment run --builtin NAME)")
+    for col in ("name", "cells", "seeds", "folds", "runs", "what"):
+        t.add_column(col, no_wrap=col != "what", overflow="fold")
+    for name in builtin_names():
+        g = load_builtin(name)
+        t.add_row(name, str(len(g.cells)), str(len(g.seeds)), str(g.folds or ""), str(len(g.runs())),
+                  g.description.split(":")[0])
+    console.print(t)
+
+
+def search(
+    space: Annotated[Path, typer.Argument(help="search-space YAML file")],
+    trials: Annotated[int | None, typer.Option(help="total trial budget of the study (all workers)")] = None,
+    timeout: Annotated[float | None, typer.Option(help="stop this worker after SECONDS")] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for the study and the best config")] = None,
+    storage: Annotated[str | None, typer.Option(help="shared study storage: sqlite:///f.db, a database "
+                                                "URL, or journal:PATH for a journal file")] = None,
+    study: Annotated[str | None, typer.Option(help="study name (default: the space file's name)")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a base config key")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Optuna search over a space file; many processes or machines can share one study via --storage."""
+    from embedlab.experiments.search import load_space, run_search
+
+    _logging(verbose)
+    sp = load_space(space, _set(set_))
+    result = run_search(sp, out=out, trials=trials, timeout=timeout, storage=storage, study_name=study)
+    console.print(f"this worker ran {result.ran} trials; the study has {result.finished} finished "
+                  f"({result.pruned} pruned) of a budget of {result.budget}")
+    if result.best_value is not None:
+        console.print(f"best {result.metric} {result.best_value:.4f} with {result.best_params}")
+    if result.config_path is not None:
+        console.print(f"best config written to [bold]{result.config_path}[/]; train it with "
+                      f"embedlab train --config {result.config_path}")
