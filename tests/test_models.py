@@ -12,9 +12,13 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from embedlab.errors import ConfigError, DataError
 from embedlab.models import (
     EmbeddingSpec,
+    OutputHead,
+    architecture_name,
     build_model,
+    load_model,
     model_names,
     model_param_schema,
+    register_model,
     validate_model_params,
 )
 from embedlab.models.fasttext import hash_ngrams
@@ -22,13 +26,13 @@ from embedlab.models.fasttext import hash_ngrams
 VOCAB, CLASSES, DIM = 30, 3, 16
 
 CONFIGS = {
-    "cnn": ("cnn", {"filters": 8, "hidden": 16}),
-    "cnn-valid": ("cnn", {"widths": [2, 4], "filters": 8, "padding": "valid", "hidden": 0}),
+    "cnn": ("cnn", {"filters": 8, "hidden": [16]}),
+    "cnn-valid": ("cnn", {"widths": [2, 4], "filters": 8, "padding": "valid", "hidden": []}),
     "bag-mean": ("bag", {"hidden": [16]}),
     "bag-sum": ("bag", {"pooling": "sum", "hidden": [16]}),
     "bag-max": ("bag", {"pooling": "max", "hidden": [16, 8]}),
     "bag-flatten": ("bag", {"pooling": "flatten", "max_length": 12, "hidden": [16]}),
-    "rnn": ("rnn", {"hidden_size": 16, "fc_hidden": 16}),
+    "rnn": ("rnn", {"hidden_size": 16, "hidden": [16]}),
     "rnn-bilstm-last": (
         "rnn",
         {
@@ -37,7 +41,7 @@ CONFIGS = {
             "bidirectional": True,
             "num_layers": 2,
             "pooling": "last",
-            "fc_hidden": 16,
+            "hidden": [16],
         },
     ),
     "rnn-birnn-max": (
@@ -46,6 +50,7 @@ CONFIGS = {
     ),
     "fasttext": ("fasttext", {"ngrams": 3, "buckets": 500}),
     "fasttext-dense": ("fasttext", {"ngrams": 2, "buckets": 500, "sparse": False}),
+    "fasttext-words-mlp": ("fasttext", {"hidden": [8], "dropout": 0.2}),
 }
 PADDING_INVARIANT = [key for key in CONFIGS if key != "bag-flatten"]
 
@@ -128,7 +133,7 @@ def test_shapes_and_signals(key: str) -> None:
     elif name == "bag":
         assert signals["token_vectors"].shape == (4, 12, DIM)
     elif name == "fasttext":
-        assert signals["ngram_ids"].shape == (4, CONFIGS[key][1]["ngrams"] - 1, 12)
+        assert signals["ngram_ids"].shape == (4, CONFIGS[key][1].get("ngrams", 1) - 1, 12)
     assert signals["pooled"].shape[0] == 4
     assert model.fixed_length == (12 if key == "bag-flatten" else None)
 
@@ -193,7 +198,7 @@ def test_frozen_embedding_stays_fixed_and_trainable_one_moves(key: str) -> None:
     tuned_table = dict(tuned.named_parameters())[word_table]
     assert not torch.equal(tuned_table, before)
     assert not tuned_table[0].any()  # padding row never trained
-    if key.startswith("fasttext"):  # n-gram rows train even when the words are frozen
+    if getattr(frozen, "ngram_vectors", None) is not None:  # n-gram rows train, words frozen
         start = frozen.ngram_vectors.weight.detach().clone()
         train_steps(frozen, ids, y, steps=2)
         assert not torch.equal(frozen.ngram_vectors.weight, start)
@@ -289,18 +294,6 @@ def test_fasttext_ngram_hashing_skips_padding() -> None:
     assert [p.shape for p in frozen_words.dense_parameters()] == [(CLASSES, DIM), (CLASSES,)]
 
 
-@pytest.mark.parametrize("key", list(CONFIGS))
-def test_chunked_inference_matches_one_batch(key: str) -> None:
-    """Big no-grad batches run in trimmed pieces; the logits must not change."""
-    model = make(key).eval()
-    ids = torch.cat([toy_data(40)[0], torch.zeros(40, 5, dtype=torch.long)], 1)
-    with torch.no_grad():
-        whole = model(ids)
-        model.inference_chunk = 7
-        assert torch.allclose(model(ids), whole, atol=1e-5)
-        assert torch.allclose(model(ids[:7]), whole[:7], atol=1e-5)
-
-
 def test_bad_input_ids_are_clear_errors() -> None:
     model = make("cnn")
     with pytest.raises(DataError, match=r"expected an integer tensor \[batch, time\]"):
@@ -311,8 +304,9 @@ def test_bad_input_ids_are_clear_errors() -> None:
 
 def test_registry_names_aliases_and_schemas() -> None:
     assert model_names() == ["bag", "cnn", "fasttext", "rnn"]
-    assert "embedlab.cnn.v1" in model_names(include_aliases=True)
+    assert {"embedlab.cnn.v1", "embedlab.cnn.v2"} <= set(model_names(include_aliases=True))
     assert model_param_schema("embedlab.rnn.v1") is model_param_schema("rnn")
+    assert model_param_schema("embedlab.rnn.v2") is model_param_schema("rnn")
     defaults = validate_model_params("cnn", {})
     assert defaults["widths"] == [1, 2, 3] and defaults["filters"] == 50
     assert validate_model_params("fasttext", None)["sparse"] is None
@@ -333,7 +327,7 @@ def test_registry_round_trip_rebuilds_the_same_architecture() -> None:
         embedding=EmbeddingSpec(dim=DIM),
         params=params,
     )
-    assert model.config == {"name": "bag", "params": params}
+    assert model.config == {"name": "embedlab.bag.v2", "params": params}
     again = build_model(
         model.config["name"],
         vocab_size=VOCAB,
@@ -355,7 +349,7 @@ def test_registry_round_trip_rebuilds_the_same_architecture() -> None:
             {"filter": 3},
             (
                 "unknown parameter 'filter' for model 'cnn' (did you mean "
-                "'filters'?); valid parameters: widths, filters, padding,"
+                "'filters'?); valid parameters: hidden, dropout, widths, filters,"
             ),
         ),
         (
@@ -389,3 +383,142 @@ def test_bad_model_configs_give_one_line_errors(name: str, params: object, messa
 def test_build_checks_sizes() -> None:
     with pytest.raises(ConfigError, match="num_classes must be at least 2; found 1"):
         build_model("cnn", vocab_size=VOCAB, num_classes=1, embedding=EmbeddingSpec(dim=4))
+
+
+# ----- the per-token path (explanations differentiate through it) ---------------------------
+PER_TOKEN_ROWS = SAMPLE + [[], list(range(2, 26))]  # an all-padding row and one past max_length
+
+
+@pytest.mark.parametrize("key", list(CONFIGS))
+def test_forward_equals_forward_embedded_of_embed(key: str) -> None:
+    model = make(key).eval()
+    for width in (9, 24):
+        ids = pad_rows(PER_TOKEN_ROWS, width)
+        with torch.no_grad():
+            vectors = model.embed(ids)
+            assert vectors.shape == (len(PER_TOKEN_ROWS), len(model.feature_spans(ids)), DIM)
+            assert torch.allclose(model(ids), model.forward_embedded(vectors, ids), atol=1e-6)
+
+
+@pytest.mark.parametrize("key", list(CONFIGS))
+def test_forward_embedded_ignores_padding_vectors_and_has_token_gradients(key: str) -> None:
+    model = make(key).eval()
+    ids = pad_rows(SAMPLE, 10)
+    vectors = model.embed(ids).detach()
+    spans = model.feature_spans(ids)
+    noisy = vectors.clone()
+    noisy[:, : ids.size(1)][ids == 0] = 5.0  # word positions that are padding
+    with torch.no_grad():
+        assert torch.allclose(model.forward_embedded(noisy, ids), model(ids), atol=1e-6)
+    vectors.requires_grad_(True)
+    model.forward_embedded(vectors, ids)[:, 0].sum().backward()
+    grad = vectors.grad.abs().sum(-1)  # [batch, features]
+    real = (ids != 0)[:, : ids.size(1)]
+    limit = model.fixed_length or ids.size(1)
+    assert grad[:, : ids.size(1)][real & (torch.arange(ids.size(1)) < limit)].gt(0).any()
+    assert grad[:, : ids.size(1)][~real].eq(0).all()
+    assert spans.shape == (vectors.size(1), 2)
+
+
+def test_fasttext_embed_layout_words_then_ngrams() -> None:
+    model = make("fasttext").eval()  # ngrams 3
+    ids = pad_rows([[5, 6, 7], [8]], 4)
+    vectors = model.embed(ids)
+    assert vectors.shape == (2, 3 * 4, DIM)
+    buckets = hash_ngrams(ids, 3, 500)
+    table = model.ngram_vectors.weight
+    assert torch.equal(vectors[0, 1], model.words.weight[6])  # word 1 of row 0
+    assert torch.equal(vectors[0, 4 + 1], table[buckets[0, 0, 1] + 1])  # bigram (6, 7)
+    assert torch.equal(vectors[0, 8 + 0], table[buckets[0, 1, 0] + 1])  # trigram (5, 6, 7)
+    assert not vectors[0, 4 + 2].any() and not vectors[1, 4:].any()  # n-grams that do not exist
+    spans = model.feature_spans(ids).tolist()
+    assert spans[1] == [1, 2] and spans[4 + 1] == [1, 3] and spans[8 + 0] == [0, 3]
+
+
+def test_forward_embedded_rejects_vectors_of_the_wrong_shape() -> None:
+    model = make("fasttext")
+    ids = pad_rows(SAMPLE, 6)
+    with pytest.raises(DataError, match=r"expected a float tensor \[4, 18, dim\]"):
+        model.forward_embedded(torch.zeros(4, 6, DIM), ids)
+    with pytest.raises(DataError, match="float tensor"):
+        make("cnn").forward_embedded(ids, ids)
+
+
+# ----- one output head --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["cnn", "bag", "rnn", "fasttext"])
+def test_every_model_ends_in_the_same_head(name: str) -> None:
+    model = build_model(name, vocab_size=VOCAB, num_classes=CLASSES,
+                        embedding=EmbeddingSpec(dim=DIM), params={"hidden": [7, 5]})
+    assert isinstance(model.head, OutputHead)
+    assert [layer.out_features for layer in model.head.hidden] == [7, 5]
+    assert model.head.output.in_features == 5 and model.head.output.out_features == CLASSES
+    heads = [key for key in dict(model.named_parameters()) if "hidden" in key or "output" in key]
+    assert all(key.startswith("head.") for key in heads)
+
+
+def test_head_layers_and_dropout_placement() -> None:
+    torch.manual_seed(0)
+    head = OutputHead(4, [3], 2, dropout=0.5).eval()
+    x = torch.randn(5, 4)
+    expected = head.output(F.relu(head.hidden[0](x)))
+    assert torch.allclose(head(x), expected)
+    bare = OutputHead(4, [], 2, dropout=0.99).train()  # no hidden layer: dropout on the input
+    torch.manual_seed(1)
+    assert not torch.allclose(bare(x), bare.output(x))
+    assert validate_model_params("cnn", {"hidden": 0})["hidden"] == []  # int shorthand
+    assert validate_model_params("rnn", {"hidden": 12})["hidden"] == [12]
+    with pytest.raises(ConfigError, match="hidden sizes must be positive"):
+        validate_model_params("bag", {"hidden": [4, 0]})
+
+
+# ----- versioned architectures -------------------------------------------------------------------
+def test_family_names_build_the_newest_version_and_record_it() -> None:
+    for family in model_names():
+        model = build_model(family, vocab_size=VOCAB, num_classes=CLASSES,
+                            embedding=EmbeddingSpec(dim=DIM))
+        assert model.config["name"] == f"embedlab.{family}.v2" == architecture_name(family)
+        assert architecture_name(f"embedlab.{family}.v1") == f"embedlab.{family}.v2"
+
+
+def test_a_versioned_name_cannot_be_rebound() -> None:
+    class Impostor(make("cnn").__class__):
+        pass
+
+    with pytest.raises(ValueError, match="'embedlab.cnn.v2' is already registered"):
+        register_model("cnn", version=2)(Impostor)
+    with pytest.raises(ValueError, match="'embedlab.cnn.v1' is already registered"):
+        register_model("cnn", version=1)(Impostor)
+    assert architecture_name("cnn") == "embedlab.cnn.v2"
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        ("embedlab.cnn.v1", {"hidden": 8, "dropout": 0.3}, {"hidden": [8], "dropout": 0.3}),
+        ("embedlab.cnn.v1", {"hidden": 0}, {"hidden": [], "dropout": 0.1}),
+        ("embedlab.rnn.v1", {"fc_hidden": 6}, {"hidden": [6], "dropout": 0.1}),
+        ("embedlab.bag.v1", {"hidden": [], "dropout": 0.4}, {"hidden": [], "dropout": 0.0}),
+        ("embedlab.bag.v1", {"hidden": [5, 4]}, {"hidden": [5, 4], "dropout": 0.1}),
+        ("embedlab.fasttext.v1", {"dropout": 0.2}, {"hidden": [], "dropout": 0.2}),
+    ],
+)
+def test_v1_parameters_translate_to_the_same_network(name: str, old: dict, new: dict) -> None:
+    params = validate_model_params(name, old)
+    assert {key: params[key] for key in new} == new
+
+
+def test_v1_weights_load_through_load_model() -> None:
+    """A v1 cnn state dict (head weights ``hidden.*``/``output.*``) loads with the same logits."""
+    model = make("cnn").eval()
+    v1_state = {key.replace("head.hidden.0.", "hidden.").replace("head.output.", "output."): value
+                for key, value in model.state_dict().items()}
+    v1_params = {**model.config["params"], "hidden": 16}
+    info = {"name": "cnn", "params": v1_params, "embedding_dim": DIM, "vocab_size": VOCAB,
+            "num_classes": CLASSES}  # no version: written before versioning, i.e. v1
+    loaded = load_model(info, v1_state).eval()
+    ids = pad_rows(SAMPLE, 8)
+    assert loaded.config["name"] == "embedlab.cnn.v2"
+    assert torch.equal(loaded(ids), model(ids))
+    with pytest.raises(RuntimeError, match="head.output.weight"):
+        load_model({**info, "name": "embedlab.cnn.v2", "params": model.config["params"]},
+                   v1_state)

@@ -1,15 +1,21 @@
 """Text classifiers on word embeddings: cnn, bag, rnn, fasttext (importing this registers them).
 
 Every model maps ``ids [batch, time]`` (right-padded with 0) to logits ``[batch, classes]``,
-offers ``forward_with_signals`` for explanations, and gets its embedding layer from an
-:class:`EmbeddingSpec`.
+has a per-token path (``embed`` / ``forward_embedded``) and ``forward_with_signals`` for
+explanations, ends in the shared :class:`OutputHead`, and gets its embedding layer from an
+:class:`EmbeddingSpec`. Architectures are versioned (``embedlab.cnn.v2``); see
+:mod:`embedlab.models.registry`.
 """
 
-from embedlab.models import bag, cnn, fasttext, rnn  # noqa: F401  (registers the models)
+# importing the families registers them; compat registers their retired versions
+from embedlab.models import bag, cnn, compat, fasttext, rnn  # noqa: F401
 from embedlab.models.classifier import ClassifierModule, ModelParams
 from embedlab.models.embedding import PAD_ID, UNK_ID, EmbeddingSpec
+from embedlab.models.head import OutputHead
 from embedlab.models.registry import (
+    architecture_name,
     build_model,
+    load_model,
     model_names,
     model_param_schema,
     register_model,
@@ -22,7 +28,10 @@ __all__ = [
     "ClassifierModule",
     "EmbeddingSpec",
     "ModelParams",
+    "OutputHead",
+    "architecture_name",
     "build_model",
+    "load_model",
     "model_names",
     "model_param_schema",
     "register_model",

@@ -11,12 +11,13 @@ from torch.nn import functional as F
 
 from embedlab.models.classifier import ClassifierModule, ModelParams, Signals
 from embedlab.models.embedding import PAD_ID, EmbeddingSpec
-from embedlab.models.masking import packed_bag, padding_mask
+from embedlab.models.masking import masked_max, masked_mean, packed_bag, padding_mask
 from embedlab.models.registry import register_model
 
 
 class BagParams(ModelParams):
-    """Hyperparameters of ``bag`` (defaults: the Flax guide's best setup, mean → Dense(100))."""
+    """Hyperparameters of ``bag`` (defaults: the Flax guide's setup, mean → Dense(100));
+    ``hidden`` and ``dropout`` configure the output head."""
 
     pooling: Literal["mean", "sum", "max", "flatten"] = Field(
         default="mean",
@@ -26,12 +27,6 @@ class BagParams(ModelParams):
         default=None,
         ge=1,
         description="tokens kept by 'flatten' (required for it, unused otherwise)",
-    )
-    hidden: list[int] = Field(
-        default=[100], description="sizes of the Dense+ReLU layers ([]: none)"
-    )
-    dropout: float = Field(
-        default=0.1, ge=0.0, lt=1.0, description="dropout after each hidden layer"
     )
     sparse: bool = Field(
         default=False,
@@ -46,61 +41,75 @@ class BagParams(ModelParams):
             raise ValueError(
                 f"sparse gradients need pooling 'mean' or 'sum', found '{self.pooling}'"
             )
-        if any(size < 1 for size in self.hidden):
-            raise ValueError(f"hidden sizes must be positive, found {self.hidden}")
         return self
 
 
-@register_model("bag", "embedlab.bag.v1")
+@register_model("bag", version=2)
 class BagOfEmbeddings(ClassifierModule):
-    """Embedding → pooling → [Linear → ReLU → dropout] × len(hidden) → Linear.
+    """Embedding → pooling → head (``[Linear → ReLU → Dropout] × len(hidden) → Linear``).
 
-    Mean, sum and max run in one ``nn.EmbeddingBag`` call that skips padding (mean divides by
-    the real length; an all-padding row pools to zeros). ``flatten`` pads/truncates every row to
-    ``max_length`` (``fixed_length``) and concatenates the token vectors.
+    In ``forward``, mean, sum and max run in one ``nn.EmbeddingBag`` call over the real tokens
+    (mean divides by the real length; an all-padding row pools to zeros); ``forward_embedded``
+    pools the given vectors with the same masks. ``flatten`` pads/truncates every row to
+    ``max_length`` (``fixed_length``) and concatenates the token vectors; :meth:`embed` still
+    returns one vector per given token, and ``forward_embedded`` ignores tokens past
+    ``max_length``.
 
     Signals: ``token_vectors`` ``[batch, time, dim]`` (0 at padding) and ``pooled``.
     """
 
     Params = BagParams
+    params: BagParams
 
-    def __init__(
-        self, vocab_size: int, num_classes: int, embedding: EmbeddingSpec, params: BagParams
-    ) -> None:
-        super().__init__(vocab_size, num_classes)
-        self.params = params
+    def _build(self, embedding: EmbeddingSpec) -> int:
+        params = self.params
         self.pooling = params.pooling
         if params.pooling == "flatten":
             self.fixed_length = params.max_length
-            self.embedding = embedding.build(vocab_size)
-            width = embedding.dim * params.max_length
-        else:
-            self.embedding = embedding.build(
-                vocab_size, bag_mode=params.pooling, sparse=params.sparse
-            )
-            width = embedding.dim
-        layers: list[nn.Module] = []
-        for size in params.hidden:
-            layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(params.dropout)]
-            width = size
-        self.mlp = nn.Sequential(*layers)
-        self.output = nn.Linear(width, num_classes)
+            self.embedding = embedding.build(self.vocab_size)
+            return embedding.dim * params.max_length
+        self.embedding = embedding.build(
+            self.vocab_size, bag_mode=params.pooling, sparse=params.sparse
+        )
+        return embedding.dim
 
     def sparse_parameters(self) -> list[nn.Parameter]:
         weight = self.embedding.weight
         return [weight] if self.params.sparse and weight.requires_grad else []
 
     def _run(self, ids: torch.Tensor, signals: Signals | None) -> torch.Tensor:
+        if signals is not None:
+            return super()._run(ids, signals)
         if self.fixed_length is not None:
-            ids = _fit_length(ids, self.fixed_length)
-            pooled = self.embedding(ids).flatten(1)
+            pooled = self.embedding(_fit_length(ids, self.fixed_length)).flatten(1)
         else:
             pooled = packed_bag(self.embedding, ids, padding_mask(ids))
+        return self.head(pooled)
+
+    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
+        return F.embedding(ids, self.embedding.weight)
+
+    def _from_vectors(
+        self, vectors: torch.Tensor, ids: torch.Tensor, signals: Signals | None
+    ) -> torch.Tensor:
+        if self.fixed_length is not None:
+            length = self.fixed_length
+            vectors = F.pad(vectors[:, :length], (0, 0, 0, max(length - vectors.size(1), 0)))
+            ids = _fit_length(ids, length)
+        mask = padding_mask(ids).unsqueeze(-1)
+        vectors = vectors * mask
+        if self.pooling == "flatten":
+            pooled = vectors.flatten(1)
+        elif self.pooling == "mean":
+            pooled = masked_mean(vectors, mask, 1)
+        elif self.pooling == "sum":
+            pooled = vectors.sum(1)
+        else:
+            pooled = masked_max(vectors, mask, 1)
         if signals is not None:
-            mask = padding_mask(ids).unsqueeze(-1)
-            signals["token_vectors"] = F.embedding(ids, self.embedding.weight) * mask
+            signals["token_vectors"] = vectors
             signals["pooled"] = pooled
-        return self.output(self.mlp(pooled))
+        return self.head(pooled)
 
 
 def _fit_length(ids: torch.Tensor, length: int) -> torch.Tensor:

@@ -1,15 +1,17 @@
-"""The contract every classifier follows: ids in, logits out, optional explanation signals."""
+"""The contract every classifier follows: ids in, logits out, a per-token path for explanations,
+optional explanation signals."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 
 from embedlab.errors import DataError
-from embedlab.models.embedding import PAD_ID
+from embedlab.models.embedding import EmbeddingSpec
+from embedlab.models.head import OutputHead
 
 Signals = dict[str, torch.Tensor]
 
@@ -17,66 +19,149 @@ Signals = dict[str, torch.Tensor]
 class ModelParams(BaseModel):
     """Base of every model's hyperparameters: unknown keys are rejected, values are immutable.
 
-    ``training_defaults`` holds the training settings this architecture works best with where
-    they differ from the generic ones (used when the run config leaves them unset).
+    Every model ends in the same :class:`~embedlab.models.head.OutputHead`, configured by
+    ``hidden`` (sizes of its Linear → ReLU layers; an int ``n`` is read as ``[n]``, 0 as ``[]``)
+    and ``dropout``. A model changes their defaults by redeclaring the field.
+
+    ``training_defaults`` is the one source of the training settings (``lr``, ``patience``) a
+    run uses when its config leaves them unset; a model overrides it where it trains better
+    with others. :meth:`embedlab.config.TrainConfig.resolve` applies it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     training_defaults: ClassVar[dict[str, Any]] = {"lr": 1e-3, "patience": 3}
+
+    hidden: list[int] = Field(
+        default=[100], description="sizes of the output head's Linear+ReLU layers ([]: none)"
+    )
+    dropout: float = Field(
+        default=0.1, ge=0.0, lt=1.0, description="dropout before each Linear of the output head "
+        "after the first hidden one (with no hidden layer: on the pooled vector)"
+    )
+
+    @field_validator("hidden", mode="before")
+    @classmethod
+    def _hidden_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value] if value else []
+        return value
+
+    @field_validator("hidden")
+    @classmethod
+    def _hidden_sizes(cls, value: list[int]) -> list[int]:
+        if any(size < 1 for size in value):
+            raise ValueError(f"hidden sizes must be positive, found {value}")
+        return value
 
 
 class ClassifierModule(nn.Module):
     """Base class of the classifiers.
 
     Input is ``ids: LongTensor [batch, time]``, right-padded with ``PAD_ID`` (0); a row may be all
-    padding. ``forward`` returns raw logits ``[batch, num_classes]``; ``forward_with_signals``
-    also returns the intermediate tensors the explainers use. Subclasses implement ``_run``,
-    which fills ``signals`` only when it is a dict, so plain ``forward`` pays nothing for them.
+    padding. ``forward`` returns raw logits ``[batch, num_classes]``.
+
+    Per-token path (what explainers differentiate through):
+
+    * :meth:`embed` ``(ids) -> FloatTensor [batch, features, dim]``: the token vectors the model
+      pools or convolves (``features == time`` except for ``fasttext`` with n-grams, see its
+      docstring; :meth:`feature_spans` maps every feature to its token span);
+    * :meth:`forward_embedded` ``(vectors, ids) -> logits``: the rest of the model, from those
+      vectors. ``forward(ids)`` equals ``forward_embedded(embed(ids), ids)`` (to float rounding;
+      ``forward`` may take a faster route to the same numbers). Vectors at padding positions
+      are ignored: only ``ids`` says where the text is.
+
+    ``forward_with_signals`` also returns intermediate tensors (see each model's docstring).
+
+    A subclass defines ``Params`` and implements ``_build`` (create its layers, return the width
+    of the pooled vector), ``_embed`` and ``_from_vectors``; it may override ``_run`` with a
+    faster ``forward``. The base class builds the :class:`OutputHead` as ``self.head``.
 
     Attributes
     ----------
     fixed_length:
         Length batches must be padded/truncated to, or ``None`` when any length works.
+    params:
+        The validated ``Params``.
     config:
-        ``{"name": ..., "params": {...}}`` as validated by the registry (set by ``build_model``).
+        ``{"name": versioned architecture, "params": {...}}`` (set by ``build_model``).
     """
 
     Params: ClassVar[type[ModelParams]]
     fixed_length: int | None = None
-    #: without autograd, batches larger than this run in pieces, each trimmed to its longest
-    #: text: big temporaries (a 1024-row batch) cost more in page faults than in arithmetic on
-    #: CPU (CNN, 1 thread: 4.2k → 7.6k texts/s)
-    inference_chunk: int = 256
 
-    def __init__(self, vocab_size: int, num_classes: int) -> None:
+    def __init__(
+        self, vocab_size: int, num_classes: int, embedding: EmbeddingSpec, params: ModelParams
+    ) -> None:
         super().__init__()
         self.vocab_size = vocab_size
         self.num_classes = num_classes
+        self.params = params
         self.config: dict[str, Any] = {}
+        pooled = self._build(embedding)
+        self.head = OutputHead(pooled, list(params.hidden), num_classes, params.dropout)
+
+    def _build(self, embedding: EmbeddingSpec) -> int:
+        """Create the layers before the head; return the size of the pooled vector."""
+        raise NotImplementedError
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """Return logits ``[batch, num_classes]``."""
-        ids = self._check_ids(ids)
-        if not torch.is_grad_enabled() and ids.size(0) > self.inference_chunk:
-            parts = [self._trim(part) for part in ids.split(self.inference_chunk)]
-            return torch.cat([self._run(part, None) for part in parts])
-        return self._run(ids, None)
+        """Return logits ``[batch, num_classes]`` (inference batches are cut and trimmed once,
+        in :func:`embedlab.inference.batches.predict_logits`)."""
+        return self._run(self._check_ids(ids), None)
 
-    def _trim(self, ids: torch.Tensor) -> torch.Tensor:
-        """Drop trailing all-padding columns (no effect on the logits of length-free models)."""
-        if self.fixed_length is not None:
-            return ids
-        used = (ids != PAD_ID).any(0).nonzero()
-        return ids[:, : int(used[-1]) + 1] if len(used) else ids[:, :1]
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """The token vectors ``[batch, features, dim]`` the model pools or convolves."""
+        return self._embed(self._check_ids(ids))
+
+    def forward_embedded(self, vectors: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """Logits from the vectors :meth:`embed` gives (or perturbed ones) and the ``ids``."""
+        ids = self._check_ids(ids)
+        return self._from_vectors(self._check_vectors(vectors, ids), ids, None)
 
     def forward_with_signals(self, ids: torch.Tensor) -> tuple[torch.Tensor, Signals]:
         """Return logits and a dict of intermediate signals (see each model's docstring)."""
+        ids = self._check_ids(ids)
         signals: Signals = {}
-        logits = self._run(self._check_ids(ids), signals)
+        logits = self._from_vectors(self._embed(ids), ids, signals)
         return logits, signals
 
+    def feature_spans(self, ids: torch.Tensor) -> torch.Tensor:
+        """``LongTensor [features, 2]``: the token span ``[start, stop)`` of each feature (axis 1)
+        of :meth:`embed`'s output for a batch of ``ids``; here one token per feature."""
+        start = torch.arange(ids.size(1), device=ids.device)
+        return torch.stack([start, start + 1], 1)
+
     def _run(self, ids: torch.Tensor, signals: Signals | None) -> torch.Tensor:
+        """Plain forward; a model may override it with a faster route to the same logits."""
+        return self._from_vectors(self._embed(ids), ids, signals)
+
+    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def _from_vectors(
+        self, vectors: torch.Tensor, ids: torch.Tensor, signals: Signals | None
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _check_vectors(self, vectors: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        expected = self.feature_spans(ids).size(0)
+        if (
+            not isinstance(vectors, torch.Tensor)
+            or not vectors.is_floating_point()
+            or vectors.dim() != 3
+            or vectors.size(0) != ids.size(0)
+            or vectors.size(1) != expected
+        ):
+            found = (
+                f"shape {tuple(vectors.shape)} dtype {vectors.dtype}"
+                if isinstance(vectors, torch.Tensor)
+                else type(vectors).__name__
+            )
+            raise DataError(
+                f"{type(self).__name__} vectors: expected a float tensor [{ids.size(0)}, "
+                f"{expected}, dim] as embed() returns for these ids; found {found}"
+            )
+        return vectors
 
     def sparse_parameters(self) -> list[nn.Parameter]:
         """Trainable parameters whose gradients are sparse (train them with ``SparseAdam``)."""

@@ -18,13 +18,7 @@ _ACTIVATIONS = {"relu": F.relu, "tanh": torch.tanh, "gelu": F.gelu}
 
 
 class CNNParams(ModelParams):
-    """Hyperparameters of ``cnn``.
-
-    Defaults, checked on AG News (10k train) / TREC-6 / SST-2 test accuracy: widths 1-3 × 50
-    filters, hidden 100. 100 filters per width gain at most 0.4 points (85.0 / 86.8 / 80.3 vs
-    84.6 / 86.8 / 80.0 %) for ~1.6x the time; Kim's widths 3-5 × 100 with dropout 0.5 and no
-    hidden layer did worse (79.6 / 85.4 / 73.6 vs 81.2 / 87.0 / 73.9 under the same init).
-    """
+    """Hyperparameters of ``cnn`` (``hidden`` and ``dropout`` configure the output head)."""
 
     widths: list[int] = Field(
         default=[1, 2, 3], description="convolution widths (n-gram sizes), one Conv1d each"
@@ -40,8 +34,6 @@ class CNNParams(ModelParams):
     embedding_dropout: float = Field(
         default=0.0, ge=0.0, lt=1.0, description="dropout on the token vectors"
     )
-    hidden: int = Field(default=100, ge=0, description="hidden Linear size after pooling (0: none)")
-    dropout: float = Field(default=0.1, ge=0.0, lt=1.0, description="dropout before the output")
 
     @field_validator("widths")
     @classmethod
@@ -55,9 +47,9 @@ class CNNParams(ModelParams):
         return widths
 
 
-@register_model("cnn", "embedlab.cnn.v1")
+@register_model("cnn", version=2)
 class CNNClassifier(ClassifierModule):
-    """Embedding → dropout → Conv1d per width → activation → masked max over time → MLP.
+    """Embedding → dropout → Conv1d per width → activation → masked max over time → head.
 
     The convolutions are computed together: each window's token vectors are gathered into one
     row ``[K * dim]`` (shifts ordered 0, +1, -1, +2, ... so every width uses a prefix of them)
@@ -68,7 +60,9 @@ class CNNClassifier(ClassifierModule):
     Max-pooling only sees windows anchored on real tokens, so the output does not depend on how
     much padding follows a text; an all-padding row pools to zeros. In ``forward`` the windows
     at padding positions are not even computed (the real ones are gathered first, then pooled
-    with ``scatter_reduce``): AG News batches padded to their longest text are ~50% padding.
+    with ``scatter_reduce``), which saves the most on batches of very unequal lengths.
+    :meth:`forward_embedded` computes every window from the given vectors (the signals come
+    from that path).
 
     Signals: ``conv_maps.<width>`` ``[batch, filters, time]`` after the activation (0 at
     positions that are not windows of the text) and ``pool_argmax.<width>`` ``[batch, filters]``,
@@ -76,24 +70,18 @@ class CNNClassifier(ClassifierModule):
     """
 
     Params = CNNParams
+    params: CNNParams
 
-    def __init__(
-        self, vocab_size: int, num_classes: int, embedding: EmbeddingSpec, params: CNNParams
-    ) -> None:
-        super().__init__(vocab_size, num_classes)
-        self.params = params
+    def _build(self, embedding: EmbeddingSpec) -> int:
+        params = self.params
         self.widths = list(params.widths)
         self.filters = params.filters
         self.padding = params.padding
-        self.embedding = embedding.build(vocab_size)
+        self.embedding = embedding.build(self.vocab_size)
         dim = embedding.dim
         self.convs = nn.ModuleList(nn.Conv1d(dim, params.filters, k) for k in self.widths)
         self.activation = _ACTIVATIONS[params.activation]
         self.embedding_dropout = nn.Dropout(params.embedding_dropout)
-        pooled = params.filters * len(self.widths)
-        self.hidden = nn.Linear(pooled, params.hidden) if params.hidden else None
-        self.dropout = nn.Dropout(params.dropout)
-        self.output = nn.Linear(params.hidden or pooled, num_classes)
 
         widest = max(self.widths)
         # shifts relative to the anchor token, ordered so that width k uses the first k of them
@@ -106,6 +94,7 @@ class CNNClassifier(ClassifierModule):
         self._pad_right = max(self._shifts)
         # kernel column of each shift, per width (Conv1d column j sees token anchor - left_k + j)
         self._columns = [[self._left(k) + s for s in self._shifts[:k]] for k in self.widths]
+        return params.filters * len(self.widths)
 
     def _left(self, width: int) -> int:
         return (width - 1) // 2 if self.padding == "same" else 0
@@ -160,8 +149,8 @@ class CNNClassifier(ClassifierModule):
     def _pool_packed(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Max-pooled features computed only on windows anchored at real tokens.
 
-        Padding-heavy batches (AG News padded to the longest text is ~50% padding) skip the
-        padded positions entirely; the result equals the masked max over all positions.
+        Padded positions are skipped entirely; the result equals the masked max over all
+        positions.
         """
         positions = mask.view(-1).nonzero().squeeze(1)
         maps = self._project(self._windows(ids, positions))  # [real tokens, widths*filters]
@@ -173,20 +162,32 @@ class CNNClassifier(ClassifierModule):
         return empty.scatter_reduce(0, rows, maps, "amax", include_self=False)
 
     def _run(self, ids: torch.Tensor, signals: Signals | None) -> torch.Tensor:
+        if signals is not None:
+            return super()._run(ids, signals)
+        return self.head(self._pool_packed(ids, padding_mask(ids)))
+
+    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.embedding(ids)
+
+    def _from_vectors(
+        self, vectors: torch.Tensor, ids: torch.Tensor, signals: Signals | None
+    ) -> torch.Tensor:
         mask = padding_mask(ids)
-        if signals is None:
-            pooled = self._pool_packed(ids, mask)
-        else:
-            every = torch.arange(ids.numel(), device=ids.device)
-            maps = self._project(self._windows(ids, every)).view(*ids.shape, -1)
-            valid = self._valid_positions(mask)
-            pooled, argmax = maps.masked_fill(~valid, float("-inf")).max(1)
-            pooled = torch.where(mask.any(1, keepdim=True), pooled, 0.0)
+        x = self.embedding_dropout(vectors) * mask.unsqueeze(-1)
+        time = ids.size(1)
+        padded = F.pad(x, (0, 0, self._pad_left, self._pad_right))
+        windows = torch.cat(
+            [padded[:, self._pad_left + s : self._pad_left + s + time] for s in self._shifts], -1
+        )
+        maps = self._project(windows)  # [batch, time, widths * filters]
+        valid = self._valid_positions(mask)
+        pooled, argmax = maps.masked_fill(~valid, float("-inf")).max(1)
+        pooled = torch.where(mask.any(1, keepdim=True), pooled, 0.0)
+        if signals is not None:
             clean = maps.masked_fill(~valid, 0.0)
             for i, k in enumerate(self.widths):
                 part = slice(i * self.filters, (i + 1) * self.filters)
                 signals[f"conv_maps.{k}"] = clean[..., part].transpose(1, 2)
                 signals[f"pool_argmax.{k}"] = argmax[:, part]
             signals["pooled"] = pooled
-        hidden = F.relu(self.hidden(pooled)) if self.hidden is not None else pooled
-        return self.output(self.dropout(hidden))
+        return self.head(pooled)

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import torch
 from pydantic import Field
 from torch import nn
+from torch.nn import functional as F
 
 from embedlab.models.classifier import ClassifierModule, ModelParams, Signals
 from embedlab.models.embedding import EmbeddingSpec
@@ -19,27 +20,29 @@ HASH_MULTIPLIER = 1_000_003
 class FastTextParams(ModelParams):
     """Hyperparameters of ``fasttext``.
 
-    ``ngrams`` defaults to 1, as in fastText itself (``-wordNgrams 1``): measured here (random
-    init, lr 1e-3, 8 epochs), unigrams vs bigrams give 86.4 vs 85.1 % on AG News (10k train),
-    83.2 vs 86.0 on TREC-6 and 81.6 vs 77.5 on SST-2 — bigrams help only the question data.
-
-    ``sparse`` defaults to "only with n-grams": for a 20k × 100 word table alone, dense fused
-    Adam trains as fast as SparseAdam at batch 64 and 3x faster at batch 1024 (132k vs 44k
-    samples/s); with a 100k-bucket n-gram table, SparseAdam is 3x faster at batch 64.
+    ``ngrams`` defaults to 1, as in fastText itself (``-wordNgrams 1``). ``sparse`` defaults to
+    "only with n-grams": the n-gram table is large and each batch touches few of its rows.
+    The output head defaults to fastText's: no hidden layer (``hidden=[]``), no dropout.
     """
 
-    # measured (benchmarks/RESULTS.md): lr 1e-2 reaches the accuracy of 1e-3 in about half the
-    # epochs — AG News 86.0 / TREC 86.8 / SST-2 80.9 % in 2.1 / 0.6 / 1.4 s vs 86.1 / 85.6 / 82.2
-    # in 4.0 / 1.2 / 2.0 s; its best epoch is then the 1st or 2nd, so patience 2 loses nothing.
+    # lr 1e-2: at it, the best validation epoch of fasttext in the models suite of
+    # benchmarks/RESULTS.md (`python benchmarks/classify.py`) is the 1st or 2nd, so patience 2
+    # stops soon after it
     training_defaults: ClassVar[dict[str, Any]] = {"lr": 1e-2, "patience": 2}
 
+    hidden: list[int] = Field(
+        default=[], description="sizes of the output head's Linear+ReLU layers ([]: none)"
+    )
+    dropout: float = Field(
+        default=0.0, ge=0.0, lt=1.0, description="dropout before each Linear of the output head "
+        "after the first hidden one (with no hidden layer: on the text vector)"
+    )
     ngrams: int = Field(
         default=1, ge=1, le=5, description="longest word n-gram hashed into buckets (1: words only)"
     )
     buckets: int = Field(
         default=100_000, ge=1, le=20_000_000, description="hash buckets shared by all n-grams"
     )
-    dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="dropout on the text vector")
     sparse: bool | None = Field(
         default=None,
         description="sparse gradients for the tables (train sparse_parameters() with SparseAdam); "
@@ -75,33 +78,39 @@ def hash_ngrams(ids: torch.Tensor, n_max: int, buckets: int) -> torch.Tensor:
     return out
 
 
-@register_model("fasttext", "embedlab.fasttext.v1")
+@register_model("fasttext", version=2)
 class FastTextClassifier(ClassifierModule):
-    """(Σ word vectors + Σ n-gram vectors) / (#words + #n-grams) → dropout → Linear.
+    """(Σ word vectors + Σ n-gram vectors) / (#words + #n-grams) → head (by default Linear).
 
     Two sum-mode ``nn.EmbeddingBag`` tables: ``words`` comes from the ``EmbeddingSpec`` (the
     pretrained matrix, or random; frozen when the spec says so), ``ngram_vectors`` has ``buckets``
     rows (+1 unused padding row) and is always trained — freezing applies to the word rows only.
-    Random rows are initialised like fastText, uniform ±1/dim, instead of the spec's N(0, 1):
-    measured on AG News 10k / TREC / SST-2 it gives 85.1 / 85.6 / 80.6 % test accuracy against
-    84.5 / 84.4 / 77.3 (unigrams, lr 1e-2). With ``sparse`` (default when ngrams > 1) the
-    tables give sparse gradients: train ``sparse_parameters()`` with ``torch.optim.SparseAdam``
-    and the rest with Adam. Padding and all-padding rows are ignored (an empty text gives the
-    output bias).
+    Random rows are initialised as fastText initialises its input matrix, uniform ±1/dim (not
+    with the spec's ``init_std``). With ``sparse`` (default when ngrams > 1) the tables give
+    sparse gradients: train ``sparse_parameters()`` with ``torch.optim.SparseAdam`` and the rest
+    with Adam. Padding and all-padding rows are ignored (an empty text gives the output of a
+    zero text vector).
+
+    Per-token path: with ``ngrams = N`` and ``ids [batch, T]``, :meth:`embed` returns
+    ``[batch, N * T, dim]``: the ``T`` word vectors, then for ``n = 2 .. N`` a block of ``T``
+    vectors of the n-grams of length ``n`` — position ``(n - 1) * T + t`` holds the vector of the
+    n-gram of tokens ``t .. t + n - 1`` (zero where that n-gram runs into padding or off the
+    row). :meth:`feature_spans` gives each position's token span ``[t, t + n)``;
+    ``forward_embedded`` averages the vectors of the features that exist (real words and
+    n-grams made only of real tokens, as ``hash_ngrams`` marks them), so an attribution to an
+    n-gram position is the credit of that n-gram.
 
     Signals: ``ngram_ids`` ``[batch, ngrams - 1, time]`` (bucket of the n-gram of length
     ``n = 2 + axis-1 index`` starting at each token, -1 where there is none) and ``pooled``.
     """
 
     Params = FastTextParams
+    params: FastTextParams
 
-    def __init__(
-        self, vocab_size: int, num_classes: int, embedding: EmbeddingSpec, params: FastTextParams
-    ) -> None:
-        super().__init__(vocab_size, num_classes)
-        self.params = params
+    def _build(self, embedding: EmbeddingSpec) -> int:
+        params = self.params
         self.sparse = params.ngrams > 1 if params.sparse is None else params.sparse
-        self.words = embedding.build(vocab_size, bag_mode="sum", sparse=self.sparse)
+        self.words = embedding.build(self.vocab_size, bag_mode="sum", sparse=self.sparse)
         if embedding.matrix is None:
             _fasttext_init(self.words.weight)
         self.ngram_vectors: nn.EmbeddingBag | None = None
@@ -110,8 +119,7 @@ class FastTextClassifier(ClassifierModule):
                 params.buckets + 1, embedding.dim, mode="sum", padding_idx=0, sparse=self.sparse
             )
             _fasttext_init(self.ngram_vectors.weight)
-        self.dropout = nn.Dropout(params.dropout)
-        self.output = nn.Linear(embedding.dim, num_classes)
+        return embedding.dim
 
     def sparse_parameters(self) -> list[nn.Parameter]:
         if not self.sparse:
@@ -119,21 +127,47 @@ class FastTextClassifier(ClassifierModule):
         tables = [self.words, self.ngram_vectors]
         return [t.weight for t in tables if t is not None and t.weight.requires_grad]
 
+    def _buckets(self, ids: torch.Tensor) -> torch.Tensor:
+        return hash_ngrams(ids, self.params.ngrams, self.params.buckets)
+
     def _run(self, ids: torch.Tensor, signals: Signals | None) -> torch.Tensor:
+        if signals is not None:
+            return super()._run(ids, signals)
         real = padding_mask(ids)
         total = packed_bag(self.words, ids, real)
         count = real.sum(1)
         if self.ngram_vectors is not None:
-            buckets = hash_ngrams(ids, self.params.ngrams, self.params.buckets)
+            buckets = self._buckets(ids)
             present = buckets >= 0
             # row 0 of the n-gram table is its (unused) padding row: buckets start at row 1
             total = total + packed_bag(self.ngram_vectors, buckets + 1, present)
             count = count + present.sum((1, 2))
-            if signals is not None:
-                signals["ngram_ids"] = buckets
-        elif signals is not None:
-            signals["ngram_ids"] = ids.new_full((ids.size(0), 0, ids.size(1)), -1)
-        pooled = total / count.clamp_min(1).unsqueeze(1).to(total.dtype)
+        return self.head(total / count.clamp_min(1).unsqueeze(1).to(total.dtype))
+
+    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
+        words = F.embedding(ids, self.words.weight)
+        if self.ngram_vectors is None:
+            return words
+        # -1 (no n-gram) + 1 = row 0, the zero padding row
+        ngrams = F.embedding(self._buckets(ids) + 1, self.ngram_vectors.weight)
+        return torch.cat([words, ngrams.flatten(1, 2)], 1)
+
+    def feature_spans(self, ids: torch.Tensor) -> torch.Tensor:
+        time = ids.size(1)
+        start = torch.arange(time, device=ids.device).repeat(self.params.ngrams)
+        length = torch.arange(1, self.params.ngrams + 1, device=ids.device).repeat_interleave(time)
+        return torch.stack([start, start + length], 1)
+
+    def _from_vectors(
+        self, vectors: torch.Tensor, ids: torch.Tensor, signals: Signals | None
+    ) -> torch.Tensor:
+        present = padding_mask(ids)
+        buckets = self._buckets(ids)
+        if self.ngram_vectors is not None:
+            present = torch.cat([present, (buckets >= 0).flatten(1)], 1)
+        weights = present.unsqueeze(-1).to(vectors.dtype)
+        pooled = (vectors * weights).sum(1) / weights.sum(1).clamp_min(1.0)
         if signals is not None:
+            signals["ngram_ids"] = buckets
             signals["pooled"] = pooled
-        return self.output(self.dropout(pooled))
+        return self.head(pooled)

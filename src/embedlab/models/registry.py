@@ -1,4 +1,11 @@
-"""Model registry: names (and versioned aliases) → classifier classes and parameter schemas.
+"""Model registry: versioned architectures, family names, legacy translations.
+
+Every architecture is registered under an immutable versioned name, ``embedlab.<family>.v<N>``;
+the family name (``cnn``) is an alias of its newest version. A run records the versioned name
+it was trained with (``model.json`` and ``config.yaml``), so it keeps meaning the same network
+when a newer version appears. When an architecture's parameters or weights change, the new
+class is registered as the next version and the old name stays loadable through a
+translation registered with :func:`register_legacy` (see :mod:`embedlab.models.compat`).
 
 Example
 -------
@@ -7,13 +14,18 @@ Example
 [1, 2, 3]
 >>> model = build_model("cnn", vocab_size=100, num_classes=4, embedding=EmbeddingSpec(dim=16),
 ...                     params={"filters": 8})
+>>> model.config["name"]
+'embedlab.cnn.v2'
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import torch
 from pydantic import ValidationError
 
 from embedlab.errors import ConfigError, suggest, unknown_name
@@ -21,16 +33,34 @@ from embedlab.models.classifier import ClassifierModule, ModelParams
 from embedlab.models.embedding import EmbeddingSpec
 
 ModelClass = TypeVar("ModelClass", bound=type[ClassifierModule])
+StateDict = dict[str, torch.Tensor]
 
-_MODELS: dict[str, type[ClassifierModule]] = {}
-_ALIASES: dict[str, str] = {}
+_VERSIONED = re.compile(r"^embedlab\.([a-z0-9_]+)\.v([1-9][0-9]*)$")
 
 
-def register_model(name: str, *aliases: str) -> Callable[[ModelClass], ModelClass]:
-    """Class decorator registering a :class:`ClassifierModule` under ``name`` and ``aliases``.
+@dataclass(frozen=True)
+class Legacy:
+    """How an old architecture name loads: its params and weights translated to ``target``."""
 
-    The class must define ``Params`` (a :class:`ModelParams` subclass) and accept
-    ``(vocab_size, num_classes, embedding, params)`` in its constructor.
+    target: str
+    params: Callable[[dict[str, Any]], dict[str, Any]]
+    state_dict: Callable[[StateDict, dict[str, Any]], StateDict]
+
+
+_ARCHITECTURES: dict[str, type[ClassifierModule]] = {}
+_LATEST: dict[str, str] = {}
+_LEGACY: dict[str, Legacy] = {}
+
+
+def versioned_name(family: str, version: int) -> str:
+    return f"embedlab.{family}.v{version}"
+
+
+def register_model(family: str, *, version: int) -> Callable[[ModelClass], ModelClass]:
+    """Class decorator registering a :class:`ClassifierModule` as ``embedlab.<family>.v<version>``.
+
+    The family name then means the newest registered version. A versioned name is never
+    re-bound: registering a different class under it raises ``ValueError``.
     """
 
     def decorate(cls: ModelClass) -> ModelClass:
@@ -40,38 +70,76 @@ def register_model(name: str, *aliases: str) -> Callable[[ModelClass], ModelClas
             raise TypeError(
                 f"model class {cls.__name__} needs a Params(ModelParams) class attribute"
             )
-        for key in (name, *aliases):
-            owner = _ALIASES.get(key)
-            if owner is not None and _MODELS[owner] is not cls:
-                raise ValueError(f"model name '{key}' is already registered to '{owner}'")
-        _MODELS[name] = cls
-        for key in (name, *aliases):
-            _ALIASES[key] = name
+        name = versioned_name(family, version)
+        if name in _LEGACY or _ARCHITECTURES.get(name, cls) is not cls:
+            raise ValueError(f"model name '{name}' is already registered")
+        _ARCHITECTURES[name] = cls
+        latest = _LATEST.get(family)
+        if latest is None or version > int(_VERSIONED.match(latest).group(2)):
+            _LATEST[family] = name
         return cls
 
     return decorate
 
 
+def register_legacy(
+    name: str,
+    target: str,
+    params: Callable[[dict[str, Any]], dict[str, Any]],
+    state_dict: Callable[[StateDict, dict[str, Any]], StateDict],
+) -> None:
+    """Keep the retired architecture ``name`` loadable as ``target``.
+
+    ``params`` maps the old parameters to ``target``'s; ``state_dict(old_state, old_params)``
+    renames/reshapes the old weights so that ``target`` computes exactly what ``name`` did.
+    """
+    if name in _ARCHITECTURES or name in _LEGACY:
+        raise ValueError(f"model name '{name}' is already registered")
+    if target not in _ARCHITECTURES:
+        raise ValueError(f"legacy model '{name}': unknown target '{target}'")
+    _LEGACY[name] = Legacy(target, params, state_dict)
+
+
 def model_names(include_aliases: bool = False) -> list[str]:
-    """Sorted registered model names (plus versioned aliases such as ``embedlab.cnn.v1``)."""
-    return sorted(_ALIASES if include_aliases else _MODELS)
+    """Sorted family names (plus every versioned name, legacy ones included, on request)."""
+    names = list(_LATEST)
+    if include_aliases:
+        names += [*_ARCHITECTURES, *_LEGACY]
+    return sorted(names)
 
 
-def _resolve(name: str) -> str:
-    canonical = _ALIASES.get(name)
-    if canonical is None:
+def architecture_name(name: str) -> str:
+    """The versioned architecture :func:`build_model` builds for ``name``: a family name gives
+    its newest version, a legacy name the version it loads as, a current one itself."""
+    return _resolve(name, None)[0]
+
+
+def _resolve(name: str, params: Mapping[str, Any] | None) -> tuple[str, Any]:
+    """Current architecture and (translated) params for ``name``."""
+    if name in _LATEST:
+        name = _LATEST[name]
+    elif name not in _ARCHITECTURES and name not in _LEGACY:
         raise unknown_name("model", name, model_names())
-    return canonical
+    legacy = _LEGACY.get(name)
+    if legacy is None:
+        return name, params
+    if isinstance(params, Mapping):
+        params = legacy.params(dict(params))
+    return legacy.target, params
 
 
 def model_param_schema(name: str) -> type[ModelParams]:
-    """The pydantic class describing model ``name``'s hyperparameters (defaults included)."""
-    return _MODELS[_resolve(name)].Params
+    """The pydantic class describing model ``name``'s hyperparameters (defaults included).
+
+    For a legacy name, the schema of the architecture it loads as.
+    """
+    return _ARCHITECTURES[_resolve(name, None)[0]].Params
 
 
 def _parse_params(name: str, params: Mapping[str, Any] | None) -> ModelParams:
-    canonical = _resolve(name)
-    schema = _MODELS[canonical].Params
+    canonical, params = _resolve(name, params)
+    schema = _ARCHITECTURES[canonical].Params
+    canonical = name  # errors name the model as the caller did
     if params is None:
         params = {}
     if not isinstance(params, Mapping):
@@ -106,7 +174,8 @@ def _one_line(model: str, error: ValidationError) -> str:
 
 
 def validate_model_params(name: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Check ``params`` for model ``name`` and return them with every default filled in.
+    """Check ``params`` for model ``name`` and return them with every default filled in
+    (for a legacy name: translated to the parameters of the architecture it loads as).
 
     Raises
     ------
@@ -126,19 +195,51 @@ def build_model(
 ) -> ClassifierModule:
     """Validate ``params`` and build model ``name`` (its embedding layer comes from ``embedding``).
 
-    The returned model's ``config`` holds ``{"name": canonical name, "params": full params}``,
-    enough to rebuild it with the same architecture.
+    The returned model's ``config`` holds ``{"name": versioned architecture, "params": full
+    params}``, enough to rebuild it with the same architecture.
     """
     parsed = _parse_params(name, params)
-    canonical = _resolve(name)
+    canonical = _resolve(name, None)[0]
     if vocab_size < 2:
         raise ConfigError(
-            f"model '{canonical}': vocab_size must be at least 2 (<PAD>, <UNK>); found {vocab_size}"
+            f"model '{name}': vocab_size must be at least 2 (<PAD>, <UNK>); found {vocab_size}"
         )
     if num_classes < 2:
-        raise ConfigError(
-            f"model '{canonical}': num_classes must be at least 2; found {num_classes}"
-        )
-    model = _MODELS[canonical](vocab_size, num_classes, embedding, parsed)
+        raise ConfigError(f"model '{name}': num_classes must be at least 2; found {num_classes}")
+    model = _ARCHITECTURES[canonical](vocab_size, num_classes, embedding, parsed)
     model.config = {"name": canonical, "params": parsed.model_dump(mode="json")}
+    return model
+
+
+def load_model(
+    info: Mapping[str, Any],
+    state_dict: Mapping[str, torch.Tensor],
+    *,
+    vocab_size: int | None = None,
+    num_classes: int | None = None,
+) -> ClassifierModule:
+    """Rebuild a saved model from its ``model.json`` (``info``) and weights.
+
+    ``info`` needs ``name``, ``params`` and ``embedding_dim``, and ``vocab_size`` /
+    ``num_classes`` unless given (a run directory gives them by its vocabulary and labels).
+    A family name without a version (``"cnn"``) is what runs wrote before architectures were
+    versioned: it means version 1. Legacy weights are translated; then every weight must
+    match (``RuntimeError`` otherwise).
+    """
+    name = str(info["name"])
+    if not _VERSIONED.match(name):
+        name = versioned_name(name, 1)
+    params = dict(info["params"])
+    state = dict(state_dict)
+    legacy = _LEGACY.get(name)
+    if legacy is not None:
+        state = legacy.state_dict(state, params)
+    model = build_model(
+        name,
+        vocab_size=int(info["vocab_size"] if vocab_size is None else vocab_size),
+        num_classes=int(info["num_classes"] if num_classes is None else num_classes),
+        embedding=EmbeddingSpec(dim=int(info["embedding_dim"])),
+        params=params,
+    )
+    model.load_state_dict(state)
     return model
