@@ -1,4 +1,4 @@
-"""fastText-style classifier: the average of word and hashed word-n-gram vectors → Linear."""
+"""fastText-style classifier: the average of word and hashed word-n-gram vectors → output head."""
 
 from __future__ import annotations
 

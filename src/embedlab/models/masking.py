@@ -68,7 +68,7 @@ def packed_bag(table: nn.EmbeddingBag, ids: torch.Tensor, keep: torch.Tensor) ->
 
     ``ids`` and ``keep`` are ``[batch, ...]``; rows with nothing kept give zeros. The kept ids are
     packed into one flat list with offsets because ``embedding_bag`` with a ``padding_idx`` leaves
-    PyTorch's fast CPU path (measured 6x slower forward, 3x slower sparse backward).
+    PyTorch's fast CPU path.
     """
     batch = ids.size(0)
     keep = keep.reshape(batch, -1)
