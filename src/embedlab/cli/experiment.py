@@ -161,3 +161,43 @@ def search(
     if result.config_path is not None:
         console.print(f"best config written to [bold]{result.config_path}[/]; train it with "
                       f"embedlab train --config {result.config_path}")
+
+
+def train_folds_or_autotune(config, out: Path, *, overwrite: bool = False, folds: int | None = None,
+                            autotune: float | None = None) -> None:
+    """``embedlab train --folds K`` (an experiment folder: one run per fold and a report) or
+    ``embedlab train --autotune SECONDS`` (a search on the validation split, then the best config
+    trained into an ordinary run directory)."""
+    from embedlab.errors import ConfigError
+
+    if folds is not None and autotune is not None:
+        raise ConfigError("give --folds or --autotune, not both")
+    if folds is not None:
+        from embedlab.experiments.grid import Cell, Grid
+        from embedlab.experiments.runner import run_experiment
+
+        _logging(False)
+        if folds < 2:
+            raise ConfigError(f"--folds must be at least 2; found {folds}")
+        grid = Grid(name=out.name, base=config, cells=[Cell(config.model.name, {})],
+                    seeds=[config.training.seed], folds=folds, source="--folds")
+        console.print(f"{folds}-fold cross-validation → {out}")
+        result = run_experiment(grid, out, overwrite=overwrite)
+        console.print(f"{result.trained} folds trained, {result.skipped} already done, in {result.seconds:.1f}s")
+        show_report(out)
+        return
+    from embedlab.artifacts import ensure_free
+    from embedlab.experiments.search import autotune as run_autotune
+    from embedlab.training.metrics import metrics_table
+    from embedlab.training.run import train_run
+
+    ensure_free(out, overwrite)
+    found = run_autotune(config, float(autotune or 0))
+    if found.best_config is None:
+        raise ConfigError(f"--autotune {autotune}: no trial finished in time; give it more seconds")
+    console.print(f"autotune: {found.ran} trials ({found.pruned} pruned); best validation "
+                  f"{found.metric} {found.best_value:.4f} with {found.best_params}")
+    result = train_run(found.best_config, out, overwrite=overwrite)
+    split = "test" if "test" in result.metrics else "validation"
+    console.print(metrics_table(result.metrics[split], title=f"{split} metrics"))
+    console.print(f"run saved to [bold]{out}[/] (its config.yaml is the best configuration found)")

@@ -67,6 +67,9 @@ def train(
     set_: Annotated[list[str] | None, typer.Option("--set", help="any config key, e.g. --set model.params.filters=100")] = None,
     out: Annotated[Path | None, typer.Option(help="run directory (default runs/<data>-<model>)")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace an existing run directory")] = False,
+    folds: Annotated[int | None, typer.Option(help="K-fold cross-validation: K runs and a report in --out")] = None,
+    autotune: Annotated[float | None, typer.Option(help="search hyperparameters for SECONDS on the validation "
+                                                   "split, then train the best")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train a classifier and write a run directory (config, vocabulary, labels, weights, metrics, plots)."""
@@ -94,6 +97,10 @@ def train(
     updates.update(_parse_set(set_ or []))
     cfg = base.override(updates) if updates else base
     out = out or _default_out(cfg)
+    if folds is not None or autotune is not None:
+        from embedlab.cli.experiment import train_folds_or_autotune
+
+        return train_folds_or_autotune(cfg, out, overwrite=overwrite, folds=folds, autotune=autotune)
     result = train_run(cfg, out, overwrite=overwrite)
     split = "test" if "test" in result.metrics else "validation"
     console.print(metrics_table(result.metrics[split], title=f"{split} metrics"))

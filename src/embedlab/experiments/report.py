@@ -200,7 +200,7 @@ def _table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
         head.insert(1, f"published {METRIC_LABELS[g.metric]}")
     rows = []
     for cell, s in report.cells.items():
-        row = [cell + (" (best)" if cell == report.best else ""), *(_pm(s[m]) for m in QUALITY),
+        row = [cell + (" (best)" if cell == report.best and len(report.cells) > 1 else ""), *(_pm(s[m]) for m in QUALITY),
                f"{s[g.metric].min:.4f}–{s[g.metric].max:.4f}", _pm(s["train_seconds"], 2), str(s["accuracy"].n)]
         if g.published:
             pub = g.published.get(cell)
