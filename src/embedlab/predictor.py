@@ -1,58 +1,43 @@
 """A trained text classifier ready for inference: preprocessing + vocabulary + model + labels.
 
-``embedlab.load(run_dir)`` returns a :class:`Predictor`. It is thread-safe: inference holds no
-mutable state (the model stays in eval mode under ``torch.no_grad``; the HF tokenizer's batch
-encoding is re-entrant).
+``embedlab.load(path)`` returns a :class:`Predictor` for a run directory (PyTorch) or an
+:class:`embedlab.export.OnnxPredictor` for an ONNX export (onnxruntime; torch is not imported).
+Both have the same ``predict`` / ``predict_proba`` / ``predict_labels`` API (see
+:mod:`embedlab.inference.prediction` for what an empty text gives). Predictors are thread-safe:
+inference holds no mutable state (the model stays in eval mode under ``torch.no_grad``; the HF
+tokenizer's batch encoding is re-entrant).
+
+This module imports torch only when a PyTorch model is loaded or built, so loading an export
+stays torch-free.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from safetensors.torch import load_file, save_file
-from torch import nn
 
 from embedlab.artifacts import verify_run
 from embedlab.config import RunConfig
-from embedlab.errors import ArtifactError, DataError
-from embedlab.models import EmbeddingSpec, build_model
+from embedlab.errors import ArtifactError, EmbedlabError
+from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays
+from embedlab.inference.prediction import Prediction, TextPredictor
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
-from embedlab.training.batching import EncodedTexts
-from embedlab.training.trainer import predict_logits
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from embedlab.inference.batches import EncodedTexts
+
+__all__ = ["Prediction", "Predictor", "TextPredictor", "load"]
 
 
-@dataclass(frozen=True)
-class Prediction:
-    """The predicted label and the probability of every class, highest first."""
-
-    label: str
-    probabilities: dict[str, float]
-
-    @property
-    def score(self) -> float:
-        return self.probabilities[self.label]
-
-    def to_dict(self) -> dict:
-        return {"label": self.label, "probabilities": self.probabilities}
-
-
-def _check_texts(texts: Sequence[str] | str) -> list[str]:
-    if isinstance(texts, str):
-        raise DataError("expected a list of texts, found a single string (wrap it in a list)")
-    out = list(texts)
-    for i, t in enumerate(out):
-        if not isinstance(t, str):
-            raise DataError(f"text {i}: expected a string, found {type(t).__name__}")
-    return out
-
-
-class Predictor:
-    """Inference over raw texts."""
+class Predictor(TextPredictor):
+    """Inference over raw texts with the PyTorch model of a run directory."""
 
     def __init__(self, config: RunConfig, preprocessor: Preprocessor, vocab: Vocabulary,
                  labels: LabelEncoder, model: nn.Module, model_info: dict | None = None) -> None:
@@ -65,44 +50,33 @@ class Predictor:
         self.path: Path | None = None
 
     @property
-    def classes(self) -> list[str]:
-        return list(self.labels.classes)
-
-    @property
     def fixed_length(self) -> int | None:
         return getattr(self.model, "fixed_length", None)
 
     def encode(self, texts: Sequence[str]) -> EncodedTexts:
-        """Preprocess and encode raw texts the way the model was trained."""
-        return EncodedTexts.build(self.vocab, self.preprocessor.batch(_check_texts(texts)),
-                                  fixed_length=self.fixed_length)
+        """Preprocess and encode raw texts the way the model was trained (torch tensors)."""
+        from embedlab.inference.batches import EncodedTexts
 
-    def predict_logits(self, texts: Sequence[str], batch_size: int = 1024) -> torch.Tensor:
+        enc = self.encode_arrays(texts)
+        return EncodedTexts.from_arrays(enc.ids, enc.lengths, fixed_length=self.fixed_length)
+
+    def predict_logits(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> torch.Tensor:
+        """Raw logits for every text (empty texts included: the model's output for no tokens)."""
+        from embedlab.inference.batches import predict_logits
+
         return predict_logits(self.model, self.encode(texts), batch_size)
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 1024) -> np.ndarray:
-        """``(n_texts, n_classes)`` softmax probabilities, columns in ``classes`` order."""
-        texts = _check_texts(texts)
-        if not texts:
-            return np.zeros((0, len(self.classes)), dtype=np.float32)
-        return torch.softmax(self.predict_logits(texts, batch_size), dim=1).numpy()
+    def _logits(self, enc: EncodedArrays, batch_size: int) -> np.ndarray:
+        from embedlab.inference.batches import EncodedTexts, predict_logits
 
-    def predict(self, texts: Sequence[str], batch_size: int = 1024) -> list[Prediction]:
-        """One :class:`Prediction` per text: label plus sorted class probabilities."""
-        probs = self.predict_proba(texts, batch_size)
-        out = []
-        for row in probs:
-            order = np.argsort(-row, kind="stable")
-            dist = {self.classes[j]: float(row[j]) for j in order}
-            out.append(Prediction(self.classes[order[0]], dist))
-        return out
-
-    def predict_labels(self, texts: Sequence[str], batch_size: int = 1024) -> list[str]:
-        return self.labels.decode(self.predict_proba(texts, batch_size).argmax(1))
+        data = EncodedTexts.from_arrays(enc.ids, enc.lengths, fixed_length=self.fixed_length)
+        return predict_logits(self.model, data, batch_size).numpy()
 
     # ----- persistence -------------------------------------------------------------------
     def write(self, directory: Path) -> None:
         """Write the inference files into ``directory`` (use inside :func:`atomic_run_dir`)."""
+        from safetensors.torch import save_file
+
         directory = Path(directory)
         (directory / "config.yaml").write_text(self.config.to_yaml(), encoding="utf-8")
         self.vocab.save(directory / "vocab.json")
@@ -121,27 +95,64 @@ class Predictor:
 
     @classmethod
     def load(cls, directory: str | Path, verify: bool = True) -> Predictor:
-        """Load a run directory (checksums verified; no pickle is executed)."""
+        """Load a run directory (checksums verified; no pickle is executed).
+
+        Any file that cannot be read as written by training — even one whose checksum matches
+        (the manifest recomputed after a damaging edit) — is reported as one
+        :class:`ArtifactError` line: ``<dir>: this run directory is damaged: <reason>``.
+        """
+        from safetensors import SafetensorError
+
+        import embedlab.models  # noqa: F401 - import errors are bugs, not damaged files
+
         d = Path(directory)
         if verify:
             verify_run(d)
+        try:
+            return cls._read(d)
+        except EmbedlabError as e:
+            raise _damaged(d, str(e)) from None
+        except (SafetensorError, OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+            raise _damaged(d, f"{type(e).__name__}: {e}") from None
+
+    @classmethod
+    def _read(cls, d: Path) -> Predictor:
+        from safetensors.torch import load_file
+
+        from embedlab.models import load_model
+
         config = RunConfig.from_yaml(d / "config.yaml")
         vocab = Vocabulary.load(d / "vocab.json")
         labels = LabelEncoder.load(d / "labels.json")
-        try:
-            info = json.loads((d / "model.json").read_text(encoding="utf-8"))
-            model = build_model(
-                info["name"], vocab_size=len(vocab), num_classes=len(labels),
-                embedding=EmbeddingSpec(dim=info["embedding_dim"]), params=info["params"],
-            )
-            model.load_state_dict(load_file(str(d / "model.safetensors")))
-        except (KeyError, json.JSONDecodeError, RuntimeError) as e:
-            raise ArtifactError(f"{d}: model files do not match ({str(e).splitlines()[0]})") from None
+        info = json.loads((d / "model.json").read_text(encoding="utf-8"))
+        # load_model translates older architecture versions (embedlab.models.compat)
+        model = load_model(info, load_file(str(d / "model.safetensors")),
+                           vocab_size=len(vocab), num_classes=len(labels))
         predictor = cls(config, Preprocessor.from_config(config.preprocess), vocab, labels, model, info)
         predictor.path = d
         return predictor
 
 
-def load(directory: str | Path) -> Predictor:
-    """Load a trained run directory for prediction."""
-    return Predictor.load(directory)
+def _damaged(d: Path, reason: str) -> ArtifactError:
+    reason = " ".join(reason.split()) or "unreadable file"
+    if len(reason) > 300:
+        reason = reason[:300] + "…"
+    return ArtifactError(f"{d}: this run directory is damaged: {reason}")
+
+
+def _manifest_kind(d: Path) -> str | None:
+    try:
+        data = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("kind") if isinstance(data, dict) else None
+
+
+def load(directory: str | Path) -> TextPredictor:
+    """Load a trained run directory (PyTorch) or an ONNX export (onnxruntime) for prediction."""
+    d = Path(directory)
+    if _manifest_kind(d) == "embedlab-export" or (d / "model.onnx").is_file():
+        from embedlab.export.runtime import OnnxPredictor
+
+        return OnnxPredictor.load(d)
+    return Predictor.load(d)

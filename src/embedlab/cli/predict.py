@@ -1,0 +1,91 @@
+"""``embedlab predict RUN|EXPORT [TEXT ...] | --file F [--out O]``: texts or a file of any size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from embedlab.cli.common import console, err_console, setup_logging
+
+
+def predict(
+    run: Annotated[Path, typer.Argument(help="run directory or ONNX export directory")],
+    texts: Annotated[list[str] | None, typer.Argument(help="texts to classify")] = None,
+    file: Annotated[Path | None, typer.Option(
+        help="CSV/TSV/JSONL/Parquet table, or any other file read as one text per line "
+             "(blank lines kept as empty rows); streamed in chunks")] = None,
+    text_column: Annotated[list[str] | None, typer.Option(
+        help="text column of a table (repeat to join several); default 'text'")] = None,
+    id_column: Annotated[str | None, typer.Option(
+        help="column copied to each output row (default: the 1-based row number)")] = None,
+    encoding: Annotated[str, typer.Option(help="input file encoding, e.g. latin-1")] = "utf-8",
+    out: Annotated[Path | None, typer.Option(
+        help="write predictions here: .csv, .tsv, .jsonl or .parquet (written atomically)")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing --out file")] = False,
+    top_k: Annotated[int, typer.Option(min=1, help="classes (with probabilities) per text")] = 3,
+    batch_size: Annotated[int, typer.Option(min=1, help="texts per forward pass")] = 256,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="progress bar on stderr (default: when it is a terminal)")] = None,
+) -> None:
+    """Predict the class of texts given as arguments, or of every row of a file (streamed).
+
+    A text that preprocessing turns into no tokens (empty, blank, only removed punctuation) is
+    an error when given as an argument; in a --file its row is kept with status 'empty'.
+    """
+    from embedlab.errors import ConfigError, DataError
+    from embedlab.predictor import load
+
+    setup_logging()
+    if file is not None and texts:
+        raise ConfigError("give texts as arguments or --file, not both")
+    if file is None and out is not None:
+        raise ConfigError("--out needs --file (texts given as arguments are printed)")
+    if file is None and not texts:
+        raise DataError("nothing to predict: give texts as arguments or --file")
+    predictor = load(run)
+    if file is not None:
+        _predict_file(predictor, file, out, text_column or ["text"], id_column, encoding, top_k,
+                      batch_size, overwrite, progress)
+        return
+    from embedlab.inference.prediction import describe_empty
+
+    preds = predictor.predict(list(texts or []), batch_size=batch_size)
+    empty = [i for i, p in enumerate(preds) if p.status == "empty"]
+    if empty:
+        raise DataError(describe_empty(empty))
+    for i, (text, p) in enumerate(zip(texts or [], preds)):
+        if p.status == "no_known_words":
+            err_console.print(f"[yellow]warning:[/] text {i}: no word is in the model's vocabulary; "
+                              "the prediction is a guess", highlight=False)
+        top = ", ".join(f"{c} {v:.3f}" for c, v in p.top(top_k))
+        console.print(f"[bold]{p.label}[/]\t{top}\t{text}", highlight=False, markup=True)
+
+
+def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[str],
+                  id_column: str | None, encoding: str, top_k: int, batch_size: int,
+                  overwrite: bool, progress: bool | None) -> None:
+    from rich.markup import escape
+
+    from embedlab.inference.batch import iter_predictions, predict_file
+
+    if out is not None:
+        report = predict_file(predictor, file, out, text_columns=text_columns, id_column=id_column,
+                              encoding=encoding, top_k=top_k, overwrite=overwrite,
+                              progress=progress, batch_size=batch_size)
+        console.print(f"wrote {report.rows:,} predictions to {out} in {report.seconds:.1f}s "
+                      f"({report.texts_per_s:,.0f} texts/s)", highlight=False)
+        if report.empty or report.no_known_words:
+            err_console.print(f"[yellow]warning:[/] {report.empty:,} empty rows (status 'empty', no "
+                              f"label), {report.no_known_words:,} with no known word (status "
+                              "'no_known_words')", highlight=False)
+        return
+    for chunk in iter_predictions(predictor, file, text_columns=text_columns, id_column=id_column,
+                                  encoding=encoding, top_k=top_k, batch_size=batch_size):
+        for j, row_id in enumerate(chunk.ids):
+            top = ", ".join(f"{c} {v:.3f}" for c, v in zip(chunk.top_labels[j], chunk.top_probs[j]))
+            label = chunk.top_labels[j][0] if chunk.top_labels[j] else "-"
+            flag = "" if chunk.status[j] == "ok" else f" [{chunk.status[j]}]"
+            console.print(f"{escape(str(row_id))}\t[bold]{escape(label)}[/]{flag}\t{escape(top)}\t"
+                          f"{escape(chunk.texts[j])}", highlight=False, markup=True)

@@ -1,0 +1,412 @@
+"""Batch prediction over files of any size: read in chunks, predict, write, never the whole file.
+
+Input: CSV, TSV, JSON Lines (``.jsonl``, ``.ndjson``, ``.json`` one object per line), Parquet,
+or any other file read as one text per line (blank lines kept as empty rows). Output: CSV, TSV,
+JSON Lines or Parquet by the ``out`` suffix. Every input row gives exactly one output row, in
+order, carrying the ``id_column`` value (or the 1-based row number), the top-k labels with
+their probabilities, ``status`` (``ok`` / ``no_known_words`` / ``empty``) and ``known_words``.
+An empty text never aborts the run: its row gets status ``empty`` and no label. The output is
+written to a temporary file renamed into place at the end, so an error or Ctrl-C leaves no
+partial output.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedlab.atomic import atomic_file
+from embedlab.errors import ArtifactError, ConfigError, DataError, suggest
+from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays
+from embedlab.inference.prediction import TextPredictor
+
+CHUNK_ROWS = 4096
+READ_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+WRITE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                 ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass
+class Chunk:
+    """Consecutive input rows: their ids (pass-through values or row numbers) and texts."""
+
+    ids: list[Any]
+    texts: list[str]
+
+
+@dataclass
+class ChunkPredictions:
+    """Predictions of one chunk: ``top_labels[i]`` / ``top_probs[i]`` are empty for empty rows."""
+
+    ids: list[Any]
+    texts: list[str]
+    status: list[str]
+    known_words: list[int]
+    top_labels: list[list[str]]
+    top_probs: list[list[float]]
+
+
+@dataclass
+class BatchReport:
+    """Counts and speed of a batch prediction."""
+
+    rows: int
+    empty: int
+    no_known_words: int
+    seconds: float
+    out: Path | None
+
+    @property
+    def texts_per_s(self) -> float:
+        return self.rows / max(self.seconds, 1e-9)
+
+
+# ----- reading ----------------------------------------------------------------------------
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _join(parts: Sequence[Any]) -> str:
+    if len(parts) == 1:
+        return _text(parts[0])
+    return " ".join(p for p in (_text(v).strip() for v in parts) if p)
+
+
+def _check_columns(source: Path, wanted: Sequence[str], names: Sequence[str]) -> None:
+    for column in wanted:
+        if column not in names:
+            raise DataError(f"{source}: no column '{column}'{suggest(column, names)}; "
+                            f"available: {', '.join(map(str, names))}")
+
+
+def _open_text(path: Path, encoding: str, newline: str | None = None):
+    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        return open(path, encoding=enc, newline=newline)
+    except LookupError:
+        raise ConfigError(f"unknown encoding '{encoding}'") from None
+
+
+def _decode_error(path: Path, where: str, encoding: str) -> DataError:
+    return DataError(f"{path}: cannot decode {where} as {encoding}; pass --encoding "
+                     "(e.g. latin-1)")
+
+
+def _read_lines(path: Path, encoding: str, chunk: int) -> Iterator[Chunk]:
+    with _open_text(path, encoding) as f:
+        ids: list[Any] = []
+        texts: list[str] = []
+        n = 0
+        try:
+            for line in f:
+                n += 1
+                ids.append(n)
+                texts.append(line.rstrip("\r\n"))
+                if len(texts) == chunk:
+                    yield Chunk(ids, texts)
+                    ids, texts = [], []
+        except UnicodeDecodeError:
+            raise _decode_error(path, f"line {n + 1}", encoding) from None
+        if texts:
+            yield Chunk(ids, texts)
+
+
+def _read_delimited(path: Path, delimiter: str, text_columns: Sequence[str],
+                    id_column: str | None, encoding: str, chunk: int) -> Iterator[Chunk]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    with _open_text(path, encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            wanted = [*text_columns, *([id_column] if id_column else [])]
+            _check_columns(path, wanted, header)
+            text_idx = [header.index(c) for c in text_columns]
+            id_idx = header.index(id_column) if id_column else None
+            ids: list[Any] = []
+            texts: list[str] = []
+            n = 0
+            for row in reader:
+                if not row:
+                    continue  # the csv module's view of a blank line: not a record
+                if len(row) != len(header):
+                    raise DataError(f"{path}: line {reader.line_num}: {len(row)} fields, the header "
+                                    f"has {len(header)}")
+                n += 1
+                ids.append(row[id_idx] if id_idx is not None else n)
+                texts.append(_join([row[j] for j in text_idx]))
+                if len(texts) == chunk:
+                    yield Chunk(ids, texts)
+                    ids, texts = [], []
+        except UnicodeDecodeError:
+            raise _decode_error(path, f"the text after line {reader.line_num}", encoding) from None
+        except csv.Error as e:
+            raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from None
+        if texts:
+            yield Chunk(ids, texts)
+
+
+def _read_jsonl(path: Path, text_columns: Sequence[str], id_column: str | None,
+                encoding: str, chunk: int) -> Iterator[Chunk]:
+    with _open_text(path, encoding) as f:
+        ids: list[Any] = []
+        texts: list[str] = []
+        n = line_no = 0
+        try:
+            for line in f:
+                line_no += 1
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as e:
+                    hint = (" (a JSON array cannot be streamed: write one object per line)"
+                            if line_no == 1 and line.lstrip().startswith("[") else "")
+                    raise DataError(f"{path}: line {line_no}: not valid JSON ({e.msg}){hint}") from None
+                if not isinstance(record, dict):
+                    raise DataError(f"{path}: line {line_no}: expected a JSON object, found "
+                                    f"{type(record).__name__}")
+                if n == 0:
+                    _check_columns(path, [*text_columns, *([id_column] if id_column else [])],
+                                   list(record))
+                n += 1
+                ids.append(record.get(id_column) if id_column else n)
+                texts.append(_join([record.get(c) for c in text_columns]))
+                if len(texts) == chunk:
+                    yield Chunk(ids, texts)
+                    ids, texts = [], []
+        except UnicodeDecodeError:
+            raise _decode_error(path, f"line {line_no + 1}", encoding) from None
+        if texts:
+            yield Chunk(ids, texts)
+
+
+def _read_parquet(path: Path, text_columns: Sequence[str], id_column: str | None,
+                  chunk: int) -> Iterator[Chunk]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a bad file
+        raise DataError(f"{path}: not a readable Parquet file ({' '.join(str(e).split())})") from None
+    names = pf.schema_arrow.names
+    wanted = [*text_columns, *([id_column] if id_column else [])]
+    _check_columns(path, wanted, names)
+    n = 0
+    for batch in pf.iter_batches(batch_size=chunk, columns=list(dict.fromkeys(wanted))):
+        columns = [batch.column(c).to_pylist() for c in text_columns]
+        texts = [_join(parts) for parts in zip(*columns)]
+        ids = batch.column(id_column).to_pylist() if id_column else list(range(n + 1, n + len(texts) + 1))
+        n += len(texts)
+        yield Chunk(ids, texts)
+
+
+def parquet_rows(path: Path) -> int | None:
+    """Row count from a Parquet footer (for a progress total), None for other formats."""
+    if READ_FORMATS.get(Path(path).suffix.lower()) != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except Exception:  # noqa: BLE001 - the reader reports a bad file with a clear error
+        return None
+
+
+def read_chunks(path: str | Path, text_columns: Sequence[str] = ("text",),
+                id_column: str | None = None, encoding: str = "utf-8",
+                chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+    """Stream ``path`` in chunks of at most ``chunk_rows`` rows (format from the suffix)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    fmt = READ_FORMATS.get(path.suffix.lower(), "lines")
+    if fmt == "csv" or fmt == "tsv":
+        return _read_delimited(path, "," if fmt == "csv" else "\t", list(text_columns), id_column,
+                               encoding, chunk_rows)
+    if fmt == "jsonl":
+        return _read_jsonl(path, list(text_columns), id_column, encoding, chunk_rows)
+    if fmt == "parquet":
+        return _read_parquet(path, list(text_columns), id_column, chunk_rows)
+    if id_column:
+        raise ConfigError(f"{path}: --id-column needs a table (CSV, TSV, JSONL, Parquet); a "
+                          "one-text-per-line file is numbered by line")
+    return _read_lines(path, encoding, chunk_rows)
+
+
+# ----- predicting -------------------------------------------------------------------------
+def predict_chunk(predictor: TextPredictor, chunk: Chunk, top_k: int,
+                  batch_size: int = INFERENCE_BATCH) -> ChunkPredictions:
+    """Top-k labels and probabilities for one chunk (empty texts get none)."""
+    enc = predictor.encode_arrays(chunk.texts)
+    keep = np.flatnonzero(enc.lengths > 0)
+    sub = EncodedArrays(enc.ids[keep], enc.lengths[keep], enc.known[keep])
+    probs = predictor._probabilities(sub, batch_size)
+    k = min(top_k, probs.shape[1])
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    top_p = np.take_along_axis(probs, order, 1)
+    classes = np.asarray(predictor.classes, dtype=object)
+    n = len(chunk.texts)
+    labels: list[list[str]] = [[] for _ in range(n)]
+    ps: list[list[float]] = [[] for _ in range(n)]
+    status = ["empty"] * n
+    known = enc.known.tolist()
+    for row, i in enumerate(keep.tolist()):
+        labels[i] = classes[order[row]].tolist()
+        ps[i] = top_p[row].tolist()
+        status[i] = "ok" if known[i] else "no_known_words"
+    return ChunkPredictions(chunk.ids, chunk.texts, status, known, labels, ps)
+
+
+def iter_predictions(predictor: TextPredictor, path: str | Path, *, text_columns: Sequence[str] = ("text",),
+                     id_column: str | None = None, encoding: str = "utf-8", top_k: int = 1,
+                     chunk_rows: int = CHUNK_ROWS,
+                     batch_size: int = INFERENCE_BATCH) -> Iterator[ChunkPredictions]:
+    """Predict ``path`` chunk by chunk (memory bounded by the chunk, not the file)."""
+    if top_k < 1:
+        raise ConfigError(f"top_k must be at least 1, found {top_k}")
+    for chunk in read_chunks(path, text_columns, id_column, encoding, chunk_rows):
+        yield predict_chunk(predictor, chunk, top_k, batch_size)
+
+
+# ----- writing ----------------------------------------------------------------------------
+def _columns(id_name: str, k: int) -> list[str]:
+    cols = [id_name, "label", "probability"]
+    for i in range(2, k + 1):
+        cols += [f"label_{i}", f"probability_{i}"]
+    return cols + ["status", "known_words"]
+
+
+def _records(p: ChunkPredictions, k: int) -> Iterator[list[Any]]:
+    for j in range(len(p.ids)):
+        row: list[Any] = [p.ids[j]]
+        labels, probs = p.top_labels[j], p.top_probs[j]
+        for i in range(k):
+            row += [labels[i], probs[i]] if i < len(labels) else [None, None]
+        row += [p.status[j], p.known_words[j]]
+        yield row
+
+
+class _Writer:
+    def __init__(self, path: Path, fmt: str, columns: list[str]) -> None:
+        self.fmt, self.columns = fmt, columns
+        self._pq = None
+        if fmt == "parquet":
+            self.file = None
+        else:
+            self.file = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
+            if fmt in ("csv", "tsv"):
+                self.csv = csv.writer(self.file, delimiter="," if fmt == "csv" else "\t")
+                self.csv.writerow(columns)
+        self.path = path
+
+    def write(self, rows: list[list[Any]]) -> None:
+        if self.fmt in ("csv", "tsv"):
+            self.csv.writerows(
+                [[("" if v is None else f"{v:.6f}" if isinstance(v, float) else v) for v in r]
+                 for r in rows])
+        elif self.fmt == "jsonl":
+            self.file.writelines(
+                json.dumps(dict(zip(self.columns, r)), ensure_ascii=False) + "\n" for r in rows)
+        else:
+            self._write_parquet(rows)
+
+    def _write_parquet(self, rows: list[list[Any]]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        cols = list(zip(*rows)) if rows else [[] for _ in self.columns]
+        arrays = []
+        for name, values in zip(self.columns, cols):
+            if name == self.columns[0]:
+                ints = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+                values = list(values) if ints else [None if v is None else str(v) for v in values]
+                arrays.append(pa.array(values, type=pa.int64() if ints else pa.string()))
+            elif name.startswith("probability"):
+                arrays.append(pa.array(values, type=pa.float32()))
+            elif name == "known_words":
+                arrays.append(pa.array(values, type=pa.int32()))
+            else:
+                arrays.append(pa.array(values, type=pa.string()))
+        table = pa.Table.from_arrays(arrays, names=self.columns)
+        if self._pq is None:
+            self._pq = pq.ParquetWriter(str(self.path), table.schema)
+        elif table.schema != self._pq.schema.to_arrow_schema():
+            table = table.cast(self._pq.schema.to_arrow_schema())
+        self._pq.write_table(table)
+
+    def close(self) -> None:
+        if self.fmt == "parquet":
+            if self._pq is None:
+                self._write_parquet([])
+            self._pq.close()
+        else:
+            self.file.close()
+
+
+def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
+                 text_columns: Sequence[str] = ("text",), id_column: str | None = None,
+                 encoding: str = "utf-8", top_k: int = 1, overwrite: bool = False,
+                 progress: bool | None = None, chunk_rows: int = CHUNK_ROWS,
+                 batch_size: int = INFERENCE_BATCH) -> BatchReport:
+    """Predict every row of ``path`` into ``out`` (format from its suffix), streaming.
+
+    ``progress=None`` shows a bar with texts/s on stderr only when it is a terminal. ``out`` is
+    written atomically; an existing file is replaced only with ``overwrite``.
+    """
+    path, out = Path(path), Path(out)
+    if top_k < 1:
+        raise ConfigError(f"top_k must be at least 1, found {top_k}")
+    fmt = WRITE_FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"{out}: unknown output format '{out.suffix}'; use "
+                          f"{', '.join(sorted(WRITE_FORMATS))}")
+    if out.exists() and out.resolve() == path.resolve():
+        raise ConfigError(f"{out}: the output would overwrite the input file")
+    if out.exists() and not overwrite:
+        raise ArtifactError(f"{out}: already exists; choose another --out or pass --overwrite")
+    if out.exists() and not out.is_file():
+        raise ArtifactError(f"{out}: exists and is not a file")
+    columns = _columns(id_column or "row", min(top_k, len(predictor.classes)))
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=parquet_rows(path), unit=" texts", unit_scale=True, file=sys.stderr,
+                   desc="predicting", dynamic_ncols=True)
+    rows = empty = unknown = 0
+    t0 = time.perf_counter()
+    try:
+        chunks = iter_predictions(predictor, path, text_columns=text_columns, id_column=id_column,
+                                  encoding=encoding, top_k=top_k, chunk_rows=chunk_rows,
+                                  batch_size=batch_size)
+        with atomic_file(out) as tmp:
+            writer = _Writer(tmp, fmt, columns)
+            try:
+                for p in chunks:
+                    writer.write(list(_records(p, len(columns) // 2 - 1)))
+                    rows += len(p.ids)
+                    empty += p.status.count("empty")
+                    unknown += p.status.count("no_known_words")
+                    if bar is not None:
+                        bar.update(len(p.ids))
+            finally:
+                writer.close()
+    finally:
+        if bar is not None:
+            bar.close()
+    return BatchReport(rows, empty, unknown, time.perf_counter() - t0, out)

@@ -1,0 +1,155 @@
+"""The inference layer: standalone import, one batching step, empty-text semantics, damaged runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import embedlab
+from embedlab.artifacts import sha256_file
+from embedlab.config import RunConfig
+from embedlab.errors import ArtifactError, DataError
+from embedlab.inference.batches import EncodedTexts, predict_logits
+from embedlab.models import EmbeddingSpec, build_model
+from embedlab.predictor import Predictor
+from embedlab.text import Preprocessor
+
+FAMILIES = {
+    "cnn": {}, "bag": {"pooling": "max"}, "rnn": {"bidirectional": True},
+    "fasttext": {"ngrams": 2, "buckets": 50},
+}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("inference") / "ag-cnn"
+    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 400},
+                               "model": {"name": "cnn"}, "training": {"epochs": 2},
+                               "embeddings": {"dim": 16}})
+    embedlab.train(cfg, out)
+    return out
+
+
+def test_load_and_predict_import_nothing_from_training(run_dir):
+    code = (
+        "import sys, embedlab\n"
+        f"p = embedlab.load({str(run_dir)!r})\n"
+        "print(p.predict(['Stocks fall as oil prices climb'])[0].label)\n"
+        "bad = sorted(m for m in sys.modules if m.startswith('embedlab.training')"
+        " or m.split('.')[0] in ('sklearn', 'pandas', 'matplotlib', 'gensim'))\n"
+        "print('LOADED', bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120).stdout
+    assert out.splitlines()[0] in embedlab.load(run_dir).classes
+    assert "LOADED []" in out, out
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_batched_forward_equals_one_padded_batch(name):
+    """Length-sorted, trimmed batches of any size give the logits of one big padded batch."""
+    torch.manual_seed(0)
+    model = build_model(name, vocab_size=40, num_classes=3, embedding=EmbeddingSpec(dim=8),
+                        params=FAMILIES[name]).eval()
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(0, 12, 50)
+    lengths[:3] = [0, 1, 11]
+    ids = np.zeros((50, 16), dtype=np.int32)  # 5 columns of extra padding beyond the longest
+    for i, n in enumerate(lengths):
+        ids[i, :n] = rng.integers(1, 40, n)
+    data = EncodedTexts.from_arrays(ids, lengths.astype(np.int64))
+    with torch.no_grad():
+        whole = model(torch.from_numpy(ids).long())
+    for batch_size in (1, 7, 256):
+        assert torch.allclose(predict_logits(model, data, batch_size), whole, atol=1e-5)
+    assert model.training is False
+
+
+def test_empty_and_unknown_texts(run_dir):
+    p = embedlab.load(run_dir)
+    texts = ["Stocks fall as oil prices climb", "", "   ", "qwxzzy blorfty", "oil"]
+    preds = p.predict(texts)
+    assert [x.status for x in preds] == ["ok", "empty", "empty", "no_known_words", "ok"]
+    assert preds[1].label is None and preds[1].probabilities == {} and preds[1].known_words == 0
+    assert preds[3].label in p.classes and preds[3].known_words == 0
+    in_vocab = sum(t in p.vocab for t in p.preprocessor.tokenize(texts[0]))
+    assert 0 < in_vocab == preds[0].known_words and preds[4].known_words == 1
+    assert abs(sum(preds[3].probabilities.values()) - 1) < 1e-5
+    assert preds[0].to_dict()["status"] == "ok"
+    with pytest.raises(DataError, match=r"texts 1, 2 \(0-based\) are empty after preprocessing"):
+        p.predict_proba(texts)
+    with pytest.raises(DataError, match=r"text 0 \(0-based\) is empty"):
+        p.predict_labels([""])
+    assert p.predict_proba(["oil", "qwxzzy"]).shape == (2, len(p.classes))
+    # punctuation that preprocessing removes leaves nothing: empty too
+    strict = Predictor(p.config, Preprocessor(punctuation="remove"), p.vocab, p.labels, p.model)
+    assert strict.predict(["?!...", "oil!"])[0].status == "empty"
+    assert strict.predict(["?!...", "oil!"])[1].status == "ok"
+
+
+def test_cli_empty_text_is_one_line_error_and_unknown_words_warn(run_dir):
+    from embedlab.cli import app
+
+    runner = CliRunner()
+    for empty in ("", "   "):
+        r = runner.invoke(app, ["predict", str(run_dir), "oil prices", empty])
+        assert r.exit_code == 1
+        lines = [ln for ln in r.output.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "text 1 (0-based) is empty after preprocessing" in lines[0]
+    r = runner.invoke(app, ["predict", str(run_dir), "qwxzzy blorfty"])
+    assert r.exit_code == 0
+    assert "text 0: no word is in the model's vocabulary" in r.output
+
+
+def _rewrite_manifest(d: Path) -> None:
+    """Recompute the checksums, as someone hiding a damaging edit would."""
+    manifest = json.loads((d / "manifest.json").read_text())
+    for name, meta in manifest["files"].items():
+        meta["sha256"] = sha256_file(d / name)
+        meta["bytes"] = (d / name).stat().st_size
+    (d / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _damage(d: Path, how: str) -> None:
+    weights = d / "model.safetensors"
+    data = weights.read_bytes()
+    if how == "truncated":
+        weights.write_bytes(data[: len(data) // 2])
+    elif how == "header":
+        weights.write_bytes(data[:8] + b"{not json" + data[17:])
+    elif how == "header-size":
+        weights.write_bytes((10**12).to_bytes(8, "little") + data[8:])
+    elif how == "model-json":
+        (d / "model.json").write_text("{\"name\": \"cnn\"")
+    elif how == "vocab":
+        (d / "vocab.json").write_text("[1, 2")
+    elif how == "shapes":
+        info = json.loads((d / "model.json").read_text())
+        info["embedding_dim"] = 17
+        (d / "model.json").write_text(json.dumps(info))
+    _rewrite_manifest(d)
+
+
+@pytest.mark.parametrize("how", ["truncated", "header", "header-size", "model-json", "vocab",
+                                 "shapes"])
+def test_damaged_run_directory_is_one_clear_error(run_dir, tmp_path, how):
+    import shutil
+
+    from embedlab.cli import app
+
+    copy = tmp_path / "damaged"
+    shutil.copytree(run_dir, copy)
+    _damage(copy, how)
+    with pytest.raises(ArtifactError, match="this run directory is damaged: ") as err:
+        embedlab.load(copy)
+    assert "\n" not in str(err.value)
+    r = CliRunner().invoke(app, ["predict", str(copy), "oil prices"])
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert r.exit_code == 1 and len(lines) == 1 and "this run directory is damaged" in lines[0]
