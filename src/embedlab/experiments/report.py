@@ -301,8 +301,8 @@ def plot_bars(report: Report, path: Path) -> Path:
 
     cells = list(report.cells)
     metrics = list(METRIC_LABELS)
-    fig = Figure(figsize=(4.2 * len(metrics), 1.2 + 0.38 * len(cells)))
-    axes = fig.subplots(1, len(metrics), sharey=True)
+    fig = Figure(figsize=(12, 2 * (0.9 + 0.32 * len(cells)) + 0.6))
+    axes = fig.subplots(2, 2).ravel()
     y = np.arange(len(cells))
     for ax, metric in zip(axes, metrics):
         means = [report.cells[c][metric].mean for c in cells]
@@ -311,25 +311,19 @@ def plot_bars(report: Report, path: Path) -> Path:
         ax.barh(y, means, xerr=sds, color=colors, alpha=0.75, capsize=3, ecolor="black")
         for i, c in enumerate(cells):
             vals = [r.values[metric] for r in report.records if r.cell == c]
-            ax.plot(vals, [i] * len(vals), "k.", ms=3, alpha=0.6)
+            ax.plot(vals, [i] * len(vals), "o", ms=3.5, mfc="white", mec="black", mew=0.8, zorder=3)
         pub = [(report.grid.published[c], i) for i, c in enumerate(cells) if c in report.grid.published]
         if metric == report.grid.metric and pub:
             ax.plot([p for p, _ in pub], [i for _, i in pub], "D", color="tab:red", ms=5, label="published")
             ax.legend(loc="lower right", fontsize=7)
-        shown = [r.values[metric] for r in report.records] + [m - s for m, s in zip(means, sds)] \
-            + [m + s for m, s in zip(means, sds)]
-        if metric == report.grid.metric:
-            shown += [p for p, _ in pub]
-        lo, hi = min(shown), max(shown)
         if metric != "train_seconds":
-            pad = max((hi - lo) * 0.15, 0.005)
-            ax.set_xlim(max(0.0, lo - pad), min(1.0, hi + pad) if hi <= 1 else hi + pad)
-        ax.set_title(METRIC_LABELS[metric])
+            ax.set_xlim(0.0, 1.0)
+        ax.set_title(METRIC_LABELS[metric], fontsize=10)
+        ax.set_yticks(y, cells, fontsize=8)
+        ax.invert_yaxis()
         ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(y, cells, fontsize=8)
-    axes[0].invert_yaxis()
-    fig.suptitle(f"{report.grid.name}: mean ± sd over {report.cells[cells[0]]['accuracy'].n} runs per cell "
-                 "(dots: single runs)", fontsize=10)
+    fig.suptitle(f"{report.grid.name}: mean ± sd per cell (bars, orange = best by "
+                 f"{METRIC_LABELS[report.grid.metric]}); dots: single runs", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -350,7 +344,7 @@ def plot_learning_curves(report: Report, path: Path) -> Path:
     """Per cell, validation (or training) loss and accuracy per epoch: mean ± sd band over runs."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(12, 4.5))
+    fig = Figure(figsize=(14, 4.5))
     axes = fig.subplots(1, 2)
     cmap = __import__("matplotlib").colormaps["tab20" if len(report.cells) > 10 else "tab10"]
     has_val = any("val_loss" in row for r in report.records for row in r.history)
@@ -369,7 +363,11 @@ def plot_learning_curves(report: Report, path: Path) -> Path:
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{'validation' if has_val else 'training'} {what}")
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc="lower right")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     fig.suptitle("learning curves: mean ± sd band over seeds/folds (runs that stopped early drop out)",
                  fontsize=10)
     fig.tight_layout()
