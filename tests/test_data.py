@@ -698,3 +698,15 @@ def test_cross_validation_datasets_warn_about_the_holdout(
     with caplog.at_level(logging.WARNING, logger="embedlab"):
         load_splits(RunConfig.from_dict({"data": {"dataset": "trec"}}))
     assert not any("cross-validation" in r.getMessage() for r in caplog.records)
+
+
+def test_importing_the_data_area_loads_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, embedlab.data; "
+            "print(sorted(m for m in ('sklearn', 'pandas', 'numpy', 'pyarrow', 'torch') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

