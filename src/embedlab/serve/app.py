@@ -200,7 +200,9 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
         except KeyError:
             raise HTTPException(404, str(unknown_name("model", name, models))) from None
 
-    ModelName = PathParam(description="a served model's name (GET /v1/models lists them)")
+    # the served names are listed in the schema (docs, clients, fuzzers); any other name is a 404
+    ModelName = PathParam(description="a served model's name (GET /v1/models lists them)",
+                          json_schema_extra={"enum": list(models)})
 
     # ----- endpoints -------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
