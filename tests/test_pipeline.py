@@ -204,22 +204,3 @@ def test_existing_run_directory_is_not_overwritten_by_default(trained, tmp_path)
     with pytest.raises(ArtifactError, match="already exists"):
         clf.save(tmp_path / "x")
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
-
-
-def test_training_loop_runs_under_torch_distributed(tiny, tmp_path):
-    """The same Trainer under an initialised process group (as torchrun sets up): DDP wrapping,
-    sharded batches and all-reduced validation loss."""
-    import socket
-
-    import torch.distributed as dist
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=0, world_size=1)
-    try:
-        clf = TextClassifier(model="cnn", epochs=2, embedding_dim=16, val_size=0.25).fit(tiny.texts, tiny.labels)
-    finally:
-        dist.destroy_process_group()
-    assert len(clf.history_) == 2 and "val_loss" in clf.history_[0]
-    assert clf.predict_proba(tiny.texts[:3]).shape == (3, 4)

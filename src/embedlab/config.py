@@ -6,6 +6,7 @@ YAML files and CLI flags both map onto :class:`RunConfig`; a run saves the resol
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,22 +64,38 @@ class ModelConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict, description="model hyperparameters")
 
 
+#: the values ``training.device`` accepts (resolved by :func:`embedlab.training.device.resolve_device`)
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:[0-9]+)?)$"
+
+
 class TrainConfig(_Strict):
+    """How the model is trained. ``lr`` and ``patience`` left unset (None) take the model's own
+    ``training_defaults`` (:meth:`resolve`; the resolved values are saved with the run)."""
+
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(64, ge=1)
-    lr: float | None = Field(None, gt=0, description="learning rate; None: the model's own default "
-                             "(1e-3; fasttext 1e-2), written into the saved config")
-    weight_decay: float = Field(0.0, ge=0)
-    patience: int | None = Field(None, ge=0, description="early-stopping patience in epochs; 0 disables "
-                                 "it; None: the model's own default (3; fasttext 2)")
+    lr: float | None = Field(None, gt=0, description="learning rate; None: the model's default")
+    weight_decay: float = Field(0.0, ge=0, description="L2 penalty of Adam (dense parameters)")
+    patience: int | None = Field(None, ge=0, description="early-stopping patience in epochs; 0 "
+                                 "disables it; None: the model's default")
     lr_patience: int = Field(1, ge=0, description="ReduceLROnPlateau patience")
     lr_factor: float = Field(0.1, gt=0, lt=1)
-    clip_grad_norm: float | None = Field(5.0, gt=0, description="None disables clipping")
+    clip_grad_norm: float | None = Field(5.0, gt=0, description="max norm of the dense gradients; "
+                                         "None disables clipping")
     class_weights: Literal["none", "balanced"] = "none"
     seed: int = 0
     threads: int | None = Field(None, ge=1, description="torch CPU threads (None: torch default)")
-    device: str = "cpu"
+    device: str = Field("cpu", pattern=DEVICE_PATTERN,
+                        description="where training runs: cpu, cuda, cuda:N, or auto (cuda when "
+                        "available); the trained model is returned on the CPU")
     progress: bool = True
+
+    def resolve(self, defaults: Mapping[str, Any]) -> TrainConfig:
+        """A copy whose unset (None) settings are filled from ``defaults`` (a model's
+        ``Params.training_defaults``, the one source of those values)."""
+        return self.model_copy(update={key: value for key, value in defaults.items()
+                                       if key in type(self).model_fields
+                                       and getattr(self, key) is None})
 
 
 class RunConfig(_Strict):

@@ -13,16 +13,30 @@ from pathlib import Path
 import numpy as np
 
 from embedlab.config import RunConfig
-from embedlab.data import (TextDataset, dataset_info, holdout_note, load_data, load_dataset,
-                           stratified_split)
+from embedlab.data import (
+    TextDataset,
+    dataset_info,
+    holdout_note,
+    load_data,
+    load_dataset,
+    stratified_split,
+)
 from embedlab.errors import DataError
-from embedlab.models import EmbeddingSpec, build_model, model_param_schema, validate_model_params
+from embedlab.inference.batches import EncodedTexts, predict_logits
+from embedlab.models import (
+    EmbeddingSpec,
+    architecture_name,
+    build_model,
+    model_param_schema,
+    validate_model_params,
+)
 from embedlab.predictor import Predictor
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
-from embedlab.training.batching import EncodedTexts
+from embedlab.training.device import resolve_device
+from embedlab.training.distributed import is_main_process, process_group
 from embedlab.training.metrics import classification_metrics
 from embedlab.training.seed import seeded
-from embedlab.training.trainer import Trainer
+from embedlab.training.trainer import EpochCallback, Trainer
 
 log = logging.getLogger("embedlab")
 
@@ -107,22 +121,33 @@ def build_embedding_spec(config: RunConfig, vocab: Vocabulary) -> tuple[Embeddin
 
 
 def fit(config: RunConfig, train: TextDataset, validation: TextDataset | None = None,
-        class_order: list[str] | None = None) -> FitResult:
+        class_order: list[str] | None = None, *,
+        on_epoch_end: EpochCallback | None = None) -> FitResult:
     """Fit preprocessing, vocabulary (train split only), labels and model; return a predictor.
 
-    Seeded and deterministic with ``training.threads`` torch threads, all restored afterwards."""
+    Seeded and deterministic with ``training.threads`` torch threads, all restored afterwards.
+    ``on_epoch_end`` is the trainer's per-epoch hook (:data:`~embedlab.training.trainer.
+    EpochCallback`: gets the epoch's history row, returns True to stop)."""
     with seeded(config.training.seed, config.training.threads):
-        return _fit(config, train, validation, class_order)
+        return _fit(config, train, validation, class_order, on_epoch_end)
+
+
+def resolve_config(config: RunConfig) -> RunConfig:
+    """The config a run records: the model's versioned architecture name, its full params and
+    the training settings with the model's defaults filled in."""
+    model = config.model
+    params = validate_model_params(model.name, model.params)
+    defaults = model_param_schema(model.name).training_defaults
+    return config.model_copy(update={
+        "model": model.model_copy(update={"name": architecture_name(model.name),
+                                          "params": params}),
+        "training": config.training.resolve(defaults)})
 
 
 def _fit(config: RunConfig, train: TextDataset, validation: TextDataset | None,
-         class_order: list[str] | None) -> FitResult:
-    params = validate_model_params(config.model.name, config.model.params)
-    defaults = model_param_schema(config.model.name).training_defaults
-    training = config.training.model_copy(
-        update={k: v for k, v in defaults.items() if getattr(config.training, k) is None})
-    config = config.model_copy(update={"model": config.model.model_copy(update={"params": params}),
-                                       "training": training})
+         class_order: list[str] | None, on_epoch_end: EpochCallback | None) -> FitResult:
+    config = resolve_config(config)
+    params = config.model.params
     pre = Preprocessor.from_config(config.preprocess)
     train_texts = pre.batch(train.texts)
     labels = LabelEncoder.fit(train.labels, order=class_order, source=train.source)
@@ -136,15 +161,19 @@ def _fit(config: RunConfig, train: TextDataset, validation: TextDataset | None,
     enc_val = None
     if validation is not None and len(validation):
         enc_val = EncodedTexts.build(vocab, pre.batch(validation.texts),
-                                     labels.encode(validation.labels, source=validation.source), fixed)
+                                     labels.encode(validation.labels, source=validation.source),
+                                     fixed)
     log.info("train %d texts, validation %d, vocabulary %d tokens, %d classes, model %s",
-             len(train), len(validation) if validation else 0, len(vocab), len(labels), config.model.name)
-    trainer = Trainer(model, config.training, labels.class_weights(y_train, config.training.class_weights))
+             len(train), len(validation) if validation else 0, len(vocab), len(labels),
+             config.model.name)
+    trainer = Trainer(model, config.training,
+                      labels.class_weights(y_train, config.training.class_weights),
+                      on_epoch_end=on_epoch_end)
     t0 = time.perf_counter()
     history = trainer.fit(enc_train, enc_val)
     seconds = time.perf_counter() - t0
-    info = {"name": config.model.name, "params": params, "embedding_dim": spec.dim,
-            "vocab_size": len(vocab), "num_classes": len(labels),
+    info = {"name": model.config["name"], "params": model.config["params"],
+            "embedding_dim": spec.dim, "vocab_size": len(vocab), "num_classes": len(labels),
             "n_parameters": sum(p.numel() for p in model.parameters())}
     predictor = Predictor(config, pre, vocab, labels, model, info)
     return FitResult(predictor, history, trainer.best_epoch, seconds, coverage)
@@ -156,7 +185,8 @@ def evaluate(predictor: Predictor, data: TextDataset) -> dict:
         raise DataError(f"{data.source}: no rows to evaluate")
     y = predictor.labels.encode(data.labels, source=data.source)
     t0 = time.perf_counter()
-    pred = predictor.predict_proba(data.texts).argmax(1)
+    # every row is scored, texts empty after preprocessing too (the model's no-token output)
+    pred = predict_logits(predictor.model, predictor.encode(data.texts)).argmax(1).numpy()
     seconds = time.perf_counter() - t0
     m = classification_metrics(y, pred, predictor.classes)
     m["predict_seconds"] = seconds
@@ -165,16 +195,31 @@ def evaluate(predictor: Predictor, data: TextDataset) -> dict:
 
 
 def train_run(config: RunConfig, out: str | Path | None = None, overwrite: bool = False,
-              splits: Splits | None = None) -> RunResult:
+              splits: Splits | None = None, *,
+              on_epoch_end: EpochCallback | None = None) -> RunResult:
     """Run the whole loop from a config; with ``out`` write the run directory atomically.
-    ``splits`` replaces the config's own splits (e.g. a cross-validation fold)."""
+    ``splits`` replaces the config's own splits (e.g. a cross-validation fold);
+    ``on_epoch_end`` is the trainer's per-epoch hook (see :func:`fit`).
+
+    Started by ``torchrun`` with several processes, it trains one model on all of them
+    (:mod:`embedlab.training.distributed`); only rank 0 writes ``out``, the other ranks return
+    ``out=None``."""
+    with process_group(resolve_device(config.training.device)):
+        return _train_run(config, out, overwrite, splits, on_epoch_end)
+
+
+def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
+               splits: Splits | None, on_epoch_end: EpochCallback | None) -> RunResult:
     from embedlab.artifacts import atomic_run_dir, ensure_free
     from embedlab.training.plots import plot_confusion_matrix, plot_learning_curves
 
+    if out is not None and not is_main_process():
+        out = None
     if out is not None:
         ensure_free(out, overwrite)
     splits = splits if splits is not None else load_splits(config)
-    result = fit(config, splits.train, splits.validation, splits.class_order)
+    result = fit(config, splits.train, splits.validation, splits.class_order,
+                 on_epoch_end=on_epoch_end)
     metrics: dict = {
         "data": {"train": len(splits.train), "validation": len(splits.validation or []),
                  "test": len(splits.test or []), "notes": list(splits.train.notes)},
@@ -193,10 +238,12 @@ def train_run(config: RunConfig, out: str | Path | None = None, overwrite: bool 
         with atomic_run_dir(out, overwrite=overwrite) as tmp:
             result.predictor.write(tmp)
             (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
-            (tmp / "history.json").write_text(json.dumps(result.history, indent=1), encoding="utf-8")
+            (tmp / "history.json").write_text(json.dumps(result.history, indent=1),
+                                              encoding="utf-8")
             plot_learning_curves(result.history, tmp / "learning_curves.png")
             report = metrics.get("test") or metrics.get("validation")
             if report:
-                plot_confusion_matrix(report["confusion_matrix"], report["classes"], tmp / "confusion_matrix.png")
+                plot_confusion_matrix(report["confusion_matrix"], report["classes"],
+                                      tmp / "confusion_matrix.png")
         result.predictor.path = Path(out)
     return RunResult(result.predictor, metrics, result.history, Path(out) if out else None)

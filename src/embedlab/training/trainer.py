@@ -1,16 +1,29 @@
-"""The training loop: Adam (+ SparseAdam for sparse embeddings), ReduceLROnPlateau, early stopping
-that restores the best weights, class-weighted loss, gradient clipping, per-epoch history.
+"""The training loop: Adam (+ SparseAdam for sparse embeddings), ReduceLROnPlateau on the
+validation loss, early stopping that restores the best weights, class-weighted loss, gradient
+clipping, per-epoch history and an ``on_epoch_end`` hook.
 
-The loop is written to run unchanged under ``torchrun``: when ``torch.distributed`` is
-initialised the model is wrapped in DDP, each rank takes its shard of every shuffled epoch,
-validation losses are all-reduced and only rank 0 logs.
+Each step is a method that can be called and tested alone: :meth:`Trainer.build_optimizers`,
+:meth:`Trainer.build_schedulers`, :meth:`Trainer.train_step` (one batch),
+:meth:`Trainer.train_epoch`, :meth:`Trainer.evaluate`; :meth:`Trainer.fit` strings them together.
+
+Distributed data parallel: when ``torch.distributed`` is initialised (``embedlab.training.run``
+joins the group ``torchrun`` describes, see :mod:`embedlab.training.distributed`), the model
+is wrapped in DDP and every rank trains on its shard of each shuffled epoch. Shards are made
+equal as ``DistributedSampler`` makes them (the epoch order is padded by repeating its start
+up to a multiple of the world size), so every rank runs the same number of batches and no
+collective waits forever. Validation is split between the ranks and its sums all-reduced, so
+every rank sees the same validation loss and takes the same early-stopping, scheduler and
+callback decisions; only rank 0 logs.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,149 +32,240 @@ from torch import nn
 from torch.nn import functional as F
 
 from embedlab.config import TrainConfig
-from embedlab.training.batching import EncodedTexts
+from embedlab.inference.batches import EncodedTexts
+from embedlab.models.classifier import ModelParams
+from embedlab.training.device import resolve_device
 from embedlab.training.early_stopping import EarlyStopping
 
 log = logging.getLogger("embedlab")
 
+#: ``on_epoch_end(row)``: called after every epoch with that epoch's history row (the keys of
+#: :meth:`Trainer.fit`'s rows); returning ``True`` stops training after this epoch (the best
+#: weights are still restored). Under DDP it runs on rank 0 only and its answer is broadcast.
+EpochCallback = Callable[[dict[str, Any]], bool | None]
 
-def _world() -> tuple[int, int]:
+
+def world() -> tuple[int, int]:
+    """``(rank, world_size)`` of the initialised process group, ``(0, 1)`` without one."""
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
 
-def _split_params(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
-    sparse_ids = {id(p) for p in getattr(model, "sparse_parameters", list)()}
-    dense = [p for p in model.parameters() if p.requires_grad and id(p) not in sparse_ids]
-    sparse = [p for p in model.parameters() if p.requires_grad and id(p) in sparse_ids]
-    return dense, sparse
+def shard_batches(n: int, batch_size: int, generator: torch.Generator, rank: int = 0,
+                  world_size: int = 1) -> list[torch.Tensor]:
+    """This rank's batches of one shuffled epoch over ``n`` rows.
+
+    With ``world_size > 1`` the permutation is padded by repeating its first rows up to
+    ``ceil(n / world_size) * world_size`` and rank ``r`` takes every ``world_size``-th row from
+    ``r``: all ranks get ``ceil(n / world_size)`` rows, hence the same number of batches.
+    Every rank must pass a generator in the same state (the same seed).
+    """
+    order = torch.randperm(n, generator=generator)
+    if world_size > 1:
+        total = math.ceil(n / world_size) * world_size
+        order = order.repeat(math.ceil(total / max(n, 1)))[:total][rank::world_size]
+    return list(order.split(batch_size))
 
 
-@torch.no_grad()
-def predict_logits(model: nn.Module, data: EncodedTexts, batch_size: int = 1024) -> torch.Tensor:
-    """Logits for every row, computed in length-sorted batches and returned in input order."""
-    model.eval()
-    out = torch.empty(len(data), 0)
-    parts, order = [], []
-    for index in data.batches(batch_size, by_length=True):
-        parts.append(model(data.batch(index)))
-        order.append(index)
-    if not parts:
-        return out
-    logits = torch.cat(parts)
-    result = torch.empty_like(logits)
-    result[torch.cat(order)] = logits
-    return result
+def training_defaults(model: nn.Module) -> dict[str, Any]:
+    """The model's own ``training_defaults`` (its ``Params``), the generic ones otherwise."""
+    params = getattr(model, "params", None)
+    return getattr(params, "training_defaults", ModelParams.training_defaults)
 
 
 class Trainer:
-    """Fit a model on encoded texts; see the module docstring."""
+    """Fit a model on encoded texts; see the module docstring.
 
-    def __init__(self, model: nn.Module, config: TrainConfig, class_weights: np.ndarray | None = None) -> None:
-        self.config = config
-        self.model = model
-        self.rank, self.world = _world()
-        self.weights = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
-        self.history: list[dict] = []
+    ``config`` settings left unset (``lr``, ``patience``) come from the model's
+    ``training_defaults`` (:meth:`embedlab.config.TrainConfig.resolve`). The model trains on
+    ``config.device`` and is moved back to the CPU when :meth:`fit` ends.
+    """
+
+    def __init__(self, model: nn.Module, config: TrainConfig,
+                 class_weights: np.ndarray | None = None, *,
+                 on_epoch_end: EpochCallback | None = None) -> None:
+        self.config = config.resolve(training_defaults(model))
+        self.device = resolve_device(self.config.device)
+        self.model = model.to(self.device)
+        self.rank, self.world = world()
+        self.weights = (None if class_weights is None else
+                        torch.as_tensor(class_weights, dtype=torch.float32, device=self.device))
+        self.on_epoch_end = on_epoch_end
+        self.history: list[dict[str, Any]] = []
         self.best_epoch: int | None = None
+        self._parallel: nn.Module = self.model
 
     def _log(self, msg: str) -> None:
         if self.rank == 0:
             log.info(msg)
 
-    def _evaluate(self, model: nn.Module, data: EncodedTexts) -> tuple[float, float]:
-        logits = predict_logits(model, data, batch_size=max(self.config.batch_size, 512))
-        loss_sum = F.cross_entropy(logits, data.y, weight=self.weights, reduction="sum")
-        if self.weights is not None:
-            denom = self.weights[data.y].sum()
-        else:
-            denom = torch.tensor(float(len(data)))
-        correct = (logits.argmax(1) == data.y).sum().float()
-        stats = torch.stack([loss_sum, denom, correct, torch.tensor(float(len(data)))])
+    def _all_reduce(self, values: list[float]) -> list[float]:
+        stats = torch.tensor(values, dtype=torch.float64)
         if self.world > 1:
             dist.all_reduce(stats)
-        return float(stats[0] / stats[1]), float(stats[2] / stats[3])
+        return stats.tolist()
 
-    def fit(self, train: EncodedTexts, val: EncodedTexts | None = None) -> list[dict]:
-        """Train; returns the per-epoch history. With ``val``, the best epoch's weights are restored."""
-        cfg = self.config
-        model = self.model
-        if self.world > 1:
-            model = nn.parallel.DistributedDataParallel(model)
-        dense, sparse = _split_params(self.model)
-        lr = cfg.lr if cfg.lr is not None else 1e-3
+    # ----- the steps ---------------------------------------------------------------------
+    def build_optimizers(self) -> list[torch.optim.Optimizer]:
+        """Adam (fused) with ``weight_decay`` for dense parameters; SparseAdam (no weight decay:
+        it has none) for the model's ``sparse_parameters()``."""
+        sparse_ids = {id(p) for p in getattr(self.model, "sparse_parameters", list)()}
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        dense = [p for p in trainable if id(p) not in sparse_ids]
+        sparse = [p for p in trainable if id(p) in sparse_ids]
+        lr = self.config.lr
         optimizers: list[torch.optim.Optimizer] = []
         if dense:
-            # fused Adam: measured 1.7x (cnn) to 4x (bag) more training samples/s on CPU
-            optimizers.append(torch.optim.Adam(dense, lr=lr, weight_decay=cfg.weight_decay, fused=True))
+            optimizers.append(torch.optim.Adam(dense, lr=lr, weight_decay=self.config.weight_decay,
+                                               fused=True))
         if sparse:
             optimizers.append(torch.optim.SparseAdam(sparse, lr=lr))
-        schedulers = [
-            torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience)
-            for o in optimizers
-        ]
-        patience = cfg.patience if cfg.patience is not None else 3
-        stopper = EarlyStopping(patience)
-        gen = torch.Generator().manual_seed(cfg.seed)
-        show = cfg.progress and self.rank == 0 and sys.stderr.isatty()
-        for epoch in range(1, cfg.epochs + 1):
-            model.train()
-            t0 = time.perf_counter()
-            total_loss = total_correct = seen = 0.0
-            batches = list(train.batches(cfg.batch_size, shuffle=True, generator=gen, shard=(self.rank, self.world)))
-            bar = None
-            if show:
-                from tqdm import tqdm
+        return optimizers
 
-                bar = tqdm(total=len(batches), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, unit="batch")
-            for step, index in enumerate(batches):
-                ids, y = train.batch(index), train.y.index_select(0, index)
-                logits = model(ids)
-                loss = F.cross_entropy(logits, y, weight=self.weights)
-                for o in optimizers:
-                    o.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.clip_grad_norm and dense:
-                    nn.utils.clip_grad_norm_(dense, cfg.clip_grad_norm)
-                for o in optimizers:
-                    o.step()
-                n = len(index)
-                total_loss += loss.item() * n
-                total_correct += float((logits.argmax(1) == y).sum())
-                seen += n
-                if bar is not None:
-                    bar.update(1)
-                    if step % 20 == 0:
-                        bar.set_postfix(loss=f"{total_loss / seen:.4f}")
+    def build_schedulers(self, optimizers: list[torch.optim.Optimizer]
+                         ) -> list[torch.optim.lr_scheduler.ReduceLROnPlateau]:
+        """One ReduceLROnPlateau per optimizer, stepped on the validation loss."""
+        return [torch.optim.lr_scheduler.ReduceLROnPlateau(
+            o, mode="min", factor=self.config.lr_factor, patience=self.config.lr_patience)
+            for o in optimizers]
+
+    def train_step(self, ids: torch.Tensor, y: torch.Tensor,
+                   optimizers: list[torch.optim.Optimizer]) -> tuple[float, int]:
+        """One batch: forward, (class-weighted) cross-entropy, backward, clip the dense
+        gradients to ``clip_grad_norm``, step. Returns the batch's summed loss and its number of
+        correct predictions; the gradients stay on the parameters until the next step."""
+        ids, y = ids.to(self.device), y.to(self.device)
+        logits = self._parallel(ids)
+        loss = F.cross_entropy(logits, y, weight=self.weights)
+        for o in optimizers:
+            o.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.clip_grad_norm:
+            dense = [p for p in self.model.parameters()
+                     if p.grad is not None and not p.grad.is_sparse]
+            if dense:
+                nn.utils.clip_grad_norm_(dense, self.config.clip_grad_norm)
+        for o in optimizers:
+            o.step()
+        return loss.item() * len(y), int((logits.argmax(1) == y).sum())
+
+    def train_epoch(self, train: EncodedTexts, epoch: int, optimizers: list[torch.optim.Optimizer],
+                    generator: torch.Generator) -> dict[str, Any]:
+        """One pass over this rank's shard; returns the epoch's history row (train part).
+
+        ``train_loss`` and ``train_acc`` average the loss and accuracy of the epoch's batches
+        (over all ranks) as the weights moved through the epoch.
+        """
+        cfg = self.config
+        self._parallel.train()
+        start = time.perf_counter()
+        batches = shard_batches(len(train), cfg.batch_size, generator, self.rank, self.world)
+        bar = None
+        if cfg.progress and self.rank == 0 and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(batches), desc=f"epoch {epoch}/{cfg.epochs}", leave=False,
+                       unit="batch")
+        loss_sum = correct = seen = 0.0
+        for step, index in enumerate(batches):
+            batch_loss, batch_correct = self.train_step(
+                train.batch(index), train.y.index_select(0, index), optimizers)
+            loss_sum, correct, seen = loss_sum + batch_loss, correct + batch_correct, seen + len(index)
             if bar is not None:
-                bar.close()
-            row = {
-                "epoch": epoch,
-                "train_loss": total_loss / max(seen, 1),
-                "train_acc": total_correct / max(seen, 1),
-                "lr": optimizers[0].param_groups[0]["lr"] if optimizers else lr,
-                "seconds": time.perf_counter() - t0,
-                "samples_per_s": seen * self.world / max(time.perf_counter() - t0, 1e-9),
-            }
-            if val is not None and len(val):
-                row["val_loss"], row["val_acc"] = self._evaluate(self.model, val)
-                row["best"] = stopper.step(row["val_loss"], epoch, self.model)
-                for s in schedulers:
-                    s.step(row["val_loss"])
-            self.history.append(row)
-            msg = f"epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.3f}"
-            if "val_loss" in row:
-                msg += f" | val loss {row['val_loss']:.4f} acc {row['val_acc']:.3f}{' *' if row['best'] else ''}"
-            self._log(msg + f" | {row['seconds']:.1f}s")
-            if val is not None and stopper.should_stop:
-                self._log(f"early stopping: no val-loss improvement for {patience} epochs")
-                break
-        if stopper.best_state is not None:
-            stopper.restore(self.model)
-            self.best_epoch = stopper.best_epoch
-            self._log(f"restored best weights from epoch {stopper.best_epoch} (val loss {stopper.best_loss:.4f})")
-        else:
-            self.best_epoch = len(self.history)
+                bar.update(1)
+                if step % 20 == 0:
+                    bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+        if bar is not None:
+            bar.close()
+        loss_sum, correct, seen = self._all_reduce([loss_sum, correct, seen])
+        seconds = time.perf_counter() - start
+        return {
+            "epoch": epoch,
+            "train_loss": loss_sum / max(seen, 1),
+            "train_acc": correct / max(seen, 1),
+            "lr": optimizers[0].param_groups[0]["lr"] if optimizers else cfg.lr,
+            "seconds": seconds,
+            "samples_per_s": seen / max(seconds, 1e-9),
+        }
+
+    @torch.no_grad()
+    def evaluate(self, data: EncodedTexts, batch_size: int = 1024) -> tuple[float, float]:
+        """(Class-weighted) mean cross-entropy and accuracy on ``data``; under DDP each rank
+        scores its share of the rows and the sums are all-reduced."""
+        was_training = self.model.training
         self.model.eval()
+        loss_sum = denom = correct = count = 0.0
+        for index in data.batches(batch_size, by_length=True, shard=(self.rank, self.world)):
+            y = data.y.index_select(0, index).to(self.device)
+            logits = self.model(data.batch(index).to(self.device))
+            loss_sum += float(F.cross_entropy(logits, y, weight=self.weights, reduction="sum"))
+            denom += float(self.weights[y].sum()) if self.weights is not None else len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            count += len(y)
+        self.model.train(was_training)
+        loss_sum, denom, correct, count = self._all_reduce([loss_sum, denom, correct, count])
+        return loss_sum / max(denom, 1e-12), correct / max(count, 1)
+
+    def _callback_stops(self, row: dict[str, Any]) -> bool:
+        stop = bool(self.on_epoch_end(row)) if self.on_epoch_end and self.rank == 0 else False
+        if self.world > 1:
+            flag = torch.tensor([int(stop)])
+            dist.broadcast(flag, src=0)
+            stop = bool(flag.item())
+        return stop
+
+    # ----- the loop ----------------------------------------------------------------------
+    def fit(self, train: EncodedTexts, val: EncodedTexts | None = None) -> list[dict[str, Any]]:
+        """Train for up to ``epochs`` epochs; return the history, one row per epoch.
+
+        A row holds ``epoch``, ``train_loss``, ``train_acc``, ``lr`` (the learning rate the
+        epoch ran with), ``seconds``, ``samples_per_s`` and, with ``val``, ``val_loss``,
+        ``val_acc`` and ``best``. With ``val`` the learning rate drops on a validation-loss
+        plateau, training stops after ``patience`` epochs without improvement (0: never) and
+        the best epoch's weights are restored.
+        """
+        cfg = self.config
+        if len(train) == 0:
+            raise ValueError("no training rows")
+        self._parallel = (nn.parallel.DistributedDataParallel(self.model) if self.world > 1
+                          else self.model)
+        optimizers = self.build_optimizers()
+        schedulers = self.build_schedulers(optimizers)
+        stopper = EarlyStopping(cfg.patience)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        validate = val is not None and len(val) > 0
+        try:
+            for epoch in range(1, cfg.epochs + 1):
+                row = self.train_epoch(train, epoch, optimizers, generator)
+                if validate:
+                    row["val_loss"], row["val_acc"] = self.evaluate(val)
+                    row["best"] = stopper.step(row["val_loss"], epoch, self.model)
+                    for scheduler in schedulers:
+                        scheduler.step(row["val_loss"])
+                self.history.append(row)
+                self._log_epoch(row)
+                if self._callback_stops(row):
+                    self._log(f"stopped by on_epoch_end after epoch {epoch}")
+                    break
+                if validate and stopper.should_stop:
+                    self._log(f"early stopping: no val-loss improvement for {cfg.patience} epochs")
+                    break
+            if stopper.best_state is not None:
+                stopper.restore(self.model)
+                self.best_epoch = stopper.best_epoch
+                self._log(f"restored best weights from epoch {stopper.best_epoch} "
+                          f"(val loss {stopper.best_loss:.4f})")
+            else:
+                self.best_epoch = len(self.history)
+        finally:
+            self._parallel = self.model
+            self.model.to("cpu").eval()
         return self.history
+
+    def _log_epoch(self, row: dict[str, Any]) -> None:
+        msg = f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.3f}"
+        if "val_loss" in row:
+            star = " *" if row["best"] else ""
+            msg += f" | val loss {row['val_loss']:.4f} acc {row['val_acc']:.3f}{star}"
+        self._log(msg + f" | {row['seconds']:.1f}s")
