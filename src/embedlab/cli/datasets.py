@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from embedlab.cli.common import console
 
@@ -13,6 +12,8 @@ app = typer.Typer(help="Built-in data sets: list, describe, download (cached, ch
 @app.command("list")
 def list_() -> None:
     """List the built-in data sets."""
+    from rich.table import Table
+
     from embedlab.data import list_datasets
 
     t = Table(title="built-in datasets")
@@ -26,6 +27,8 @@ def list_() -> None:
 @app.command()
 def info(name: str) -> None:
     """Show a data set's classes, files, checksums, protocol and licence."""
+    from rich.table import Table
+
     from embedlab.data import dataset_info
 
     i = dataset_info(name)
@@ -38,7 +41,7 @@ def info(name: str) -> None:
         t.add_column(col, overflow="fold")
     for split, files in i.files.items():
         for f in files:
-            t.add_row(split, f.name, f.sha256[:16] + "…", f.url or "(shipped in the package)")
+            t.add_row(split, f.name, (f.sha256[:16] + "…" if f.sha256 else "(none)"), f.url or "(shipped in the package)")
     console.print(t)
     if i.citation:
         console.print(f"citation: {i.citation}")

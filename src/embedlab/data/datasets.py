@@ -189,69 +189,59 @@ def _cross_validated(name: str, description: str,
     )
 
 
-_BUILTIN: list[DatasetInfo] = [
-    DatasetInfo(
-        name="ag_news",
-        description=(
-            "AG News topic classification: 120,000 train / 7,600 test news items, 4 balanced "
-            "classes; text = title + ' ' + description."
-        ),
+def _ag_news(name: str, description: str, *, train: DataFile, test: DataFile, protocol: str,
+             source: str, mirror_dir: str | None = None,
+             package_dir: str | None = None) -> DatasetInfo:
+    """AG News or a sample of it: CSV without header, label 1-4, title, description."""
+    return DatasetInfo(
+        name=name,
+        description=description,
         classes=_AG_CLASSES,
-        files={
-            "train": [DataFile(
-                "train.csv", f"{_AG}train.csv",
-                "76a0a2d2f92b286371fe4d4044640910a04a803fdd2538e0f3f29a5c6f6b672e",
-                rows=120_000, partial_copies=(_AG_PARTIAL,),
-            )],
-            "test": [DataFile(
-                "test.csv", f"{_AG}test.csv",
-                "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
-                size=1_857_427, rows=7_600,
-            )],
-        },
+        files={"train": [train], "test": [test]},
         format="csv",
         encoding="utf-8",
-        protocol="official train/test; validation carved from train",
+        protocol=protocol,
         citation=_AG_CITATION,
         licence=_AG_LICENCE,
+        source=source,
+        mirror_dir=mirror_dir,
+        package_dir=package_dir,
+        text_columns=[1, 2],
+        label_column=0,
+        label_map=_AG_MAP,
+        clean="ag_news",
+    )
+
+
+_BUILTIN: list[DatasetInfo] = [
+    _ag_news(
+        "ag_news",
+        "AG News topic classification: 120,000 train / 7,600 test news items, 4 balanced "
+        "classes; text = title + ' ' + description.",
+        train=DataFile("train.csv", f"{_AG}train.csv",
+                       "76a0a2d2f92b286371fe4d4044640910a04a803fdd2538e0f3f29a5c6f6b672e",
+                       rows=120_000, partial_copies=(_AG_PARTIAL,)),
+        test=DataFile("test.csv", f"{_AG}test.csv",
+                      "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
+                      1_857_427, rows=7_600),
+        protocol="official train/test; validation carved from train",
         source="mhjabreel/CharCnn_Keras data/ag_news_csv/ (the URLs torchtext uses)",
         mirror_dir="ag_news",
-        text_columns=[1, 2],
-        label_column=0,
-        label_map=_AG_MAP,
-        clean="ag_news",
     ),
-    DatasetInfo(
-        name="ag_news_sample",
-        description=(
-            "Small real sample of AG News shipped with embedlab for demos and offline tests: "
-            "2,000 train (500 per class, from rows 1-10,000 of train.csv) / 500 test "
-            "(125 per class)."
-        ),
-        classes=_AG_CLASSES,
-        files={
-            "train": [DataFile(
-                "train.csv", None,
-                "847714df45608d67cd9716c9287ab8e2a8a2670428827f9102e75897890bd4b2",
-                size=502_507, rows=2_000,
-            )],
-            "test": [DataFile(
-                "test.csv", None,
-                "333fd13e9c53ee237a4eb06fc301f42bb7d73f58d2023dacca5b852c05c7580f",
-                size=124_041, rows=500,
-            )],
-        },
-        format="csv",
-        encoding="utf-8",
+    _ag_news(
+        "ag_news_sample",
+        "Small real sample of AG News shipped with embedlab for demos and offline tests: "
+        "2,000 train (500 per class, from rows 1-10,000 of train.csv) / 500 test "
+        "(125 per class).",
+        train=DataFile("train.csv", None,
+                       "847714df45608d67cd9716c9287ab8e2a8a2670428827f9102e75897890bd4b2",
+                       502_507, rows=2_000),
+        test=DataFile("test.csv", None,
+                      "333fd13e9c53ee237a4eb06fc301f42bb7d73f58d2023dacca5b852c05c7580f",
+                      124_041, rows=500),
         protocol="sample of the official train/test; validation carved from train",
-        citation=_AG_CITATION,
-        licence=_AG_LICENCE,
         source="package: embedlab/resources/samples/ag_news_sample (see its README.md)",
         package_dir="ag_news_sample",
-        text_columns=[1, 2],
-        label_column=0,
-        label_map=_AG_MAP,
-        clean="ag_news",
     ),
     DatasetInfo(
         name="trec",

@@ -93,6 +93,15 @@ def _glove(corpus: str, dims: tuple[int, ...], words: int, archive: str, sha256:
     ]
 
 
+def _fasttext_vec(name: str, words: int, archive: str, sha256: str, size: int,
+                  description: str) -> Source:
+    """One of fastText's English ``.vec.zip`` archives (one text file each)."""
+    return Source(f"fasttext-{name}", 300, words, "fasttext-vec",
+                  _archived(f"{FASTTEXT}/vectors-english/{archive}",
+                            archive.removesuffix(".zip"), sha256, size),
+                  description=description)
+
+
 SOURCES: dict[str, Source] = {
     s.name: s
     for s in [
@@ -108,18 +117,13 @@ SOURCES: dict[str, Source] = {
         *_glove("twitter-27b", (25, 50, 100, 200), 1_193_514, "glove.twitter.27B.zip",
                 "792af52f795d1a32c9842a3240f5f3fe5e941a8ff6df5eb0f9d668092ebc019c",
                 1_520_408_563, "GloVe, 2B tweets (27B tokens, uncased)"),
-        Source("fasttext-wiki-news-300d-1m", 300, 999_994, "fasttext-vec",
-               _archived(f"{FASTTEXT}/vectors-english/wiki-news-300d-1M.vec.zip",
-                         "wiki-news-300d-1M.vec",
-                         "bdeb85f44892c505953e3654183e9cb0d792ee51be0992460593e27198d746f8",
-                         681_808_098),
-               description="fastText, Wikipedia 2017 + UMBC + statmt news (16B tokens)"),
-        Source("fasttext-crawl-300d-2m", 300, 1_999_995, "fasttext-vec",
-               _archived(f"{FASTTEXT}/vectors-english/crawl-300d-2M.vec.zip",
-                         "crawl-300d-2M.vec",
-                         "5bfffffbabdab299d4c9165c47275e8f982807a6eaca37ee1f71d3a79ddb544d",
-                         1_523_785_255),
-               description="fastText, Common Crawl (600B tokens)"),
+        _fasttext_vec("wiki-news-300d-1m", 999_994, "wiki-news-300d-1M.vec.zip",
+                      "bdeb85f44892c505953e3654183e9cb0d792ee51be0992460593e27198d746f8",
+                      681_808_098,
+                      "fastText, Wikipedia 2017 + UMBC + statmt news (16B tokens)"),
+        _fasttext_vec("crawl-300d-2m", 1_999_995, "crawl-300d-2M.vec.zip",
+                      "5bfffffbabdab299d4c9165c47275e8f982807a6eaca37ee1f71d3a79ddb544d",
+                      1_523_785_255, "fastText, Common Crawl (600B tokens)"),
         Source("fasttext-cc-en-300-bin", 300, 2_000_000, "fasttext-bin",
                _archived(f"{FASTTEXT}/vectors-crawl/cc.en.300.bin.gz", "cc.en.300.bin", None,
                          4_503_593_528),
