@@ -60,17 +60,15 @@ def test_failure_inside_the_writer_keeps_the_old_run_and_leaves_no_temp(tmp_path
     out = tmp_path / "run"
     write_run(out, "old")
     before = snapshot(out)
-    with pytest.raises(RuntimeError, match="disk full"):
-        with atomic_run_dir(out, overwrite=True) as tmp:
-            (tmp / "weights.txt").write_text("new, half written")
-            (tmp / "more.txt").write_text("x")
-            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError, match="disk full"), atomic_run_dir(out, overwrite=True) as tmp:
+        (tmp / "weights.txt").write_text("new, half written")
+        (tmp / "more.txt").write_text("x")
+        raise RuntimeError("disk full")
     assert snapshot(out) == before
     assert leftovers(tmp_path) == []
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_run_dir(tmp_path / "fresh") as tmp:
-            (tmp / "weights.txt").write_text("x")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_run_dir(tmp_path / "fresh") as tmp:
+        (tmp / "weights.txt").write_text("x")
+        raise KeyboardInterrupt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
@@ -141,9 +139,9 @@ def test_an_empty_directory_is_written(tmp_path):
 
 def test_a_manifest_written_by_the_body_must_say_the_kind(tmp_path):
     out = tmp_path / "out"
-    with pytest.raises(ArtifactError, match="does not say kind 'embedlab-vectors'"):
-        with atomic_dir(out, kind="embedlab-vectors") as tmp:
-            (tmp / "manifest.json").write_text('{"kind": "something-else"}')
+    with (pytest.raises(ArtifactError, match="does not say kind 'embedlab-vectors'"),
+          atomic_dir(out, kind="embedlab-vectors") as tmp):
+        (tmp / "manifest.json").write_text('{"kind": "something-else"}')
     assert not out.exists() and leftovers(tmp_path) == []
     with atomic_dir(out, kind="embedlab-vectors") as tmp:
         (tmp / "manifest.json").write_text('{"kind": "embedlab-vectors", "words": 3}')

@@ -170,7 +170,7 @@ def test_cli_errors_are_one_red_line_and_leave_nothing(tmp_path):
     r = invoke("neighbors", "glove-7b", "x")
     assert r.exit_code == 1 and "known:" in r.stderr
     r = invoke("analogy", "glove-6b-50d", "king")
-    assert r.exit_code == 1 and "--positive" in r.stderr
+    assert r.exit_code == 2 and "--positive" in r.stderr
 
 
 def test_cli_list():

@@ -64,6 +64,7 @@ Source = Annotated[str, typer.Argument(help="Registered name (see 'list') or vec
 Format = Annotated[str | None, typer.Option("--format", help="Vectors file format "
                                                "(sniffed when left out).")]
 Limit = Annotated[int | None, typer.Option("--limit", help="Keep the N most frequent words.")]
+TopN = Annotated[int, typer.Option("--topn", help="How many words to show.")]
 
 
 @app.command()
@@ -157,7 +158,7 @@ def train(
 def neighbors(
     source: Source,
     word: str,
-    topn: Annotated[int, typer.Option("--topn")] = 10,
+    topn: TopN = 10,
     fmt: Format = None,
     limit: Limit = None,
 ) -> None:
@@ -172,7 +173,7 @@ def neighbors(
 def analogy(
     ctx: typer.Context,
     source: Source,
-    topn: Annotated[int, typer.Option("--topn")] = 10,
+    topn: TopN = 10,
     method: Annotated[str, typer.Option(help="add (3CosAdd) or mul (3CosMul).")] = "add",
     fmt: Format = None,
     limit: Limit = None,
@@ -233,7 +234,7 @@ def bias(
     source: Source,
     permutations: int = 10_000,
     seed: int = 0,
-    topn: Annotated[int, typer.Option("--topn")] = 3,
+    topn: TopN = 3,
     fmt: Format = None,
     limit: Limit = None,
 ) -> None:
@@ -269,7 +270,8 @@ def bias(
 @app.command()
 def evaluate(
     source: Source,
-    restrict_vocab: Annotated[int, typer.Option("--restrict-vocab")] = 300_000,
+    restrict_vocab: Annotated[int, typer.Option(
+        "--restrict-vocab", help="Answer analogies among the N most frequent words.")] = 300_000,
     fmt: Format = None,
     limit: Limit = None,
 ) -> None:
