@@ -206,7 +206,8 @@ def test_load_a_run_trained_from_a_config(tmp_path):
                                "training": {"epochs": 1, "seed": 5, "progress": False}})
     res = train_run(cfg, tmp_path / "run")
     clf = TextClassifier.load(tmp_path / "run")
-    assert (clf.model, clf.epochs, clf.seed) == ("bag", 1, 5)
+    assert (clf.model, clf.epochs, clf.seed) == (res.predictor.config.model.name, 1, 5)
+    assert "bag" in clf.model and clf.to_config().model == res.predictor.config.model
     assert sorted(clf.classes_.tolist()) == sorted(res.predictor.classes)
     texts = ["Stocks fell sharply on Monday", "The team won the final"]
     columns = [clf.classes_.tolist().index(c) for c in res.predictor.classes]

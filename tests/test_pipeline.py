@@ -201,6 +201,12 @@ def test_existing_run_directory_is_not_overwritten_by_default(trained, tmp_path)
     clf, _, _ = trained
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "keep.txt").write_text("mine")
+    for overwrite in (False, True):  # not ours: refused even with overwrite
+        with pytest.raises(ArtifactError, match="embedlab did not write"):
+            clf.save(tmp_path / "x", overwrite=overwrite)
+    assert [p.name for p in (tmp_path / "x").iterdir()] == ["keep.txt"]
+    clf.save(tmp_path / "run")
     with pytest.raises(ArtifactError, match="already exists"):
-        clf.save(tmp_path / "x")
-    assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
+        clf.save(tmp_path / "run")
+    clf.save(tmp_path / "run", overwrite=True)  # our own run: replaced on request
+    assert embedlab.load(tmp_path / "run").classes == clf.predictor_.classes
