@@ -149,3 +149,20 @@ def test_no_load_path_can_unpickle():
             if node.func.attr == "load" and "KeyedVectors" in owner and file.name != "formats.py":
                 offenders.append(f"{file}:{node.lineno} gensim unpickling outside read_gensim")
     assert not offenders, offenders
+
+
+def test_a_trusted_gensim_file_is_usable_for_training_by_prefix(tmp_path):
+    """The opt-in reaches training too: ``embeddings="gensim:PATH"`` (``--embeddings gensim:PATH``)."""
+    from embedlab import TextClassifier
+
+    words = ["good", "great", "fine", "bad", "awful", "poor", "film"]
+    rng = np.random.default_rng(0)
+    kv = Vectors(from_arrays(words, rng.normal(size=(len(words), 8)).astype(np.float32)))
+    path = kv.export(tmp_path / "trusted.kv", format="gensim")
+    texts = ["good film", "great film", "fine film", "bad film", "awful film", "poor film"] * 3
+    labels = ["pos", "pos", "pos", "neg", "neg", "neg"] * 3
+    clf = TextClassifier(model="bag", embeddings=f"gensim:{path}", epochs=2, val_size=0)
+    clf.fit(texts, labels)
+    assert clf.embeddings_coverage_ and clf.predict_proba(["good film"]).shape == (1, 2)
+    with pytest.raises(EmbeddingError, match="pickle"):
+        TextClassifier(model="bag", embeddings=str(path), epochs=1, val_size=0).fit(texts, labels)
