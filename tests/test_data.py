@@ -710,3 +710,15 @@ def test_importing_the_data_area_loads_no_heavy_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_text_classifier_fits_with_a_one_example_class(caplog: pytest.LogCaptureFixture) -> None:
+    """Seed 18 used to carve the only 'c' into validation: "label 'c' was never seen"."""
+    from embedlab import TextClassifier
+
+    texts = ["good film great"] * 6 + ["bad film awful"] * 6 + ["odd one"]
+    labels = ["a"] * 6 + ["b"] * 6 + ["c"]
+    with caplog.at_level(logging.WARNING, logger="embedlab"):
+        clf = TextClassifier(model="bag", epochs=1, seed=18).fit(texts, labels)
+    assert list(clf.classes_) == ["a", "b", "c"]
+    assert any("'c' (1)" in r.getMessage() for r in caplog.records)
