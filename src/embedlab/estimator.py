@@ -250,6 +250,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
         return self.classes_[proba.argmax(1)]
 
+    def explain(self, X: Iterable[str], method: str = "auto", target: Any = None,
+                **kw: Any) -> list:
+        """Why each text got its prediction: one :class:`~embedlab.explain.Explanation` per text
+        (``method``: auto, ig, exact, ngrams, attention, lime, occlusion)."""
+        check_is_fitted(self, "predictor_")
+        return self.predictor_.explain(list(X), method=method,
+                                       target=None if target is None else str(target), **kw)
+
     # ----- persistence -------------------------------------------------------------------
     def save(self, out: str | Path, overwrite: bool = False) -> Path:
         """Write a run directory: ``embedlab.load`` reads it as a Predictor and

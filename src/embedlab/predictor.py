@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -71,6 +71,13 @@ class Predictor(TextPredictor):
 
         data = EncodedTexts.from_arrays(enc.ids, enc.lengths, fixed_length=self.fixed_length)
         return predict_logits(self.model, data, batch_size).numpy()
+
+    def explain(self, texts: Sequence[str], method: str = "auto", target: str | None = None,
+                **kw: Any) -> list:
+        """One :class:`~embedlab.explain.Explanation` per text (see :func:`embedlab.explain.explain`)."""
+        from embedlab.explain import explain
+
+        return explain(self, texts, method=method, target=target, **kw)
 
     # ----- persistence -------------------------------------------------------------------
     def write(self, directory: Path) -> None:

@@ -13,6 +13,7 @@ from embedlab.cli.datasets import app as datasets_app
 from embedlab.cli.embeddings import app as embeddings_app
 from embedlab.cli.experiment import app as experiment_app
 from embedlab.cli.experiment import search
+from embedlab.cli.explain import explain
 from embedlab.cli.main import app
 from embedlab.cli.serve import serve
 
@@ -21,6 +22,7 @@ app.add_typer(embeddings_app, name="embeddings")
 app.command("serve")(serve)
 app.add_typer(experiment_app, name="experiment")
 app.command("search")(search)
+app.command("explain")(explain)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

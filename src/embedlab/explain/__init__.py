@@ -22,7 +22,6 @@ _LAZY = {
     "ModelView": "embedlab.explain.model_view",
     "available_methods": "embedlab.explain.explainer",
     "METHODS": "embedlab.explain.explainer",
-    "faithfulness": "embedlab.explain.faithfulness",
     "FaithfulnessReport": "embedlab.explain.faithfulness",
     "global_explanation": "embedlab.explain.global_",
     "render_terminal": "embedlab.explain.render_terminal",
@@ -31,7 +30,10 @@ _LAZY = {
     "render_png": "embedlab.explain.render_png",
 }
 
-__all__ = ["explain", *sorted(_LAZY)]  # noqa: PLE0604
+# eager: the function must win over the submodule of the same name
+from embedlab.explain.faithfulness import faithfulness
+
+__all__ = ["explain", "faithfulness", *sorted(_LAZY)]  # noqa: PLE0604
 
 
 def explain(predictor: Any, texts: Sequence[str], method: str = "auto",

@@ -28,7 +28,7 @@ def head_contributions(model: torch.nn.Module, pooled: torch.Tensor,
         logit = model.head(x)[0, target]
         (grad,) = torch.autograd.grad(logit, x)
     contributions = (grad * x)[0].detach().double().numpy()
-    return contributions, float(logit) - float(contributions.sum())
+    return contributions, float(logit.detach()) - float(contributions.sum())
 
 
 def cnn_signals(model: torch.nn.Module, ids: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -1,0 +1,286 @@
+"""``embedlab explain RUN``: why the model decided — one text, a file, a data set, or how faithful
+each method is."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from embedlab.cli.common import console, err_console, setup_logging
+
+
+def _free(path: Path | None, overwrite: bool) -> None:
+    from embedlab.errors import ArtifactError
+
+    if path is None:
+        return
+    if path.exists() and not overwrite:
+        raise ArtifactError(f"{path}: already exists; choose another path or pass --overwrite")
+    if path.exists() and path.is_dir():
+        raise ArtifactError(f"{path}: is a directory, expected a file path")
+
+
+def _progress(enabled: bool | None, label: str):
+    """A Rich progress wrapper on stderr, or ``None`` (no bar)."""
+    if enabled is False or (enabled is None and not err_console.is_terminal):
+        return None
+    from rich.progress import track
+
+    def wrap(items):
+        return track(items, description=label, console=err_console, transient=True)
+
+    return wrap
+
+
+def _dataset_texts(dataset: str | None, split: str, file: Path | None, text_column: list[str],
+                   limit: int | None, seed: int) -> tuple[list[str], str]:
+    from embedlab.errors import ConfigError
+
+    if dataset and file:
+        raise ConfigError("give --dataset or --file, not both")
+    if dataset:
+        from embedlab.data import load_dataset
+
+        texts = list(load_dataset(dataset, split).texts)
+        name = f"{dataset}/{split}"
+    elif file:
+        texts = _read_file(file, text_column)[1]
+        name = str(file)
+    else:
+        raise ConfigError("this needs texts: give --dataset NAME [--split test] or --file")
+    if limit is not None and len(texts) > limit:
+        picked = sorted(random.Random(seed).sample(range(len(texts)), limit))
+        texts = [texts[i] for i in picked]
+        name += f" (random {limit} of the texts, seed {seed})"
+    return texts, name
+
+
+def _read_file(file: Path, text_column: list[str]) -> tuple[list[Any], list[str]]:
+    from embedlab.inference.batch import read_chunks
+
+    ids: list[Any] = []
+    texts: list[str] = []
+    for chunk in read_chunks(file, text_columns=text_column):
+        ids += chunk.ids
+        texts += chunk.texts
+    return ids, texts
+
+
+def explain(
+    run: Annotated[Path, typer.Argument(help="run directory")],
+    text: Annotated[str | None, typer.Argument(help="text to explain")] = None,
+    method: Annotated[str, typer.Option(
+        help="auto, ig, exact (fasttext), ngrams (cnn), attention (rnn), lime, occlusion")] = "auto",
+    target: Annotated[str | None, typer.Option(
+        help="class to explain (default: the predicted one)")] = None,
+    html: Annotated[Path | None, typer.Option(help="write a self-contained HTML page")] = None,
+    png: Annotated[Path | None, typer.Option(
+        help="write a picture: token bars, cnn filters heatmap (ngrams), attention heatmap; "
+             "with --faithfulness, the deletion curves")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the explanation JSON")] = None,
+    file: Annotated[Path | None, typer.Option(
+        help="explain every row of a CSV/TSV/JSONL/Parquet table or text-per-line file")] = None,
+    text_column: Annotated[list[str] | None, typer.Option(
+        help="text column of a table (repeat to join several); default 'text'")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="--file: JSON Lines of explanations; --global / --faithfulness: the report JSON")] = None,
+    global_: Annotated[bool, typer.Option(
+        "--global", help="per class: top words / n-grams; cnn: most-chosen n-grams per width")] = False,
+    faithfulness: Annotated[bool, typer.Option(
+        "--faithfulness", help="ERASER comprehensiveness / sufficiency / AOPC of each method")] = False,
+    methods: Annotated[list[str] | None, typer.Option(
+        "--compare", help="--faithfulness: methods to measure (repeat; default: all the model can do)")] = None,
+    dataset: Annotated[str | None, typer.Option(help="built-in data set for --global / --faithfulness")] = None,
+    split: Annotated[str, typer.Option(help="split of --dataset")] = "test",
+    limit: Annotated[int | None, typer.Option(
+        min=1, help="random sample of this many texts (--faithfulness default 300)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the sample, LIME and the random baseline")] = 0,
+    n_steps: Annotated[int | None, typer.Option(min=1, help="ig: integration steps (default 50)")] = None,
+    num_samples: Annotated[int | None, typer.Option(
+        min=1, help="lime: perturbed samples (default 1000)")] = None,
+    top: Annotated[int, typer.Option(min=1, help="tokens / n-grams listed")] = 10,
+    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="progress bar on stderr (default: when it is a terminal)")] = None,
+) -> None:
+    """Explain why the model decided: coloured tokens and a ranked list, HTML, PNG, JSON.
+
+    An empty text, an unknown --target class or a method the model cannot do is a one-line
+    error (exit 1) and nothing is written.
+    """
+    from embedlab.errors import ConfigError, DataError
+    from embedlab.explain.explainer import check_settings, resolve_method
+    from embedlab.explain.model_view import ModelView
+    from embedlab.predictor import load
+
+    setup_logging()
+    modes = sum([text is not None, file is not None and not (global_ or faithfulness),
+                 global_, faithfulness])
+    if global_ and faithfulness:
+        raise ConfigError("choose --global or --faithfulness, not both")
+    if modes == 0:
+        raise DataError("nothing to explain: give a text, --file, --global or --faithfulness")
+    if text is not None and (file is not None or global_ or faithfulness):
+        raise ConfigError("a text argument explains one text; drop it to use --file, --global "
+                          "or --faithfulness")
+    if out is not None and text is not None:
+        raise ConfigError("--out is for --file, --global and --faithfulness; for one text use "
+                          "--json, --html or --png")
+    for path in (html, png, json_out, out):
+        _free(path, overwrite)
+    view = ModelView(load(run))
+    settings: dict[str, Any] = {}
+    if n_steps is not None:
+        settings["n_steps"] = n_steps
+    if num_samples is not None:
+        settings["num_samples"] = num_samples
+    if target is not None:
+        view.class_index(target, 0)
+
+    if faithfulness:
+        _faithfulness(view, methods, settings, dataset, split, file, text_column or ["text"],
+                      limit or 300, seed, out, png, progress)
+        return
+    if methods:
+        raise ConfigError("--compare is for --faithfulness")
+    resolved = resolve_method(view, method)
+    chosen = {k: v for k, v in settings.items() if k in _takes(resolved)}
+    check_settings(resolved, chosen)
+    if resolved == "lime":
+        chosen.setdefault("seed", seed)
+    if global_:
+        _global(view, method, chosen, dataset, split, file, text_column or ["text"], limit, seed,
+                top, out, progress)
+        return
+    if file is not None:
+        _batch(view, resolved, target, chosen, file, text_column or ["text"], out, html, progress)
+        return
+    _one(view, text or "", resolved, target, chosen, html, png, json_out, top)
+
+
+def _takes(method: str) -> list[str]:
+    import inspect
+
+    from embedlab.explain.explainer import METHODS
+
+    return list(inspect.signature(METHODS[method]).parameters)
+
+
+def _one(view, text: str, method: str, target: str | None, settings: dict, html: Path | None,
+         png: Path | None, json_out: Path | None, top: int) -> None:
+    from embedlab.atomic import atomic_file
+    from embedlab.explain.explainer import explain_prepared
+    from embedlab.explain.render_terminal import render_terminal
+
+    if png is not None and png.suffix.lower() != ".png":
+        from embedlab.errors import ConfigError
+
+        raise ConfigError(f"--png must end in .png, found '{png.name}'")
+    e = explain_prepared(view, view.prepare(text), method, target, **settings)
+    outputs = []
+    if png is not None:
+        from embedlab.explain.render_png import render_png
+
+        outputs.append(render_png(e, png))
+    if html is not None:
+        from embedlab.explain.render_html import render_html_page
+
+        with atomic_file(html) as tmp:
+            tmp.write_text(render_html_page([e]), encoding="utf-8")
+        outputs.append(html)
+    if json_out is not None:
+        with atomic_file(json_out) as tmp:
+            tmp.write_text(e.to_json(indent=1), encoding="utf-8")
+        outputs.append(json_out)
+    render_terminal(e, console, top)
+    for path in outputs:
+        console.print(f"wrote {path}", highlight=False)
+
+
+def _batch(view, method: str, target: str | None, settings: dict, file: Path,
+           text_column: list[str], out: Path | None, html: Path | None, progress) -> None:
+    import json
+
+    from embedlab.atomic import atomic_file
+    from embedlab.errors import ConfigError, DataError
+    from embedlab.explain.explainer import explain_prepared
+
+    if out is None and html is None:
+        raise ConfigError("--file needs --out why.jsonl (and/or --html page.html)")
+    ids, texts = _read_file(file, text_column)
+    wrap = _progress(progress, f"explaining {len(texts):,} texts ({method})")
+    lines, explanations, empty = [], [], 0
+    for row, text in (wrap(list(zip(ids, texts))) if wrap else zip(ids, texts)):
+        try:
+            e = explain_prepared(view, view.prepare(text), method, target, **settings)
+        except DataError as err:
+            if "empty text" not in str(err):
+                raise
+            empty += 1
+            lines.append(json.dumps({"id": row, "status": "empty", "text": text,
+                                     "error": "empty text: nothing to explain"}))
+            continue
+        explanations.append(e)
+        lines.append(json.dumps({"id": row, **e.to_dict()}, ensure_ascii=False))
+    if out is not None:
+        with atomic_file(out) as tmp:
+            tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if html is not None:
+        from embedlab.explain.render_html import render_html_page
+
+        with atomic_file(html) as tmp:
+            tmp.write_text(render_html_page(explanations, f"embedlab explain: {file.name}"),
+                           encoding="utf-8")
+    written = " and ".join(str(p) for p in (out, html) if p is not None)
+    console.print(f"wrote {len(explanations):,} explanations ({method}) to {written}",
+                  highlight=False)
+    if empty:
+        err_console.print(f"[yellow]warning:[/] {empty:,} empty rows kept with status 'empty'",
+                          highlight=False)
+
+
+def _global(view, method: str, settings: dict, dataset, split, file, text_column, limit, seed,
+            top, out, progress) -> None:
+    from embedlab.explain.global_ import global_explanation
+
+    texts, name = _dataset_texts(dataset, split, file, text_column, limit, seed)
+    wrap = _progress(progress, f"explaining {len(texts):,} texts")
+    report = global_explanation(view, texts, method, top=top, data=name, progress=wrap,
+                                **settings)
+    for table in report.tables():
+        console.print(table)
+    if report.skipped:
+        err_console.print(f"[yellow]warning:[/] {report.skipped:,} empty texts skipped",
+                          highlight=False)
+    if out is not None:
+        report.write_json(out)
+        console.print(f"wrote {out}", highlight=False)
+
+
+def _faithfulness(view, methods, settings, dataset, split, file, text_column, limit, seed, out,
+                  png, progress) -> None:
+    from embedlab.explain.explainer import available_methods, resolve_method
+    from embedlab.explain.faithfulness import faithfulness
+
+    names = [resolve_method(view, m) for m in (methods or available_methods(view))]
+    per_method = {m: {k: v for k, v in settings.items() if k in _takes(m)} for m in names}
+    if "lime" in per_method:
+        per_method["lime"].setdefault("seed", seed)
+    texts, name = _dataset_texts(dataset, split, file, text_column, limit, seed)
+    wrap = _progress(progress, f"measuring {len(names)} methods on {len(texts):,} texts")
+    report = faithfulness(view, texts, names, seed=seed, settings=per_method, data=name,
+                          progress=wrap)
+    console.print(report.table())
+    console.print("comp: drop of the explained class's probability when the top k% tokens are "
+                  "deleted (higher is better); suff: drop when only they are kept (lower is "
+                  "better); AOPC: mean over k. random: a random ranking, the floor.",
+                  style="dim", highlight=False)
+    if out is not None:
+        report.write_json(out)
+        console.print(f"wrote {out}", highlight=False)
+    if png is not None:
+        report.plot(png)
+        console.print(f"wrote {png}", highlight=False)
