@@ -127,8 +127,9 @@ def test_gensim_format_is_loaded_only_when_named(tmp_path):
 
 
 def test_no_load_path_can_unpickle():
-    """Every np.load in the package passes allow_pickle=False; no pickle/torch.load/joblib; the
-    only unpickling call is gensim's KeyedVectors.load in formats.read_gensim (explicit format)."""
+    """Every np.load in the package passes allow_pickle=False; no pickle/torch.load/joblib, YAML
+    only through safe_load; the only unpickling call is gensim's KeyedVectors.load in
+    formats.read_gensim (explicit format)."""
     offenders = []
     for file in SRC.rglob("*.py"):
         tree = ast.parse(file.read_text(encoding="utf-8"))
@@ -146,6 +147,9 @@ def test_no_load_path_can_unpickle():
                     offenders.append(f"{file}:{node.lineno} np.load without allow_pickle=False")
             if node.func.attr == "load" and owner == "torch":
                 offenders.append(f"{file}:{node.lineno} torch.load")
+            if owner == "yaml" and node.func.attr in {"load", "unsafe_load", "full_load",
+                                                      "load_all", "unsafe_load_all"}:
+                offenders.append(f"{file}:{node.lineno} yaml.{node.func.attr} (use safe_load)")
             if node.func.attr == "load" and "KeyedVectors" in owner and file.name != "formats.py":
                 offenders.append(f"{file}:{node.lineno} gensim unpickling outside read_gensim")
     assert not offenders, offenders
