@@ -34,6 +34,8 @@ def predict(
     A text that preprocessing turns into no tokens (empty, blank, only removed punctuation) is
     an error when given as an argument; in a --file its row is kept with status 'empty'.
     """
+    from rich.markup import escape
+
     from embedlab.errors import ConfigError, DataError
     from embedlab.predictor import load
 
@@ -60,7 +62,8 @@ def predict(
             err_console.print(f"[yellow]warning:[/] text {i}: no word is in the model's vocabulary; "
                               "the prediction is a guess", highlight=False)
         top = ", ".join(f"{c} {v:.3f}" for c, v in p.top(top_k))
-        console.print(f"[bold]{p.label}[/]\t{top}\t{text}", highlight=False, markup=True)
+        console.print(f"[bold]{escape(p.label)}[/]\t{escape(top)}\t{escape(text)}", highlight=False,
+                      markup=True, soft_wrap=True)
 
 
 def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[str],
@@ -86,6 +89,6 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
         for j, row_id in enumerate(chunk.ids):
             top = ", ".join(f"{c} {v:.3f}" for c, v in zip(chunk.top_labels[j], chunk.top_probs[j]))
             label = chunk.top_labels[j][0] if chunk.top_labels[j] else "-"
-            flag = "" if chunk.status[j] == "ok" else f" [{chunk.status[j]}]"
+            flag = "" if chunk.status[j] == "ok" else escape(f" [{chunk.status[j]}]")
             console.print(f"{escape(str(row_id))}\t[bold]{escape(label)}[/]{flag}\t{escape(top)}\t"
-                          f"{escape(chunk.texts[j])}", highlight=False, markup=True)
+                          f"{escape(chunk.texts[j])}", highlight=False, markup=True, soft_wrap=True)

@@ -301,8 +301,8 @@ def _records(p: ChunkPredictions, k: int) -> Iterator[list[Any]]:
 
 
 class _Writer:
-    def __init__(self, path: Path, fmt: str, columns: list[str]) -> None:
-        self.fmt, self.columns = fmt, columns
+    def __init__(self, path: Path, fmt: str, columns: list[str], row_numbers: bool) -> None:
+        self.fmt, self.columns, self.row_numbers = fmt, columns, row_numbers
         self._pq = None
         if fmt == "parquet":
             self.file = None
@@ -331,10 +331,12 @@ class _Writer:
         cols = list(zip(*rows)) if rows else [[] for _ in self.columns]
         arrays = []
         for name, values in zip(self.columns, cols):
-            if name == self.columns[0]:
-                ints = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
-                values = list(values) if ints else [None if v is None else str(v) for v in values]
-                arrays.append(pa.array(values, type=pa.int64() if ints else pa.string()))
+            if name == self.columns[0]:  # row numbers, or pass-through ids as text
+                if self.row_numbers:
+                    arrays.append(pa.array(values, type=pa.int64()))
+                else:
+                    arrays.append(pa.array([None if v is None else str(v) for v in values],
+                                           type=pa.string()))
             elif name.startswith("probability"):
                 arrays.append(pa.array(values, type=pa.float32()))
             elif name == "known_words":
@@ -344,8 +346,6 @@ class _Writer:
         table = pa.Table.from_arrays(arrays, names=self.columns)
         if self._pq is None:
             self._pq = pq.ParquetWriter(str(self.path), table.schema)
-        elif table.schema != self._pq.schema.to_arrow_schema():
-            table = table.cast(self._pq.schema.to_arrow_schema())
         self._pq.write_table(table)
 
     def close(self) -> None:
@@ -395,7 +395,7 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
                                   encoding=encoding, top_k=top_k, chunk_rows=chunk_rows,
                                   batch_size=batch_size)
         with atomic_file(out) as tmp:
-            writer = _Writer(tmp, fmt, columns)
+            writer = _Writer(tmp, fmt, columns, row_numbers=id_column is None)
             try:
                 for p in chunks:
                     writer.write(list(_records(p, len(columns) // 2 - 1)))
