@@ -108,6 +108,11 @@ def model_names(include_aliases: bool = False) -> list[str]:
     return sorted(names)
 
 
+def architecture_names() -> list[str]:
+    """Sorted versioned names of the architectures registered as classes (not the legacy ones)."""
+    return sorted(_ARCHITECTURES)
+
+
 def architecture_name(name: str) -> str:
     """The versioned architecture :func:`build_model` builds for ``name``: a family name gives
     its newest version, a legacy name the version it loads as, a current one itself."""
