@@ -1,0 +1,165 @@
+"""ONNX export: parity with PyTorch for every family, refusal when it does not match, tampered
+exports refused, and an export that loads and predicts without importing torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import embedlab
+from embedlab.config import RunConfig
+from embedlab.errors import ArtifactError
+from embedlab.export import OnnxPredictor, export_onnx
+from embedlab.export.onnx import _PerTokenGraph
+from embedlab.models import EmbeddingSpec, build_model
+from embedlab.predictor import Predictor
+from embedlab.text import LabelEncoder, Preprocessor, VocabConfig, Vocabulary
+
+FAMILIES = {
+    "cnn": ("cnn", {}),
+    "cnn-valid": ("cnn", {"padding": "valid", "widths": [2, 4]}),
+    "bag-mean": ("bag", {}),
+    "bag-max": ("bag", {"pooling": "max"}),
+    "bag-sum": ("bag", {"pooling": "sum", "hidden": []}),
+    "bag-flatten": ("bag", {"pooling": "flatten", "max_length": 12}),
+    "rnn-gru-attention": ("rnn", {"hidden_size": 16}),
+    "rnn-lstm-bi-last": ("rnn", {"cell": "lstm", "bidirectional": True, "pooling": "last",
+                                 "hidden_size": 16}),
+    "rnn-2layer-max": ("rnn", {"cell": "rnn", "num_layers": 2, "pooling": "max", "hidden_size": 16}),
+    "fasttext": ("fasttext", {}),
+    "fasttext-ngrams": ("fasttext", {"ngrams": 3, "buckets": 997}),
+}
+REAL = ["Stocks fall as oil prices climb to a record high", "",
+        "The striker scored twice as the home team won the cup final", "qwxzzy blorfty",
+        "New chip makes laptops faster", "oil"]
+
+
+def make_predictor(ag_sample, name: str, params: dict, seed: int = 0) -> Predictor:
+    """A predictor with random but decisive weights (probabilities far from uniform), so that a
+    1e-4 parity check means something."""
+    torch.manual_seed(seed)
+    pre = Preprocessor()
+    texts = ag_sample.texts[:300]
+    vocab = Vocabulary.fit(pre.batch(texts), VocabConfig(max_size=1500, max_length=60))
+    labels = LabelEncoder.fit(ag_sample.labels[:300])
+    model = build_model(name, vocab_size=len(vocab), num_classes=len(labels),
+                        embedding=EmbeddingSpec(dim=12), params=params)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.4)
+        for module in model.modules():  # the padding rows stay zero, as training keeps them
+            if isinstance(module, torch.nn.Embedding | torch.nn.EmbeddingBag):
+                module.weight[0].zero_()
+    info = {"name": name, "params": model.config["params"], "embedding_dim": 12}
+    return Predictor(RunConfig(), pre, vocab, labels, model, info)
+
+
+@pytest.mark.parametrize("key", list(FAMILIES))
+def test_export_matches_pytorch(ag_sample, tmp_path, key):
+    name, params = FAMILIES[key]
+    predictor = make_predictor(ag_sample, name, params)
+    report = export_onnx(predictor, tmp_path / "x")
+    assert report.max_abs_diff <= 1e-4 and report.texts_checked > 200
+    exported = embedlab.load(tmp_path / "x")
+    assert isinstance(exported, OnnxPredictor)
+    texts = ag_sample.texts[300:500] + REAL
+    ours, theirs = exported.predict(texts), predictor.predict(texts)
+    assert [p.status for p in ours] == [p.status for p in theirs]
+    assert [p.known_words for p in ours] == [p.known_words for p in theirs]
+    keep = [i for i, p in enumerate(theirs) if p.status != "empty"]
+    reference = predictor.predict_proba([texts[i] for i in keep])
+    assert np.abs(exported.predict_proba([texts[i] for i in keep]) - reference).max() <= 1e-4
+    assert reference.max(1).mean() > 0.3  # decisive weights (uniform: 0.25): parity means something
+    manifest = json.loads((tmp_path / "x" / "manifest.json").read_text())
+    assert manifest["kind"] == "embedlab-export"
+    assert set(manifest["files"]) == {"model.onnx", "vocab.json", "labels.json",
+                                      "preprocess.json", "export.json"}
+    info = json.loads((tmp_path / "x" / "export.json").read_text())
+    if key == "fasttext-ngrams":
+        assert info["ngram_hashing"]["ngrams"] == 3 and info["ngram_hashing"]["buckets"] == 997
+
+
+def test_export_is_refused_when_onnx_and_pytorch_disagree(ag_sample, tmp_path, monkeypatch):
+    predictor = make_predictor(ag_sample, "cnn", {})
+    real_forward = _PerTokenGraph.forward
+
+    def off_by_a_little(self, ids):
+        logits = real_forward(self, ids)
+        return logits + torch.linspace(0, 3e-3, logits.size(1))
+
+    monkeypatch.setattr(_PerTokenGraph, "forward", off_by_a_little)
+    with pytest.raises(ArtifactError, match=r"does not match PyTorch: largest probability "
+                                            r"difference .* > 1e-04 .*nothing was written"):
+        export_onnx(predictor, tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def run_and_export(tmp_path_factory):
+    from embedlab.cli import app
+
+    base = tmp_path_factory.mktemp("export")
+    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 400},
+                               "model": {"name": "rnn", "params": {"hidden_size": 16}},
+                               "training": {"epochs": 1}, "embeddings": {"dim": 16}})
+    embedlab.train(cfg, base / "run")
+    r = CliRunner().invoke(app, ["export", str(base / "run"), "--format", "onnx",
+                                 "--out", str(base / "exported")])
+    assert r.exit_code == 0, r.output
+    assert "verified on" in r.output
+    return base / "run", base / "exported"
+
+
+def test_export_loads_and_predicts_without_torch(run_and_export):
+    run, exported = run_and_export
+    code = (
+        "import sys, json, embedlab\n"
+        f"p = embedlab.load({str(exported)!r})\n"
+        "preds = p.predict(['Stocks fall as oil prices climb', '', 'qwxzzy'])\n"
+        "print(json.dumps([x.to_dict() for x in preds]))\n"
+        "print('TORCH', 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120).stdout.splitlines()
+    assert out[-1] == "TORCH False"
+    preds = json.loads(out[0])
+    reference = embedlab.load(run).predict(['Stocks fall as oil prices climb', '', 'qwxzzy'])
+    assert [p["status"] for p in preds] == ["ok", "empty", "no_known_words"]
+    assert preds[0]["label"] == reference[0].label
+    assert abs(preds[0]["probabilities"][reference[0].label] - reference[0].score) < 1e-4
+
+
+def test_cli_predicts_with_an_export_and_refuses_tampered_or_foreign_dirs(run_and_export, tmp_path):
+    import shutil
+
+    from embedlab.cli import app
+
+    run, exported = run_and_export
+    runner = CliRunner()
+    r = runner.invoke(app, ["predict", str(exported), "Stocks fall as oil prices climb"])
+    assert r.exit_code == 0 and embedlab.load(run).predict(["Stocks fall as oil prices climb"])[0].label in r.output
+    for name, edit in (("model.onnx", b"\x00"), ("labels.json", b" ")):
+        copy = tmp_path / f"tampered-{name}"
+        shutil.copytree(exported, copy)
+        with open(copy / name, "ab") as f:
+            f.write(edit)
+        with pytest.raises(ArtifactError, match=f"{name}: checksum mismatch"):
+            embedlab.load(copy)
+        r = runner.invoke(app, ["predict", str(copy), "oil"])
+        assert r.exit_code == 1 and "checksum mismatch" in r.output
+    # an existing export is replaced only with --overwrite; a foreign directory never
+    args = ["export", str(run), "--out", str(exported)]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 1 and "--overwrite" in r.output
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    r = runner.invoke(app, ["export", str(run), "--out", str(foreign), "--overwrite"])
+    assert r.exit_code == 1 and (foreign / "notes.txt").read_text() == "keep me"
