@@ -173,9 +173,20 @@ def test_cli_errors_are_one_red_line_and_leave_nothing(tmp_path):
     assert r.exit_code == 2 and "--positive" in r.stderr
 
 
-def test_cli_list():
-    r = invoke("list")
-    assert r.exit_code == 0 and "glove-6b-50d" in r.output and "glove-840b-300d" in r.output
+def test_cli_list_shows_every_source_as_registered():
+    from embedlab.embeddings import SOURCES
+
+    r = runner.invoke(app, ["list"], env={"COLUMNS": "250"})
+    assert r.exit_code == 0, r.output
+    rows = {c[0]: c for c in ([x.strip() for x in ln.strip().strip("│").split("│")]
+                              for ln in r.stdout.splitlines() if ln.strip().startswith("│"))}
+    assert set(rows) == set(SOURCES)
+    checked = {"sha256": "sha256", "size": "size only", "none": "unchecked"}
+    for name, s in SOURCES.items():
+        _, dim, words, _, check, fmt, installed = rows[name]
+        assert (int(dim), int(words.replace(",", "")), fmt) == (s.dim, s.words, s.format)
+        assert check == checked[s.check]
+        assert installed.startswith("yes") == s.installed
 
 
 @needs_glove
