@@ -175,7 +175,8 @@ def test_wrong_types_are_422_with_one_line(client, case):
     assert "\n" not in r.json()["detail"]
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b'{"texts": ["a"], "top_k": NaN}', b"", b'{"texts": ["a"]'])
+@pytest.mark.parametrize("raw", [b"{not json", b'{"texts": ["a"], "top_k": NaN}', b"", b'{"texts": ["a"]',
+                                 b'{"texts": ["caf\xe9"]}'])
 def test_broken_json_is_422_and_the_answer_is_valid_json(client, raw):
     r = client.post(PREDICT, content=raw, headers={"content-type": "application/json"})
     assert r.status_code == 422

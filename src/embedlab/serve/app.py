@@ -45,6 +45,7 @@ log = logging.getLogger("embedlab.serve")
 ENV_CONFIG = "EMBEDLAB_SERVE_CONFIG"
 
 _ERRORS = {
+    400: {"model": ErrorResponse, "description": "the body could not be read"},
     404: {"model": ErrorResponse, "description": "unknown model"},
     413: {"model": ErrorResponse, "description": "request body too large"},
     422: {"model": ErrorResponse, "description": "invalid request (field, type, limit or empty text)"},
@@ -177,6 +178,12 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's 400 for a body that is not UTF-8: for us that is wrong JSON, a 422
+            msg = f"not valid JSON (not UTF-8 text: {exc.__cause__.reason} at byte {exc.__cause__.start})"
+            return JSONResponse({"detail": f"body: {msg}",
+                                 "errors": [{"loc": ["body"], "msg": msg, "type": "json_invalid"}]},
+                                status_code=422)
         if exc.status_code == 413:
             detail = f"request body is larger than the limit of {limits.max_body_bytes} bytes"
         return JSONResponse({"detail": _one_line(str(detail))}, status_code=exc.status_code,
