@@ -140,6 +140,19 @@ def _leaf(key: str) -> str:
     return key.rsplit(".", 1)[-1]
 
 
+def config_keys(model: Any = RunConfig, prefix: str = "") -> list[str]:
+    """Every dotted key of the run config (``model.params`` counts as one)."""
+    keys = []
+    for name, f in model.model_fields.items():
+        key = f"{prefix}{name}"
+        sub = f.annotation
+        if isinstance(sub, type) and hasattr(sub, "model_fields") and key != "model.params":
+            keys += config_keys(sub, f"{key}.")
+        else:
+            keys.append(key)
+    return keys
+
+
 def _check_key(key: str, source: str) -> None:
     """A dotted key must name a config field (model.params.* is checked per model later)."""
     if not isinstance(key, str) or not key:
@@ -153,7 +166,7 @@ def _check_key(key: str, source: str) -> None:
         if part not in fields:
             done = ".".join(parts[:i])
             known = [f"{done}.{f}" if done else f for f in fields]
-            raise ConfigError(f"{source}: unknown key '{key}'{suggest(key, known)}; valid here: "
+            raise ConfigError(f"{source}: unknown key '{key}'{suggest(key, config_keys())}; valid here: "
                               f"{', '.join(known)}")
         if ".".join(parts[: i + 1]) == "model.params":
             return
