@@ -204,6 +204,21 @@ def test_exit_codes_through_the_real_entry_points(tmp_path):
     assert run_exe("datasets", "list").returncode == 0
 
 
+def test_cli_start_imports_no_heavy_library():
+    """Commands import torch, pandas, scikit-learn, gensim, matplotlib inside their bodies, so
+    `embedlab datasets list` (and --help, and every usage error) starts without them."""
+    code = (
+        "import sys\nfrom embedlab.cli import main\n"
+        "try:\n    main(['datasets', 'list'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+        "heavy = ('torch', 'pandas', 'sklearn', 'gensim', 'matplotlib', 'scipy')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       check=False)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(
