@@ -14,7 +14,9 @@ from embedlab.cli.embeddings import app as embeddings_app
 from embedlab.cli.experiment import app as experiment_app
 from embedlab.cli.experiment import search
 from embedlab.cli.explain import explain
+from embedlab.cli.export import export
 from embedlab.cli.main import app
+from embedlab.cli.predict import predict
 from embedlab.cli.serve import serve
 
 app.add_typer(datasets_app, name="datasets")
@@ -23,6 +25,8 @@ app.command("serve")(serve)
 app.add_typer(experiment_app, name="experiment")
 app.command("search")(search)
 app.command("explain")(explain)
+app.command("predict")(predict)
+app.command("export")(export)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

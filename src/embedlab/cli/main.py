@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Annotated
@@ -152,50 +151,6 @@ def evaluate(
         from embedlab.training.plots import plot_confusion_matrix
 
         plot_confusion_matrix(metrics["confusion_matrix"], metrics["classes"], plot)
-
-
-@app.command()
-def predict(
-    run: Annotated[Path, typer.Argument(help="run directory")],
-    texts: Annotated[list[str] | None, typer.Argument(help="texts to classify")] = None,
-    file: Annotated[Path | None, typer.Option(help="CSV/TSV/JSONL/parquet or one-text-per-line file")] = None,
-    text_column: Annotated[list[str] | None, typer.Option()] = None,
-    encoding: Annotated[str, typer.Option()] = "utf-8",
-    out: Annotated[Path | None, typer.Option(help="write predictions CSV here (label + one column per class)")] = None,
-    top_k: Annotated[int, typer.Option(help="classes shown per text")] = 3,
-) -> None:
-    """Predict the class of texts given as arguments or in a file (batch prediction)."""
-    from embedlab.data import load_table
-    from embedlab.errors import DataError
-    from embedlab.predictor import load
-
-    setup_logging()
-    predictor = load(run)
-    if file:
-        if file.suffix.lower() in {".csv", ".tsv", ".jsonl", ".json", ".parquet"}:
-            items = load_table(file, text_column or ["text"], None, encoding=encoding, empty="error").texts
-        else:
-            from embedlab.data import read_text_lines
-
-            items = read_text_lines(file, encoding=encoding)
-    else:
-        items = list(texts or [])
-    if not items:
-        raise DataError("nothing to predict: give texts as arguments or --file")
-    preds = predictor.predict(items)
-    if out:
-        tmp = out.with_name(f".{out.name}.tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(["text", "label", *[f"p_{c}" for c in predictor.classes]])
-            for text, p in zip(items, preds):
-                w.writerow([text, p.label, *[f"{p.probabilities[c]:.6f}" for c in predictor.classes]])
-        tmp.replace(out)
-        console.print(f"wrote {len(preds)} predictions to {out}")
-        return
-    for text, p in zip(items, preds):
-        top = ", ".join(f"{c} {v:.3f}" for c, v in list(p.probabilities.items())[:top_k])
-        console.print(f"[bold]{p.label}[/]\t{top}\t{text}", highlight=False)
 
 
 @app.command()
