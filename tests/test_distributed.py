@@ -27,9 +27,12 @@ from embedlab.config import RunConfig
 from embedlab.training.run import load_splits
 
 DRIVER = textwrap.dedent('''
+    import faulthandler
     import json
     import os
     import sys
+
+    faulthandler.dump_traceback_later(150, exit=True)  # a hung rank ends itself
 
     import torch.distributed as dist
     from safetensors.torch import save_file
@@ -90,15 +93,21 @@ def test_two_processes_train_one_model_and_rank_zero_writes_it(tmp_path):
                "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
                "--master_port", str(_free_port()), str(tmp_path / "driver.py"),
                str(tmp_path / "config.yaml"), str(out), str(report)]
-    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        output, _ = process.communicate(timeout=240)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        pytest.fail("the two training processes did not finish in 240 s (a collective hung?)")
-    assert process.returncode == 0, output[-3000:]
+    log = tmp_path / "torchrun.log"
+    with open(log, "w") as sink:
+        process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=sink,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            process.wait(timeout=200)
+        except subprocess.TimeoutExpired:
+            process.terminate()  # torchrun stops its workers on SIGTERM
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            pytest.fail("the two training processes did not finish in 200 s (a hang?)")
+    assert process.returncode == 0, log.read_text()[-3000:]
 
     ranks = [json.loads((report / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert ranks[0]["worlds"] == [2, 2, 2]  # rank 0 trained inside a world of two
@@ -113,4 +122,4 @@ def test_two_processes_train_one_model_and_rank_zero_writes_it(tmp_path):
     saved = load_file(str(out / "model.safetensors"))
     assert all(saved[key].equal(weights[0][key]) for key in saved)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "config.yaml", "driver.py", "report", "run", "test.csv", "train.csv"]
+        "config.yaml", "driver.py", "report", "run", "test.csv", "torchrun.log", "train.csv"]
