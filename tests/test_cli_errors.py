@@ -121,7 +121,8 @@ def test_demo_refuses_a_directory_it_did_not_write(foreign):
 
 @pytest.mark.parametrize("command", [["evaluate"], ["predict"], ["serve"]])
 def test_commands_on_a_missing_run(tmp_path, command):
-    args = [*command, tmp_path / "no-run"] + (["hello"] if command == ["predict"] else [])
+    extra = {"predict": ["hello"], "serve": ["--port", "0"]}.get(command[0], [])
+    args = [*command, tmp_path / "no-run", *extra]
     line = one_line(invoke(*args), 1)
     assert "no-run" in line
 
