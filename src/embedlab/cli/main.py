@@ -101,6 +101,8 @@ def train(
 
         return train_folds_or_autotune(cfg, out, overwrite=overwrite, folds=folds, autotune=autotune)
     result = train_run(cfg, out, overwrite=overwrite)
+    if result.out is None:  # a rank other than 0 of a torchrun job: rank 0 writes and reports
+        return
     split = "test" if "test" in result.metrics else "validation"
     console.print(metrics_table(result.metrics[split], title=f"{split} metrics"))
     tr = result.metrics["train"]
