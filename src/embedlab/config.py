@@ -119,12 +119,7 @@ class RunConfig(_Strict):
     @classmethod
     def from_yaml(cls, path: str | Path) -> RunConfig:
         path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+        data = read_yaml(path, "config file")
         if data is not None and not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level, found {type(data).__name__}")
         return cls.from_dict(data or {}, str(path))
@@ -142,6 +137,18 @@ class RunConfig(_Strict):
                 node = node.setdefault(p, {})
             node[leaf] = value
         return RunConfig.from_dict(data, "options")
+
+
+def read_yaml(path: str | Path, what: str = "file") -> Any:
+    """Parse a YAML file safely (no Python objects); a missing file or bad YAML is a one-line
+    :class:`ConfigError` naming ``what`` it is (e.g. "config file", "grid file")."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} not found")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
 
 
 def config_error(e: ValidationError, source: str, model: type[BaseModel]) -> ConfigError:

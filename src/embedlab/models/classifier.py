@@ -73,8 +73,8 @@ class ClassifierModule(nn.Module):
     ``forward_with_signals`` also returns intermediate tensors (see each model's docstring).
 
     A subclass defines ``Params`` and implements ``_build`` (create its layers, return the width
-    of the pooled vector), ``_embed`` and ``_from_vectors``; it may override ``_run`` with a
-    faster ``forward``. The base class builds the :class:`OutputHead` as ``self.head``.
+    of the pooled vector) and ``_from_vectors``; ``_embed`` looks ids up in ``self.embedding``
+    unless overridden; ``_run`` may be overridden with a faster ``forward``. The base class builds the :class:`OutputHead` as ``self.head``.
 
     Attributes
     ----------
@@ -136,7 +136,7 @@ class ClassifierModule(nn.Module):
         return self._from_vectors(self._embed(ids), ids, signals)
 
     def _embed(self, ids: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        return self.embedding(ids)
 
     def _from_vectors(
         self, vectors: torch.Tensor, ids: torch.Tensor, signals: Signals | None
@@ -152,14 +152,9 @@ class ClassifierModule(nn.Module):
             or vectors.size(0) != ids.size(0)
             or vectors.size(1) != expected
         ):
-            found = (
-                f"shape {tuple(vectors.shape)} dtype {vectors.dtype}"
-                if isinstance(vectors, torch.Tensor)
-                else type(vectors).__name__
-            )
             raise DataError(
                 f"{type(self).__name__} vectors: expected a float tensor [{ids.size(0)}, "
-                f"{expected}, dim] as embed() returns for these ids; found {found}"
+                f"{expected}, dim] as embed() returns for these ids; found {_describe(vectors)}"
             )
         return vectors
 
@@ -176,20 +171,11 @@ class ClassifierModule(nn.Module):
         if (
             not isinstance(ids, torch.Tensor)
             or ids.dim() != 2
-            or ids.dtype
-            not in (
-                torch.int64,
-                torch.int32,
-            )
+            or ids.dtype not in (torch.int64, torch.int32)
         ):
-            found = (
-                f"shape {tuple(ids.shape)} dtype {ids.dtype}"
-                if isinstance(ids, torch.Tensor)
-                else type(ids).__name__
-            )
             raise DataError(
                 f"{type(self).__name__} input: expected an integer tensor [batch, time]; "
-                f"found {found}"
+                f"found {_describe(ids)}"
             )
         if ids.numel():
             low, high = int(ids.min()), int(ids.max())
@@ -199,3 +185,9 @@ class ClassifierModule(nn.Module):
                     f"found ids from {low} to {high}"
                 )
         return ids.long()
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"shape {tuple(value.shape)} dtype {value.dtype}"
+    return type(value).__name__

@@ -166,9 +166,6 @@ class CNNClassifier(ClassifierModule):
             return super()._run(ids, signals)
         return self.head(self._pool_packed(ids, padding_mask(ids)))
 
-    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.embedding(ids)
-
     def _from_vectors(
         self, vectors: torch.Tensor, ids: torch.Tensor, signals: Signals | None
     ) -> torch.Tensor:

@@ -101,9 +101,6 @@ class RNNClassifier(ClassifierModule):
         )
         return layer_input, last
 
-    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.embedding(ids)
-
     def _from_vectors(
         self, vectors: torch.Tensor, ids: torch.Tensor, signals: Signals | None
     ) -> torch.Tensor:
