@@ -193,25 +193,24 @@ def open_storage(url: str) -> tuple[Any, Path | None]:
     import optuna
 
     local: Path | None = None
+    if url.startswith("journal:"):
+        local = Path(url.removeprefix("journal:")).expanduser()
+    elif url.startswith("sqlite:///"):
+        local = Path(url.removeprefix("sqlite:///"))
+    elif "://" not in url:
+        raise ConfigError(f"storage '{url}': expected sqlite:///FILE, journal:FILE or a database URL "
+                          "such as postgresql://user@host/db")
+    if local is not None and not local.parent.is_dir():
+        raise ConfigError(f"storage {url}: folder {local.parent} does not exist")
     try:
-        if url.startswith("journal:"):
-            from optuna.storages.journal import JournalFileBackend, JournalStorage
+        with _claim_lock(local):  # two workers must not create a new database's tables at once
+            if url.startswith("journal:"):
+                from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-            local = Path(url.removeprefix("journal:")).expanduser()
-            if not local.parent.is_dir():
-                raise ConfigError(f"storage {url}: folder {local.parent} does not exist")
-            return JournalStorage(JournalFileBackend(str(local))), local
-        if url.startswith("sqlite:///"):
-            local = Path(url.removeprefix("sqlite:///"))
-            if not local.parent.is_dir():
-                raise ConfigError(f"storage {url}: folder {local.parent} does not exist")
-        if "://" not in url:
-            raise ConfigError(f"storage '{url}': expected sqlite:///FILE, journal:FILE or a database URL "
-                              "such as postgresql://user@host/db")
-        kwargs = {} if url.startswith("sqlite") else {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs), local
-    except ConfigError:
-        raise
+                return JournalStorage(JournalFileBackend(str(local))), local
+            kwargs = {} if url.startswith("sqlite") else {"pool_pre_ping": True,
+                                                          "connect_args": {"connect_timeout": 10}}
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs), local
     except Exception as e:  # noqa: BLE001  driver missing, server down, bad URL...
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(f"storage {url} cannot be reached: {msg}") from None
@@ -299,7 +298,10 @@ def _shown(space: Space, trial: Any) -> dict[str, Any]:
 
 
 def _count(study: Any) -> int:
-    return len(study.get_trials(deepcopy=False))
+    """Trials started so far (queued, waiting ones do not count)."""
+    import optuna
+
+    return sum(t.state != optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False))
 
 
 def run_search(space: Space, *, out: str | Path | None = None, trials: int | None = None,
@@ -329,8 +331,9 @@ def run_search(space: Space, *, out: str | Path | None = None, trials: int | Non
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
     try:
-        study = optuna.create_study(study_name=name, storage=store, direction="maximize",
-                                    pruner=pruner, load_if_exists=True)
+        with _claim_lock(local):
+            study = optuna.create_study(study_name=name, storage=store, direction="maximize",
+                                        pruner=pruner, load_if_exists=True)
     except Exception as e:  # noqa: BLE001  e.g. the database refused the schema
         raise ConfigError(f"storage {url}: cannot open study '{name}': {str(e).splitlines()[0]}") from None
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
