@@ -93,6 +93,10 @@ def test_blank_lines_and_empty_cells_keep_rows_aligned(predictor, tmp_path):
     rows = read_output(predict_file(predictor, src, tmp_path / "o.csv").out)
     assert [(r["row"], r["status"]) for r in rows] == [
         ("1", "ok"), ("2", "empty"), ("3", "empty"), ("4", "ok"), ("5", "empty")]
+    one_column = tmp_path / "one.csv"
+    one_column.write_text("text\noil\n\nprices\n")
+    rows = read_output(predict_file(predictor, one_column, tmp_path / "one.out.csv").out)
+    assert [(r["row"], r["status"]) for r in rows] == [("1", "ok"), ("2", "empty"), ("3", "ok")]
     table = tmp_path / "t.csv"
     table.write_text("title,body\noil,prices\n,\n,\"the\"\n")
     rows = read_output(predict_file(predictor, table, tmp_path / "t.out.jsonl",

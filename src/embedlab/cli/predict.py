@@ -60,7 +60,7 @@ def predict(
     for i, (text, p) in enumerate(zip(texts or [], preds)):
         if p.status == "no_known_words":
             err_console.print(f"[yellow]warning:[/] text {i}: no word is in the model's vocabulary; "
-                              "the prediction is a guess", highlight=False)
+                              "the prediction is a guess", highlight=False, soft_wrap=True)
         top = ", ".join(f"{c} {v:.3f}" for c, v in p.top(top_k))
         console.print(f"[bold]{escape(p.label)}[/]\t{escape(top)}\t{escape(text)}", highlight=False,
                       markup=True, soft_wrap=True)
@@ -82,7 +82,7 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
         if report.empty or report.no_known_words:
             err_console.print(f"[yellow]warning:[/] {report.empty:,} empty rows (status 'empty', no "
                               f"label), {report.no_known_words:,} with no known word (status "
-                              "'no_known_words')", highlight=False)
+                              "'no_known_words')", highlight=False, soft_wrap=True)
         return
     for chunk in iter_predictions(predictor, file, text_columns=text_columns, id_column=id_column,
                                   encoding=encoding, top_k=top_k, batch_size=batch_size):

@@ -140,8 +140,10 @@ def _read_delimited(path: Path, delimiter: str, text_columns: Sequence[str],
             texts: list[str] = []
             n = 0
             for row in reader:
-                if not row:
-                    continue  # the csv module's view of a blank line: not a record
+                if not row:  # a blank line: an empty cell in a one-column file, else no record
+                    if len(header) != 1:
+                        continue
+                    row = [""]
                 if len(row) != len(header):
                     raise DataError(f"{path}: line {reader.line_num}: {len(row)} fields, the header "
                                     f"has {len(header)}")
