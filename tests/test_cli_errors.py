@@ -127,6 +127,21 @@ def test_commands_on_a_missing_run(tmp_path, command):
     assert "no-run" in line
 
 
+def test_a_damaged_run_is_one_line_for_every_command_that_loads_it(tmp_path):
+    import shutil
+
+    from embedlab.artifacts import write_manifest
+
+    run = tmp_path / "run"
+    shutil.copytree(Path(__file__).parent / "data" / "golden_run_v0" / "bag", run)
+    weights = run / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])  # truncated, checksums recomputed
+    write_manifest(run)
+    for args in (["predict", run, "hello"], ["evaluate", run, "--dataset", "ag_news_sample"]):
+        line = one_line(invoke(*args), 1)
+        assert "this run directory is damaged: model.safetensors" in line
+
+
 @pytest.mark.parametrize("args", [["datasets", "info", "trecc"], ["datasets", "download", "trecc"]])
 def test_datasets_unknown_name(args):
     assert "did you mean 'trec'" in one_line(invoke(*args), 1)

@@ -45,12 +45,6 @@ def print_error(message: str, hint: str = "") -> None:
                       markup=True, soft_wrap=True)
 
 
-def fail(message: str, code: int = 1) -> None:
-    """Print one red line to stderr and exit non-zero."""
-    print_error(message)
-    sys.exit(code)
-
-
 class _Interrupted(Exception):
     """Ctrl-C, carried past Typer (which would turn KeyboardInterrupt into a silent exit 130)."""
 
