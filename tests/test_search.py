@@ -161,3 +161,9 @@ def test_autotune_trains_the_best_config(tmp_path, capsys):
     assert e.value.code == 0 and "autotune:" in capsys.readouterr().out
     tuned = RunConfig.from_yaml(out / "config.yaml")
     assert tuned.data.limit == 240 and (out / "metrics.json").is_file()
+
+
+def test_unreachable_storage_fails_before_anything_is_written(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        run_search(_space(), out=tmp_path / "x", storage="sqlite:////nonexistent/folder/s.db", trials=1)
+    assert not (tmp_path / "x").exists()

@@ -14,10 +14,19 @@ app = typer.Typer(help="Grids of runs over seeds and folds, with reports; the bu
 
 
 class _RunLinesOnly:
-    """Logging filter: warnings, and the experiment's own messages."""
+    """Logging filter: warnings (each once), and the experiment's own messages."""
+
+    def __init__(self) -> None:
+        self.warned: set[str] = set()
 
     def filter(self, record) -> bool:
-        return record.levelno >= 30 or "experiments" in record.pathname
+        if record.levelno >= 30:  # each warning once, not once per run
+            message = record.getMessage()
+            if message in self.warned:
+                return False
+            self.warned.add(message)
+            return True
+        return "experiments" in record.pathname
 
 
 def _logging(verbose: bool) -> None:

@@ -309,7 +309,9 @@ def run_search(space: Space, *, out: str | Path | None = None, trials: int | Non
                study_name: str | None = None) -> SearchResult:
     """Run trials until the study holds its budget (``trials``, else the space's) or ``timeout``
     seconds pass; write ``<out>/config.yaml`` (the best config), ``best_grid.yaml`` (it, over 3
-    seeds, for ``embedlab experiment run``) and ``trials.csv``."""
+    seeds, for ``embedlab experiment run``) and ``trials.csv``. ``out`` defaults to
+    ``searches/<study name>``; the study is stored in ``<out>/study.db`` unless ``storage`` is
+    given."""
     _check_optuna()
     import optuna
 
@@ -321,13 +323,14 @@ def run_search(space: Space, *, out: str | Path | None = None, trials: int | Non
     if timeout is not None and timeout <= 0:
         raise ConfigError(f"--timeout must be positive; found {timeout}")
     name = study_name or space.name
-    out = Path(out) if out is not None else (Path("searches") / Path(name).stem if storage is None else None)
-    if out is not None:
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"{out}: exists and is not a folder")
+    out = Path(out) if out is not None else Path("searches") / Path(name).stem
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder")
+    if storage is None:
         out.mkdir(parents=True, exist_ok=True)
-    url = storage or f"sqlite:///{(out / 'study.db').resolve()}"  # type: ignore[operator]
-    store, local = open_storage(url)
+    url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    store, local = open_storage(url)  # an unreachable storage is reported before anything is written
+    out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
     try:
