@@ -151,6 +151,52 @@ def test_empty_text_is_a_422_naming_its_index(client):
     assert [e["loc"] for e in body["errors"]] == [["body", "texts", 1], ["body", "texts", 3]]
 
 
+# ----- explanations ----------------------------------------------------------------------------
+EXPLAIN = "/v1/models/ag/explain"
+
+
+def test_explain_returns_the_explanation_json(client, run_dir):
+    from embedlab.explain import Explanation, explain
+
+    card = client.get("/v1/models/ag").json()["explanations"]
+    assert card["auto"] == "ig" and {"auto", "ig", "ngrams", "occlusion"} <= set(card["methods"])
+    assert "exact" not in card["methods"]          # not a linear model
+    text = "Wall Street stocks slide as oil prices climb"
+    r = client.post(EXPLAIN, json={"text": text})
+    assert r.status_code == 200
+    got = Explanation.from_dict(strict_json(r))      # the explanation module's own JSON format
+    [expected] = explain(embedlab.load(run_dir), [text], method="ig")
+    assert got.method == "ig" and got.predicted == expected.predicted == got.explained
+    assert [t.token for t in got.tokens] == text.lower().split()
+    assert all(text[t.start:t.end].lower() == t.token for t in got.tokens)
+    for a, b in zip(got.tokens, expected.tokens):
+        assert math.isclose(a.score, b.score, rel_tol=1e-4, abs_tol=1e-6)
+    other = next(c for c in got.probabilities if c != got.predicted)
+    r = client.post(EXPLAIN, json={"text": text, "method": "occlusion", "target": other}).json()
+    assert r["method"] == "occlusion" and r["explained"] == other and r["predicted"] == got.predicted
+    grams = client.post(EXPLAIN, json={"text": text, "method": "ngrams"}).json()
+    assert grams["ngrams"] and all(g["first"] <= g["last"] for g in grams["ngrams"])
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"text": "   "}, "cannot explain an empty text"),
+    ({"text": "oil", "method": "exact"}, "method 'exact' is not available for this cnn model; it can do: ig"),
+    ({"text": "oil", "method": "shap"}, "method: Input should be 'auto', 'ig'"),
+    ({"text": "oil", "target": "Weather"}, "unknown target class 'Weather'; the model's classes are: World"),
+    ({"texts": ["oil"]}, "text: Field required"),
+    ({"text": ["oil"]}, "text: Input should be a valid string"),
+])
+def test_explain_bad_input_is_422(client, body, message):
+    r = client.post(EXPLAIN, json=body)
+    assert r.status_code == 422 and r.json()["detail"].startswith(message), r.json()
+
+
+def test_explain_text_length_limit_and_unknown_model(small, client):
+    r = small.post(EXPLAIN, json={"text": "x" * 41})
+    assert r.status_code == 422 and r.json()["detail"].startswith("text: String should have at most 40")
+    assert client.post("/v1/models/nope/explain", json={"text": "oil"}).status_code == 404
+
+
 # ----- bad input: clear JSON errors, never a 500 -----------------------------------------------
 BAD_BODIES = {
     "no texts": ({"top_k": 2}, "texts: Field required"),
@@ -237,6 +283,7 @@ def test_metrics_count_requests_texts_errors_and_latency(run_dir):
         c.post("/v1/models/m/predict", json={"texts": ["markets"]})
         c.post("/v1/models/m/predict", json={"texts": 5})
         c.post("/v1/models/zz/predict", json={"texts": ["a"]})
+        c.post("/v1/models/m/explain", json={"text": "oil prices", "method": "occlusion"})
         r = c.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     route = "/v1/models/{name}/predict"
@@ -247,13 +294,14 @@ def test_metrics_count_requests_texts_errors_and_latency(run_dir):
     assert _sample(t, "embedlab_http_errors_total", route=route, status="404") == 1
     assert _sample(t, "embedlab_http_request_duration_seconds_count", method="POST", route=route) == 4
     assert _sample(t, "embedlab_http_request_duration_seconds_bucket", method="POST", route=route, le="+Inf") == 4
+    assert _sample(t, "embedlab_texts_explained_total", model="m", method="occlusion") == 1
 
 
 def test_docs_openapi_and_page(client):
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/healthz", "/readyz", "/v1/models", "/v1/models/{name}", "/v1/models/{name}/predict",
-            "/metrics"} <= set(paths)
+            "/v1/models/{name}/explain", "/metrics"} <= set(paths)
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "<script" in page.text and "http://" not in page.text and "https://" not in page.text

@@ -118,6 +118,17 @@ def test_page_classifies_typed_text_and_shows_the_card(server, browser, tmp_path
     assert label == bars[0].get_attribute("data-label")
     widths = [b.find_element(By.CSS_SELECTOR, ".fill").size["width"] for b in bars]
     assert widths == sorted(widths, reverse=True) and widths[0] > 0
+    # the text highlighted by its explanation (auto: integrated gradients for a cnn), ranked words
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ranked li"))
+    tokens = browser.find_elements(By.CSS_SELECTOR, "#highlight .tok")
+    assert [t.text.lower() for t in tokens] == text.lower().split()
+    assert any("background" in (t.get_attribute("style") or "") for t in tokens)
+    ranked = browser.find_elements(By.CSS_SELECTOR, "#ranked li")
+    assert len(ranked) == 10
+    explained = httpx.post(f"{server}/v1/models/ag-news/explain", json={"text": text}, timeout=60).json()
+    best = max(explained["tokens"], key=lambda t: t["score"])
+    assert ranked[0].find_element(By.CSS_SELECTOR, ".w").text == text[best["start"]:best["end"]]
+    assert "method ig" in browser.find_element(By.ID, "legend").text
     # the page shows what the API says
     api = httpx.post(f"{server}/v1/models/ag-news/predict", json={"texts": [text]}).json()
     assert api["predictions"][0]["label"] == label

@@ -28,9 +28,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from embedlab import __version__
 from embedlab.errors import EmbedlabError, unknown_name
 from embedlab.serve.metrics import MetricsMiddleware, ServeMetrics
-from embedlab.serve.models import ServedModel, load_served_models
+from embedlab.serve.models import ServedModel, finite, load_served_models
 from embedlab.serve.schemas import (
     ErrorResponse,
+    ExplanationResponse,
     Health,
     ModelCard,
     ModelList,
@@ -150,7 +151,9 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
         torch.set_num_threads(max(1, int(torch_threads)))
     models: dict[str, ServedModel] = load_served_models(run_dirs, warm_up=warm_up)
     metrics = ServeMetrics()
-    PredictRequest = request_models(limits)
+    from embedlab.explain.explainer import METHODS, explain_texts
+
+    PredictRequest, ExplainRequest = request_models(limits, ["auto", *METHODS])
     page = _page()
 
     app = FastAPI(
@@ -259,6 +262,20 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
                         "status": p.status, "known_words": p.known_words})
         metrics.texts.labels(name).inc(len(preds))
         return {"model": name, "predictions": out}
+
+    @app.post("/v1/models/{name}/explain", response_model=ExplanationResponse,
+              summary="why the model predicts what it does for one text", responses=_ERRORS)
+    def explain(body: ExplainRequest, name: str = ModelName) -> dict:  # type: ignore[valid-type]
+        m = served(name)
+        if m.view is None:
+            raise HTTPException(422, f"model '{name}' cannot be explained: "
+                                f"{m.card['explanations']['note']}")
+        try:
+            [e] = explain_texts(m.view, [body.text], body.method, body.target)
+        except EmbedlabError as err:       # empty text, a method this model cannot do, a class it lacks
+            raise HTTPException(422, str(err)) from None
+        metrics.explained.labels(name, e.method).inc()
+        return finite(e.to_dict())
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response,
              responses={200: {"content": {"text/plain": {}}}})

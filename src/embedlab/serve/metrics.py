@@ -38,6 +38,8 @@ class ServeMetrics:
                                  ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.texts = Counter("embedlab_texts_predicted", "texts predicted, by model", ["model"],
                              registry=self.registry)
+        self.explained = Counter("embedlab_texts_explained", "texts explained, by model and method",
+                                 ["model", "method"], registry=self.registry)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -29,6 +29,8 @@ class ServedModel:
     path: Path
     predictor: Any
     card: dict[str, Any]
+    #: what the explainers see of the model (None: it cannot be explained, see card)
+    view: Any = None
 
 
 def parse_model_spec(spec: str | Path) -> tuple[str, Path]:
@@ -70,6 +72,7 @@ def load_served_model(name: str, path: Path, warm_up: bool = True) -> ServedMode
     try:
         predictor = Predictor.load(path)
         card = model_card(name, predictor, path)
+        view, card["explanations"] = explanation_view(predictor)
         if warm_up:
             predictor.predict_proba([WARM_UP_TEXT])
     except EmbedlabError:
@@ -77,7 +80,21 @@ def load_served_model(name: str, path: Path, warm_up: bool = True) -> ServedMode
     except Exception as e:  # noqa: BLE001 - any other failure of a run's files is the run's fault
         first = str(e).splitlines()[0] if str(e) else ""
         raise ArtifactError(f"{path}: cannot load run ({type(e).__name__}: {first})") from None
-    return ServedModel(name, path, predictor, card)
+    return ServedModel(name, path, predictor, card, view)
+
+
+def explanation_view(predictor: Any) -> tuple[Any, dict[str, Any]]:
+    """The explainers' view of a model and the card's ``explanations`` entry: the methods this
+    model can be explained with and the one ``auto`` picks (or why it cannot be explained)."""
+    from embedlab.explain.explainer import available_methods, resolve_method
+    from embedlab.explain.model_view import ModelView
+
+    try:
+        view = ModelView(predictor)
+    except ConfigError as e:
+        return None, {"methods": [], "auto": None, "note": str(e)}
+    return view, {"methods": ["auto", *available_methods(view)], "auto": resolve_method(view, "auto"),
+                  "note": None}
 
 
 def load_served_models(run_dirs: Mapping[str, str | Path] | Iterable[str | Path],

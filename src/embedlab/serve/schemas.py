@@ -7,6 +7,7 @@ validation with a 422 that names the offending field.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -34,8 +35,9 @@ class _Forbid(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def request_models(limits: ServeLimits) -> type[BaseModel]:
-    """The ``PredictRequest`` model with ``limits`` in their field constraints."""
+def request_models(limits: ServeLimits, methods: Sequence[str] = ()) -> tuple[type[BaseModel], type[BaseModel]]:
+    """``(PredictRequest, ExplainRequest)`` with ``limits`` in their field constraints and the
+    explanation ``methods`` (``auto`` first) as the choices of ``method``."""
     text = Annotated[str, StringConstraints(max_length=limits.max_chars)]
     predict = create_model(
         "PredictRequest",
@@ -47,7 +49,17 @@ def request_models(limits: ServeLimits) -> type[BaseModel]:
         top_k=(int, Field(3, ge=1, description="classes returned per text, most probable first "
                           "(capped at the number of classes)")),
     )
-    return predict
+    names = tuple(methods) or ("auto",)
+    explain = create_model(
+        "ExplainRequest",
+        __base__=_Forbid,
+        text=(text, Field(description="the text to explain (one text; empty after preprocessing: 422)",
+                          examples=["Stocks fall as oil prices climb to a record high"])),
+        method=(Literal[names], Field("auto", description="explanation method; GET /v1/models/{name} "  # type: ignore[valid-type]
+                                      "lists the ones a model can do; auto: the family's best")),
+        target=(str | None, Field(None, description="class to explain (default: the predicted one)")),
+    )
+    return predict, explain
 
 
 class ClassProbability(BaseModel):
@@ -109,6 +121,50 @@ class ModelCard(BaseModel):
     training: dict[str, Any]
     data: dict[str, Any]
     checksum: dict[str, Any]
+    explanations: dict[str, Any] = Field(description="methods this model can be explained with "
+                                         "(POST /v1/models/{name}/explain) and the one auto picks")
+
+
+class ExplainedToken(BaseModel):
+    token: str = Field(description="the token as the model saw it (preprocessed)")
+    start: int = Field(description="its character span in the original text: text[start:end]")
+    end: int
+    status: Literal["known", "unknown", "cut"]
+    score: float | None
+
+
+class ExplainedNGram(BaseModel):
+    tokens: list[str]
+    first: int
+    last: int
+    start: int
+    end: int
+    score: float | None
+    width: int
+    filters: int
+
+
+class ExplanationResponse(BaseModel):
+    """The explanation JSON of :class:`embedlab.explain.Explanation` (``to_dict``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format: str
+    text: str
+    predicted: str
+    explained: str
+    probability: float | None
+    probabilities: dict[str, float | None]
+    method: str
+    settings: dict[str, Any]
+    tokens: list[ExplainedToken]
+    score_kind: Literal["attribution", "attention"]
+    ngrams: list[ExplainedNGram]
+    delta: float | None
+    base: float | None
+    maps: dict[str, list[list[float | None]]]
+    notes: list[str]
+    status: str
 
 
 class Health(BaseModel):
