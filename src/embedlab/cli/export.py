@@ -44,4 +44,4 @@ def export(
     console.print(f"exported {report.model} to [bold]{out}[/] ({report.onnx_bytes / 1e6:.1f} MB "
                   f"model.onnx); verified on {report.texts_checked} texts: largest probability "
                   f"difference {report.max_abs_diff:.1e} (tolerance {report.tolerance:.0e})",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)

@@ -186,6 +186,6 @@ def export_onnx(run: str | Path | Predictor, out: str | Path, *, overwrite: bool
                 "nothing was written")
         fields["verification"] = {"texts": len(check), "max_abs_diff": diff, "tolerance": tolerance}
         size = (tmp / "model.onnx").stat().st_size
-    log.info("exported %s to %s (max probability difference %.1e on %d texts)",
+    log.debug("exported %s to %s (max probability difference %.1e on %d texts)",
              info["model"], out, diff, len(check))
     return ExportReport(out, info["model"], len(check), diff, tolerance, size)
