@@ -59,7 +59,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _config(tmp_path) -> RunConfig:
+def _config(tmp_path, model: dict) -> RunConfig:
     rows = ["text,label"]
     for i in range(44):
         label = "ab"[i % 2]
@@ -70,7 +70,7 @@ def _config(tmp_path) -> RunConfig:
     cfg = RunConfig.from_dict({
         "data": {"path": str(tmp_path / "train.csv"), "test_path": str(tmp_path / "test.csv"),
                  "val_size": 0.25},
-        "model": {"name": "cnn", "params": {"filters": 4, "hidden": [8]}},
+        "model": model,
         "embeddings": {"dim": 8},
         "training": {"epochs": 3, "batch_size": 8, "patience": 0, "threads": 1,
                      "progress": False},
@@ -79,8 +79,12 @@ def _config(tmp_path) -> RunConfig:
     return cfg
 
 
-def test_two_processes_train_one_model_and_rank_zero_writes_it(tmp_path):
-    cfg = _config(tmp_path)
+@pytest.mark.parametrize("model", [
+    {"name": "cnn", "params": {"filters": 4, "hidden": [8]}},
+    {"name": "fasttext", "params": {"ngrams": 2, "buckets": 50}},  # sparse tables, SparseAdam
+], ids=["cnn", "fasttext-sparse"])
+def test_two_processes_train_one_model_and_rank_zero_writes_it(tmp_path, model):
+    cfg = _config(tmp_path, model)
     n_train = len(load_splits(cfg).train)
     assert n_train % 2 == 1 and -(-(n_train // 2 + 1) // 8) != -(-(n_train // 2) // 8)
     (tmp_path / "driver.py").write_text(DRIVER)
