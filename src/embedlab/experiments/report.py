@@ -174,8 +174,9 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
-def _pm(s: Stats, digits: int = 4) -> str:
-    return f"{s.mean:.{digits}f} ± {s.sd:.{digits}f}" if s.sd is not None else f"{s.mean:.{digits}f}"
+def _pm(s: Stats, digits: int = 4, sign: bool = False) -> str:
+    mean = f"{s.mean:+.{digits}f}" if sign else f"{s.mean:.{digits}f}"
+    return f"{mean} ± {s.sd:.{digits}f}" if s.sd is not None else mean
 
 
 def summary_rows(report: Report) -> list[dict]:
@@ -211,13 +212,14 @@ def _table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
 
 def _comparison_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     m = report.grid.metric
-    head = ["cell", f"Δ {METRIC_LABELS[m]} mean ± sd", "Δ min–max", "better / worse", "paired t-test p",
+    head = ["cell", f"Δ {METRIC_LABELS[m]} mean ± sd", "Δ range", "better / worse", "paired t-test p",
             *(f"Δ {METRIC_LABELS[x]}" for x in QUALITY if x != m), "n pairs"]
     rows = []
     for r in report.comparison:
         s = r[m]
-        rows.append([r["cell"], _pm(s), f"{s.min:+.4f}–{s.max:+.4f}", f"{r['wins']} / {r['losses']}",
-                     _fmt(r["p_value"], 3), *(_pm(r[x]) for x in QUALITY if x != m), str(r["n"])])
+        rows.append([r["cell"], _pm(s, sign=True), f"{s.min:+.4f} to {s.max:+.4f}",
+                     f"{r['wins']} / {r['losses']}", _fmt(r["p_value"], 3),
+                     *(_pm(r[x], sign=True) for x in QUALITY if x != m), str(r["n"])])
     return head, rows
 
 
@@ -390,7 +392,8 @@ def plot_best_confusion(report: Report, path: Path) -> Path:
     ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"best cell {report.best}\n({len(rs)} runs summed, row-normalised)", fontsize=9)
+    runs = f"{len(rs)} runs summed" if len(rs) > 1 else "1 run"
+    ax.set_title(f"best cell {report.best}\n({runs}, row-normalised)", fontsize=9)
     for i in range(len(classes)):
         for j in range(len(classes)):
             ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=8,
