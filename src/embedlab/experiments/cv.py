@@ -9,7 +9,6 @@ data (an official test split, if any, is not used).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,9 +28,7 @@ def protocol_folds(config: RunConfig) -> int | None:
     """K when the config's built-in data set is evaluated by K-fold cross-validation, else None."""
     if not config.data.dataset:
         return None
-    info = dataset_info(config.data.dataset)
-    found = re.search(r"(\d+)-fold cross-validation", info.protocol)
-    return int(found.group(1)) if found and "test" not in info.splits else None
+    return dataset_info(config.data.dataset).folds
 
 
 def load_cv_data(config: RunConfig) -> TextDataset:
