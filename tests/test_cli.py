@@ -23,7 +23,8 @@ import embedlab
 from embedlab.cli import app
 
 runner = CliRunner()
-EXE = Path(sys.executable).with_name("embedlab")  # the console script next to this python
+_SCRIPT = Path(sys.executable).with_name("embedlab")  # the console script next to this python
+EXE = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "embedlab"]
 
 
 def invoke(*args: object, code: int = 0):
@@ -186,7 +187,7 @@ def test_demo_trains_and_prints_real_metrics_and_predictions(tmp_path):
 
 # ----------------------------------------------------------------------------- real processes
 def run_exe(*args: object, python_m: bool = False) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "embedlab"] if python_m else [str(EXE)]
+    cmd = [sys.executable, "-m", "embedlab"] if python_m else EXE
     return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "COLUMNS": "200"}, check=False)
 
@@ -222,7 +223,7 @@ def test_cli_start_imports_no_heavy_library():
 def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(
-        [str(EXE), "train", "--dataset", "ag_news_sample", "--model", "bag", "--epochs", "500",
+        [*EXE, "train", "--dataset", "ag_news_sample", "--model", "bag", "--epochs", "500",
          "--set", "training.patience=500", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
         env={**os.environ, "COLUMNS": "200"})
