@@ -231,3 +231,20 @@ def test_fitting_no_rows_is_an_error():
                                      np.zeros(0, np.int64))
     with pytest.raises(ValueError, match="no training rows"):
         Trainer(model(), config()).fit(empty)
+
+
+def test_class_weights_option_reaches_the_trainer_through_the_pipeline(tiny):
+    keep, counts = [], {}
+    for i, label in enumerate(tiny.labels):
+        if counts.get(label, 0) < (10 if label == "World" else 3):
+            keep.append(i)
+            counts[label] = counts.get(label, 0) + 1
+    skewed = tiny.subset(keep)  # 10 World, 3 of each other class
+
+    def first_loss(mode):
+        cfg = RunConfig.from_dict({"model": {"name": "fasttext"},
+                                   "training": {"epochs": 1, "class_weights": mode}})
+        return fit(cfg, skewed).history[0]["train_loss"]
+
+    assert first_loss("none") == first_loss("none")  # seeded: only the weights differ
+    assert first_loss("balanced") != pytest.approx(first_loss("none"), rel=1e-4)
