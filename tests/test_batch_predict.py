@@ -114,6 +114,13 @@ def test_bad_rows_and_interrupts_leave_no_output(predictor, tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == [src]
     with pytest.raises(DataError, match="no column 'txt' \\(did you mean 'text'\\?\\)"):
         predict_file(predictor, src, out, text_columns=["txt"])
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\u00e9 prices\n".encode("latin-1") * 3)
+    with pytest.raises(DataError, match="cannot decode line 1 as utf-8; pass --encoding"):
+        predict_file(predictor, latin, out)
+    assert predict_file(predictor, latin, out, encoding="latin-1").rows == 3
+    out.unlink()
+    latin.unlink()
     good = tmp_path / "good.txt"
     good.write_text("oil prices\n" * 20)
     calls = []
