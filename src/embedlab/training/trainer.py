@@ -101,7 +101,7 @@ class Trainer:
             log.info(msg)
 
     def _all_reduce(self, values: list[float]) -> list[float]:
-        stats = torch.tensor(values, dtype=torch.float64)
+        stats = torch.tensor(values, dtype=torch.float64, device=self.device)  # nccl: on the GPU
         if self.world > 1:
             dist.all_reduce(stats)
         return stats.tolist()
@@ -210,7 +210,7 @@ class Trainer:
     def _callback_stops(self, row: dict[str, Any]) -> bool:
         stop = bool(self.on_epoch_end(row)) if self.on_epoch_end and self.rank == 0 else False
         if self.world > 1:
-            flag = torch.tensor([int(stop)])
+            flag = torch.tensor([int(stop)], device=self.device)
             dist.broadcast(flag, src=0)
             stop = bool(flag.item())
         return stop
