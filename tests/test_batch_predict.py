@@ -141,6 +141,8 @@ def test_bad_rows_and_interrupts_leave_no_output(predictor, tmp_path, monkeypatc
     with pytest.raises(ArtifactError, match="already exists; choose another --out or pass --overwrite"):
         predict_file(predictor, good, out)
     assert len(read_output(predict_file(predictor, good, out, overwrite=True).out)) == 20
+    with pytest.raises(ArtifactError, match="cannot be written: .*good.txt is a file"):
+        predict_file(predictor, good, good / "below" / "o.csv")
 
 
 def test_progress_bar_shows_texts_per_second(predictor, tmp_path, capsys):

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.atomic import atomic_file
+from embedlab.atomic import atomic_file, check_writable
 from embedlab.errors import ArtifactError, ConfigError, DataError, suggest
 from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays
 from embedlab.inference.prediction import TextPredictor
@@ -382,6 +382,7 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
         raise ArtifactError(f"{out}: already exists; choose another --out or pass --overwrite")
     if out.exists() and not out.is_file():
         raise ArtifactError(f"{out}: exists and is not a file")
+    check_writable(out)
     columns = _columns(id_column or "row", min(top_k, len(predictor.classes)))
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
