@@ -196,8 +196,9 @@ def test_unavailable_cuda_is_a_one_line_error(tmp_path):
 
 
 def test_a_bad_device_name_is_a_config_error():
-    with pytest.raises(ConfigError, match="training.device"):
+    with pytest.raises(ConfigError, match="training.device: expected auto, cpu, cuda or cuda:N"):
         RunConfig.from_dict({"training": {"device": "gpu"}})
+    assert RunConfig.from_dict({"training": {"device": "cuda:1"}}).training.device == "cuda:1"
 
 
 # ----- distributed shards ------------------------------------------------------------------------

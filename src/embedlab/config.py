@@ -6,12 +6,20 @@ YAML files and CLI flags both map onto :class:`RunConfig`; a run saves the resol
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from embedlab.errors import ConfigError, suggest
 from embedlab.text.preprocess import PreprocessConfig
@@ -85,10 +93,17 @@ class TrainConfig(_Strict):
     class_weights: Literal["none", "balanced"] = "none"
     seed: int = 0
     threads: int | None = Field(None, ge=1, description="torch CPU threads (None: torch default)")
-    device: str = Field("cpu", pattern=DEVICE_PATTERN,
+    device: str = Field("cpu",
                         description="where training runs: cpu, cuda, cuda:N, or auto (cuda when "
                         "available); the trained model is returned on the CPU")
     progress: bool = True
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not re.match(DEVICE_PATTERN, value):
+            raise ValueError("expected auto, cpu, cuda or cuda:N")
+        return value
 
     def resolve(self, defaults: Mapping[str, Any]) -> TrainConfig:
         """A copy whose unset (None) settings are filled from ``defaults`` (a model's
@@ -164,4 +179,5 @@ def config_error(e: ValidationError, source: str, model: type[BaseModel]) -> Con
         name = str(err["loc"][-1])
         hint = suggest(name, known)
         return ConfigError(f"{source}: unknown option '{loc}'{hint}; valid: {', '.join(known)}")
-    return ConfigError(f"{source}: {loc}: {err['msg']} (found {err.get('input')!r})")
+    message = err["msg"].removeprefix("Value error, ")
+    return ConfigError(f"{source}: {loc}: {message} (found {err.get('input')!r})")
