@@ -83,26 +83,26 @@ class FaithfulnessReport:
         return Path(path)
 
     def table(self) -> Any:
-        """A Rich table: one row per method, comprehensiveness ↑ / sufficiency ↓ per k, AOPC."""
+        """A Rich table: one column per method (random last), one row per metric."""
         from rich import box
         from rich.table import Table
 
-        ks = "/".join(str(k) for k in self.k_percent)
         table = Table(title=f"faithfulness: {self.model} on {self.data} ({self.texts} texts)",
                       box=box.SIMPLE_HEAD)
-        table.add_column("method")
-        table.add_column(f"comp ↑ @{ks}%", justify="right")
-        table.add_column(f"suff ↓ @{ks}%", justify="right")
-        table.add_column("AOPC comp ↑", justify="right")
-        table.add_column("AOPC suff ↓", justify="right")
-        table.add_column("ms/text", justify="right")
+        table.add_column("metric", no_wrap=True)
         for r in self.rows:
-            table.add_row(
-                r.method, " ".join(f"{r.comprehensiveness[str(k)]:.2f}" for k in self.k_percent),
-                " ".join(f"{r.sufficiency[str(k)]:.2f}" for k in self.k_percent),
-                f"{r.aopc_comprehensiveness:.3f}", f"{r.aopc_sufficiency:.3f}",
-                "" if r.method == "random" else f"{r.ms_per_text:.1f}",
-                style="dim" if r.method == "random" else None)
+            table.add_column(r.method, justify="right", no_wrap=True,
+                             style="dim" if r.method == "random" else None)
+        for k in self.k_percent:
+            table.add_row(f"comp@{k}% ↑", *(f"{r.comprehensiveness[str(k)]:.3f}" for r in self.rows))
+        for k in self.k_percent:
+            table.add_row(f"suff@{k}% ↓", *(f"{r.sufficiency[str(k)]:.3f}" for r in self.rows),
+                          end_section=k == self.k_percent[-1])
+        table.add_row("AOPC comp ↑", *(f"{r.aopc_comprehensiveness:.3f}" for r in self.rows))
+        table.add_row("AOPC suff ↓", *(f"{r.aopc_sufficiency:.3f}" for r in self.rows),
+                      end_section=True)
+        table.add_row("ms / text", *("" if r.method == "random" else f"{r.ms_per_text:.1f}"
+                                     for r in self.rows))
         return table
 
     def plot(self, path: str | Path) -> Path:
