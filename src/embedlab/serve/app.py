@@ -247,7 +247,9 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
 
     @app.post("/v1/models/{name}/predict", response_model=PredictResponse,
               summary="classify one text or a batch", responses=_ERRORS)
-    def predict(body: PredictRequest, name: str = ModelName) -> dict:  # type: ignore[valid-type]
+    def predict(body: PredictRequest, name: str = ModelName) -> Response:  # type: ignore[valid-type]
+        # Serialised here, in the worker thread: FastAPI would otherwise validate the returned
+        # dict against the response model in a second thread-pool hop (the schema documents it).
         m = served(name)
         preds = m.predictor.predict(body.texts)
         empty = [i for i, p in enumerate(preds) if p.status == "empty"]
@@ -261,7 +263,12 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
                         "top_k": [{"label": c, "probability": v} for c, v in top],
                         "status": p.status, "known_words": p.known_words})
         metrics.texts.labels(name).inc(len(preds))
-        return {"model": name, "predictions": out}
+        try:
+            content = json.dumps({"model": name, "predictions": out}, allow_nan=False,
+                                 ensure_ascii=False, separators=(",", ":"))
+        except ValueError:
+            raise RuntimeError(f"model '{name}' produced non-finite probabilities") from None
+        return Response(content.encode("utf-8"), media_type="application/json")
 
     @app.post("/v1/models/{name}/explain", response_model=ExplanationResponse,
               summary="why the model predicts what it does for one text", responses=_ERRORS)
