@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from embedlab.cli.common import console, setup_logging
+from embedlab.cli.common import console, new_app, print_error, setup_logging
 
-app = typer.Typer(help="Grids of runs over seeds and folds, with reports; the built-in tutorial experiments.",
-                  no_args_is_help=True)
+app = new_app(help="Grids of runs over seeds and folds, with reports; the built-in tutorial experiments.")
 
 
 class _RunLinesOnly:
@@ -113,7 +112,15 @@ def run(
     out = out or Path("experiments") / g.name
     console.print(f"experiment [bold]{g.name}[/]: {len(g.cells)} cells × {len(g.seeds)} seeds"
                   + (f" × folds ({g.folds})" if g.folds else "") + f" = {len(g.runs())} runs → {out}")
-    result = run_experiment(g, out, jobs=jobs, overwrite=overwrite, track=track)
+    try:
+        result = run_experiment(g, out, jobs=jobs, overwrite=overwrite, track=track)
+    except KeyboardInterrupt:
+        from embedlab.experiments.runner import read_manifest
+
+        done = len(read_manifest(out)["runs"]) if (out / "manifest.json").is_file() else 0
+        print_error(f"interrupted: {done} of {len(g.runs())} runs are done and kept; run the same "
+                    "command again to continue")
+        raise typer.Exit(130) from None
     console.print(f"{result.trained} runs trained, {result.skipped} already done, in {result.seconds:.1f}s")
     if report:
         show_report(out)
