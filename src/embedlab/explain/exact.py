@@ -27,10 +27,11 @@ def exact(view: ModelView, prepared: Prepared, target: int) -> MethodResult:
     ids = view.pad([prepared.ids])
     with torch.enable_grad():
         vectors = model.embed(ids).detach().requires_grad_(True)
-        logit = model.forward_embedded(vectors, ids)[0, target]
-        (grad,) = torch.autograd.grad(logit, vectors)
-    with torch.no_grad():
-        base = float(model.forward_embedded(torch.zeros_like(vectors), ids)[0, target])
+        # row 0: the text; row 1: the same positions with zero vectors, whose logit is the bias
+        both = torch.cat([vectors, torch.zeros_like(vectors)])
+        logits = model.forward_embedded(both, ids.expand(2, -1))[:, target]
+        (grad,) = torch.autograd.grad(logits[0], vectors)
+    base = float(logits[1].detach())
     features = (grad * vectors).sum(-1)[0].detach().double().numpy()
     spans = model.feature_spans(ids).numpy()
     return MethodResult(scores=spread(features, spans, prepared.seen), base=base,

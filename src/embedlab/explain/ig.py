@@ -83,8 +83,6 @@ def integrated_gradients(view: ModelView, prepared: Prepared, target: int, n_ste
 def _ngram_features(features: np.ndarray, spans: np.ndarray,
                     seen: int) -> list[tuple[int, int, float, int]]:
     """Features that cover several tokens (fasttext's hashed n-grams) as n-gram entries."""
-    out = []
-    for value, (a, b) in zip(features, spans):
-        if b - a > 1 and b <= seen:
-            out.append((int(a), int(b) - 1, float(value), 0))
-    return out
+    spans = np.asarray(spans).reshape(-1, 2)
+    many = np.nonzero((spans[:, 1] - spans[:, 0] > 1) & (spans[:, 1] <= seen))[0]
+    return [(int(spans[i, 0]), int(spans[i, 1]) - 1, float(features[i]), 0) for i in many]

@@ -30,7 +30,11 @@ class MethodResult:
 def spread(features: np.ndarray, spans: np.ndarray, seen: int) -> np.ndarray:
     """Token scores from feature scores: a feature over tokens ``[a, b)`` gives each 1/(b-a)."""
     out = np.zeros(seen, dtype=np.float64)
-    for value, (a, b) in zip(features, spans):
+    spans = np.asarray(spans).reshape(-1, 2)
+    features = np.asarray(features, dtype=np.float64)
+    single = (spans[:, 1] - spans[:, 0] == 1) & (spans[:, 0] >= 0) & (spans[:, 0] < seen)
+    np.add.at(out, spans[single, 0], features[single])
+    for value, (a, b) in zip(features[~single], spans[~single]):
         a, b = max(int(a), 0), min(int(b), seen)
         if b > a:
             out[a:b] += float(value) / (b - a)
