@@ -46,6 +46,8 @@ def _highlighted(e: Explanation) -> str:
         else:
             rgb = blend(t.score, scale, e.score_kind)
             bg = f"background:{_rgb(rgb)};" if rgb else ""
+            if rgb and abs(t.score) > 0.6 * scale:
+                bg += "color:#fff;"
             line = "border-bottom:1px dashed #555;" if t.status == "unknown" else ""
             out.append(f'<span title="{tip}" style="{bg}{line}padding:1px 2px;'
                        f'border-radius:3px">{surface}</span>')
