@@ -328,3 +328,9 @@ def test_cli_end_to_end(trained, tmp_path):
     assert res.exit_code == 0, res.output
     assert "occlusion" in res.output and "random" in res.output
     assert json.loads((tmp_path / "faith.json").read_text())["skipped"] == 1
+
+    res = runner.invoke(app, ["explain", str(run), "--global", "--file", str(table),
+                              "--out", str(tmp_path / "global.json"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "most-chosen n-grams" in res.output
+    assert json.loads((tmp_path / "global.json").read_text())["texts"] == 2
