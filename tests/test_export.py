@@ -16,7 +16,6 @@ import embedlab
 from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError
 from embedlab.export import OnnxPredictor, export_onnx
-from embedlab.export.onnx import _PerTokenGraph
 from embedlab.models import EmbeddingSpec, build_model
 from embedlab.predictor import Predictor
 from embedlab.text import LabelEncoder, Preprocessor, VocabConfig, Vocabulary
@@ -86,14 +85,21 @@ def test_export_matches_pytorch(ag_sample, tmp_path, key):
 
 
 def test_export_is_refused_when_onnx_and_pytorch_disagree(ag_sample, tmp_path, monkeypatch):
+    import embedlab.export.onnx as onnx_export
+
     predictor = make_predictor(ag_sample, "cnn", {})
-    real_forward = _PerTokenGraph.forward
+    real_graph = onnx_export._graph
 
-    def off_by_a_little(self, ids):
-        logits = real_forward(self, ids)
-        return logits + torch.linspace(0, 3e-3, logits.size(1))
+    class OffByALittle(torch.nn.Module):
+        def __init__(self, graph):
+            super().__init__()
+            self.graph = graph
 
-    monkeypatch.setattr(_PerTokenGraph, "forward", off_by_a_little)
+        def forward(self, ids):
+            logits = self.graph(ids)
+            return logits + torch.linspace(0, 3e-3, logits.size(1))
+
+    monkeypatch.setattr(onnx_export, "_graph", lambda p: OffByALittle(real_graph(p)))
     with pytest.raises(ArtifactError, match=r"does not match PyTorch: largest probability "
                                             r"difference .* > 1e-04 .*nothing was written"):
         export_onnx(predictor, tmp_path / "x")
