@@ -67,8 +67,8 @@ class _PerTokenGraph(nn.Module):
 
 class _ConvGraph(nn.Module):
     """The cnn as ``nn.Conv1d`` per width over the masked token vectors: the same numbers as
-    its per-token path (which gathers shifted copies into one wide matmul — slices and concats
-    that onnxruntime runs about 3x slower than its convolutions); parity is checked as always."""
+    its per-token path, which builds shifted copies of the vectors with slices and concats;
+    onnxruntime runs convolutions as fused kernels instead. Parity is checked as always."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
