@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -149,6 +150,35 @@ def test_empty_text_is_a_422_naming_its_index(client):
     body = r.json()
     assert "texts 1, 3" in body["detail"] and "empty" in body["detail"]
     assert [e["loc"] for e in body["errors"]] == [["body", "texts", 1], ["body", "texts", 3]]
+
+
+def test_a_running_prediction_does_not_block_the_event_loop(run_dir):
+    app = create_app({"ag": run_dir}, warm_up=False)
+    predictor = app.state.models["ag"].predictor
+    entered, release = threading.Event(), threading.Event()
+    real = predictor.predict
+
+    def held(texts, *args, **kwargs):      # a prediction that holds its thread until released
+        entered.set()
+        release.wait(30)
+        return real(texts, *args, **kwargs)
+
+    predictor.predict = held
+    results = {}
+    safety = threading.Timer(10, release.set)  # a blocked loop would answer only after this
+    with TestClient(app) as c:
+        worker = threading.Thread(target=lambda: results.update(
+            predict=c.post(PREDICT, json={"texts": ["oil prices"]})))
+        worker.start()
+        assert entered.wait(20)
+        safety.start()
+        # answered while the prediction still holds its thread: the loop is free
+        assert c.get("/healthz").status_code == 200 and not release.is_set()
+        assert c.get("/v1/models").status_code == 200 and not release.is_set()
+        release.set()
+        safety.cancel()
+        worker.join(20)
+    assert results["predict"].status_code == 200
 
 
 # ----- explanations ----------------------------------------------------------------------------
