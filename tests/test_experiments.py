@@ -306,3 +306,13 @@ def test_grid_file_with_base_config(tmp_path):
     g = load_grid(tmp_path / "g.yaml")
     assert g.base.data.limit == 240 and [c.name for c in g.cells] == ["lr=0.1", "lr=0.2"]
     assert os.fspath(g.source).endswith("g.yaml")
+
+
+def test_unreachable_mlflow_store_is_one_line_before_any_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    out = tmp_path / "untracked"
+    with pytest.raises(ConfigError, match="MLflow store http://127.0.0.1:9") as e:
+        run_experiment(_grid(), out, track="mlflow")
+    assert "\n" not in str(e.value)
+    assert not (out / "runs").exists()

@@ -75,6 +75,9 @@ class MlflowTracker:
 
         from embedlab import __version__
 
+        # an unreachable server: a one-line error in seconds, not MLflow's default minutes of retries
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
         env = os.environ.get("MLFLOW_TRACKING_URI")
         uri = env or f"sqlite:///{(out / 'mlflow.db').resolve()}"
         try:
