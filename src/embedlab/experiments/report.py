@@ -275,7 +275,7 @@ def to_html(report: Report, images: dict[str, Path]) -> str:
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in report.notes)
     pub = f"<p>Published numbers: {html.escape(g.published_source)}</p>" if g.published_source else ""
     style = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}"
-             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;white-space:nowrap;"
              "text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}"
              "img{max-width:100%}figure{margin:1em 0}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(g.name)}</title>"
