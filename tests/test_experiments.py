@@ -195,6 +195,7 @@ def test_parallel_jobs_give_the_serial_results(finished, tmp_path):
     ({"reference": "pooling=max"}, "reference cell"),
     ({"metric": "f1"}, "unknown metric"),
     ({"gird": {}}, "did you mean 'grid'"),
+    ({"grid": {"embeddings.source": ["glove-6b-5d"]}}, "did you mean 'glove-6b-50d'"),
 ])
 def test_bad_grids_fail_in_one_line_before_any_run(changes, message):
     with pytest.raises(ConfigError) as e:

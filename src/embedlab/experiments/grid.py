@@ -189,6 +189,13 @@ def _validate_cell(grid_source: str, cell: Cell, base: RunConfig) -> RunConfig:
         validate_model_params(config.model.name, config.model.params)
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None
+    source = config.embeddings.source
+    if source and not Path(source).expanduser().exists():
+        from embedlab.embeddings.registry import SOURCES
+
+        if source not in SOURCES:
+            raise ConfigError(f"{where}: embeddings.source '{source}' is neither a file nor a registered "
+                              f"source{suggest(source, SOURCES)}; see embedlab embeddings list")
     return config
 
 
