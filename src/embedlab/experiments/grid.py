@@ -177,14 +177,11 @@ def _check_key(key: str, source: str) -> None:
                               f"found key '{key}'")
 
 
-def _validate_cell(grid_source: str, cell: Cell, base: RunConfig) -> RunConfig:
+def validate_config(config: RunConfig, where: str) -> None:
+    """What a config's schema leaves to run time, checked now: model parameters and the
+    embeddings source."""
     from embedlab.models import validate_model_params
 
-    where = f"{grid_source}: cell '{cell.name}'"
-    try:
-        config = base.override(cell.updates)
-    except ConfigError as e:
-        raise ConfigError(f"{where}: {str(e).removeprefix('options: ')}") from None
     try:
         validate_model_params(config.model.name, config.model.params)
     except ConfigError as e:
@@ -196,6 +193,15 @@ def _validate_cell(grid_source: str, cell: Cell, base: RunConfig) -> RunConfig:
         if source not in SOURCES:
             raise ConfigError(f"{where}: embeddings.source '{source}' is neither a file nor a registered "
                               f"source{suggest(source, SOURCES)}; see embedlab embeddings list")
+
+
+def _validate_cell(grid_source: str, cell: Cell, base: RunConfig) -> RunConfig:
+    where = f"{grid_source}: cell '{cell.name}'"
+    try:
+        config = base.override(cell.updates)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {str(e).removeprefix('options: ')}") from None
+    validate_config(config, where)
     return config
 
 

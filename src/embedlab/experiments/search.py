@@ -41,7 +41,7 @@ import yaml
 from embedlab.atomic import atomic_file
 from embedlab.config import RunConfig
 from embedlab.errors import ConfigError, suggest
-from embedlab.experiments.grid import METRICS, _check_key
+from embedlab.experiments.grid import METRICS, _check_key, validate_config
 
 log = logging.getLogger("embedlab")
 
@@ -123,8 +123,6 @@ def parse_space(data: Any, source: str = "space", base_dir: Path | None = None,
                 overrides: dict[str, Any] | None = None) -> Space:
     """Validate a space mapping (see the module docstring); every range end must give a valid
     config."""
-    from embedlab.models import validate_model_params
-
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level, found {type(data).__name__}")
     for key in data:
@@ -146,11 +144,12 @@ def parse_space(data: Any, source: str = "space", base_dir: Path | None = None,
         _check_key(key, source)
         param = _param(key, spec, source)
         for value in param.probe_values():
+            where = f"{source}: {key}={value!r}"
             try:
                 config = base.override({key: value})
-                validate_model_params(config.model.name, config.model.params)
             except ConfigError as e:
-                raise ConfigError(f"{source}: {key}={value!r}: {str(e).removeprefix('options: ')}") from None
+                raise ConfigError(f"{where}: {str(e).removeprefix('options: ')}") from None
+            validate_config(config, where)
         params.append(param)
     metric = data.get("metric", "accuracy")
     if metric not in METRICS:
