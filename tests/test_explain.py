@@ -105,6 +105,15 @@ def test_every_method_ranks_the_planted_keyword_first(trained, family, method):
     assert keyword_first(explanations) >= THRESHOLD
 
 
+def test_auto_is_the_benchmark_choice(trained):
+    """benchmarks/explain.py (RESULTS.md) measured these as each family's best."""
+    expected = {"cnn": "lime", "rnn": "ig", "bag": "occlusion", "fasttext": "exact"}
+    for family, method in expected.items():
+        [e] = trained[family].explain(["alpha football beta"])
+        assert e.method == method
+        assert e.top_tokens(1)[0].token == "football"
+
+
 def test_random_ranking_does_not(trained):
     rng = np.random.default_rng(0)
     hits = []
