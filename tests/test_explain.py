@@ -195,6 +195,12 @@ def test_spans_map_tokens_back_to_the_original_text(options):
     assert peru == ["Peru", "PERU", "peru"]
 
 
+def test_lime_on_tokens_that_share_a_character(trained):
+    [e] = trained["cnn"].explain(["İstanbul Football, alpha"], method="lime", num_samples=100)
+    assert [t.token for t in e.tokens][:3] == ["i", "\u0307", "stanbul"]
+    assert e.top_tokens(1)[0].token == "football" and e.tokens[1].score == 0.0
+
+
 def test_explanation_json_and_html_round_trip(trained):
     e1, e2 = trained["cnn"].explain(["Alpha BETA, football & gamma </script>", HELD_OUT[0][0]],
                                     method="ngrams")
@@ -325,6 +331,8 @@ def test_cli_end_to_end(trained, tmp_path):
         (["football", "--method", "attention"], "it can do"),
         (["football", "--target", "nope"], "unknown target class"),
         (["--file", str(table), "--out", str(out)], "already exists"),
+        (["--file", str(table), "--out", str(tmp_path / "x.jsonl"), "--png", "x.png"],
+         "are for one text"),
     ]:
         res = runner.invoke(app, ["explain", str(run), *args])
         assert res.exit_code == 1 and message in res.output, res.output

@@ -129,6 +129,14 @@ def explain(
     if out is not None and text is not None:
         raise ConfigError("--out is for --file, --global and --faithfulness; for one text use "
                           "--json, --html or --png")
+    if file is not None and not (global_ or faithfulness) and (png or json_out):
+        raise ConfigError("--png and --json are for one text; with --file use --out (JSON "
+                          "Lines) and/or --html")
+    if (global_ or faithfulness) and (html or json_out):
+        raise ConfigError("--global and --faithfulness write their report with --out (JSON)"
+                          + (" and --png (deletion curves)" if faithfulness else ""))
+    if global_ and png:
+        raise ConfigError("--png with --global is not drawn; use --out for the JSON report")
     for path in (html, png, json_out, out):
         _free(path, overwrite)
     view = ModelView(load(run))

@@ -33,8 +33,12 @@ def lime(view: ModelView, prepared: Prepared, target: int, num_samples: int = 10
     text = prepared.text
     seen = prepared.seen
     # the original-text pieces of the tokens the model sees; the rest stays as filler
-    pieces = [text[a:b] for a, b in prepared.spans[:seen] if b > a]
-    placed = [i for i, (a, b) in enumerate(prepared.spans[:seen]) if b > a]
+    placed, end = [], 0
+    for i, (a, b) in enumerate(prepared.spans[:seen]):
+        if b > a >= end:  # tokens sharing characters ("İ" → "i" + dot) count once
+            placed.append(i)
+            end = b
+    pieces = [text[prepared.spans[i][0]:prepared.spans[i][1]] for i in placed]
     bow = order_free(view)
     explainer = lime_text.LimeTextExplainer(
         class_names=view.classes, split_expression=lambda _: pieces, bow=bow, mask_string=" ",
