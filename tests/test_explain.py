@@ -146,9 +146,9 @@ def test_exact_contributions_plus_bias_equal_the_logit(trained, linear_bag, bigr
     assert [g.text for g in grams] == ["alpha football", "football beta"]
 
 
-def test_ig_attributions_sum_to_the_logit_change_within_delta(trained):
-    for family in ("cnn", "rnn", "bag", "fasttext"):
-        predictor = trained[family].predictor_
+def test_ig_attributions_sum_to_the_logit_change_within_delta(trained, bigram_fasttext):
+    for clf in [*trained.values(), bigram_fasttext]:
+        predictor = clf.predictor_
         view = ModelView(predictor)
         for e in predictor.explain(HELD_OUT[0][:5], method="ig", n_steps=64):
             c = predictor.classes.index(e.explained)

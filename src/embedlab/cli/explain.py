@@ -54,7 +54,7 @@ def _dataset_texts(dataset: str | None, split: str, file: Path | None, text_colu
     if limit is not None and len(texts) > limit:
         picked = sorted(random.Random(seed).sample(range(len(texts)), limit))
         texts = [texts[i] for i in picked]
-        name += f" (random {limit} of the texts, seed {seed})"
+        name += f", a random {limit} (seed {seed})"
     return texts, name
 
 
@@ -108,8 +108,8 @@ def explain(
 ) -> None:
     """Explain why the model decided: coloured tokens and a ranked list, HTML, PNG, JSON.
 
-    An empty text, an unknown --target class or a method the model cannot do is a one-line
-    error (exit 1) and nothing is written.
+    Bad input (an empty text, an unknown --target, a method the model cannot do) is a one-line
+    error, exit 1, and nothing is written.
     """
     from embedlab.errors import ConfigError, DataError
     from embedlab.explain.explainer import check_settings, resolve_method

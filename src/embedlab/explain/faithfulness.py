@@ -87,7 +87,7 @@ class FaithfulnessReport:
         from rich import box
         from rich.table import Table
 
-        table = Table(title=f"faithfulness: {self.model} on {self.data} ({self.texts} texts)",
+        table = Table(title=f"faithfulness: {self.model} on {self.data}: {self.texts} texts",
                       box=box.SIMPLE_HEAD)
         table.add_column("metric", no_wrap=True)
         for r in self.rows:

@@ -173,7 +173,7 @@ def deletion_curves_png(report: FaithfulnessReport, path: str | Path) -> Path:
     ax.set_xlabel("top-scored tokens deleted (%)")
     ax.set_ylabel("mean probability of the explained class")
     ax.set_ylim(0, 1.02)
-    ax.set_title(f"deletion curves: {report.model} on {report.data} ({report.texts} texts)\n"
+    ax.set_title(f"deletion curves: {report.model} on {report.data}: {report.texts} texts\n"
                  "lower is more faithful", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
