@@ -86,7 +86,8 @@ def explain(
     text_column: Annotated[list[str] | None, typer.Option(
         help="text column of a table (repeat to join several); default 'text'")] = None,
     out: Annotated[Path | None, typer.Option(
-        help="--file: JSON Lines of explanations; --global / --faithfulness: the report JSON")] = None,
+        help="--file: JSON Lines, one explanation per row (without the cnn filter maps); "
+             "--global / --faithfulness: the report JSON")] = None,
     global_: Annotated[bool, typer.Option(
         "--global", help="per class: top words / n-grams; cnn: most-chosen n-grams per width")] = False,
     faithfulness: Annotated[bool, typer.Option(
@@ -231,6 +232,7 @@ def _batch(view, method: str, target: str | None, settings: dict, file: Path,
             lines.append(json.dumps({"id": row, "status": "empty", "text": text,
                                      "error": "empty text: nothing to explain"}))
             continue
+        e = e.without_maps()  # filters × tokens per row would dwarf everything else
         explanations.append(e)
         lines.append(json.dumps({"id": row, **e.to_dict()}, ensure_ascii=False))
     if out is not None:

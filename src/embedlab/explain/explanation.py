@@ -10,7 +10,7 @@ also list :class:`NGramScore` entries.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from embedlab.errors import DataError
@@ -108,6 +108,10 @@ class Explanation:
     @property
     def scores(self) -> list[float]:
         return [t.score for t in self.tokens]
+
+    def without_maps(self) -> Explanation:
+        """A copy without the cnn filter maps (``filters × tokens`` floats: large in batches)."""
+        return replace(self, maps={})
 
     # ----- JSON ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
