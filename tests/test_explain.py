@@ -320,8 +320,12 @@ def test_cli_end_to_end(trained, tmp_path):
     runner = CliRunner()
     out = tmp_path / "why.jsonl"
     res = runner.invoke(app, ["explain", str(run), "--file", str(table), "--out", str(out),
-                              "--method", "occlusion", "--no-progress"])
+                              "--html", str(tmp_path / "batch.html"), "--method", "occlusion",
+                              "--no-progress"])
     assert res.exit_code == 0, res.output
+    page = (tmp_path / "batch.html").read_text(encoding="utf-8")
+    assert [e.text for e in explanations_from_html(page)] == ["Alpha, football beta",
+                                                               "physics gamma"]
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r.get("status") for r in rows] == ["ok", "empty", "ok"]
     assert rows[0]["tokens"][2]["token"] == "football" and rows[0]["id"] == 1
