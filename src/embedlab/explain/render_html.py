@@ -125,7 +125,8 @@ def render_html(e: Explanation, top: int = 10) -> str:
                   "</div>")
     for note in e.notes:
         extra += f'<div style="color:#8a6d3b;font-size:13px">note: {_esc(note)}</div>'
-    data = e.to_json().replace("</", "<\\/")
+    # every "<" as \u003c: nothing in the data block can close it or open a comment
+    data = e.to_json().replace("<", "\\u003c")
     return (
         '<section class="embedlab-explanation" style="font-family:system-ui,sans-serif;'
         'border:1px solid #ddd;border-radius:6px;padding:12px 16px;margin:12px 0;'
