@@ -125,7 +125,7 @@ def explain_prepared(view: ModelView, prepared: Prepared, method: str,
         probabilities={c: float(p) for c, p in zip(view.classes, probs)},
         method=method, settings=dict(result.settings), tokens=tokens,
         score_kind=result.score_kind, ngrams=grams, delta=result.delta, base=result.base,
-        maps=result.maps, notes=notes,
+        maps=result.maps, choices=result.choices, notes=notes,
         status="ok" if prepared.known else "no_known_words")
 
 

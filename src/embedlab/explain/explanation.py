@@ -68,7 +68,8 @@ class Explanation:
     (a token's contribution to the explained class's logit or probability, positive = for it) or
     ``"attention"`` (the rnn's attention weights, which are not an attribution). ``delta`` is the
     integrated-gradients convergence delta where the method has one. ``maps`` (cnn ``ngrams``)
-    holds each width's filter activations ``[filters][tokens]``. ``notes`` are one-line remarks
+    holds each width's filter activations ``[filters][tokens]`` and ``choices`` the token each
+    filter's max-pool chose (its window's anchor; -1 for a filter that stayed at 0). ``notes`` are one-line remarks
     (text cut to the model's window, no known word, large IG delta).
     """
 
@@ -85,6 +86,7 @@ class Explanation:
     delta: float | None = None
     base: float | None = None
     maps: dict[str, list[list[float]]] = field(default_factory=dict)
+    choices: dict[str, list[int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     status: str = "ok"
 
@@ -111,7 +113,7 @@ class Explanation:
 
     def without_maps(self) -> Explanation:
         """A copy without the cnn filter maps (``filters × tokens`` floats: large in batches)."""
-        return replace(self, maps={})
+        return replace(self, maps={}, choices={})
 
     # ----- JSON ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

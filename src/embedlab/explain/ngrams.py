@@ -55,11 +55,15 @@ def ngrams(view: ModelView, prepared: Prepared, target: int) -> MethodResult:
     scores = np.zeros(seen)
     merged: dict[tuple[int, int], list[float]] = {}
     maps: dict[str, list[list[float]]] = {}
+    choices: dict[str, list[int]] = {}
     filters = model.params.filters
+    pooled = signals["pooled"][0].numpy()
     for i, k in enumerate(model.widths):
         argmax = signals[f"pool_argmax.{k}"][0].tolist()
         maps[str(k)] = np.round(signals[f"conv_maps.{k}"][0, :, :seen].double().numpy(),
                                 5).tolist()
+        choices[str(k)] = [int(p) if pooled[i * filters + f] > 0 else -1
+                           for f, p in enumerate(argmax)]
         for f, position in enumerate(argmax):
             value = float(contributions[i * filters + f])
             if value == 0.0:
@@ -73,6 +77,6 @@ def ngrams(view: ModelView, prepared: Prepared, target: int) -> MethodResult:
             entry[0] += value
             entry[1] += 1
     grams = [(a, last, total, int(count)) for (a, last), (total, count) in merged.items()]
-    return MethodResult(scores=scores, base=base, maps=maps, ngrams=grams,
+    return MethodResult(scores=scores, base=base, maps=maps, choices=choices, ngrams=grams,
                         settings={"widths": list(model.widths), "filters": filters,
                                   "contribution": "pooled value x head gradient"})

@@ -111,6 +111,10 @@ def filters_png(e: Explanation, path: str | Path, top: int = 6) -> Path:
         data = np.array(e.maps[w])[:, :cols]
         image = ax.imshow(data, aspect="auto", cmap="viridis", vmin=0, vmax=vmax,
                           interpolation="nearest")
+        chosen = [(p, f) for f, p in enumerate(e.choices.get(w, [])) if 0 <= p < cols]
+        if chosen:
+            ax.scatter([p for p, _ in chosen], [f for _, f in chosen], s=4, c="#ff4d4d",
+                       marker="s", linewidths=0, label="chosen by max-pooling")
         ax.set_ylabel(f"width {w}\n{len(e.maps[w])} filters", fontsize=8)
         ax.set_yticks([])
         if j == len(widths) - 1:
@@ -119,7 +123,8 @@ def filters_png(e: Explanation, path: str | Path, top: int = 6) -> Path:
         else:
             ax.set_xticks([])
         if j == 0:
-            ax.set_title(_title(e) + "\nfilter activations after the convolution", fontsize=10)
+            ax.set_title(_title(e) + "\nfilter activations after the convolution\nred dot: "
+                         "anchor of the window each filter's max-pool chose", fontsize=10)
     if image is not None:
         fig.colorbar(image, ax=fig.axes, fraction=0.03, pad=0.02, label="activation")
     text_ax = fig.add_subplot(grid[-1])

@@ -24,6 +24,7 @@ class MethodResult:
     delta: float | None = None
     base: float | None = None
     maps: dict[str, list[list[float]]] = field(default_factory=dict)
+    choices: dict[str, list[int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
