@@ -334,6 +334,8 @@ def test_cli_end_to_end(trained, tmp_path):
         (["", "--html", str(tmp_path / "no.html")], "empty text"),
         (["football", "--method", "attention"], "it can do"),
         (["football", "--target", "nope"], "unknown target class"),
+        (["football", "--html", str(tmp_path / "no.html"), "--json", str(table / "x.json")],
+         "cannot be written"),
         (["--file", str(table), "--out", str(out)], "already exists"),
         (["--file", str(table), "--out", str(tmp_path / "x.jsonl"), "--png", "x.png"],
          "are for one text"),

@@ -21,6 +21,9 @@ def _free(path: Path | None, overwrite: bool) -> None:
         raise ArtifactError(f"{path}: already exists; choose another path or pass --overwrite")
     if path.exists() and path.is_dir():
         raise ArtifactError(f"{path}: is a directory, expected a file path")
+    from embedlab.atomic import check_writable
+
+    check_writable(path)  # before any work: an unwritable later output must not strand earlier ones
 
 
 def _progress(enabled: bool | None, label: str):
