@@ -24,16 +24,17 @@ _LAZY = {
     "METHODS": "embedlab.explain.explainer",
     "FaithfulnessReport": "embedlab.explain.faithfulness",
     "global_explanation": "embedlab.explain.global_",
-    "render_terminal": "embedlab.explain.render_terminal",
-    "render_html": "embedlab.explain.render_html",
     "render_html_page": "embedlab.explain.render_html",
-    "render_png": "embedlab.explain.render_png",
 }
 
-# eager: the function must win over the submodule of the same name
+# eager: each function must win over the submodule of the same name
 from embedlab.explain.faithfulness import faithfulness
+from embedlab.explain.render_html import render_html
+from embedlab.explain.render_png import render_png
+from embedlab.explain.render_terminal import render_terminal
 
-__all__ = ["explain", "faithfulness", *sorted(_LAZY)]  # noqa: PLE0604
+__all__ = [  # noqa: PLE0604
+    "explain", "faithfulness", "render_html", "render_png", "render_terminal", *sorted(_LAZY)]
 
 
 def explain(predictor: Any, texts: Sequence[str], method: str = "auto",
