@@ -134,6 +134,13 @@ def test_attention_weights_peak_at_or_after_the_keyword(trained):
     peaks = [int(np.argmax(e.scores)) >= at for e, at in zip(explanations, HELD_OUT[2])]
     assert np.mean(peaks) >= THRESHOLD
     assert "not an attribution" in render_html(explanations[0])
+    from rich.console import Console
+
+    from embedlab.explain import render_terminal
+
+    console = Console(record=True, width=100)
+    render_terminal(explanations[0], console)
+    assert "attention weights, not an attribution" in console.export_text()
 
 
 def test_exact_contributions_plus_bias_equal_the_logit(trained, linear_bag, bigram_fasttext):
