@@ -32,7 +32,7 @@ def _check_port(host: str, port: int) -> None:
 
 
 def serve(
-    runs: Annotated[list[str], typer.Argument(help="run directories to serve; the model is named "
+    runs: Annotated[list[str], typer.Argument(metavar="RUN", help="run directories to serve; the model is named "
                                               "after the directory, or NAME=PATH")],
     host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,

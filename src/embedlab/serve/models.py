@@ -18,6 +18,7 @@ from typing import Any
 from embedlab.errors import ArtifactError, ConfigError, EmbedlabError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_RULE = "a name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 WARM_UP_TEXT = "warm up the model once before the first request"
 
 
@@ -37,14 +38,14 @@ def parse_model_spec(spec: str | Path) -> tuple[str, Path]:
     """``"runs/ag-cnn"`` → ``("ag-cnn", Path("runs/ag-cnn"))``; ``"ag=runs/ag-cnn"`` → ``("ag", ...)``."""
     text = str(spec)
     name, sep, rest = text.partition("=")
-    if sep and NAME.match(name) and not Path(text).exists():
-        path = Path(rest)
-    else:
-        path = Path(text)
-        name = path.resolve().name
+    if sep and not Path(text).exists():
+        if not NAME.match(name):
+            raise ConfigError(f"model name '{name}' in '{text}': {NAME_RULE}")
+        return name, Path(rest)
+    path = Path(text)
+    name = path.resolve().name
     if not NAME.match(name):
-        raise ConfigError(f"model name '{name}' (from '{text}'): use letters, digits, '.', '_' or '-' "
-                          "(at most 64), or name it explicitly with NAME=PATH")
+        raise ConfigError(f"cannot name a model after '{text}': {NAME_RULE}; or give NAME=PATH")
     return name, path
 
 
@@ -57,7 +58,7 @@ def normalise_specs(run_dirs: Mapping[str, str | Path] | Iterable[str | Path]) -
     out: dict[str, Path] = {}
     for name, path in pairs:
         if not NAME.match(name):
-            raise ConfigError(f"model name '{name}': use letters, digits, '.', '_' or '-' (at most 64)")
+            raise ConfigError(f"model name '{name}': {NAME_RULE}")
         if name in out:
             raise ConfigError(f"two runs are named '{name}' ({out[name]} and {path}); "
                               "name them with NAME=PATH")
