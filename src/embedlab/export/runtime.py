@@ -60,6 +60,9 @@ class OnnxPredictor(TextPredictor):
         self.vocab = vocab
         self.labels = labels
         self.info = info
+        #: architecture name and hyperparameters, as ``Predictor.model_info`` has them
+        self.model_info = {"name": info.get("model"), "params": info.get("params", {}),
+                           "runtime": "onnxruntime"}
         self.min_length = int(info.get("min_length", 1))
         self.path: Path | None = None
 
