@@ -271,7 +271,9 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
         return Response(content.encode("utf-8"), media_type="application/json")
 
     @app.post("/v1/models/{name}/explain", response_model=ExplanationResponse,
-              summary="why the model predicts what it does for one text", responses=_ERRORS)
+              summary="why the model predicts what it does for one text",
+              responses={**_ERRORS, 501: {"model": ErrorResponse,
+                                          "description": "the method needs a package this server lacks"}})
     def explain(body: ExplainRequest, name: str = ModelName) -> dict:  # type: ignore[valid-type]
         m = served(name)
         if m.view is None:
@@ -280,6 +282,8 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
         try:
             [e] = explain_texts(m.view, [body.text], body.method, body.target)
         except EmbedlabError as err:       # empty text, a method this model cannot do, a class it lacks
+            if "pip install" in str(err):  # the server lacks the explain extra: not the client's fault
+                raise HTTPException(501, f"not available on this server: {err}") from None
             raise HTTPException(422, str(err)) from None
         metrics.explained.labels(name, e.method).inc()
         return finite(e.to_dict())
