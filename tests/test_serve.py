@@ -221,6 +221,16 @@ def test_explain_bad_input_is_422(client, body, message):
     assert r.status_code == 422 and r.json()["detail"].startswith(message), r.json()
 
 
+def test_explain_method_whose_package_the_server_lacks_is_501(client, monkeypatch):
+    import embedlab.explain.lime as lime_method
+    from embedlab.explain.extras import require
+
+    monkeypatch.setattr(lime_method, "require", lambda module, method: require("no_such_pkg_x", method))
+    r = client.post(EXPLAIN, json={"text": "oil prices", "method": "lime"})
+    assert r.status_code == 501
+    assert r.json()["detail"].startswith("not available on this server: method 'lime' needs")
+
+
 def test_explain_text_length_limit_and_unknown_model(small, client):
     r = small.post(EXPLAIN, json={"text": "x" * 41})
     assert r.status_code == 422 and r.json()["detail"].startswith("text: String should have at most 40")
