@@ -55,6 +55,9 @@ def serve(
     limits = ServeLimits(max_texts=max_texts, max_chars=max_chars, max_body_bytes=max_body_bytes)
     specs = normalise_specs(runs)
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    # torch gets `threads` per worker; the HF tokenizer's own thread pool stays off (one batch
+    # per request is small, and workers would compete for the same cores)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     _check_port(host, port)
     url = f"http://{host}:{port}"
     names = ", ".join(specs)
