@@ -164,6 +164,14 @@ def test_cli_predicts_with_an_export_and_refuses_tampered_or_foreign_dirs(run_an
     r = runner.invoke(app, args)
     assert r.exit_code == 1 and "--overwrite" in r.output
     assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+    given = tmp_path / "check.txt"
+    given.write_text("oil prices rise\n\nthe team wins the final\n")
+    r = runner.invoke(app, [*args, "--overwrite", "--texts", str(given)])
+    assert r.exit_code == 0 and "verified on 2 texts" in r.output
+    given.write_text("\n  \n")
+    r = runner.invoke(app, [*args, "--overwrite", "--texts", str(given)])
+    assert r.exit_code == 1 and "no non-empty text to verify the export on" in r.output
+    assert embedlab.load(exported).predict(["oil"])[0].status == "ok"  # the old export is intact
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")

@@ -196,7 +196,7 @@ def export_onnx(run: str | Path | Predictor, out: str | Path, *, overwrite: bool
     artifact rules (an existing export is replaced only with ``overwrite``).
     """
     predictor = run if isinstance(run, Predictor) else Predictor.load(run)
-    check = list(texts) if texts else held_out_texts(predictor)
+    check = list(texts) if texts is not None else held_out_texts(predictor)
     fields: dict = {"format": EXPORT_FORMAT,
                     "source_run": str(predictor.path) if predictor.path else None}
     out = Path(out)
