@@ -33,6 +33,7 @@ from torch.nn import functional as F
 
 from embedlab.config import TrainConfig
 from embedlab.inference.batches import EncodedTexts
+from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.models.classifier import ModelParams
 from embedlab.training.device import resolve_device
 from embedlab.training.early_stopping import EarlyStopping
@@ -190,7 +191,7 @@ class Trainer:
         }
 
     @torch.no_grad()
-    def evaluate(self, data: EncodedTexts, batch_size: int = 1024) -> tuple[float, float]:
+    def evaluate(self, data: EncodedTexts, batch_size: int = INFERENCE_BATCH) -> tuple[float, float]:
         """(Class-weighted) mean cross-entropy and accuracy on ``data``; under DDP each rank
         scores its share of the rows and the sums are all-reduced."""
         was_training = self.model.training
