@@ -1,7 +1,8 @@
 """Batch prediction over files of any size: read in chunks, predict, write, never the whole file.
 
 Input: CSV, TSV, JSON Lines (``.jsonl``, ``.ndjson``, ``.json`` one object per line), Parquet,
-or any other file read as one text per line (blank lines kept as empty rows). Output: CSV, TSV,
+or any other file read as one text per line (blank lines kept as empty rows; in a one-column
+CSV/TSV a blank line is an empty cell too, elsewhere it is no record). Output: CSV, TSV,
 JSON Lines or Parquet by the ``out`` suffix. Every input row gives exactly one output row, in
 order, carrying the ``id_column`` value (or the 1-based row number), the top-k labels with
 their probabilities, ``status`` (``ok`` / ``no_known_words`` / ``empty``) and ``known_words``.
