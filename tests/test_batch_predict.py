@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -207,3 +210,22 @@ def test_streaming_memory_stays_bounded(run_dir, predictor, tmp_path):
     lines_alone_kb = (big.stat().st_size + 200_000 * sys.getsizeof("")) / 1024
     assert bound_kb < lines_alone_kb  # the bound is tight enough to catch whole-file loading
     assert result["growth_kb"] < bound_kb, result
+
+
+def test_ctrl_c_in_a_real_process_leaves_no_output(run_dir, tmp_path):
+    src = tmp_path / "many.txt"
+    src.write_text("oil prices rise again as the team wins\n" * 300_000)
+    out = tmp_path / "preds.csv"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen([sys.executable, "-m", "embedlab", "predict", str(run_dir), "--file",
+                              str(src), "--out", str(out)], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".preds.csv.*")) and child.poll() is None:
+        assert time.monotonic() < deadline, "the temporary output never appeared"
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert "interrupted; nothing was written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.txt"]
