@@ -106,6 +106,11 @@ def test_cli_empty_text_is_one_line_error_and_unknown_words_warn(run_dir):
     r = runner.invoke(app, ["predict", str(run_dir), "qwxzzy blorfty"])
     assert r.exit_code == 0
     assert "text 0: no word is in the model's vocabulary" in r.output
+    r = runner.invoke(app, ["predict", str(run_dir), "oil prices", "qwxzzy", "--json", "--top-k", "2"])
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(x["text"], x["status"], len(x["probabilities"])) for x in records] == [
+        ("oil prices", "ok", 2), ("qwxzzy", "no_known_words", 2)]
+    assert records[0]["label"] == embedlab.load(run_dir).predict(["oil prices"])[0].label
 
 
 def _rewrite_manifest(d: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +30,9 @@ def predict(
     batch_size: Annotated[int, typer.Option(min=1, help="texts per forward pass")] = 256,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="progress bar on stderr (default: when it is a terminal)")] = None,
+    json_lines: Annotated[bool, typer.Option(
+        "--json", help="print one JSON object per text (label, probabilities, status, "
+                       "known_words) instead of a table line")] = False,
 ) -> None:
     """Predict the class of texts given as arguments, or of every row of a file (streamed).
 
@@ -49,7 +54,7 @@ def predict(
     predictor = load(run)
     if file is not None:
         _predict_file(predictor, file, out, text_column or ["text"], id_column, encoding, top_k,
-                      batch_size, overwrite, progress)
+                      batch_size, overwrite, progress, json_lines)
         return
     from embedlab.inference.prediction import describe_empty
 
@@ -61,6 +66,10 @@ def predict(
         if p.status == "no_known_words":
             err_console.print(f"[yellow]warning:[/] text {i}: no word is in the model's vocabulary; "
                               "the prediction is a guess", highlight=False, soft_wrap=True)
+        if json_lines:
+            record = {"text": text, **p.to_dict(), "probabilities": dict(p.top(top_k))}
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            continue
         top = ", ".join(f"{c} {v:.3f}" for c, v in p.top(top_k))
         console.print(f"[bold]{escape(p.label)}[/]\t{escape(top)}\t{escape(text)}", highlight=False,
                       markup=True, soft_wrap=True)
@@ -68,10 +77,10 @@ def predict(
 
 def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[str],
                   id_column: str | None, encoding: str, top_k: int, batch_size: int,
-                  overwrite: bool, progress: bool | None) -> None:
+                  overwrite: bool, progress: bool | None, json_lines: bool) -> None:
     from rich.markup import escape
 
-    from embedlab.inference.batch import iter_predictions, predict_file
+    from embedlab.inference.batch import iter_predictions, output_records, predict_file
 
     if out is not None:
         report = predict_file(predictor, file, out, text_columns=text_columns, id_column=id_column,
@@ -86,6 +95,11 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
         return
     for chunk in iter_predictions(predictor, file, text_columns=text_columns, id_column=id_column,
                                   encoding=encoding, top_k=top_k, batch_size=batch_size):
+        if json_lines:
+            k = min(top_k, len(predictor.classes))
+            sys.stdout.writelines(json.dumps(r, ensure_ascii=False) + "\n"
+                                  for r in output_records(chunk, id_column or "row", k))
+            continue
         for j, row_id in enumerate(chunk.ids):
             top = ", ".join(f"{c} {v:.3f}" for c, v in zip(chunk.top_labels[j], chunk.top_probs[j]))
             label = chunk.top_labels[j][0] if chunk.top_labels[j] else "-"

@@ -303,6 +303,13 @@ def _records(p: ChunkPredictions, k: int) -> Iterator[list[Any]]:
         yield row
 
 
+def output_records(p: ChunkPredictions, id_name: str, top_k: int) -> Iterator[dict[str, Any]]:
+    """The output rows of one chunk as dicts (the columns every output format has)."""
+    columns = _columns(id_name, top_k)
+    for row in _records(p, top_k):
+        yield dict(zip(columns, row))
+
+
 class _Writer:
     def __init__(self, path: Path, fmt: str, columns: list[str], row_numbers: bool) -> None:
         self.fmt, self.columns, self.row_numbers = fmt, columns, row_numbers
