@@ -176,6 +176,11 @@ def test_cli_file_prediction(run_dir, tmp_path):
     assert r.exit_code == 1 and "--overwrite" in r.output
     r = runner.invoke(app, ["predict", str(run_dir), "--file", str(src), "--text-column", "q"])
     assert r.exit_code == 0 and "[empty]" in r.output and len(r.output.splitlines()) == 3
+    r = runner.invoke(app, ["predict", str(run_dir), "--file", str(src), "--text-column", "q",
+                            "--id-column", "id", "--json"])
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(x["id"], x["status"]) for x in records] == [("7", "ok"), ("8", "empty"), ("9", "ok")]
+    assert records[1]["label"] is None and records[0]["label"] == rows[0]["label"]
 
 
 def test_streaming_memory_stays_bounded(run_dir, predictor, tmp_path):
