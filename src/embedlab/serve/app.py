@@ -159,7 +159,7 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
     app = FastAPI(
         title="embedlab",
         version=__version__,
-        description="Text classifiers trained with embedlab: model cards and predictions. "
+        description="Text classifiers trained with embedlab: model cards, predictions, explanations. "
         f"Limits: {limits.max_texts} texts per request, {limits.max_chars} characters per text, "
         f"{limits.max_body_bytes} bytes per request body.",
     )
