@@ -5,6 +5,16 @@ Usage::
     EMBEDLAB_DATA_MIRROR=../shared/data python benchmarks/classify.py            # models suite
     python benchmarks/classify.py --suite embeddings                              # random vs GloVe
     python benchmarks/classify.py --datasets trec --models cnn fasttext --no-write
+    python benchmarks/classify.py --suite accuracy                                # issue 10's table
+    python benchmarks/classify.py --suite accuracy --quick --datasets trec --models defaults
+
+The ``accuracy`` suite runs the six data sets (AG News, TREC, SST-2, SST-1, MR, SUBJ; MR and
+SUBJ: folds 0-2 of a seeded stratified 10-fold split, ``--folds`` to change) with TF-IDF +
+LinearSVC and fastText grid-tuned on the validation split (lr, epochs, word n-grams; dim 50;
+with and without GloVe 6B 50d as ``-pretrainedVectors``), and our configurations over
+``--seeds`` seeds (mean ± sd over seeds and folds). Everything runs with one thread
+(``OMP_NUM_THREADS=1``, ``torch.set_num_threads(1)``, fastText ``-thread 1``) so timings compare
+under the same conditions on a shared machine.
 
 Each dataset is split the way ``embedlab train`` splits it (official test kept, validation carved
 from train); the baselines train on the same training split and are scored on the same test
@@ -138,6 +148,166 @@ def glove_vec_file(tmp: Path) -> Path:
     return path
 
 
+# ----- the accuracy suite (issue 10) ----------------------------------------------------------
+ACCURACY_DATASETS = ["ag_news", "trec", "sst2", "sst1", "mr", "subj"]
+CV_DATASETS = {"mr", "subj"}
+#: our configurations; "defaults" is RunConfig() as `embedlab train --data FILE` / TextClassifier()
+ACCURACY_SUITE: dict[str, dict] = {
+    "defaults": {},
+    "fasttext": {"model": {"name": "fasttext"}},
+}
+FASTTEXT_GRID = [{"lr": lr, "epoch": ep, "wordNgrams": ng}
+                 for lr in (0.1, 0.5, 1.0) for ep in (5, 25) for ng in (1, 2)]
+CACHE = Path(os.environ.get("EMBEDLAB_BENCH_CACHE", "/tmp/embedlab-bench"))
+
+
+def accuracy_splits(dataset: str, folds: int) -> list[tuple[str, object]]:
+    """(label, Splits) pairs: the protocol split, or folds 0..folds-1 of a seeded stratified
+    10-fold split (validation carved from each fold's training part as `embedlab train` does)."""
+    from embedlab.data import load_dataset
+    from embedlab.data.splits import kfold_splits
+    from embedlab.training.run import Splits, _carve
+
+    cfg = RunConfig.from_dict({"data": {"dataset": dataset}})
+    if dataset not in CV_DATASETS:
+        return [(dataset, load_splits(cfg))]
+    full = load_dataset(dataset, "train")
+    out = []
+    for i, (tr, te) in enumerate(kfold_splits(full.labels, k=10, seed=0)[:folds]):
+        train, val, _ = _carve(full.subset(tr), cfg.data.val_size, 0.0, cfg.training.seed)
+        out.append((f"{dataset} fold {i}", Splits(train, val, full.subset(te), None)))
+    return out
+
+
+def glove_vec_for(texts: list[str], pre: Preprocessor) -> Path:
+    """GloVe 6B 50d restricted to the words of ``texts`` (fastText reads only those rows; the
+    filter keeps its 400k-line load out of the timing — an advantage to fastText)."""
+    full = CACHE / "glove50.vec"
+    if not full.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        glove_vec_file(CACHE)
+    words = {w for t in texts for w in pre(t).split()}
+    kept = []
+    with full.open(encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            if line[: line.index(" ")] in words:
+                kept.append(line)
+    path = CACHE / f"glove50-{abs(hash(frozenset(words))) % 10**10}.vec"
+    path.write_text(f"{len(kept)} 50\n" + "".join(kept), encoding="utf-8")
+    return path
+
+
+def _ft_train(train_file: Path, params: dict, pretrained: Path | None):
+    import fasttext
+
+    kw = {"pretrainedVectors": str(pretrained)} if pretrained else {}
+    t0 = time.perf_counter()
+    model = fasttext.train_supervised(str(train_file), dim=50, thread=1, verbose=0, seed=0,
+                                      **params, **kw)
+    return model, time.perf_counter() - t0
+
+
+def _ft_acc(model, texts: list[str], labels: list[str]) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    pred = [lab[0][len("__label__"):].replace("_", " ") for lab in model.predict(texts)[0]]
+    seconds = time.perf_counter() - t0
+    return accuracy_score([y for y in labels], pred), len(texts) / max(seconds, 1e-9)
+
+
+def run_fasttext_tuned(splits, glove: bool) -> dict:
+    """fastText grid-tuned on the validation split; the chosen model's test accuracy and its
+    own train time (writing the training file included)."""
+    pre = Preprocessor()
+    val_texts = [pre(t) for t in splits.validation.texts]
+    test_texts = [pre(t) for t in splits.test.texts]
+    labels_val = splits.validation.labels
+    vec = glove_vec_for(splits.train.texts, pre) if glove else None
+    with tempfile.TemporaryDirectory() as tmp:
+        train_file = Path(tmp) / "train.txt"
+        t0 = time.perf_counter()
+        _fasttext_file(splits.train.texts, splits.train.labels, pre, train_file)
+        write_s = time.perf_counter() - t0
+        best = None
+        for params in FASTTEXT_GRID:
+            try:
+                model, secs = _ft_train(train_file, params, vec)
+            except RuntimeError:  # "Encountered NaN." (lr 1 diverges on some sets): not a candidate
+                continue
+            acc, _ = _ft_acc(model, val_texts, labels_val)
+            if best is None or acc > best[0]:
+                best = (acc, params, model, secs)
+    _, params, model, secs = best
+    acc, tps = _ft_acc(model, test_texts, splits.test.labels)
+    chosen = f"lr {params['lr']}, {params['epoch']} ep, {params['wordNgrams']}-gram"
+    return {"model": "fastText+GloVe (tuned)" if glove else "fastText (tuned)", "accuracy": acc,
+            "train_s": secs + write_s, "predict_tps": tps, "note": chosen}
+
+
+def run_tfidf(splits) -> dict:
+    r = run_tfidf_svm("", splits)
+    return {"model": "TF-IDF 1-2g + LinearSVC", "accuracy": r["accuracy"], "train_s": r["train_s"],
+            "predict_tps": r["predict_tps"], "note": ""}
+
+
+def run_ours_seed(name: str, overrides: dict, splits, seed: int) -> dict:
+    cfg = RunConfig.from_dict({**overrides, "training": {
+        **overrides.get("training", {}), "progress": False, "seed": seed, "threads": 1}})
+    t0 = time.perf_counter()
+    res = fit(cfg, splits.train, splits.validation, splits.class_order)
+    train_s = time.perf_counter() - t0
+    m = evaluate(res.predictor, splits.test)
+    return {"model": name, "accuracy": m["accuracy"], "train_s": train_s,
+            "predict_tps": m["texts_per_s"], "note": f"{len(res.history)} ep (best {res.best_epoch})"}
+
+
+def accuracy_table(rows: list[dict]) -> str:
+    """Mean ± sd over seeds and folds per (dataset, model); ratio to tuned fastText's time."""
+    import statistics
+
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["dataset"], r["model"]), []).append(r)
+    ft_time = {ds: statistics.mean(r["train_s"] for r in g)
+               for (ds, model), g in groups.items() if model == "fastText (tuned)"}
+    out = ("| dataset | model | accuracy % (mean ± sd, n) | train s | × fastText time | "
+           "predict texts/s | notes |\n|---|---|---:|---:|---:|---:|---|\n")
+    for (ds, model), g in groups.items():
+        acc = [100 * r["accuracy"] for r in g]
+        sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
+        t = statistics.mean(r["train_s"] for r in g)
+        ratio = f"{t / ft_time[ds]:.2f}" if ds in ft_time else "-"
+        tps = statistics.mean(r["predict_tps"] for r in g)
+        notes = "; ".join(sorted({r["note"] for r in g if r["note"]}))
+        out += (f"| {ds} | {model} | {statistics.mean(acc):.2f} ± {sd:.2f} ({len(acc)}) | {t:.2f} | "
+                f"{ratio} | {tps:,.0f} | {notes} |\n")
+    return out
+
+
+def run_accuracy_suite(args) -> str:
+    torch.set_num_threads(1)
+    suite = {k: v for k, v in ACCURACY_SUITE.items()
+             if not args.models or any(k.startswith(m) for m in args.models)}
+    rows: list[dict] = []
+    for ds in args.datasets or ACCURACY_DATASETS:
+        for label, splits in accuracy_splits(ds, 1 if args.quick else args.folds):
+            print(f"# {label}: train {len(splits.train)}, validation {len(splits.validation)}, "
+                  f"test {len(splits.test)}", file=sys.stderr)
+            got: list[dict] = []
+            if not args.no_baselines:
+                got += [run_tfidf(splits), run_fasttext_tuned(splits, False),
+                        run_fasttext_tuned(splits, True)]
+            for name, overrides in suite.items():
+                for seed in range(1 if args.quick else args.seeds):
+                    got.append(run_ours_seed(name, overrides, splits, seed))
+            for r in got:
+                r["dataset"] = ds
+                print(f"  {r['model']}: {100 * r['accuracy']:.2f} in {r['train_s']:.2f} s "
+                      f"({r['note']})", file=sys.stderr, flush=True)
+            rows += got
+    return accuracy_table(rows)
+
+
 def table(rows: list[dict]) -> str:
     head = ("| dataset | model | accuracy | weighted F1 | train s | train samples/s | predict texts/s | "
             "epochs (best) |\n|---|---|---:|---:|---:|---:|---:|---|\n")
@@ -151,12 +321,21 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--suite", choices=["models", "embeddings"], default="models")
+    ap.add_argument("--suite", choices=["models", "embeddings", "accuracy"], default="models")
     ap.add_argument("--datasets", nargs="+", default=None)
     ap.add_argument("--models", nargs="+", default=None, help="subset of the suite's rows (by prefix)")
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--seeds", type=int, default=3, help="accuracy suite: seeds of our models")
+    ap.add_argument("--folds", type=int, default=3, help="accuracy suite: CV folds run (MR, SUBJ)")
+    ap.add_argument("--quick", action="store_true", help="accuracy suite: 1 seed, 1 fold")
     args = ap.parse_args(argv)
+    if args.suite == "accuracy":
+        text = run_accuracy_suite(args)
+        print(text)
+        if not args.no_write:
+            write_section(args.suite, text, argv)
+        return 0
     suite = MODEL_SUITE if args.suite == "models" else EMBEDDING_SUITE
     datasets = args.datasets or (["ag_news", "trec", "sst2"] if args.suite == "models" else ["ag_news", "trec"])
     rows: list[dict] = []
@@ -183,17 +362,22 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows)
     print(text)
     if not args.no_write:
-        out = HERE / "RESULTS.md"
-        section = (f"## {args.suite} suite — {time.strftime('%Y-%m-%d')}\n\nMachine: {machine()}\n\n"
-                   f"Command: `python benchmarks/classify.py {' '.join(argv or sys.argv[1:])}`\n\n{text}\n")
-        old = out.read_text() if out.exists() else "# Benchmark results\n\n"
-        marker = f"## {args.suite} suite"
-        if marker in old:  # replace this suite's previous section
-            start = old.index(marker)
-            end = old.find("\n## ", start + 1)
-            old = old[:start] + old[end + 1:] if end != -1 else old[:start]
-        out.write_text(old.rstrip() + "\n\n" + section)
+        write_section(args.suite, text, argv)
     return 0
+
+
+def write_section(suite: str, text: str, argv: list[str] | None) -> None:
+    """Replace this suite's section of RESULTS.md (or append it)."""
+    out = HERE / "RESULTS.md"
+    section = (f"## {suite} suite — {time.strftime('%Y-%m-%d')}\n\nMachine: {machine()}\n\n"
+               f"Command: `python benchmarks/classify.py {' '.join(argv or sys.argv[1:])}`\n\n{text}\n")
+    old = out.read_text() if out.exists() else "# Benchmark results\n\n"
+    marker = f"## {suite} suite"
+    if marker in old:  # replace this suite's previous section
+        start = old.index(marker)
+        end = old.find("\n## ", start + 1)
+        old = old[:start] + old[end + 1:] if end != -1 else old[:start]
+    out.write_text(old.rstrip() + "\n\n" + section)
 
 
 if __name__ == "__main__":
