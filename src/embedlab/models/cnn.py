@@ -10,11 +10,74 @@ from torch import nn
 from torch.nn import functional as F
 
 from embedlab.models.classifier import ClassifierModule, ModelParams, Signals
-from embedlab.models.embedding import PAD_ID, EmbeddingSpec
+from embedlab.models.embedding import EmbeddingSpec
 from embedlab.models.masking import padding_mask
 from embedlab.models.registry import register_model
 
 _ACTIVATIONS = {"relu": F.relu, "tanh": torch.tanh, "gelu": F.gelu}
+#: activations for which max-pooling commutes with the activation (non-decreasing)
+_MONOTONE = ("relu", "tanh")
+
+
+class _ShiftMaxPool(torch.autograd.Function):
+    """Window sums from per-token projections, max-pooled over each text's windows.
+
+    ``projected`` is ``[tokens, C * filters]`` (column block ``c`` holds every token times
+    one kernel column); ``slots`` is each token's row in a ``[batch * padded, ...]`` layout
+    with ``lead`` zero rows before every text's positions and zero rows after them. The sum
+    at position ``t`` of a width is the sum of its blocks at ``t + shift``; positions that are
+    not windows (``windows[width]`` false) are skipped by the max. Returns
+    ``[batch, widths * filters]`` (0 for a text with no window). The backward pass sends each
+    pooled gradient to the one token row per shift the max chose, instead of through the whole
+    ``[batch, time, ...]`` map.
+    """
+
+    @staticmethod
+    def forward(ctx, projected: torch.Tensor, slots: torch.Tensor, windows: torch.Tensor,
+                shift_blocks: list[list[int]], lead: int, padded: int,
+                filters: int) -> torch.Tensor:
+        batch, time = windows.shape[1:]
+        columns = projected.size(1)
+        full = projected.new_zeros(batch * padded, columns)
+        full.index_copy_(0, slots, projected)
+        full = full.view(batch, padded, columns)
+        pooled, argmax = [], []
+        block = 0
+        for i, shifts in enumerate(shift_blocks):
+            sums = full[:, lead + shifts[0] : lead + shifts[0] + time,
+                        block * filters : (block + 1) * filters].clone()
+            for j, shift in enumerate(shifts[1:], block + 1):
+                sums += full[:, lead + shift : lead + shift + time, j * filters : (j + 1) * filters]
+            block += len(shifts)
+            sums.masked_fill_(~windows[i].unsqueeze(-1), float("-inf"))
+            values, positions = sums.max(1)
+            pooled.append(values.masked_fill_(~windows[i].any(1, keepdim=True), 0.0))
+            argmax.append(positions)
+        rows = torch.full((batch * padded,), -1, dtype=torch.long, device=projected.device)
+        rows[slots] = torch.arange(slots.numel(), device=projected.device)
+        ctx.save_for_backward(torch.cat(argmax, 1), rows.view(batch, padded))
+        ctx.layout = (shift_blocks, lead, filters, projected.shape)
+        return torch.cat(pooled, 1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        argmax, rows = ctx.saved_tensors
+        shift_blocks, lead, filters, shape = ctx.layout
+        grad_projected = grad.new_zeros(shape)
+        flat = grad_projected.view(-1)
+        batch = torch.arange(argmax.size(0), device=grad.device).unsqueeze(1)
+        column = torch.arange(filters, device=grad.device)
+        block = 0
+        for i, shifts in enumerate(shift_blocks):
+            part = slice(i * filters, (i + 1) * filters)
+            position, g = argmax[:, part], grad[:, part]
+            for shift in shifts:
+                row = rows[batch, lead + shift + position]  # -1: padding, no token
+                real = row >= 0
+                # every (row, column) pair is distinct: a plain assignment adds nothing twice
+                flat[(row * shape[1] + block * filters + column)[real]] = g[real]
+                block += 1
+        return grad_projected, None, None, None, None, None, None
 
 
 class CNNParams(ModelParams):
@@ -51,18 +114,18 @@ class CNNParams(ModelParams):
 class CNNClassifier(ClassifierModule):
     """Embedding → dropout → Conv1d per width → activation → masked max over time → head.
 
-    The convolutions are computed together: each window's token vectors are gathered into one
-    row ``[K * dim]`` (shifts ordered 0, +1, -1, +2, ... so every width uses a prefix of them)
-    and each width is one matmul over its prefix — the same result as ``nn.Conv1d`` per
-    width, with no wasted multiply-adds on zero kernel entries. The weights are stored in ordinary
-    ``nn.Conv1d`` modules (``convs[i]`` for ``widths[i]``).
+    ``forward`` never computes a window at a padding position: each real token's vector is
+    multiplied once by every kernel column of every width (one matmul), the shifted columns
+    are added into each width's window sums, and max-pooling runs on those sums before the
+    bias and the activation (the same numbers, since relu and tanh are non-decreasing; with
+    ``gelu`` ``forward`` takes the :meth:`forward_embedded` route). Its backward pass sends
+    each pooled gradient only to the tokens of the window the max chose. The weights are
+    stored in ordinary ``nn.Conv1d`` modules (``convs[i]`` for ``widths[i]``).
 
     Max-pooling only sees windows anchored on real tokens, so the output does not depend on how
-    much padding follows a text; an all-padding row pools to zeros. In ``forward`` the windows
-    at padding positions are not even computed (the real ones are gathered first, then pooled
-    with ``scatter_reduce``), which saves the most on batches of very unequal lengths.
-    :meth:`forward_embedded` computes every window from the given vectors (the signals come
-    from that path).
+    much padding follows a text; an all-padding row pools to zeros. :meth:`forward_embedded`
+    computes every window from the given vectors (the signals come from that path) and equals
+    ``forward`` to float rounding.
 
     Signals: ``conv_maps.<width>`` ``[batch, filters, time]`` after the activation (0 at
     positions that are not windows of the text) and ``pool_argmax.<width>`` ``[batch, filters]``,
@@ -89,7 +152,6 @@ class CNNClassifier(ClassifierModule):
             self._shifts = [0] + [s for j in range(1, widest) for s in (j, -j)][: widest - 1]
         else:
             self._shifts = list(range(widest))
-        self.register_buffer("shifts", torch.tensor(self._shifts), persistent=False)
         self._pad_left = max(0, -min(self._shifts))
         self._pad_right = max(self._shifts)
         # kernel column of each shift, per width (Conv1d column j sees token anchor - left_k + j)
@@ -125,20 +187,6 @@ class CNNClassifier(ClassifierModule):
         per_width = [(steps <= (lengths - k).clamp_min(0)) & mask for k in self.widths]
         return torch.stack(per_width, -1).repeat_interleave(self.filters, -1)
 
-    def _windows(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """``[len(positions), K * dim]``: the token vectors of the window at each flat position.
-
-        ``positions`` index ``ids.view(-1)``. The window's token ids are gathered first and
-        embedded in one lookup, so nothing is computed for positions that are not asked for;
-        block i of a row holds the token at shift ``_shifts[i]`` (``<PAD>`` beyond the text,
-        whose vector is zero). Embedding dropout therefore acts on each window's copy.
-        """
-        time = ids.size(1)
-        padded = F.pad(ids, (self._pad_left, self._pad_right), value=PAD_ID)
-        anchor = (positions // time) * padded.size(1) + positions % time + self._pad_left
-        window_ids = padded.view(-1)[anchor.unsqueeze(1) + self.shifts]
-        return self.embedding_dropout(self.embedding(window_ids)).flatten(1)
-
     def _project(self, windows: torch.Tensor) -> torch.Tensor:
         """Activated convolution outputs ``[..., len(widths) * filters]`` (width-major)."""
         dim = self.embedding.embedding_dim
@@ -146,25 +194,53 @@ class CNNClassifier(ClassifierModule):
         bias = torch.cat([conv.bias for conv in self.convs])
         return self.activation(torch.cat(parts, -1) + bias)
 
-    def _pool_packed(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Max-pooled features computed only on windows anchored at real tokens.
+    def _kernel_columns(self) -> torch.Tensor:
+        """``[dim, C * filters]``: every kernel column of every width, in
+        :meth:`_shift_blocks` order (width-major, then shift order)."""
+        return torch.cat(
+            [conv.weight[:, :, col].t() for conv, cols in zip(self.convs, self._columns)
+             for col in cols], 1)
 
-        Padded positions are skipped entirely; the result equals the masked max over all
-        positions.
+    def _shift_blocks(self) -> list[list[int]]:
+        """Per width, the shift of each of its column blocks of :meth:`_kernel_columns`."""
+        return [self._shifts[:k] for k in self.widths]
+
+    def _window_masks(self, mask: torch.Tensor) -> torch.Tensor:
+        """``[len(widths), batch, time]``: which positions are windows of the text, per width."""
+        if self.padding == "same":
+            return mask.unsqueeze(0).expand(len(self.widths), -1, -1)
+        lengths = mask.sum(1, keepdim=True)
+        steps = torch.arange(mask.size(1), device=mask.device).unsqueeze(0)
+        return torch.stack([(steps <= (lengths - k).clamp_min(0)) & mask for k in self.widths])
+
+    def _pool_tokens(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Max-pooled activated features, from each real token projected once.
+
+        Every real token's vector goes through every kernel column of every width in one
+        matmul ``[tokens, dim] @ [dim, C * filters]`` (padding is never embedded nor
+        multiplied); :class:`_ShiftMaxPool` adds the shifted columns into each width's window
+        sums and max-pools them over the windows of the text; the bias and the (non-decreasing)
+        activation come after the max, on ``[batch, filters]`` only —
+        ``max_t f(x_t + b) == f(max_t x_t + b)`` for such ``f``. The result equals the masked
+        max of the activated Conv1d maps (to float rounding).
         """
-        positions = mask.view(-1).nonzero().squeeze(1)
-        maps = self._project(self._windows(ids, positions))  # [real tokens, widths*filters]
-        if self.padding == "valid":
-            valid = self._valid_positions(mask).flatten(0, 1)[positions]
-            maps = maps.masked_fill(~valid, float("-inf"))
-        rows = (positions // ids.size(1)).unsqueeze(1).expand_as(maps)
-        empty = maps.new_zeros(ids.size(0), maps.size(1))
-        return empty.scatter_reduce(0, rows, maps, "amax", include_self=False)
+        time = ids.size(1)
+        lead, trail = self._pad_left, self._pad_right
+        padded = time + lead + trail
+        flat = mask.view(-1).nonzero().squeeze(1)
+        slots = (flat // time) * padded + flat % time + lead
+        tokens = self.embedding_dropout(self.embedding(ids.view(-1).index_select(0, flat)))
+        projected = tokens @ self._kernel_columns()
+        pooled = _ShiftMaxPool.apply(
+            projected, slots, self._window_masks(mask), self._shift_blocks(), lead, padded,
+            self.filters)
+        bias = torch.cat([conv.bias for conv in self.convs])
+        return torch.where(mask.any(1, keepdim=True), self.activation(pooled + bias), 0.0)
 
     def _run(self, ids: torch.Tensor, signals: Signals | None) -> torch.Tensor:
-        if signals is not None:
+        if signals is not None or self.params.activation not in _MONOTONE:
             return super()._run(ids, signals)
-        return self.head(self._pool_packed(ids, padding_mask(ids)))
+        return self.head(self._pool_tokens(ids, padding_mask(ids)))
 
     def _from_vectors(
         self, vectors: torch.Tensor, ids: torch.Tensor, signals: Signals | None
