@@ -20,27 +20,26 @@ _MONOTONE = ("relu", "tanh")
 
 
 class _ShiftMaxPool(torch.autograd.Function):
-    """Window sums from per-token projections, max-pooled over each text's windows.
+    """Window sums from projected token vectors, max-pooled over each text's windows.
 
-    ``projected`` is ``[tokens, C * filters]`` (column block ``c`` holds every token times
-    one kernel column); ``slots`` is each token's row in a ``[batch * padded, ...]`` layout
-    with ``lead`` zero rows before every text's positions and zero rows after them. The sum
+    ``projected`` is ``[rows, C * filters]``: column block ``c`` holds a token vector times one
+    kernel column. ``rows`` (``[batch, padded]``) says which of its rows sits at each position
+    of a layout with ``lead`` positions before every text and some after it; ``rows ==
+    projected.size(0)`` marks a position with no token (padding), which adds nothing. The sum
     at position ``t`` of a width is the sum of its blocks at ``t + shift``; positions that are
     not windows (``windows[width]`` false) are skipped by the max. Returns
     ``[batch, widths * filters]`` (0 for a text with no window). The backward pass sends each
-    pooled gradient to the one token row per shift the max chose, instead of through the whole
+    pooled gradient to the one row per shift the max chose, instead of through the whole
     ``[batch, time, ...]`` map.
     """
 
     @staticmethod
-    def forward(ctx, projected: torch.Tensor, slots: torch.Tensor, windows: torch.Tensor,
-                shift_blocks: list[list[int]], lead: int, padded: int,
-                filters: int) -> torch.Tensor:
-        batch, time = windows.shape[1:]
+    def forward(ctx, projected: torch.Tensor, rows: torch.Tensor, windows: torch.Tensor,
+                shift_blocks: list[list[int]], lead: int, filters: int) -> torch.Tensor:
+        time = windows.size(2)
         columns = projected.size(1)
-        full = projected.new_zeros(batch * padded, columns)
-        full.index_copy_(0, slots, projected)
-        full = full.view(batch, padded, columns)
+        table = torch.cat([projected, projected.new_zeros(1, columns)])
+        full = table.index_select(0, rows.reshape(-1)).view(*rows.shape, columns)
         pooled, argmax = [], []
         block = 0
         for i, shifts in enumerate(shift_blocks):
@@ -53,9 +52,7 @@ class _ShiftMaxPool(torch.autograd.Function):
             values, positions = sums.max(1)
             pooled.append(values.masked_fill_(~windows[i].any(1, keepdim=True), 0.0))
             argmax.append(positions)
-        rows = torch.full((batch * padded,), -1, dtype=torch.long, device=projected.device)
-        rows[slots] = torch.arange(slots.numel(), device=projected.device)
-        ctx.save_for_backward(torch.cat(argmax, 1), rows.view(batch, padded))
+        ctx.save_for_backward(torch.cat(argmax, 1), rows)
         ctx.layout = (shift_blocks, lead, filters, projected.shape)
         return torch.cat(pooled, 1)
 
@@ -63,21 +60,21 @@ class _ShiftMaxPool(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         argmax, rows = ctx.saved_tensors
         shift_blocks, lead, filters, shape = ctx.layout
-        grad_projected = grad.new_zeros(shape)
-        flat = grad_projected.view(-1)
+        flat = grad.new_zeros((shape[0] + 1) * shape[1])  # + the padding row, dropped below
         batch = torch.arange(argmax.size(0), device=grad.device).unsqueeze(1)
         column = torch.arange(filters, device=grad.device)
+        index, values = [], []
         block = 0
         for i, shifts in enumerate(shift_blocks):
             part = slice(i * filters, (i + 1) * filters)
             position, g = argmax[:, part], grad[:, part]
             for shift in shifts:
-                row = rows[batch, lead + shift + position]  # -1: padding, no token
-                real = row >= 0
-                # every (row, column) pair is distinct: a plain assignment adds nothing twice
-                flat[(row * shape[1] + block * filters + column)[real]] = g[real]
+                row = rows[batch, lead + shift + position]
+                index.append((row * shape[1] + block * filters + column).view(-1))
+                values.append(g.reshape(-1))
                 block += 1
-        return grad_projected, None, None, None, None, None, None
+        flat.index_add_(0, torch.cat(index), torch.cat(values))
+        return flat[: shape[0] * shape[1]].view(shape), None, None, None, None, None
 
 
 class CNNParams(ModelParams):
@@ -114,8 +111,8 @@ class CNNParams(ModelParams):
 class CNNClassifier(ClassifierModule):
     """Embedding → dropout → Conv1d per width → activation → masked max over time → head.
 
-    ``forward`` never computes a window at a padding position: each real token's vector is
-    multiplied once by every kernel column of every width (one matmul), the shifted columns
+    ``forward`` never computes a window at a padding position: each distinct word of the batch
+    is multiplied once by every kernel column of every width (one matmul), the shifted columns
     are added into each width's window sums, and max-pooling runs on those sums before the
     bias and the activation (the same numbers, since relu and tanh are non-decreasing; with
     ``gelu`` ``forward`` takes the :meth:`forward_embedded` route). Its backward pass sends
@@ -216,24 +213,30 @@ class CNNClassifier(ClassifierModule):
     def _pool_tokens(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Max-pooled activated features, from each real token projected once.
 
-        Every real token's vector goes through every kernel column of every width in one
-        matmul ``[tokens, dim] @ [dim, C * filters]`` (padding is never embedded nor
-        multiplied); :class:`_ShiftMaxPool` adds the shifted columns into each width's window
+        Every distinct word of the batch goes through every kernel column of every width in
+        one matmul ``[words, dim] @ [dim, C * filters]`` (padding is never embedded nor
+        multiplied; with embedding dropout in training, every occurrence is projected on its
+        own); :class:`_ShiftMaxPool` adds the shifted columns into each width's window
         sums and max-pools them over the windows of the text; the bias and the (non-decreasing)
         activation come after the max, on ``[batch, filters]`` only —
         ``max_t f(x_t + b) == f(max_t x_t + b)`` for such ``f``. The result equals the masked
         max of the activated Conv1d maps (to float rounding).
         """
-        time = ids.size(1)
-        lead, trail = self._pad_left, self._pad_right
-        padded = time + lead + trail
-        flat = mask.view(-1).nonzero().squeeze(1)
-        slots = (flat // time) * padded + flat % time + lead
-        tokens = self.embedding_dropout(self.embedding(ids.view(-1).index_select(0, flat)))
-        projected = tokens @ self._kernel_columns()
-        pooled = _ShiftMaxPool.apply(
-            projected, slots, self._window_masks(mask), self._shift_blocks(), lead, padded,
-            self.filters)
+        batch, time = ids.shape
+        lead = self._pad_left
+        padded = time + lead + self._pad_right
+        flat = mask.reshape(-1).nonzero().squeeze(1)
+        token_ids = ids.reshape(-1).index_select(0, flat)
+        if self.training and self.embedding_dropout.p > 0:  # each occurrence its own dropout
+            words, where = token_ids, torch.arange(flat.numel(), device=ids.device)
+        else:  # each distinct word of the batch embedded and projected once
+            words, where = torch.unique(token_ids, return_inverse=True)
+        projected = self.embedding_dropout(self.embedding(words)) @ self._kernel_columns()
+        rows = torch.full((batch * padded,), words.numel(), dtype=torch.long, device=ids.device)
+        rows[(flat // time) * padded + flat % time + lead] = where
+        pooled = _ShiftMaxPool.apply(projected, rows.view(batch, padded),
+                                     self._window_masks(mask), self._shift_blocks(), lead,
+                                     self.filters)
         bias = torch.cat([conv.bias for conv in self.convs])
         return torch.where(mask.any(1, keepdim=True), self.activation(pooled + bias), 0.0)
 
