@@ -4,6 +4,7 @@ spaces and unreachable storages fail in one line; ``train --autotune`` trains th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 import yaml
 
 from embedlab.config import RunConfig
-from embedlab.errors import ConfigError
+from embedlab.errors import ArtifactError, ConfigError
 from embedlab.experiments import load_grid
 from embedlab.experiments.search import autotune, load_space, open_storage, parse_space, run_search
 
@@ -167,3 +168,20 @@ def test_unreachable_storage_fails_before_anything_is_written(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         run_search(_space(), out=tmp_path / "x", storage="sqlite:////nonexistent/folder/s.db", trials=1)
     assert not (tmp_path / "x").exists()
+
+
+def test_a_folder_embedlab_did_not_write_is_refused_before_any_trial(tmp_path):
+    out = tmp_path / "proj"
+    out.mkdir()
+    (out / "config.yaml").write_text("mine: 1\n")
+    with pytest.raises(ArtifactError, match="not an embedlab search"):
+        run_search(_space(), out=out, trials=1)
+    assert (out / "config.yaml").read_text() == "mine: 1\n"
+    assert sorted(p.name for p in out.iterdir()) == ["config.yaml"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ArtifactError, match="not a folder"):
+        run_search(_space(), out=tmp_path / "file", trials=1)
+    # a search folder is ours: a second search continues the study in it
+    run_search(_space(), out=tmp_path / "s", trials=1)
+    assert json.loads((tmp_path / "s" / "manifest.json").read_text())["kind"] == "embedlab-search"
+    assert run_search(_space(), out=tmp_path / "s", trials=2).finished == 2

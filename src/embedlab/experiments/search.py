@@ -38,9 +38,9 @@ from typing import Any
 
 import yaml
 
-from embedlab.atomic import atomic_file
+from embedlab.atomic import MANIFEST, artifact_kind, atomic_file
 from embedlab.config import RunConfig
-from embedlab.errors import ConfigError, suggest
+from embedlab.errors import ArtifactError, ConfigError, suggest
 from embedlab.experiments.grid import METRICS, _check_key, validate_config
 
 log = logging.getLogger("embedlab")
@@ -303,14 +303,40 @@ def _count(study: Any) -> int:
     return sum(t.state != optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False))
 
 
+#: the ``"kind"`` in the ``manifest.json`` of a search folder
+KIND = "embedlab-search"
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an ``out`` that is a file, or a non-empty folder that is not a search folder
+    (its ``manifest.json`` says ``KIND``): the search writes ``config.yaml`` and other files
+    into it, and nothing we write may replace what we did not write. Hidden entries do not
+    count (another worker's manifest being written is one)."""
+    if out.exists() and not out.is_dir():
+        raise ArtifactError(f"{out}: exists and is not a folder; choose another --out")
+    if (out.is_dir() and any(not p.name.startswith(".") for p in out.iterdir())
+            and artifact_kind(out) != KIND):
+        raise ArtifactError(f"{out}: folder is not empty and is not an embedlab search; "
+                            "refusing to write into it (choose another --out)")
+
+
+def _make_out(out: Path) -> None:
+    """Create ``out`` with its ``manifest.json`` (kind ``KIND``) if it has none yet."""
+    out.mkdir(parents=True, exist_ok=True)
+    if not (out / MANIFEST).is_file():
+        with atomic_file(out / MANIFEST) as tmp:
+            tmp.write_text(json.dumps({"kind": KIND}), encoding="utf-8")
+
+
 def run_search(space: Space, *, out: str | Path | None = None, trials: int | None = None,
                timeout: float | None = None, storage: str | None = None,
                study_name: str | None = None) -> SearchResult:
     """Run trials until the study holds its budget (``trials``, else the space's) or ``timeout``
     seconds pass; write ``<out>/config.yaml`` (the best config), ``best_grid.yaml`` (it, over 3
     seeds, for ``embedlab experiment run``) and ``trials.csv``. ``out`` defaults to
-    ``searches/<study name>``; the study is stored in ``<out>/study.db`` unless ``storage`` is
-    given."""
+    ``searches/<study name>`` (a folder with a ``manifest.json`` of kind ``embedlab-search``; a
+    non-empty folder without one is refused); the study is stored in ``<out>/study.db`` unless
+    ``storage`` is given."""
     _check_optuna()
     import optuna
 
@@ -323,13 +349,12 @@ def run_search(space: Space, *, out: str | Path | None = None, trials: int | Non
         raise ConfigError(f"--timeout must be positive; found {timeout}")
     name = study_name or space.name
     out = Path(out) if out is not None else Path("searches") / Path(name).stem
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: exists and is not a folder")
+    _check_out(out)
     if storage is None:
-        out.mkdir(parents=True, exist_ok=True)
+        _make_out(out)
     url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
     store, local = open_storage(url)  # an unreachable storage is reported before anything is written
-    out.mkdir(parents=True, exist_ok=True)
+    _make_out(out)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
     try:
