@@ -317,3 +317,12 @@ def test_unreachable_mlflow_store_is_one_line_before_any_run(tmp_path, monkeypat
         run_experiment(_grid(), out, track="mlflow")
     assert "\n" not in str(e.value)
     assert not (out / "runs").exists()
+
+
+def test_the_readme_grid_and_its_reference_are_valid():
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\nname: pooling\n", 1)[1].split("```", 1)[0]
+    grid = parse_grid(yaml.safe_load("name: pooling\n" + block), "README grid")
+    assert len(grid.cells) == 6 and grid.seeds == [0, 1, 2]
+    shown = readme.split("embedlab experiment report experiments/pooling --reference ", 1)[1]
+    assert shown.split()[0] in [c.name for c in grid.cells]

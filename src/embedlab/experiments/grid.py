@@ -6,7 +6,7 @@ A grid file (YAML)::
     name: pooling
     base:                                # a RunConfig mapping (or base_config: path.yaml)
       data: {dataset: ag_news_sample}
-      model: {name: bag}
+      model: {name: bag, params: {max_length: 50}}   # flatten pooling needs max_length
       training: {epochs: 5}
     grid:                                # product of every key's values
       embeddings.dim: [10, 20]
