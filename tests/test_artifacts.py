@@ -253,3 +253,23 @@ def test_a_directory_of_another_kind_is_not_a_run(tmp_path):
         (tmp / "vectors.npy").write_bytes(b"x")
     with pytest.raises(ArtifactError, match="not a run directory.*embedlab-vectors"):
         verify_run(d)
+
+
+def test_outputs_get_the_umask_modes_not_the_temporary_owner_only_ones(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic.atomic_file(tmp_path / "preds.csv") as tmp:
+            tmp.write_text("a\n")
+        with atomic_dir(tmp_path / "run", kind="embedlab-run") as tmp:
+            (tmp / "sub").mkdir()
+            (tmp / "sub" / "w.bin").write_bytes(b"x")
+            os.chmod(tmp / "sub" / "w.bin", 0o600)  # as safetensors' save_file leaves it
+        os.umask(0o027)
+        with atomic.atomic_file(tmp_path / "strict.csv") as tmp:
+            tmp.write_text("a\n")
+    finally:
+        os.umask(old)
+    mode = lambda p: (tmp_path / p).stat().st_mode & 0o777
+    assert mode("preds.csv") == 0o644 and mode("strict.csv") == 0o640
+    assert mode("run") == 0o755 and mode("run/sub") == 0o755
+    assert mode("run/sub/w.bin") == 0o644 and mode("run/manifest.json") == 0o644

@@ -156,9 +156,27 @@ def write_manifest(directory: str | Path, kind: str, fields: Mapping[str, Any] |
     return manifest
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _public_modes(path: Path) -> None:
+    """Give ``path`` (a file, or a directory and everything in it) the modes a plain ``open`` /
+    ``mkdir`` would have given it under the process's umask: temporary files and directories
+    are created owner-only (0600 / 0700), which must not outlive the rename into place."""
+    mask = _umask()
+    items = [path, *path.rglob("*")] if path.is_dir() else [path]
+    for p in items:
+        if not p.is_symlink():
+            os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it onto ``path`` when the block succeeds."""
+    """Yield a temporary path next to ``path``; move it onto ``path`` when the block succeeds
+    (with the mode a plain ``open`` would give it under the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -166,6 +184,7 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _public_modes(tmp_path)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -221,6 +240,7 @@ def atomic_dir(path: str | Path, kind: str | None = None, overwrite: bool = Fals
             else:
                 write_manifest(tmp, kind, fields, checksums)
         check_destination(path, kind, overwrite)
+        _public_modes(tmp)
         _swap_in(tmp, path)
     finally:
         if tmp.exists():
