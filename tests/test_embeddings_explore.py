@@ -201,3 +201,12 @@ def test_cli_glove_analogy_plot_bias(tmp_path):
     assert r.exit_code == 0 and "nurse" in r.output and "weat6" in r.output
     r = invoke("analogy", "glove-6b-50d", "--positive", "king", "qqzzxv", "--negative", "man")
     assert r.exit_code == 1 and "'qqzzxv'" in r.stderr
+
+
+def test_cli_list_names_are_whole_on_an_80_column_terminal():
+    from embedlab.embeddings import SOURCES
+
+    r = runner.invoke(app, ["list"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    names = {ln.split("│")[1].strip() for ln in r.stdout.splitlines() if ln.startswith("│")}
+    assert set(SOURCES) <= names

@@ -326,3 +326,20 @@ def test_the_readme_grid_and_its_reference_are_valid():
     assert len(grid.cells) == 6 and grid.seeds == [0, 1, 2]
     shown = readme.split("embedlab experiment report experiments/pooling --reference ", 1)[1]
     assert shown.split()[0] in [c.name for c in grid.cells]
+
+
+def test_console_tables_wrap_cell_names_on_a_narrow_terminal(finished):
+    from rich.console import Console
+
+    from embedlab.experiments.report import build_report, comparison_table, console_table
+
+    report = build_report(finished, reference="pooling=sum,lr=0.01")
+    names = [c.name for c in report.grid.cells]
+    others = [n for n in names if n != report.reference]
+    for table, shown in ((console_table(report), names), (comparison_table(report), others)):
+        console = Console(width=60, record=True)
+        console.print(table)
+        text = console.export_text()
+        assert "…" not in text
+        first = "".join(ln.split("│")[1].strip() for ln in text.splitlines() if ln.startswith("│"))
+        assert all(name in first for name in shown)

@@ -333,7 +333,11 @@ def list_sources() -> None:
     shown = {"sha256": "sha256", "size": "size only", "none": "unchecked"}
     table = Table(title=f"embedding sources (cache: {cache_dir()})")
     for col in ("name", "dim", "words", "download", "checked", "format", "installed"):
-        table.add_column(col, justify="right" if col in ("dim", "words", "download") else "left")
+        number = col in ("dim", "words", "download")
+        table.add_column(col, justify="right" if number else "left", overflow="fold",
+                         no_wrap=number or col == "name")
+    # the whole name on one line, to be copied: "glove-6b-…" could not be typed
+    table.columns[0].min_width = max(len(s.name) for s in SOURCES.values())
     for s in SOURCES.values():
         where = ("package" if s.package and s.installed and not s.path.exists() else "cache")
         size = f"{s.file.size / 2**20:,.0f} MB" if s.file.size is not None else "?"

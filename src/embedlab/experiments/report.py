@@ -447,26 +447,25 @@ def write_report(out: str | Path, reference: str | None = None) -> Report:
     return report
 
 
-def console_table(report: Report):
-    """A rich Table of the per-cell summary (what ``experiment report`` prints)."""
+def _rich_table(title: str, head: list[str], rows: list[list[str]]):
+    """A rich Table whose cells wrap (``fold``) rather than end in "…" on a narrow terminal:
+    a cell name or a number cut short would be unreadable."""
     from rich.table import Table
 
-    head, rows = _table_rows(report)
-    t = Table(title=f"{report.grid.name}: {len(report.records)}/{report.expected_runs} runs")
+    t = Table(title=title)
     for i, h in enumerate(head):
-        t.add_column(h, justify="left" if i == 0 else "right")
+        t.add_column(h, justify="left" if i == 0 else "right", overflow="fold")
     for r in rows:
         t.add_row(*r)
     return t
+
+
+def console_table(report: Report):
+    """A rich Table of the per-cell summary (what ``experiment report`` prints)."""
+    return _rich_table(f"{report.grid.name}: {len(report.records)}/{report.expected_runs} runs",
+                       *_table_rows(report))
 
 
 def comparison_table(report: Report):
-    from rich.table import Table
-
-    head, rows = _comparison_rows(report)
-    t = Table(title=f"paired comparison against {report.reference}")
-    for i, h in enumerate(head):
-        t.add_column(h, justify="left" if i == 0 else "right")
-    for r in rows:
-        t.add_row(*r)
-    return t
+    """A rich Table of the paired comparison against the reference cell."""
+    return _rich_table(f"paired comparison against {report.reference}", *_comparison_rows(report))
