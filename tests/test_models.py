@@ -21,7 +21,7 @@ from embedlab.models import (
     register_model,
     validate_model_params,
 )
-from embedlab.models.fasttext import hash_ngrams
+from embedlab.models.fasttext import HASH_MULTIPLIER, hash_ngrams
 
 VOCAB, CLASSES, DIM = 30, 3, 16
 
@@ -50,7 +50,7 @@ CONFIGS = {
     ),
     "fasttext": ("fasttext", {"ngrams": 3, "buckets": 500}),
     "fasttext-dense": ("fasttext", {"ngrams": 2, "buckets": 500, "sparse": False}),
-    "fasttext-words-mlp": ("fasttext", {"hidden": [8], "dropout": 0.2}),
+    "fasttext-words-mlp": ("fasttext", {"ngrams": 1, "hidden": [8], "dropout": 0.2}),
 }
 PADDING_INVARIANT = [key for key in CONFIGS if key != "bag-flatten"]
 
@@ -278,7 +278,7 @@ def test_fasttext_ngram_hashing_skips_padding() -> None:
     assert buckets.shape == (3, 2, 5)
     assert (buckets[0, 0] >= 0).tolist() == [True, True, False, False, False]  # 2 bigrams
     assert (buckets[0, 1] >= 0).tolist() == [True, False, False, False, False]  # 1 trigram
-    assert buckets[0, 0, 0] == (5 * 1_000_003 + 6) % 1000
+    assert buckets[0, 0, 0] == (5 * HASH_MULTIPLIER + 6) % 1000
     assert torch.all(buckets[1:] == -1)
     model = make("fasttext")
     assert [p.shape[0] for p in model.sparse_parameters()] == [VOCAB, 501]
@@ -310,12 +310,15 @@ def test_registry_names_aliases_and_schemas() -> None:
     defaults = validate_model_params("cnn", {})
     assert defaults["widths"] == [1, 2, 3] and defaults["filters"] == 50
     assert validate_model_params("fasttext", None)["sparse"] is None
-    assert (
+    assert (  # sparse=None: sparse tables only with an n-gram table
         build_model(
-            "fasttext", vocab_size=VOCAB, num_classes=2, embedding=EmbeddingSpec(dim=4)
+            "fasttext", vocab_size=VOCAB, num_classes=2, embedding=EmbeddingSpec(dim=4),
+            params={"ngrams": 1},
         ).sparse_parameters()
         == []
     )
+    assert len(build_model("fasttext", vocab_size=VOCAB, num_classes=2,
+                           embedding=EmbeddingSpec(dim=4)).sparse_parameters()) == 2  # bigrams
 
 
 def test_registry_round_trip_rebuilds_the_same_architecture() -> None:
@@ -476,7 +479,8 @@ def test_family_names_build_the_newest_version_and_record_it() -> None:
     for family in model_names():
         model = build_model(family, vocab_size=VOCAB, num_classes=CLASSES,
                             embedding=EmbeddingSpec(dim=DIM))
-        assert model.config["name"] == f"embedlab.{family}.v2" == architecture_name(family)
+        newest = 3 if family == "fasttext" else 2  # fasttext v3: a new n-gram hash
+        assert model.config["name"] == f"embedlab.{family}.v{newest}" == architecture_name(family)
         assert architecture_name(f"embedlab.{family}.v1") == f"embedlab.{family}.v2"
 
 

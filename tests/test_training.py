@@ -93,7 +93,7 @@ def test_balanced_class_weights_reach_the_loss():
 ])
 def test_sparse_tables_train_with_sparse_adam(name, params, tables):
     net = model(name, **params)
-    trainer = Trainer(net, config(epochs=1, lr=1e-2))
+    trainer = Trainer(net, config(epochs=1, lr=1e-2, optimizer="adam"))  # fasttext: sgd by default
     optimizers = trainer.build_optimizers()
     assert [type(o).__name__ for o in optimizers] == ["Adam", "SparseAdam"]
     named = dict(net.named_parameters())

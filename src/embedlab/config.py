@@ -80,8 +80,18 @@ class TrainConfig(_Strict):
     """How the model is trained. ``lr`` and ``patience`` left unset (None) take the model's own
     ``training_defaults`` (:meth:`resolve`; the resolved values are saved with the run)."""
 
-    epochs: int = Field(10, ge=1)
+    epochs: int | None = Field(None, ge=1, description="epochs to train (the most, with early "
+                               "stopping); None: the model's default")
     batch_size: int = Field(64, ge=1)
+    optimizer: Literal["adam", "sgd"] | None = Field(
+        None, description="adam (SparseAdam for sparse tables), or sgd as fastText trains: plain "
+        "SGD whose lr is per example (the step is lr x batch size on the batch's mean loss); "
+        "None: the model's default")
+    schedule: Literal["plateau", "linear"] | None = Field(
+        None, description="plateau: ReduceLROnPlateau on the validation loss with early stopping "
+        "and the best epoch's weights restored; linear: the rate decays linearly to 0 over "
+        "exactly `epochs` epochs (fastText's schedule; no early stopping, the last weights are "
+        "kept); None: the model's default")
     lr: float | None = Field(None, gt=0, description="learning rate; None: the model's default")
     weight_decay: float = Field(0.0, ge=0, description="L2 penalty of Adam (dense parameters)")
     patience: int | None = Field(None, ge=0, description="early-stopping patience in epochs; 0 "
@@ -107,10 +117,16 @@ class TrainConfig(_Strict):
 
     def resolve(self, defaults: Mapping[str, Any]) -> TrainConfig:
         """A copy whose unset (None) settings are filled from ``defaults`` (a model's
-        ``Params.training_defaults``, the one source of those values)."""
-        return self.model_copy(update={key: value for key, value in defaults.items()
+        ``Params.training_defaults``, the one source of those values), then from
+        :data:`TRAINING_FALLBACKS` for what the model does not set."""
+        merged = {**TRAINING_FALLBACKS, **defaults}
+        return self.model_copy(update={key: value for key, value in merged.items()
                                        if key in type(self).model_fields
                                        and getattr(self, key) is None})
+
+
+#: training settings of a model whose ``training_defaults`` leave them out
+TRAINING_FALLBACKS: dict[str, Any] = {"epochs": 10, "optimizer": "adam", "schedule": "plateau"}
 
 
 class RunConfig(_Strict):

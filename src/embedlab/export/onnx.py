@@ -160,9 +160,9 @@ def _hashing(predictor: Predictor) -> dict | None:
     params = predictor.model_info.get("params", {})
     if predictor.model_info.get("name") != "fasttext" or int(params.get("ngrams", 1)) < 2:
         return None
-    from embedlab.models.fasttext import HASH_MULTIPLIER
+    multiplier = predictor.model.hash_multiplier
 
-    return {"ngrams": params["ngrams"], "buckets": params["buckets"], "multiplier": HASH_MULTIPLIER,
+    return {"ngrams": params["ngrams"], "buckets": params["buckets"], "multiplier": multiplier,
             "where": "in the graph: h = (h * multiplier + id) mod buckets over the n-gram's ids"}
 
 

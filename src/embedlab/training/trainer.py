@@ -1,6 +1,8 @@
 """The training loop: Adam (+ SparseAdam for sparse embeddings), ReduceLROnPlateau on the
 validation loss, early stopping that restores the best weights, class-weighted loss, gradient
-clipping, per-epoch history and an ``on_epoch_end`` hook.
+clipping, per-epoch history and an ``on_epoch_end`` hook — or, with ``optimizer="sgd"`` and
+``schedule="linear"``, fastText's recipe: SGD whose rate decays linearly to 0 over a fixed
+number of epochs.
 
 Each step is a method that can be called and tested alone: :meth:`Trainer.build_optimizers`,
 :meth:`Trainer.build_schedulers`, :meth:`Trainer.train_step` (one batch),
@@ -109,14 +111,25 @@ class Trainer:
 
     # ----- the steps ---------------------------------------------------------------------
     def build_optimizers(self) -> list[torch.optim.Optimizer]:
-        """Adam (fused) with ``weight_decay`` for dense parameters; SparseAdam (no weight decay:
-        it has none) for the model's ``sparse_parameters()``."""
+        """``optimizer="adam"``: Adam (fused) with ``weight_decay`` for dense parameters,
+        SparseAdam (no weight decay: it has none) for the model's ``sparse_parameters()``.
+        ``optimizer="sgd"``: plain SGD for both (sparse gradients supported; weight decay on the
+        dense ones only), stepping ``lr x batch_size`` on the batch's mean loss so ``lr`` is
+        per example, as fastText's ``-lr``."""
         sparse_ids = {id(p) for p in getattr(self.model, "sparse_parameters", list)()}
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         dense = [p for p in trainable if id(p) not in sparse_ids]
         sparse = [p for p in trainable if id(p) in sparse_ids]
         lr = self.config.lr
         optimizers: list[torch.optim.Optimizer] = []
+        if self.config.optimizer == "sgd":
+            step = lr * self.config.batch_size
+            if dense:
+                optimizers.append(torch.optim.SGD(dense, lr=step,
+                                                  weight_decay=self.config.weight_decay))
+            if sparse:
+                optimizers.append(torch.optim.SGD(sparse, lr=step))
+            return optimizers
         if dense:
             optimizers.append(torch.optim.Adam(dense, lr=lr, weight_decay=self.config.weight_decay,
                                                fused=True))
@@ -124,12 +137,24 @@ class Trainer:
             optimizers.append(torch.optim.SparseAdam(sparse, lr=lr))
         return optimizers
 
-    def build_schedulers(self, optimizers: list[torch.optim.Optimizer]
-                         ) -> list[torch.optim.lr_scheduler.ReduceLROnPlateau]:
-        """One ReduceLROnPlateau per optimizer, stepped on the validation loss."""
+    def build_schedulers(self, optimizers: list[torch.optim.Optimizer],
+                         total_steps: int = 1) -> list[Any]:
+        """``schedule="plateau"``: one ReduceLROnPlateau per optimizer, stepped on the validation
+        loss after each epoch. ``schedule="linear"``: one LambdaLR per optimizer, stepped after
+        every batch, whose rate falls linearly from ``lr`` to 0 over ``total_steps`` batches
+        (:meth:`total_steps`)."""
+        if self.config.schedule == "linear":
+            total = max(1, total_steps)
+            return [torch.optim.lr_scheduler.LambdaLR(
+                o, lambda step: max(0.0, 1.0 - step / total)) for o in optimizers]
         return [torch.optim.lr_scheduler.ReduceLROnPlateau(
             o, mode="min", factor=self.config.lr_factor, patience=self.config.lr_patience)
             for o in optimizers]
+
+    def total_steps(self, n_train: int) -> int:
+        """Batches of the whole run on this rank: ``epochs x ceil(shard rows / batch_size)``."""
+        rows = math.ceil(n_train / self.world)
+        return max(1, self.config.epochs * math.ceil(rows / self.config.batch_size))
 
     def train_step(self, ids: torch.Tensor, y: torch.Tensor,
                    optimizers: list[torch.optim.Optimizer]) -> tuple[float, int]:
@@ -152,7 +177,8 @@ class Trainer:
         return loss.item() * len(y), int((logits.argmax(1) == y).sum())
 
     def train_epoch(self, train: EncodedTexts, epoch: int, optimizers: list[torch.optim.Optimizer],
-                    generator: torch.Generator) -> dict[str, Any]:
+                    generator: torch.Generator, step_schedulers: list[Any] | None = None
+                    ) -> dict[str, Any]:
         """One pass over this rank's shard; returns the epoch's history row (train part).
 
         ``train_loss`` and ``train_acc`` average the loss and accuracy of the epoch's batches
@@ -169,10 +195,14 @@ class Trainer:
             bar = tqdm(total=len(batches), desc=f"epoch {epoch}/{cfg.epochs}", leave=False,
                        unit="batch")
         loss_sum = correct = seen = 0.0
+        lr = optimizers[0].param_groups[0]["lr"] if optimizers else cfg.lr
+        scale = cfg.batch_size if cfg.optimizer == "sgd" else 1
         for step, index in enumerate(batches):
             batch_loss, batch_correct = self.train_step(
                 train.batch(index), train.y.index_select(0, index), optimizers)
             loss_sum, correct, seen = loss_sum + batch_loss, correct + batch_correct, seen + len(index)
+            for scheduler in step_schedulers or []:
+                scheduler.step()
             if bar is not None:
                 bar.update(1)
                 if step % 20 == 0:
@@ -185,7 +215,7 @@ class Trainer:
             "epoch": epoch,
             "train_loss": loss_sum / max(seen, 1),
             "train_acc": correct / max(seen, 1),
-            "lr": optimizers[0].param_groups[0]["lr"] if optimizers else cfg.lr,
+            "lr": lr / scale,
             "seconds": seconds,
             "samples_per_s": seen / max(seconds, 1e-9),
         }
@@ -222,9 +252,11 @@ class Trainer:
 
         A row holds ``epoch``, ``train_loss``, ``train_acc``, ``lr`` (the learning rate the
         epoch ran with), ``seconds``, ``samples_per_s`` and, with ``val``, ``val_loss``,
-        ``val_acc`` and ``best``. With ``val`` the learning rate drops on a validation-loss
-        plateau, training stops after ``patience`` epochs without improvement (0: never) and
-        the best epoch's weights are restored.
+        ``val_acc`` and ``best``. With ``val`` and ``schedule="plateau"`` the learning rate drops
+        on a validation-loss plateau, training stops after ``patience`` epochs without
+        improvement (0: never) and the best epoch's weights are restored; with
+        ``schedule="linear"`` all ``epochs`` run, validation is only recorded and the last
+        weights are kept (``best`` marks the last epoch).
         """
         cfg = self.config
         if len(train) == 0:
@@ -232,18 +264,23 @@ class Trainer:
         self._parallel = (nn.parallel.DistributedDataParallel(self.model) if self.world > 1
                           else self.model)
         optimizers = self.build_optimizers()
-        schedulers = self.build_schedulers(optimizers)
+        schedulers = self.build_schedulers(optimizers, self.total_steps(len(train)))
+        linear = cfg.schedule == "linear"
         stopper = EarlyStopping(cfg.patience)
         generator = torch.Generator().manual_seed(cfg.seed)
         validate = val is not None and len(val) > 0
         try:
             for epoch in range(1, cfg.epochs + 1):
-                row = self.train_epoch(train, epoch, optimizers, generator)
+                row = self.train_epoch(train, epoch, optimizers, generator,
+                                       schedulers if linear else None)
                 if validate:
                     row["val_loss"], row["val_acc"] = self.evaluate(val)
-                    row["best"] = stopper.step(row["val_loss"], epoch, self.model)
-                    for scheduler in schedulers:
-                        scheduler.step(row["val_loss"])
+                    if linear:  # fixed epochs: the last weights are the result
+                        row["best"] = epoch == cfg.epochs
+                    else:
+                        row["best"] = stopper.step(row["val_loss"], epoch, self.model)
+                        for scheduler in schedulers:
+                            scheduler.step(row["val_loss"])
                 self.history.append(row)
                 self._log_epoch(row)
                 if self._callback_stops(row):
