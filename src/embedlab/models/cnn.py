@@ -30,28 +30,47 @@ class _ShiftMaxPool(torch.autograd.Function):
     not windows (``windows[width]`` false) are skipped by the max. Returns
     ``[batch, widths * filters]`` (0 for a text with no window). The backward pass sends each
     pooled gradient to the one row per shift the max chose, instead of through the whole
-    ``[batch, time, ...]`` map.
+    ``[batch, time, ...]`` map. ``anchored``: the windows are exactly the positions of real
+    tokens ('same' padding), which the padding row's -inf already enforces.
     """
 
     @staticmethod
     def forward(ctx, projected: torch.Tensor, rows: torch.Tensor, windows: torch.Tensor,
-                shift_blocks: list[list[int]], lead: int, filters: int) -> torch.Tensor:
+                anchored: bool, shift_blocks: list[list[int]], lead: int,
+                filters: int) -> torch.Tensor:
         time = windows.size(2)
         columns = projected.size(1)
-        table = torch.cat([projected, projected.new_zeros(1, columns)])
-        full = table.index_select(0, rows.reshape(-1)).view(*rows.shape, columns)
+        # the padding row adds 0, except to the shift-0 block: a window anchored on padding
+        # sums to -inf and is never the max (shift 0 is the anchor: every width's first shift)
+        blank = projected.new_zeros(1, columns)
+        first = 0
+        for shifts in shift_blocks:
+            blank[:, first * filters : (first + 1) * filters] = float("-inf")
+            first += len(shifts)
+        table = torch.cat([projected, blank])
+        at = {shift: rows[:, lead + shift : lead + shift + time].reshape(-1)
+              for shift in {shift for shifts in shift_blocks for shift in shifts}}
+        track = ctx.needs_input_grad[0]  # the argmax is only needed for the backward pass
         pooled, argmax = [], []
         block = 0
         for i, shifts in enumerate(shift_blocks):
-            sums = full[:, lead + shifts[0] : lead + shifts[0] + time,
-                        block * filters : (block + 1) * filters].clone()
-            for j, shift in enumerate(shifts[1:], block + 1):
-                sums += full[:, lead + shift : lead + shift + time, j * filters : (j + 1) * filters]
-            block += len(shifts)
-            sums.masked_fill_(~windows[i].unsqueeze(-1), float("-inf"))
-            values, positions = sums.max(1)
+            sums = None
+            for shift in shifts:
+                part = table[:, block * filters : (block + 1) * filters].index_select(0, at[shift])
+                sums = part if sums is None else sums.add_(part)
+                block += 1
+            assert sums is not None
+            sums = sums.view(rows.size(0), time, filters)
+            if not anchored:  # windows that are not all of the anchored positions
+                sums.masked_fill_(~windows[i].unsqueeze(-1), float("-inf"))
+            if track:
+                values, positions = sums.max(1)
+                argmax.append(positions)
+            else:
+                values = sums.amax(1)
             pooled.append(values.masked_fill_(~windows[i].any(1, keepdim=True), 0.0))
-            argmax.append(positions)
+        if not track:
+            return torch.cat(pooled, 1)
         ctx.save_for_backward(torch.cat(argmax, 1), rows)
         ctx.layout = (shift_blocks, lead, filters, projected.shape)
         return torch.cat(pooled, 1)
@@ -74,7 +93,7 @@ class _ShiftMaxPool(torch.autograd.Function):
                 values.append(g.reshape(-1))
                 block += 1
         flat.index_add_(0, torch.cat(index), torch.cat(values))
-        return flat[: shape[0] * shape[1]].view(shape), None, None, None, None, None
+        return flat[: shape[0] * shape[1]].view(shape), None, None, None, None, None, None
 
 
 class CNNParams(ModelParams):
@@ -223,6 +242,8 @@ class CNNClassifier(ClassifierModule):
         max of the activated Conv1d maps (to float rounding).
         """
         batch, time = ids.shape
+        if time == 0:  # nothing but empty texts: they pool to zeros
+            return self.convs[0].bias.new_zeros(batch, len(self.widths) * self.filters)
         lead = self._pad_left
         padded = time + lead + self._pad_right
         flat = mask.reshape(-1).nonzero().squeeze(1)
@@ -235,8 +256,8 @@ class CNNClassifier(ClassifierModule):
         rows = torch.full((batch * padded,), words.numel(), dtype=torch.long, device=ids.device)
         rows[(flat // time) * padded + flat % time + lead] = where
         pooled = _ShiftMaxPool.apply(projected, rows.view(batch, padded),
-                                     self._window_masks(mask), self._shift_blocks(), lead,
-                                     self.filters)
+                                     self._window_masks(mask), self.padding == "same",
+                                     self._shift_blocks(), lead, self.filters)
         bias = torch.cat([conv.bias for conv in self.convs])
         return torch.where(mask.any(1, keepdim=True), self.activation(pooled + bias), 0.0)
 
