@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from embedlab.config import RunConfig
+from embedlab.config import RunConfig, read_yaml
 from embedlab.errors import ConfigError, suggest, unknown_name
 
 METRICS = ("accuracy", "macro_f1", "weighted_f1")
@@ -187,7 +187,7 @@ def validate_config(config: RunConfig, where: str) -> None:
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None
     source = config.embeddings.source
-    if source and not Path(source).expanduser().exists():
+    if source and source != "auto" and not Path(source).expanduser().exists():
         from embedlab.embeddings.registry import SOURCES
 
         if source not in SOURCES:
@@ -312,12 +312,7 @@ def parse_grid(data: dict, source: str = "grid", base_dir: Path | None = None) -
 def load_grid(path: str | Path) -> Grid:
     """Read and validate a grid YAML file."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: grid file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    data = read_yaml(path, "grid file")
     if data is None:
         raise ConfigError(f"{path}: empty grid file")
     return parse_grid(data, str(path), path.parent)

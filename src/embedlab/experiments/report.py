@@ -378,28 +378,13 @@ def plot_learning_curves(report: Report, path: Path) -> Path:
 
 def plot_best_confusion(report: Report, path: Path) -> Path:
     """The best cell's confusion matrix, summed over its runs and row-normalised."""
-    from matplotlib.figure import Figure
+    from embedlab.training.plots import confusion_figure
 
     rs = [r for r in report.records if r.cell == report.best]
-    classes = rs[0].classes
     cm = np.sum([np.asarray(r.confusion, dtype=np.float64) for r in rs], axis=0)
-    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    size = max(4.5, 0.8 * len(classes) + 2.5)
-    fig = Figure(figsize=(size, size))
-    ax = fig.subplots()
-    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), classes)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
     runs = f"{len(rs)} runs summed" if len(rs) > 1 else "1 run"
-    ax.set_title(f"best cell {report.best}\n({runs}, row-normalised)", fontsize=9)
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=8,
-                    color="white" if norm[i, j] > 0.5 else "black")
-    fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
+    fig = confusion_figure(cm, rs[0].classes, f"best cell {report.best}\n({runs}, row-normalised)",
+                           title_size=9)
     return _save(fig, path)
 
 

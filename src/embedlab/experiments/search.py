@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 
 from embedlab.atomic import MANIFEST, artifact_kind, atomic_file
-from embedlab.config import RunConfig
+from embedlab.config import RunConfig, read_yaml
 from embedlab.errors import ArtifactError, ConfigError, suggest
 from embedlab.experiments.grid import METRICS, _check_key, validate_config
 
@@ -167,12 +167,7 @@ def parse_space(data: Any, source: str = "space", base_dir: Path | None = None,
 def load_space(path: str | Path, overrides: dict[str, Any] | None = None) -> Space:
     """Read and validate a space YAML file (``overrides``: dotted keys applied to its base)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: space file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    data = read_yaml(path, "space file")
     if data is not None and isinstance(data, dict) and "name" not in data:
         data["name"] = path.stem
     return parse_space(data, str(path), path.parent, overrides)

@@ -23,12 +23,13 @@ def new_figure(figsize: tuple[float, float]):
     return fig
 
 
-def plot_confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], out: str | Path,
-                          title: str = "Confusion matrix (row-normalised)") -> Path:
-    """Rows = true class, normalised to sum 1; cells annotated with the share."""
+def confusion_figure(cm: Sequence[Sequence[float]], classes: Sequence[str],
+                     title: str = "Confusion matrix (row-normalised)", title_size: float | None = None):
+    """The confusion-matrix figure: rows = true class, normalised to sum 1; cells annotated with
+    the share (also used by experiment reports)."""
     cm = np.asarray(cm, dtype=np.float64)
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    size = max(4.0, 0.8 * len(classes) + 2)
+    size = max(4.5, 0.8 * len(classes) + 2.5)
     fig = new_figure((size, size))
     ax = fig.subplots()
     im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
@@ -36,14 +37,20 @@ def plot_confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], o
     ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=title_size)
     for i in range(len(classes)):
         for j in range(len(classes)):
             ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center",
                     color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    return fig
+
+
+def plot_confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], out: str | Path,
+                          title: str = "Confusion matrix (row-normalised)") -> Path:
+    """Write :func:`confusion_figure` as a PNG."""
+    confusion_figure(cm, classes, title).savefig(out, dpi=100)
     return Path(out)
 
 
