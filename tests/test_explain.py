@@ -364,3 +364,15 @@ def test_cli_end_to_end(trained, tmp_path):
     assert res.exit_code == 0, res.output
     assert "most-chosen n-grams" in res.output
     assert json.loads((tmp_path / "global.json").read_text())["texts"] == 2
+
+
+def test_data_set_explanations_skip_empty_texts_and_refuse_all_empty(trained):
+    from embedlab.explain import global_explanation
+
+    cnn = trained["cnn"].predictor_
+    for run, doing in ((lambda ts: global_explanation(cnn, ts), "explain"),
+                       (lambda ts: faithfulness(cnn, ts, methods=["occlusion"]), "measure")):
+        with pytest.raises(DataError, match=f"no text to {doing}: every text is empty"):
+            run(["", "  ", "\t"])
+    assert faithfulness(cnn, ["", *HELD_OUT[0][:3]], methods=["occlusion"]).skipped == 1
+    assert global_explanation(cnn, ["", " ", *HELD_OUT[0][:3]]).skipped == 2

@@ -145,14 +145,7 @@ def faithfulness(predictor: Any, texts: Sequence[str], methods: Sequence[str] | 
     if any(int(k) <= 0 or int(k) > 100 for k in k_percent):
         raise DataError(f"k must be percentages in (0, 100], found {list(k_percent)}")
     ks = [int(k) for k in k_percent]
-    prepared, skipped = [], 0
-    for t in texts:
-        try:
-            prepared.append(view.prepare(t))
-        except DataError:
-            skipped += 1
-    if not prepared:
-        raise DataError("no text to measure: every text is empty after preprocessing")
+    prepared, skipped = view.prepare_many(texts, "measure")
     rng = np.random.default_rng(seed)
     per: dict[str, list[np.ndarray]] = {m: [] for m in [*names, "random"]}
     seconds = dict.fromkeys(names, 0.0)

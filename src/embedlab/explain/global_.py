@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from embedlab.errors import DataError
 from embedlab.explain.explainer import explain_prepared, resolve_method
 from embedlab.explain.model_view import ModelView, Prepared
 from embedlab.explain.ngrams import window
@@ -126,14 +125,7 @@ def global_explanation(predictor: Any, texts: Sequence[str], method: str = "auto
                        **settings: Any) -> GlobalExplanation:
     """Aggregate explanations of ``texts`` (see the module docstring)."""
     view = predictor if isinstance(predictor, ModelView) else ModelView(predictor)
-    prepared, skipped = [], 0
-    for t in texts:
-        try:
-            prepared.append(view.prepare(t))
-        except DataError:
-            skipped += 1
-    if not prepared:
-        raise DataError("no text to explain: every text is empty after preprocessing")
+    prepared, skipped = view.prepare_many(texts, "explain")
     widths: dict[str, list[list[Any]]] = {}
     if view.family == "cnn" and method in ("auto", "ngrams"):
         name = "ngrams"

@@ -127,6 +127,19 @@ class ModelView:
                                   "prediction rests on the unknown-word vector alone")
         return prepared
 
+    def prepare_many(self, texts: Sequence[str], doing: str) -> tuple[list[Prepared], int]:
+        """:meth:`prepare` every text, skipping (and counting) those that cannot be; a one-line
+        error "no text to ``doing``" when none is left."""
+        prepared, skipped = [], 0
+        for t in texts:
+            try:
+                prepared.append(self.prepare(t))
+            except DataError:
+                skipped += 1
+        if not prepared:
+            raise DataError(f"no text to {doing}: every text is empty after preprocessing")
+        return prepared, skipped
+
     # ----- forward passes ---------------------------------------------------------------------
     def pad(self, rows: Sequence[Sequence[int]]) -> torch.Tensor:
         """Right-pad rows with ``<PAD>`` to one tensor (to the model's fixed length if any)."""
