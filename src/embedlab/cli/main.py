@@ -54,12 +54,14 @@ def train(
     text_column: Annotated[list[str] | None, typer.Option(help="text column (repeat for several)")] = None,
     label_column: Annotated[str | None, typer.Option(help="label column")] = None,
     encoding: Annotated[str | None, typer.Option(help="file encoding, e.g. latin-1")] = None,
-    model: Annotated[str | None, typer.Option(help="cnn | bag | rnn | fasttext (embedlab models list)")] = None,
-    epochs: Annotated[int | None, typer.Option(help="maximum epochs")] = None,
+    model: Annotated[str | None, typer.Option(help="fasttext (default) | cnn | bag | rnn (embedlab models list)")] = None,
+    epochs: Annotated[int | None, typer.Option(help="epochs (the most, with early stopping); default: the model's")] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
     lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
     seed: Annotated[int | None, typer.Option()] = None,
-    embeddings: Annotated[str | None, typer.Option(help="pretrained vectors: name (glove-6b-50d) or path")] = None,
+    embeddings: Annotated[str | None, typer.Option(help="pretrained vectors: name (glove-6b-50d) or path; default "
+                                                   "auto: glove-6b-50d if installed, else random "
+                                                   "(--set embeddings.source=null: random)")] = None,
     freeze: Annotated[bool | None, typer.Option("--freeze/--fine-tune", help="freeze or fine-tune pretrained vectors")] = None,
     embedding_dim: Annotated[int | None, typer.Option(help="size of random embeddings")] = None,
     limit: Annotated[int | None, typer.Option(help="use only the first N training rows")] = None,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedlab.config import RunConfig
+from embedlab.config import RunConfig, resolve_vectors
 from embedlab.data import (
     TextDataset,
     dataset_info,
@@ -141,7 +141,9 @@ def resolve_config(config: RunConfig) -> RunConfig:
     return config.model_copy(update={
         "model": model.model_copy(update={"name": architecture_name(model.name),
                                           "params": params}),
-        "training": config.training.resolve(defaults)})
+        "training": config.training.resolve(defaults),
+        "embeddings": config.embeddings.model_copy(
+            update={"source": resolve_vectors(config.embeddings.source)})})
 
 
 def _fit(config: RunConfig, train: TextDataset, validation: TextDataset | None,

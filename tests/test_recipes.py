@@ -1,0 +1,160 @@
+"""The default recipe (issue 10): fastText's training schedule (SGD, linearly decaying rate,
+fixed epochs), the fasttext model's n-gram hash and bigrams with sparse updates, and the
+default pretrained vectors (GloVe 6B 50d when installed, a logged fallback when not)."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from embedlab import TextClassifier
+from embedlab.config import DEFAULT_VECTORS, RunConfig, TrainConfig, resolve_vectors
+from embedlab.embeddings.registry import Source, get_source
+from embedlab.inference.batches import EncodedTexts
+from embedlab.models import EmbeddingSpec, build_model
+from embedlab.models.fasttext import HASH_MULTIPLIER, V2_HASH_MULTIPLIER, hash_ngrams
+from embedlab.training.run import resolve_config
+from embedlab.training.trainer import Trainer
+
+GLOVE = get_source(DEFAULT_VECTORS).installed
+
+
+def toy(n: int = 48, seed: int = 0) -> EncodedTexts:
+    """Class = which of two key tokens (2 or 3) the row holds, among fillers 4..19."""
+    rng = np.random.default_rng(seed)
+    ids = np.zeros((n, 6), dtype=np.int32)
+    lengths = np.full(n, 6)
+    labels = np.arange(n) % 2
+    for i, label in enumerate(labels):
+        row = list(rng.integers(4, 20, 5))
+        row.insert(int(rng.integers(0, 6)), 2 + label)
+        ids[i] = row
+    return EncodedTexts.from_arrays(ids, lengths, labels)
+
+
+def fasttext_model(**params):
+    torch.manual_seed(0)
+    return build_model("fasttext", vocab_size=20, num_classes=2, embedding=EmbeddingSpec(dim=8),
+                       params={"buckets": 200, **params})
+
+
+# ----- the schedule -------------------------------------------------------------------------
+def test_sgd_rate_decays_linearly_to_zero_over_the_fixed_epochs():
+    data, val = toy(48), toy(16, seed=1)
+    cfg = TrainConfig(optimizer="sgd", schedule="linear", lr=0.5, epochs=4, batch_size=16,
+                      patience=1, progress=False)
+    trainer = Trainer(fasttext_model(), cfg)
+    history = trainer.fit(data, val)
+    assert len(history) == 4  # patience does not stop a fixed schedule
+    steps = 3  # 48 rows / 16 per batch
+    expected = [0.5 * (1 - (e * steps) / (4 * steps)) for e in range(4)]
+    assert [row["lr"] for row in history] == pytest.approx(expected)  # per-example lr per epoch
+    assert trainer.best_epoch == 4 and [row["best"] for row in history] == [False] * 3 + [True]
+
+
+def test_sgd_steps_lr_times_batch_on_the_mean_loss_and_ends_at_zero():
+    cfg = TrainConfig(optimizer="sgd", schedule="linear", lr=0.1, epochs=2, batch_size=16,
+                      progress=False)
+    trainer = Trainer(fasttext_model(ngrams=2), cfg)
+    optimizers = trainer.build_optimizers()
+    assert [type(o).__name__ for o in optimizers] == ["SGD", "SGD"]  # dense, sparse tables
+    assert all(o.param_groups[0]["lr"] == pytest.approx(1.6) for o in optimizers)
+    schedulers = trainer.build_schedulers(optimizers, trainer.total_steps(48))
+    assert trainer.total_steps(48) == 6
+    for _ in range(6):
+        for o in optimizers:
+            o.step()
+        for s in schedulers:
+            s.step()
+    assert all(o.param_groups[0]["lr"] == 0.0 for o in optimizers)
+
+
+def test_plateau_schedule_still_restores_the_best_epoch():
+    cfg = TrainConfig(optimizer="adam", schedule="plateau", lr=0.05, epochs=3, batch_size=16,
+                      patience=0, progress=False)
+    trainer = Trainer(fasttext_model(ngrams=1), cfg)
+    history = trainer.fit(toy(48), toy(16, seed=1))
+    best = min(range(3), key=lambda i: history[i]["val_loss"]) + 1
+    assert trainer.best_epoch == best
+
+
+def test_model_training_defaults_fill_unset_settings():
+    fast = resolve_config(RunConfig.from_dict({"model": {"name": "fasttext"}})).training
+    assert (fast.optimizer, fast.schedule, fast.epochs, fast.patience) == ("sgd", "linear", 10, 0)
+    cnn = resolve_config(RunConfig.from_dict({"model": {"name": "cnn"}})).training
+    assert (cnn.optimizer, cnn.schedule, cnn.epochs) == ("adam", "plateau", 10)
+    mine = resolve_config(RunConfig.from_dict({"model": {"name": "fasttext"},
+                                               "training": {"epochs": 3, "optimizer": "adam"}}))
+    assert (mine.training.epochs, mine.training.optimizer) == (3, "adam")
+
+
+# ----- the n-gram hash and bigrams ----------------------------------------------------------
+def test_bigram_hash_spreads_like_random_hashing_and_v2_keeps_its_own():
+    a, b = np.meshgrid(np.arange(2, 302), np.arange(2, 302))
+    ids = torch.as_tensor(np.stack([a.ravel(), b.ravel()], 1))  # 90,000 distinct bigrams
+    buckets = 100_000
+    expected = buckets * (1 - math.exp(-len(ids) / buckets))  # distinct buckets, random hash
+    new = hash_ngrams(ids, 2, buckets)[:, 0, 0].unique().numel()
+    old = hash_ngrams(ids, 2, buckets, V2_HASH_MULTIPLIER)[:, 0, 0].unique().numel()
+    assert new > 0.97 * expected and old < 0.5 * expected  # v2: 3a + b mod 10^5
+    assert build_model("embedlab.fasttext.v2", vocab_size=5, num_classes=2,
+                       embedding=EmbeddingSpec(dim=4)).hash_multiplier == V2_HASH_MULTIPLIER
+    assert build_model("fasttext", vocab_size=5, num_classes=2,
+                       embedding=EmbeddingSpec(dim=4)).hash_multiplier == HASH_MULTIPLIER
+
+
+def test_bigrams_with_sparse_sgd_learn_word_order_that_unigrams_cannot():
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma"]
+    texts, labels = [], []
+    for i, w in enumerate(words):
+        for v in words[i + 1:]:
+            texts += [f"{w} {v}", f"{v} {w}"]
+            labels += ["first", "second"]
+    kw = {"model": "fasttext", "embeddings": None, "embedding_dim": 16, "epochs": 60,
+          "lr": 0.5, "val_size": 0.0, "threads": 1}
+    bigram = TextClassifier(model_params={"ngrams": 2, "buckets": 5000}, **kw).fit(texts, labels)
+    unigram = TextClassifier(model_params={"ngrams": 1}, **kw).fit(texts, labels)
+    assert bigram.predictor_.model.sparse  # sparse tables, trained with SGD
+    assert bigram.score(texts, labels) == 1.0
+    assert unigram.score(texts, labels) <= 0.6  # "a b" and "b a" have the same words
+
+
+# ----- the default vectors ------------------------------------------------------------------
+SENTS = ["the film was wonderful and moving", "a great and beautiful story",
+         "the plot was dull and boring", "a terrible waste of time",
+         "wonderful acting , great music", "boring , slow and terrible"] * 3
+POLARITY = ["pos", "pos", "neg", "neg", "pos", "neg"] * 3
+
+
+def test_defaults_are_the_fasttext_recipe():
+    cfg = RunConfig()
+    assert cfg.model.name == "fasttext" and cfg.embeddings.source == "auto"
+    assert not cfg.embeddings.freeze
+    assert TextClassifier().to_config().model_dump()["model"] == cfg.model_dump()["model"]
+    assert TextClassifier().to_config().embeddings.source == "auto"
+
+
+@pytest.mark.skipif(not GLOVE, reason="glove-6b-50d (the glove extra) is not installed")
+def test_default_classifier_fine_tunes_glove_when_installed():
+    clf = TextClassifier(epochs=3, threads=1).fit(SENTS, POLARITY)
+    assert clf.predictor_.config.embeddings.source == DEFAULT_VECTORS  # recorded, reproducible
+    assert clf.embeddings_coverage_ is not None
+    assert clf.predictor_.model.words.weight.shape[1] == 50
+    assert clf.predictor_.model.words.weight.requires_grad  # fine-tuned
+
+
+def test_default_classifier_falls_back_to_random_vectors_with_a_warning(monkeypatch, caplog):
+    monkeypatch.setattr(Source, "installed", property(lambda self: False))
+    with caplog.at_level(logging.WARNING, logger="embedlab"):
+        assert resolve_vectors("auto") is None
+        clf = TextClassifier(epochs=3, embedding_dim=12, threads=1).fit(SENTS, POLARITY)
+    assert "glove-6b-50d is not installed" in caplog.text and "embedlab[glove]" in caplog.text
+    assert clf.predictor_.config.embeddings.source is None
+    assert clf.embeddings_coverage_ is None
+    assert clf.predictor_.model.words.weight.shape[1] == 12
+    assert clf.predict(["a wonderful story"]).shape == (1,)
+    assert resolve_vectors("glove-6b-50d") == "glove-6b-50d"  # named sources are not touched
