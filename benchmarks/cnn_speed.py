@@ -5,9 +5,9 @@ Variants (``--variants``):
 * ``before``: ``src/embedlab/models/cnn.py`` as it was at ``--baseline`` (a git revision, loaded
   from ``git show``), dense gradients, Adam;
 * ``after``: the current cnn, dense gradients, Adam (the same optimizer as ``before``);
-* ``sparse``: the current cnn with sparse embedding gradients, SparseAdam on the table (a lazy
-  Adam: only the rows of the batch's words move; the trainer's dense gradient clipping no
-  longer sees the table).
+* ``sparse``: the current cnn with ``sparse=True``: sparse embedding gradients, SparseAdam on
+  the table (a lazy Adam: only the rows of the batch's words move; the trainer's dense gradient
+  clipping no longer sees the table).
 
 Everything else (data, vocabulary, trainer, predictor) is the current code. Two modes:
 
@@ -21,7 +21,8 @@ Everything else (data, vocabulary, trainer, predictor) is the current code. Two 
   accuracy and prediction texts/s from its metrics; median and mean per variant.
 
 Both run inside :func:`embedlab.training.seed.seeded` (deterministic algorithms on) as
-``embedlab train`` does. ``OMP_WAIT_POLICY`` must be set in the environment before start.
+``embedlab train`` does; ``steps --nan-fill on`` puts back the NaN-filling of every new tensor
+that deterministic mode does unless told not to (``seeded`` turns it off). ``OMP_WAIT_POLICY`` must be set in the environment before start.
 
     EMBEDLAB_DATA_MIRROR=../shared/data python benchmarks/cnn_speed.py steps --threads 1
     python benchmarks/cnn_speed.py runs --datasets ag_news trec --seeds 0 1 2 --threads 1
@@ -69,6 +70,8 @@ def variant_builder(variant: str, before: type[ClassifierModule]) -> Callable[..
     """A ``build_model`` replacement that builds the cnn as ``variant`` wants."""
 
     def build(name: str, **kwargs: Any) -> ClassifierModule:
+        if variant == "sparse":
+            kwargs["params"] = {**(kwargs.get("params") or {}), "sparse": True}
         model = build_model(name, **kwargs)
         if variant == "before":
             old = before(kwargs["vocab_size"], kwargs["num_classes"], kwargs["embedding"],
@@ -76,10 +79,6 @@ def variant_builder(variant: str, before: type[ClassifierModule]) -> Callable[..
             old.load_state_dict(model.state_dict())
             old.config = model.config
             return old
-        if variant == "sparse" and model.embedding.weight.requires_grad:
-            model.embedding.sparse = True
-            weight = model.embedding.weight
-            model.sparse_parameters = lambda: [weight]  # type: ignore[method-assign]
         return model
 
     return build
@@ -103,7 +102,7 @@ def steps(args: argparse.Namespace, before: type[ClassifierModule]) -> None:
     print(f"AG News: {len(train)} train texts, vocabulary {len(vocab)}, {len(batches)} steps of "
           f"{args.batch}; test {len(test)} texts; threads={args.threads} "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; "
-          f"baseline {args.baseline}; {args.rounds} rounds, variants in turn")
+          f"baseline {args.baseline}; NaN-fill {args.nan_fill}; {args.rounds} rounds, variants in turn")
     models = {}
     for variant in args.variants:
         with seeded(0):
@@ -113,6 +112,8 @@ def steps(args: argparse.Namespace, before: type[ClassifierModule]) -> None:
         models[variant] = (trainer, trainer.build_optimizers())
     rates: dict[str, dict[str, list[float]]] = {v: {"train": [], "predict": []} for v in models}
     with seeded(0, args.threads):
+        # what seeded() did before it turned NaN-filling of new tensors off
+        torch.utils.deterministic.fill_uninitialized_memory = args.nan_fill == "on"
         for _ in range(args.rounds):
             for variant, (trainer, optimizers) in models.items():
                 trainer.model.train()
@@ -178,6 +179,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help="steps: training batch size")
     parser.add_argument("--steps", type=int, default=60, help="steps: timed batches per round")
     parser.add_argument("--rounds", type=int, default=5, help="steps: rounds of all variants")
+    parser.add_argument("--nan-fill", choices=["on", "off"], default="off",
+                        help="steps: deterministic mode's NaN-filling of new tensors")
     parser.add_argument("--datasets", nargs="+", default=["ag_news", "trec"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     args = parser.parse_args()

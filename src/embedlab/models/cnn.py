@@ -113,6 +113,14 @@ class CNNParams(ModelParams):
     embedding_dropout: float = Field(
         default=0.0, ge=0.0, lt=1.0, description="dropout on the token vectors"
     )
+    sparse: bool = Field(
+        default=False, exclude=True,
+        description="sparse gradients for the embedding table (sparse_parameters()): the trainer "
+        "steps it with SparseAdam, a lazy Adam that moves only the rows (and moments) of the "
+        "batch's words, or sparse SGD, and leaves it out of gradient clipping; faster steps, "
+        "different training (benchmarks/cnn_speed.py). How the model trains, not what it is: "
+        "not saved with the architecture",
+    )
 
     @field_validator("widths")
     @classmethod
@@ -156,7 +164,7 @@ class CNNClassifier(ClassifierModule):
         self.widths = list(params.widths)
         self.filters = params.filters
         self.padding = params.padding
-        self.embedding = embedding.build(self.vocab_size)
+        self.embedding = embedding.build(self.vocab_size, sparse=params.sparse)
         dim = embedding.dim
         self.convs = nn.ModuleList(nn.Conv1d(dim, params.filters, k) for k in self.widths)
         self.activation = _ACTIVATIONS[params.activation]
@@ -173,6 +181,10 @@ class CNNClassifier(ClassifierModule):
         # kernel column of each shift, per width (Conv1d column j sees token anchor - left_k + j)
         self._columns = [[self._left(k) + s for s in self._shifts[:k]] for k in self.widths]
         return params.filters * len(self.widths)
+
+    def sparse_parameters(self) -> list[nn.Parameter]:
+        weight = self.embedding.weight
+        return [weight] if self.params.sparse and weight.requires_grad else []
 
     def _left(self, width: int) -> int:
         return (width - 1) // 2 if self.padding == "same" else 0

@@ -27,7 +27,8 @@ def seeded(seed: int, threads: int | None = None) -> Iterator[None]:
     """Seed python, numpy and torch and make torch deterministic for the block; restore after.
 
     Restored on exit: the states of the three global random generators, torch's
-    ``use_deterministic_algorithms`` flag (and its ``warn_only`` setting) and, when ``threads``
+    ``use_deterministic_algorithms`` flag (and its ``warn_only`` setting), its
+    ``fill_uninitialized_memory`` flag (off in the block) and, when ``threads``
     is given, ``torch.get_num_threads()``. The thread count is process-wide while the block
     runs (torch has no per-thread setting).
     """
@@ -39,10 +40,15 @@ def seeded(seed: int, threads: int | None = None) -> Iterator[None]:
     cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    nan_fill = torch.utils.deterministic.fill_uninitialized_memory
     n_threads = torch.get_num_threads()
     try:
         _seed_everything(seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
+        # deterministic mode would also fill every new tensor with NaN (a debugging aid for
+        # reads of uninitialised memory, no effect on results; its cost in a training step:
+        # benchmarks/cnn_speed.py steps --nan-fill on)
+        torch.utils.deterministic.fill_uninitialized_memory = False
         if threads is not None:
             torch.set_num_threads(threads)
         yield
@@ -50,6 +56,7 @@ def seeded(seed: int, threads: int | None = None) -> Iterator[None]:
         if threads is not None:
             torch.set_num_threads(n_threads)
         torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = nan_fill
         random.setstate(py_state)
         np.random.set_state(np_state)
         torch.set_rng_state(torch_state)
