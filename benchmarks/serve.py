@@ -204,6 +204,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="embedlab-bench-serve-") as tmp:
         run = args.run or train_default_cnn(Path(tmp) / "ag-cnn")
         texts = ag_news_texts(4096)
+        load_before = os.getloadavg()[0]
         with Server(run, args.workers, args.threads) as server:
             lat = asyncio.run(latency(server.base, texts, args.rate, args.requests, warmup=100))
             print(f"latency: {lat}", file=sys.stderr, flush=True)
@@ -213,6 +214,7 @@ def main() -> int:
                                            args.max_seconds))
                 print(f"throughput: {r}", file=sys.stderr, flush=True)
                 tps.append(r)
+        load_after = os.getloadavg()[0]
     best = max(tps, key=lambda r: r["texts_per_s"])
     errors = lat["errors"] + sum(r["errors"] for r in tps)
     run_name = "cnn trained on AG News by this script" if args.run is None else f"`{args.run}`"
@@ -235,6 +237,7 @@ def main() -> int:
                f"{r['errors']} |" for r in tps]
     table = "\n".join(rows + detail)
     print(table)
+    print(f"load average (1 min): {load_before:.1f} before, {load_after:.1f} after", file=sys.stderr)
     if not args.no_write:
         threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
         section = (
@@ -245,7 +248,8 @@ def main() -> int:
             f"{run_name}; load generator: httpx + asyncio in one process on the same cores, "
             "loopback only. Latency is measured by the client (send → full response), open loop "
             f"at {args.rate:.0f} requests/s; throughput is closed loop with "
-            f"{args.batch}-text requests. The CPU was shared with other jobs while this ran.\n\n"
+            f"{args.batch}-text requests. The CPU was shared with other jobs while this ran: "
+            f"1-minute load average {load_before:.1f} before, {load_after:.1f} after.\n\n"
             + table + "\n")
         with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
             f.write(section)
