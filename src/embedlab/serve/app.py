@@ -1,7 +1,7 @@
-"""The FastAPI application: model cards, prediction, Prometheus metrics and a web page.
+"""The FastAPI application: model cards, prediction, explanations, Prometheus metrics, a web page.
 
 ``create_app(["runs/ag-cnn", "trec=runs/trec-cnn"])`` loads and verifies every run once, then
-returns the app. Prediction endpoints are plain ``def`` functions, so FastAPI runs them in its
+returns the app. Prediction and explanation endpoints are plain ``def`` functions, so FastAPI runs them in its
 thread pool and the event loop keeps answering other requests (health checks, metrics) meanwhile.
 Every error is JSON ``{"detail": "<one line>"}`` (422s also list ``errors``); bad input is never
 a 500. ``embedlab serve`` runs it under uvicorn.
