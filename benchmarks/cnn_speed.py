@@ -99,6 +99,8 @@ def steps(args: argparse.Namespace, before: type[ClassifierModule]) -> None:
     batches = shard_batches(len(train), args.batch, torch.Generator().manual_seed(0))
     batches = batches[: args.steps]
     spec, _ = run_module.build_embedding_spec(config, vocab)
+    print(f"embeddings: {config.embeddings.source or 'random'} ({spec.dim}d, "
+          f"{'frozen' if spec.freeze else 'fine-tuned'})")
     print(f"AG News: {len(train)} train texts, vocabulary {len(vocab)}, {len(batches)} steps of "
           f"{args.batch}; test {len(test)} texts; threads={args.threads} "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; "
@@ -152,7 +154,11 @@ def runs(args: argparse.Namespace, before: type[ClassifierModule]) -> None:
                         {"data": {"dataset": dataset}, "model": {"name": "cnn"},
                          "training": {"seed": seed, "threads": args.threads,
                                       "progress": False}})
-                    metrics = run_module.train_run(config).metrics
+                    result = run_module.train_run(config)
+                    metrics = result.metrics
+                    if dataset == args.datasets[0] and seed == args.seeds[0] and variant == order[0]:
+                        print(f"embeddings: {result.predictor.config.embeddings.source or 'random'} "
+                              f"({result.predictor.model_info['embedding_dim']}d)")
                     row = (metrics["train"]["samples_per_s"], 100 * metrics["test"]["accuracy"],
                            metrics["test"]["texts_per_s"])
                     table.setdefault((dataset, variant), []).append(row)
