@@ -85,8 +85,9 @@ class EmbeddingsConfig(_Strict):
         "vectors of `dim` with a warning; null: random vectors")
     freeze: bool = Field(False, description="keep pretrained vectors fixed (True) or fine-tune them")
     oov: Literal["auto", "zeros", "random", "subword"] = Field(
-        "auto", description="rows of words the vectors lack: auto = subword vectors for fastText "
-        "sources, small random otherwise (zeros, as the tutorials, is an option)")
+        "auto", description="rows of words the vectors lack (fine-tuned like the others): auto = "
+        "subword vectors for fastText sources, zeros otherwise (as the tutorials); random: "
+        "normal at the vectors' own scale")
     lowercase_fallback: bool = True
     limit: int | None = Field(None, ge=1, description="read only the N most frequent vectors")
 
