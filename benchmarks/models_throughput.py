@@ -6,18 +6,22 @@ text are ~80 wide here, ~90 on the real data) — or every text exactly 45 token
 (``--lengths fixed``). Training = forward + cross-entropy + backward + optimizer step (fused
 Adam, or torch's default Adam with ``--adam default``; SparseAdam for ``sparse_parameters()``).
 Prediction = eval-mode forward under ``torch.inference_mode``, in batches of 64 and in
-length-sorted batches of 1024 (as the predictor does). Each figure is the best of ``--repeats``
-timed runs, since the 2-core machine is shared.
+length-sorted batches of 1024 (as the predictor does). The models run in turn, ``--repeats``
+rounds; each figure is the median (and the best) of its rounds, since the 2-core machine is
+shared. ``--cnn-baseline REV`` adds the cnn of an older git revision with the same weights.
 
     python benchmarks/models_throughput.py                  # all models, 2 threads
     python benchmarks/models_throughput.py --models cnn fasttext --lengths fixed
     python benchmarks/models_throughput.py --models fasttext --batch 1024 --texts 20480
+    python benchmarks/models_throughput.py --models cnn --cnn-baseline 3958524 --threads 1
+    python benchmarks/models_throughput.py --models cnn --params '{"cnn": {"sparse": true}}'
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 
 import numpy as np
@@ -115,6 +119,10 @@ def main() -> None:
         "--adam", choices=["fused", "default"], default="fused", help="dense Adam implementation"
     )
     parser.add_argument(
+        "--cnn-baseline", default=None, metavar="REV",
+        help="also time the cnn of git revision REV (same weights), e.g. 3958524",
+    )
+    parser.add_argument(
         "--params", default="{}", help='JSON {"model": {params}}, e.g. {"cnn": {"filters": 100}}'
     )
     args = parser.parse_args()
@@ -130,29 +138,42 @@ def main() -> None:
     print(
         f"threads={args.threads} vocab={args.vocab} dim={args.dim} lengths={args.lengths} "
         f"(train batch {args.batch}, mean padded width {mean_width:.0f}); {args.adam} Adam; "
-        f"best of {args.repeats}"
+        f"{args.repeats} rounds, the models in turn; median (best)"
     )
     print(
-        f"{'model':10s} {'train samples/s':>16s} {'predict/s b64':>14s} "
-        f"{'predict/s b' + str(args.predict_batch) + ' sorted':>22s}"
+        f"{'model':14s} {'train samples/s':>20s} {'predict/s b64':>20s} "
+        f"{'predict/s b' + str(args.predict_batch) + ' sorted':>24s}"
     )
+    models = {}
     for name in args.models or model_names():
-        model = build_model(
+        models[name] = build_model(
             name,
             vocab_size=args.vocab,
             num_classes=args.classes,
             embedding=EmbeddingSpec(dim=args.dim),
             params=params.get(name, {}),
         )
-        tb = fit_width(train_batches, model.fixed_length)
-        p64_batches = fit_width(predict_64, model.fixed_length)
-        pbig_batches = fit_width(predict_big, model.fixed_length)
-        fused = args.adam == "fused"
-        train = max(train_rate(model, tb, args.classes, fused) for _ in range(args.repeats))
-        p64 = max(predict_rate(model, p64_batches) for _ in range(args.repeats))
-        pbig = max(predict_rate(model, pbig_batches) for _ in range(args.repeats))
-        print(f"{name:10s} {train:16,.0f} {p64:14,.0f} {pbig:22,.0f}")
+    if args.cnn_baseline:  # the cnn of an older revision, same weights (benchmarks/cnn_speed.py)
+        from cnn_speed import baseline_class
 
+        cnn = models.get("cnn") or build_model(
+            "cnn", vocab_size=args.vocab, num_classes=args.classes,
+            embedding=EmbeddingSpec(dim=args.dim), params=params.get("cnn", {}))
+        old = baseline_class(args.cnn_baseline)(
+            args.vocab, args.classes, EmbeddingSpec(dim=args.dim), cnn.params)
+        old.load_state_dict(cnn.state_dict())
+        models = {f"cnn@{args.cnn_baseline}": old, **models}
+    rates: dict[str, list[list[float]]] = {name: [[], [], []] for name in models}
+    fused = args.adam == "fused"
+    for _ in range(args.repeats):
+        for name, model in models.items():
+            tb = fit_width(train_batches, model.fixed_length)
+            rates[name][0].append(train_rate(model, tb, args.classes, fused))
+            rates[name][1].append(predict_rate(model, fit_width(predict_64, model.fixed_length)))
+            rates[name][2].append(predict_rate(model, fit_width(predict_big, model.fixed_length)))
+    for name, (train, p64, pbig) in rates.items():
+        cells = [f"{statistics.median(r):,.0f} ({max(r):,.0f})" for r in (train, p64, pbig)]
+        print(f"{name:14s} {cells[0]:>20s} {cells[1]:>20s} {cells[2]:>24s}")
 
 if __name__ == "__main__":
     main()
