@@ -36,7 +36,7 @@ def run_dir(tmp_path_factory) -> Path:
     cfg = RunConfig.from_dict({
         "data": {"dataset": "ag_news_sample", "limit": 600},
         "model": {"name": "cnn", "params": {"filters": 16, "hidden": 32}},
-        "embeddings": {"dim": 16},
+        "embeddings": {"dim": 16, "source": None},
         "training": {"epochs": 3, "progress": False, "seed": 1},
     })
     out = tmp_path_factory.mktemp("serve") / "ag-cnn"

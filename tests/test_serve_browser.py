@@ -42,7 +42,7 @@ def server(tmp_path_factory):
     cfg = RunConfig.from_dict({
         "data": {"dataset": "ag_news_sample", "limit": 1200},
         "model": {"name": "cnn"},
-        "embeddings": {"dim": 32},
+        "embeddings": {"dim": 32, "source": None},
         "training": {"epochs": 4, "progress": False, "seed": 2},
     })
     out: Path = tmp_path_factory.mktemp("page") / "ag-news"

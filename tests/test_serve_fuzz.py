@@ -22,7 +22,7 @@ def fuzz_app(tmp_path_factory):
     cfg = RunConfig.from_dict({
         "data": {"dataset": "ag_news_sample", "limit": 300},
         "model": {"name": "cnn", "params": {"filters": 8, "hidden": 16}},
-        "embeddings": {"dim": 8},
+        "embeddings": {"dim": 8, "source": None},
         "training": {"epochs": 1, "progress": False},
     })
     out: Path = tmp_path_factory.mktemp("fuzz") / "ag"
