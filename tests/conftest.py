@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+# pytest-xdist workers (make test: -n 2) start with COLUMNS=80 and LINES=24 in their environment;
+# rich would fix the CLI's console at that width when embedlab.cli is imported, so the tests that
+# run the CLI with a wider COLUMNS would see 80 columns under `make test` only.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("EMBEDLAB_DATA_MIRROR", REPO.parent / "shared" / "data"))
 
