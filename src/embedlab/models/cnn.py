@@ -63,14 +63,12 @@ class _ShiftMaxPool(torch.autograd.Function):
             sums = sums.view(rows.size(0), time, filters)
             if not anchored:  # windows that are not all of the anchored positions
                 sums.masked_fill_(~windows[i].unsqueeze(-1), float("-inf"))
-            # max over time as a pool over the channels-last view: torch's vectorised
-            # channels-last kernel, many times faster here than Tensor.max(1)
+            # max over time as a pool over the channels-last view: with return_indices torch
+            # takes its vectorised channels-last kernel, many times faster here than
+            # Tensor.max(1) (without them, a copy and a slower kernel)
+            values, positions = F.max_pool1d(sums.transpose(1, 2), time, return_indices=True)
             if track:
-                values, positions = F.max_pool1d(sums.transpose(1, 2), time,
-                                                 return_indices=True)
                 argmax.append(positions.squeeze(2))
-            else:
-                values = F.max_pool1d(sums.transpose(1, 2), time)
             pooled.append(values.squeeze(2).masked_fill_(~windows[i].any(1, keepdim=True), 0.0))
         if not track:
             return torch.cat(pooled, 1)
