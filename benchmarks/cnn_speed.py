@@ -2,9 +2,13 @@
 
 Variants (``--variants``):
 
+* ``before+nanfill``: ``before`` as ``embedlab train`` ran it at the baseline, whose
+  deterministic mode also filled every new tensor with NaN (``seeded`` now turns that off);
 * ``before``: ``src/embedlab/models/cnn.py`` as it was at ``--baseline`` (a git revision, loaded
   from ``git show``), dense gradients, Adam;
 * ``after``: the current cnn, dense gradients, Adam (the same optimizer as ``before``);
+* ``compiled``: ``after`` through ``torch.compile(dynamic=True)`` (steps only; the first
+  step's seconds, which include compiling, are printed apart);
 * ``sparse``: the current cnn with ``sparse=True``: sparse embedding gradients, SparseAdam on
   the table (a lazy Adam: only the rows of the batch's words move; the trainer's dense gradient
   clipping no longer sees the table).
@@ -21,8 +25,7 @@ Everything else (data, vocabulary, trainer, predictor) is the current code. Two 
   accuracy and prediction texts/s from its metrics; median and mean per variant.
 
 Both run inside :func:`embedlab.training.seed.seeded` (deterministic algorithms on) as
-``embedlab train`` does; ``steps --nan-fill on`` puts back the NaN-filling of every new tensor
-that deterministic mode does unless told not to (``seeded`` turns it off). ``OMP_WAIT_POLICY`` must be set in the environment before start.
+``embedlab train`` does. ``OMP_WAIT_POLICY`` must be set in the environment before start.
 
     EMBEDLAB_DATA_MIRROR=../shared/data python benchmarks/cnn_speed.py steps --threads 1
     python benchmarks/cnn_speed.py runs --datasets ag_news trec --seeds 0 1 2 --threads 1
@@ -31,12 +34,13 @@ that deterministic mode does unless told not to (``seeded`` turns it off). ``OMP
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +77,7 @@ def variant_builder(variant: str, before: type[ClassifierModule]) -> Callable[..
         if variant == "sparse":
             kwargs["params"] = {**(kwargs.get("params") or {}), "sparse": True}
         model = build_model(name, **kwargs)
-        if variant == "before":
+        if variant.startswith("before"):
             old = before(kwargs["vocab_size"], kwargs["num_classes"], kwargs["embedding"],
                          model.params)
             old.load_state_dict(model.state_dict())
@@ -82,6 +86,18 @@ def variant_builder(variant: str, before: type[ClassifierModule]) -> Callable[..
         return model
 
     return build
+
+
+def nan_filling(on: bool) -> Callable[..., Any]:
+    """``seeded`` with deterministic mode's NaN-filling of new tensors ``on`` or off."""
+
+    @contextlib.contextmanager
+    def wrapped(*args: Any, **kwargs: Any) -> Iterator[None]:
+        with seeded(*args, **kwargs):
+            torch.utils.deterministic.fill_uninitialized_memory = on
+            yield
+
+    return wrapped
 
 
 def steps(args: argparse.Namespace, before: type[ClassifierModule]) -> None:
@@ -104,20 +120,25 @@ def steps(args: argparse.Namespace, before: type[ClassifierModule]) -> None:
     print(f"AG News: {len(train)} train texts, vocabulary {len(vocab)}, {len(batches)} steps of "
           f"{args.batch}; test {len(test)} texts; threads={args.threads} "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; "
-          f"baseline {args.baseline}; NaN-fill {args.nan_fill}; {args.rounds} rounds, variants in turn")
+          f"baseline {args.baseline}; {args.rounds} rounds, variants in turn")
     models = {}
     for variant in args.variants:
         with seeded(0):
             model = variant_builder(variant, before)(
                 "cnn", vocab_size=len(vocab), num_classes=len(classes), embedding=spec)
         trainer = Trainer(model, config.training)
-        models[variant] = (trainer, trainer.build_optimizers())
+        optimizers = trainer.build_optimizers()
+        if variant == "compiled":
+            trainer._parallel = torch.compile(model, dynamic=True)
+            start = time.perf_counter()
+            trainer.train_step(train.batch(batches[0]), train.y[batches[0]], optimizers)
+            print(f"compiled: first training step (compiling) {time.perf_counter() - start:.1f} s")
+        models[variant] = (trainer, optimizers)
     rates: dict[str, dict[str, list[float]]] = {v: {"train": [], "predict": []} for v in models}
     with seeded(0, args.threads):
-        # what seeded() did before it turned NaN-filling of new tensors off
-        torch.utils.deterministic.fill_uninitialized_memory = args.nan_fill == "on"
         for _ in range(args.rounds):
             for variant, (trainer, optimizers) in models.items():
+                torch.utils.deterministic.fill_uninitialized_memory = variant.endswith("+nanfill")
                 trainer.model.train()
                 trainer.train_step(train.batch(batches[0]), train.y[batches[0]], optimizers)
                 start = time.perf_counter()
@@ -127,12 +148,12 @@ def steps(args: argparse.Namespace, before: type[ClassifierModule]) -> None:
                     sum(len(b) for b in batches) / (time.perf_counter() - start))
                 trainer.model.eval()
                 start = time.perf_counter()
-                predict_logits(trainer.model, test)
+                predict_logits(trainer._parallel, test)
                 rates[variant]["predict"].append(len(test) / (time.perf_counter() - start))
-    print(f"{'variant':8s} {'train samples/s median':>23s} {'(best)':>8s} "
+    print(f"{'variant':14s} {'train samples/s median':>23s} {'(best)':>8s} "
           f"{'predict texts/s median':>23s} {'(best)':>8s}")
     for variant, rate in rates.items():
-        print(f"{variant:8s} {statistics.median(rate['train']):23,.0f} {max(rate['train']):8,.0f} "
+        print(f"{variant:14s} {statistics.median(rate['train']):23,.0f} {max(rate['train']):8,.0f} "
               f"{statistics.median(rate['predict']):23,.0f} {max(rate['predict']):8,.0f}")
 
 
@@ -141,7 +162,7 @@ def runs(args: argparse.Namespace, before: type[ClassifierModule]) -> None:
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; "
           f"baseline {args.baseline}; seeds {args.seeds}, variants alternating")
     original = run_module.build_model
-    print(f"{'data set':10s} {'variant':8s} {'seed':>4s} {'train samples/s':>16s} "
+    print(f"{'data set':10s} {'variant':14s} {'seed':>4s} {'train samples/s':>16s} "
           f"{'epochs':>6s} {'test acc %':>10s} {'predict texts/s':>16s}")
     table: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     try:
@@ -150,6 +171,7 @@ def runs(args: argparse.Namespace, before: type[ClassifierModule]) -> None:
                 order = args.variants if seed % 2 == 0 else args.variants[::-1]
                 for variant in order:
                     run_module.build_model = variant_builder(variant, before)
+                    run_module.seeded = nan_filling(variant.endswith("+nanfill"))
                     config = RunConfig.from_dict(
                         {"data": {"dataset": dataset}, "model": {"name": "cnn"},
                          "training": {"seed": seed, "threads": args.threads,
@@ -162,31 +184,30 @@ def runs(args: argparse.Namespace, before: type[ClassifierModule]) -> None:
                     row = (metrics["train"]["samples_per_s"], 100 * metrics["test"]["accuracy"],
                            metrics["test"]["texts_per_s"])
                     table.setdefault((dataset, variant), []).append(row)
-                    print(f"{dataset:10s} {variant:8s} {seed:4d} {row[0]:16,.0f} "
+                    print(f"{dataset:10s} {variant:14s} {seed:4d} {row[0]:16,.0f} "
                           f"{metrics['train']['epochs']:6d} {row[1]:10.2f} {row[2]:16,.0f}",
                           flush=True)
     finally:
         run_module.build_model = original
-    print(f"\n{'data set':10s} {'variant':8s} {'train samples/s median':>23s} "
+        run_module.seeded = seeded
+    print(f"\n{'data set':10s} {'variant':14s} {'train samples/s median':>23s} "
           f"{'test acc % mean':>16s} {'predict texts/s median':>23s}")
     for (dataset, variant), rows in table.items():
         train, acc, predict = zip(*rows)
-        print(f"{dataset:10s} {variant:8s} {statistics.median(train):23,.0f} "
+        print(f"{dataset:10s} {variant:14s} {statistics.median(train):23,.0f} "
               f"{statistics.mean(acc):16.2f} {statistics.median(predict):23,.0f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=["steps", "runs"])
-    parser.add_argument("--variants", nargs="+", default=["before", "after", "sparse"],
-                        choices=["before", "after", "sparse"])
+    parser.add_argument("--variants", nargs="+", default=["before+nanfill", "before", "after", "sparse"],
+                        choices=["before+nanfill", "before", "after", "compiled", "sparse"])
     parser.add_argument("--baseline", default="3958524", help="git revision of 'before'")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=64, help="steps: training batch size")
     parser.add_argument("--steps", type=int, default=60, help="steps: timed batches per round")
     parser.add_argument("--rounds", type=int, default=5, help="steps: rounds of all variants")
-    parser.add_argument("--nan-fill", choices=["on", "off"], default="off",
-                        help="steps: deterministic mode's NaN-filling of new tensors")
     parser.add_argument("--datasets", nargs="+", default=["ag_news", "trec"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     args = parser.parse_args()

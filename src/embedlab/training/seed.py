@@ -47,7 +47,7 @@ def seeded(seed: int, threads: int | None = None) -> Iterator[None]:
         torch.use_deterministic_algorithms(True, warn_only=True)
         # deterministic mode would also fill every new tensor with NaN (a debugging aid for
         # reads of uninitialised memory, no effect on results; its cost in a training step:
-        # benchmarks/cnn_speed.py steps --nan-fill on)
+        # benchmarks/cnn_speed.py, variant before+nanfill)
         torch.utils.deterministic.fill_uninitialized_memory = False
         if threads is not None:
             torch.set_num_threads(threads)
