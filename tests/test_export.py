@@ -177,3 +177,20 @@ def test_cli_predicts_with_an_export_and_refuses_tampered_or_foreign_dirs(run_an
     (foreign / "notes.txt").write_text("keep me")
     r = runner.invoke(app, ["export", str(run), "--out", str(foreign), "--overwrite"])
     assert r.exit_code == 1 and (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_an_export_manifest_with_a_bad_file_list_is_one_line(run_and_export, tmp_path):
+    import json
+    import shutil
+
+    _, exported = run_and_export
+    for name, edit in (("no-entry", lambda files: files.pop("vocab.json")),
+                       ("bad-entry", lambda files: files.update({"model.onnx": 5})),
+                       ("missing", lambda files: files.update({"extra.bin": {"sha256": "0"}}))):
+        copy = tmp_path / name
+        shutil.copytree(exported, copy)
+        manifest = json.loads((copy / "manifest.json").read_text())
+        edit(manifest["files"])
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(ArtifactError, match=f"{copy}: (incomplete export|this export is damaged)"):
+            embedlab.load(copy)

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from embedlab.atomic import MANIFEST, artifact_kind, atomic_dir, check_destination, sha256_file
+from embedlab.atomic import (
+    MANIFEST,
+    artifact_kind,
+    atomic_dir,
+    check_destination,
+    listed_file_problem,
+    sha256_file,
+)
 from embedlab.atomic import write_manifest as _write_manifest
 from embedlab.errors import ArtifactError
 
@@ -96,18 +103,10 @@ def verify_run(directory: str | Path) -> dict:
     kind = artifact_kind(d)
     if kind != KIND:
         raise ArtifactError(f"{d}: not a run directory ({MANIFEST} says {kind or 'no kind'})")
-    for name in REQUIRED:
-        if name not in files:
-            raise ArtifactError(f"{d}: incomplete run: {name} is not in the manifest")
-    for name, meta in files.items():
-        p = d / name
-        if not p.is_file():
-            raise _damaged(d, f"{name}: file listed in the manifest is missing")
-        expected = meta.get("sha256") if isinstance(meta, dict) else None
-        found = sha256_file(p)
-        if found != expected:
-            raise _damaged(
-                d, f"{name}: checksum mismatch (expected sha256 {str(expected)[:12]}…, found "
-                f"{found[:12]}…): the file was altered after training")
+    problem = listed_file_problem(d, files, REQUIRED, "training")
+    if problem and not problem[0]:
+        raise ArtifactError(f"{d}: incomplete run: {problem[1]}")
+    if problem:
+        raise _damaged(d, problem[1])
     check_run_files(d)
     return manifest

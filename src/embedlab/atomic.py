@@ -139,6 +139,30 @@ def check_destination(path: str | Path, kind: str | None = None, overwrite: bool
     return path
 
 
+def listed_file_problem(directory: str | Path, files: Any, required: tuple[str, ...],
+                        after: str) -> tuple[bool, str] | None:
+    """Check the files a manifest lists against the disk: ``(False, "NAME is not in the
+    manifest")`` when a required file is not listed (incomplete); ``(True, reason)`` when a listed
+    file is missing or its sha256 differs ("... altered after ``after``"): damaged; ``None``
+    when every file is there and intact."""
+    directory = Path(directory)
+    if not isinstance(files, Mapping):
+        return True, f"{MANIFEST} has no file list"
+    for name in required:
+        if name not in files:
+            return False, f"{name} is not in the manifest"
+    for name, meta in files.items():
+        p = directory / name
+        if not p.is_file():
+            return True, f"{name}: file listed in the manifest is missing"
+        expected = meta.get("sha256") if isinstance(meta, dict) else None
+        found = sha256_file(p)
+        if found != expected:
+            return True, (f"{name}: checksum mismatch (expected sha256 {str(expected)[:12]}…, "
+                          f"found {found[:12]}…): the file was altered after {after}")
+    return None
+
+
 def write_manifest(directory: str | Path, kind: str, fields: Mapping[str, Any] | None = None,
                    checksums: bool = True) -> dict:
     """Write ``manifest.json`` into ``directory``: the kind, ``fields`` and every other file with

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedlab.atomic import MANIFEST, sha256_file
+from embedlab.atomic import MANIFEST, listed_file_problem
 from embedlab.errors import ArtifactError, DataError, EmbedlabError
 from embedlab.inference.encoding import EncodedArrays, batch_width, length_sorted_batches
 from embedlab.inference.prediction import TextPredictor
@@ -37,15 +37,10 @@ def verify_export(directory: str | Path) -> dict:
         raise ArtifactError(f"{d}: not a valid export: {MANIFEST} is missing or unreadable") from None
     if kind != EXPORT_KIND:
         raise ArtifactError(f"{d}: manifest kind is {kind!r}, expected {EXPORT_KIND!r}")
-    for name in REQUIRED:
-        if name not in files:
-            raise ArtifactError(f"{d}: incomplete export: {name} is not in the manifest")
-    for name, meta in files.items():
-        p = d / name
-        if not p.is_file():
-            raise ArtifactError(f"{p}: file listed in the manifest is missing")
-        if sha256_file(p) != meta.get("sha256"):
-            raise ArtifactError(f"{p}: checksum mismatch: the file was altered after export")
+    problem = listed_file_problem(d, files, REQUIRED, "export")
+    if problem:
+        damage = "this export is damaged" if problem[0] else "incomplete export"
+        raise ArtifactError(f"{d}: {damage}: {problem[1]}")
     return manifest
 
 
