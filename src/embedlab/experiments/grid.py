@@ -219,14 +219,20 @@ def _seeds(value: Any, source: str) -> list[int]:
     raise ConfigError(f"{source}: seeds must be a count or a non-empty list of integers; found {value!r}")
 
 
-def parse_grid(data: dict, source: str = "grid", base_dir: Path | None = None) -> Grid:
-    """Validate a grid mapping and expand its cells (see the module docstring for the format)."""
+def check_top_keys(data: Any, source: str, keys: tuple[str, ...], what: str) -> None:
+    """``data`` must be a mapping whose keys are all in ``keys`` (the closest one is suggested);
+    ``what`` names the file kind in the error ("grid-file", "space-file")."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level, found {type(data).__name__}")
     for key in data:
-        if key not in TOP_KEYS:
-            raise ConfigError(f"{source}: unknown grid-file key '{key}'{suggest(str(key), TOP_KEYS)}; "
-                              f"valid: {', '.join(TOP_KEYS)}")
+        if key not in keys:
+            raise ConfigError(f"{source}: unknown {what} key '{key}'{suggest(str(key), keys)}; "
+                              f"valid: {', '.join(keys)}")
+
+
+def parse_grid(data: dict, source: str = "grid", base_dir: Path | None = None) -> Grid:
+    """Validate a grid mapping and expand its cells (see the module docstring for the format)."""
+    check_top_keys(data, source, TOP_KEYS, "grid-file")
     if data.get("base") is not None and data.get("base_config") is not None:
         raise ConfigError(f"{source}: give either base or base_config, not both")
     if data.get("base_config") is not None:

@@ -41,7 +41,7 @@ import yaml
 from embedlab.atomic import MANIFEST, artifact_kind, atomic_file
 from embedlab.config import RunConfig, read_yaml
 from embedlab.errors import ArtifactError, ConfigError, suggest
-from embedlab.experiments.grid import METRICS, _check_key, validate_config
+from embedlab.experiments.grid import METRICS, _check_key, check_top_keys, validate_config
 
 log = logging.getLogger("embedlab")
 
@@ -123,12 +123,7 @@ def parse_space(data: Any, source: str = "space", base_dir: Path | None = None,
                 overrides: dict[str, Any] | None = None) -> Space:
     """Validate a space mapping (see the module docstring); every range end must give a valid
     config."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level, found {type(data).__name__}")
-    for key in data:
-        if key not in SPACE_KEYS:
-            raise ConfigError(f"{source}: unknown space-file key '{key}'{suggest(str(key), SPACE_KEYS)}; "
-                              f"valid: {', '.join(SPACE_KEYS)}")
+    check_top_keys(data, source, SPACE_KEYS, "space-file")
     if data.get("base_config") is not None:
         path = Path(data["base_config"])
         base = RunConfig.from_yaml(path if path.is_absolute() or base_dir is None else base_dir / path)
