@@ -7,6 +7,7 @@ Usage::
     python benchmarks/classify.py --datasets trec --models cnn fasttext --no-write
     python benchmarks/classify.py --suite accuracy                                # issue 10's table
     python benchmarks/classify.py --suite accuracy --quick --datasets trec --models defaults
+    python benchmarks/classify.py --suite threads     # 1 vs 2 threads, OpenMP wait policy, busy CPU
 
 The ``accuracy`` suite runs the six data sets (AG News, TREC, SST-2, SST-1, MR, SUBJ; MR and
 SUBJ: folds 0-2 of a seeded stratified 10-fold split, ``--folds`` to change) with TF-IDF +
@@ -327,6 +328,47 @@ def warm_up() -> None:
         evaluate(fit(cfg, data, data).predictor, data)
 
 
+THREADS_CHILD = """
+import sys, time, torch
+sys.path.insert(0, {here!r})
+import classify as C
+from embedlab.config import RunConfig
+from embedlab.training.run import fit
+C.warm_up()
+_, sp = C.accuracy_splits("trec", 1)[0]
+for seed in range(2):
+    cfg = RunConfig.from_dict({{"training": {{"progress": False, "seed": seed, "threads": {threads}}}}})
+    t0 = time.perf_counter()
+    fit(cfg, sp.train, sp.validation)
+    print(time.perf_counter() - t0)
+"""
+
+
+def run_threads_suite() -> str:
+    """The defaults on TREC with 1 or 2 torch threads, OpenMP's default wait policy or PASSIVE,
+    while another process keeps one core busy (a shared machine, a laptop in use)."""
+    import subprocess
+
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    out = "| threads | OMP_WAIT_POLICY | train s (2 seeds) |\n|---:|---|---|\n"
+    try:
+        for threads in (1, 2):
+            for policy in ("", "PASSIVE"):
+                env = {k: v for k, v in os.environ.items()
+                       if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+                if policy:
+                    env["OMP_WAIT_POLICY"] = policy
+                code = THREADS_CHILD.format(here=str(HERE), threads=threads)
+                res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                     text=True, check=True)
+                times = ", ".join(f"{float(x):.2f}" for x in res.stdout.split())
+                out += f"| {threads} | {policy or '(default)'} | {times} |\n"
+    finally:
+        busy.kill()
+        busy.wait()
+    return out
+
+
 def run_accuracy_suite(args) -> str:
     torch.set_num_threads(1)
     warm_up()
@@ -365,7 +407,8 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--suite", choices=["models", "embeddings", "accuracy"], default="models")
+    ap.add_argument("--suite", choices=["models", "embeddings", "accuracy", "threads"],
+                    default="models")
     ap.add_argument("--datasets", nargs="+", default=None)
     ap.add_argument("--models", nargs="+", default=None, help="subset of the suite's rows (by prefix)")
     ap.add_argument("--no-baselines", action="store_true")
@@ -374,8 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=3, help="accuracy suite: CV folds run (MR, SUBJ)")
     ap.add_argument("--quick", action="store_true", help="accuracy suite: 1 seed, 1 fold")
     args = ap.parse_args(argv)
-    if args.suite == "accuracy":
-        text = run_accuracy_suite(args)
+    if args.suite in ("accuracy", "threads"):
+        text = run_accuracy_suite(args) if args.suite == "accuracy" else run_threads_suite()
         print(text)
         if not args.no_write:
             write_section(args.suite, text, argv)

@@ -85,8 +85,9 @@ def test_plateau_schedule_still_restores_the_best_epoch():
 def test_model_training_defaults_fill_unset_settings():
     fast = resolve_config(RunConfig.from_dict({"model": {"name": "fasttext"}})).training
     assert (fast.optimizer, fast.schedule, fast.epochs, fast.patience) == ("sgd", "linear", 10, 0)
+    assert fast.threads == 1
     cnn = resolve_config(RunConfig.from_dict({"model": {"name": "cnn"}})).training
-    assert (cnn.optimizer, cnn.schedule, cnn.epochs) == ("adam", "plateau", 10)
+    assert (cnn.optimizer, cnn.schedule, cnn.epochs, cnn.threads) == ("adam", "plateau", 10, None)
     mine = resolve_config(RunConfig.from_dict({"model": {"name": "fasttext"},
                                                "training": {"epochs": 3, "optimizer": "adam"}}))
     assert (mine.training.epochs, mine.training.optimizer) == (3, "adam")

@@ -128,7 +128,8 @@ class TrainConfig(_Strict):
                                          "None disables clipping")
     class_weights: Literal["none", "balanced"] = "none"
     seed: int = 0
-    threads: int | None = Field(None, ge=1, description="torch CPU threads (None: torch default)")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads while training (None: "
+                                "the model's default, else torch's)")
     device: str = Field("cpu",
                         description="where training runs: cpu, cuda, cuda:N, or auto (cuda when "
                         "available); the trained model is returned on the CPU")

@@ -104,7 +104,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     seed : int, default=0
         Seed of every random choice: two fits with the same seed and data give the same model.
     threads : int or None, default=None
-        Torch CPU threads while fitting (``None``: leave torch's setting). The process's thread
+        Torch CPU threads while fitting (``None``: the model's default — 1 for ``fasttext``,
+        whose batches are too small to share — otherwise torch's setting). The process's thread
         count, random generators and deterministic-algorithms flag are restored after ``fit``.
     progress : bool, default=False
         Show a progress bar while training.

@@ -65,8 +65,12 @@ class FastTextParams(FastTextV2Params):
     ``benchmarks/classify.py`` (see ``benchmarks/RESULTS.md``).
     """
 
+    # threads 1: a batch's work is too small to share, and with 2 threads and OpenMP's default
+    # spin-waiting training slows down several-fold while another process is busy
+    # (`python benchmarks/classify.py --suite threads`)
     training_defaults: ClassVar[dict[str, Any]] = {
-        "optimizer": "sgd", "schedule": "linear", "lr": 0.2, "epochs": 10, "patience": 0}
+        "optimizer": "sgd", "schedule": "linear", "lr": 0.2, "epochs": 10, "patience": 0,
+        "threads": 1}
 
     ngrams: int = Field(
         default=2, ge=1, le=5, description="longest word n-gram hashed into buckets (1: words only)"

@@ -130,6 +130,7 @@ def fit(config: RunConfig, train: TextDataset, validation: TextDataset | None = 
     Seeded and deterministic with ``training.threads`` torch threads, all restored afterwards.
     ``on_epoch_end`` is the trainer's per-epoch hook (:data:`~embedlab.training.trainer.
     EpochCallback`: gets the epoch's history row, returns True to stop)."""
+    config = resolve_config(config)  # the model's defaults, its thread count included
     with seeded(config.training.seed, config.training.threads):
         return _fit(config, train, validation, class_order, on_epoch_end)
 
