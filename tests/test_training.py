@@ -249,3 +249,34 @@ def test_class_weights_option_reaches_the_trainer_through_the_pipeline(tiny):
 
     assert first_loss("none") == first_loss("none")  # seeded: only the weights differ
     assert first_loss("balanced") != pytest.approx(first_loss("none"), rel=1e-4)
+
+
+_CTRL_C_IN_TORCH_IMPORT = """
+import sys
+import torch
+from embedlab.training.seed import seeded
+
+class CtrlC:  # Ctrl-C lands while torch imports its compiler (the first deterministic-mode call)
+    fired = False
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch._dynamo.guards" and not CtrlC.fired:
+            CtrlC.fired = True
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, CtrlC())
+try:
+    with seeded(0):
+        pass
+except KeyboardInterrupt:
+    print("KeyboardInterrupt")
+"""
+
+
+def test_ctrl_c_while_torch_imports_stays_a_keyboard_interrupt():
+    """It was masked by an AttributeError (half-imported torch._dynamo) from seeded()'s cleanup,
+    so `embedlab train` printed a traceback and exited 1 instead of 130."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", _CTRL_C_IN_TORCH_IMPORT], capture_output=True, check=False,
+                       text=True, timeout=120, env={"OMP_NUM_THREADS": "1", "PATH": ""})
+    assert r.stdout.strip() == "KeyboardInterrupt", r.stderr[-500:]

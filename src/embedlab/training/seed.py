@@ -9,6 +9,7 @@ those is restored. :func:`set_seed` is the process-wide opt-in for scripts that 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import random
 from collections.abc import Iterator
 
@@ -34,6 +35,11 @@ def seeded(seed: int, threads: int | None = None) -> Iterator[None]:
     """
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be at least 1; found {threads}")
+    # torch.use_deterministic_algorithms imports torch._inductor (seconds, the first time). Do it
+    # before the try: a Ctrl-C during that import would otherwise be masked in `finally` by a
+    # second import of the half-initialised package (a traceback instead of "interrupted").
+    importlib.import_module("torch._inductor.config")
+
     py_state = random.getstate()
     np_state = np.random.get_state()
     torch_state = torch.get_rng_state()
