@@ -13,7 +13,8 @@ The ``accuracy`` suite runs the six data sets (AG News, TREC, SST-2, SST-1, MR, 
 SUBJ: folds 0-2 of a seeded stratified 10-fold split, ``--folds`` to change) with TF-IDF +
 LinearSVC and fastText grid-tuned on the validation split (lr, epochs, word n-grams; dim 50;
 with and without GloVe 6B 50d as ``-pretrainedVectors``), and our configurations over
-``--seeds`` seeds (mean ± sd over seeds and folds). Everything runs with one thread
+``--seeds`` seeds (mean ± sd over seeds and folds), plus ``hp_parts``, a set no default was
+tuned on (see :func:`harry_potter_parts`). Everything runs with one thread
 (``OMP_NUM_THREADS=1``, ``torch.set_num_threads(1)``, fastText ``-thread 1``) so timings compare
 under the same conditions on a shared machine.
 
@@ -150,7 +151,7 @@ def glove_vec_file(tmp: Path) -> Path:
 
 
 # ----- the accuracy suite (issue 10) ----------------------------------------------------------
-ACCURACY_DATASETS = ["ag_news", "trec", "sst2", "sst1", "mr", "subj"]
+ACCURACY_DATASETS = ["ag_news", "trec", "sst2", "sst1", "mr", "subj", "hp_parts"]
 CV_DATASETS = {"mr", "subj"}
 #: our configurations; "defaults" is RunConfig() as `embedlab train --data FILE` / TextClassifier()
 ACCURACY_SUITE: dict[str, dict] = {
@@ -164,6 +165,30 @@ FASTTEXT_GRID = [{"lr": lr, "epoch": ep, "wordNgrams": ng}
 CACHE = Path(os.environ.get("EMBEDLAB_BENCH_CACHE", "/tmp/embedlab-bench"))
 
 
+def harry_potter_parts() -> object:
+    """An unseen check (no tuning was done on it): each paragraph of *Deathly Hallows* (the
+    mirror's harrypotter.txt) labelled with the quarter of the book it is in (chapters 1-9,
+    10-18, 19-27, 28-36); 70/15/15 stratified split, seed 0."""
+    import re
+
+    from embedlab.data import TextDataset
+    from embedlab.training.run import Splits, _carve
+
+    mirror = Path(os.environ.get("EMBEDLAB_DATA_MIRROR", HERE.parent.parent / "shared" / "data"))
+    lines = (mirror / "harrypotter" / "harrypotter.txt").read_text(encoding="cp1252").splitlines()
+    texts, labels, chapter = [], [], 0
+    for line in lines:
+        if re.match(r"^Chapter [A-Z]", line.strip()):
+            chapter += 1
+        elif chapter and len(line.split()) >= 5:
+            texts.append(line.strip())
+            labels.append(f"part {(chapter - 1) // 9 + 1}")
+    data = TextDataset(texts, labels, "harrypotter-parts")
+    rest, _, test = _carve(data, 0.0, 0.15, 0)
+    train, val, _ = _carve(rest, 0.15, 0.0, 0)
+    return Splits(train, val, test, None)
+
+
 def accuracy_splits(dataset: str, folds: int) -> list[tuple[str, object]]:
     """(label, Splits) pairs: the protocol split, or folds 0..folds-1 of a seeded stratified
     10-fold split (validation carved from each fold's training part as `embedlab train` does)."""
@@ -171,6 +196,8 @@ def accuracy_splits(dataset: str, folds: int) -> list[tuple[str, object]]:
     from embedlab.data.splits import kfold_splits
     from embedlab.training.run import Splits, _carve
 
+    if dataset == "hp_parts":
+        return [(dataset, harry_potter_parts())]
     cfg = RunConfig.from_dict({"data": {"dataset": dataset}})
     if dataset not in CV_DATASETS:
         return [(dataset, load_splits(cfg))]
