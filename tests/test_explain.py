@@ -66,7 +66,7 @@ def trained() -> dict[str, TextClassifier]:
     out = {}
     for family, (params, lr) in FAMILIES.items():
         clf = TextClassifier(model=family, model_params=params, epochs=6, lr=lr,
-                             embedding_dim=16, val_size=0, seed=0)
+                             embedding_dim=16, embeddings=None, val_size=0, seed=0)
         out[family] = clf.fit(TRAIN[0], TRAIN[1])
         assert (clf.predict(HELD_OUT[0]) == np.array(HELD_OUT[1])).mean() == 1.0, family
     return out
@@ -75,14 +75,14 @@ def trained() -> dict[str, TextClassifier]:
 @pytest.fixture(scope="module")
 def linear_bag() -> TextClassifier:
     clf = TextClassifier(model="bag", model_params={"pooling": "mean", "hidden": []}, epochs=6,
-                         lr=3e-2, embedding_dim=16, val_size=0)
+                         lr=3e-2, embedding_dim=16, embeddings=None, val_size=0)
     return clf.fit(TRAIN[0], TRAIN[1])
 
 
 @pytest.fixture(scope="module")
 def bigram_fasttext() -> TextClassifier:
     clf = TextClassifier(model="fasttext", model_params={"ngrams": 2, "buckets": 5000},
-                         epochs=6, lr=1e-1, embedding_dim=16, val_size=0)
+                         epochs=6, lr=1e-1, embedding_dim=16, embeddings=None, val_size=0)
     return clf.fit(TRAIN[0], TRAIN[1])
 
 
@@ -256,8 +256,8 @@ def test_target_explains_another_class(trained):
 
 
 def test_long_text_is_cut_and_says_so():
-    clf = TextClassifier(model="cnn", epochs=3, lr=1e-2, embedding_dim=8, max_length=6,
-                         val_size=0).fit(TRAIN[0][:200], TRAIN[1][:200])
+    clf = TextClassifier(model="cnn", epochs=3, lr=1e-2, embedding_dim=8, embeddings=None,
+                         max_length=6, val_size=0).fit(TRAIN[0][:200], TRAIN[1][:200])
     text = "alpha beta gamma delta epsilon zeta football eta theta"
     [e] = clf.explain([text], method="occlusion")
     assert [t.status for t in e.tokens][6:] == ["cut", "cut", "cut"]
