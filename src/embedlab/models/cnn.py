@@ -22,10 +22,11 @@ _MONOTONE = ("relu", "tanh")
 class _ShiftMaxPool(torch.autograd.Function):
     """Window sums from projected token vectors, max-pooled over each text's windows.
 
-    ``projected`` is ``[rows, C * filters]``: column block ``c`` holds a token vector times one
-    kernel column. ``rows`` (``[batch, padded]``) says which of its rows sits at each position
-    of a layout with ``lead`` positions before every text and some after it; ``rows ==
-    projected.size(0)`` marks a position with no token (padding), which adds nothing. The sum
+    ``vectors @ kernel`` (``[words, dim] @ [dim, C * filters]``) is the projected table:
+    column block ``c`` holds a word's vector times one kernel column. ``rows``
+    (``[batch, padded]``) says which of its rows sits at each position of a layout with ``lead``
+    positions before every text and some after it; ``rows == words`` marks a position with no
+    token (padding), which adds nothing. The sum
     at position ``t`` of a width is the sum of its blocks at ``t + shift``; positions that are
     not windows (``windows[width]`` false) are skipped by the max. Returns
     ``[batch, widths * filters]`` (0 for a text with no window). The backward pass sends each
@@ -35,22 +36,23 @@ class _ShiftMaxPool(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, projected: torch.Tensor, rows: torch.Tensor, windows: torch.Tensor,
-                anchored: bool, shift_blocks: list[list[int]], lead: int,
+    def forward(ctx, vectors: torch.Tensor, kernel: torch.Tensor, rows: torch.Tensor,
+                windows: torch.Tensor, anchored: bool, shift_blocks: list[list[int]], lead: int,
                 filters: int) -> torch.Tensor:
         time = windows.size(2)
-        columns = projected.size(1)
+        count, columns = vectors.size(0), kernel.size(1)
+        table = vectors.new_empty(count + 1, columns)
+        torch.mm(vectors, kernel, out=table[:count])  # projected, with room for the padding row
         # the padding row adds 0, except to the shift-0 block: a window anchored on padding
         # sums to -inf and is never the max (shift 0 is the anchor: every width's first shift)
-        blank = projected.new_zeros(1, columns)
+        table[count] = 0.0
         first = 0
         for shifts in shift_blocks:
-            blank[:, first * filters : (first + 1) * filters] = float("-inf")
+            table[count, first * filters : (first + 1) * filters] = float("-inf")
             first += len(shifts)
-        table = torch.cat([projected, blank])
         at = {shift: rows[:, lead + shift : lead + shift + time].reshape(-1)
               for shift in {shift for shifts in shift_blocks for shift in shifts}}
-        track = ctx.needs_input_grad[0]  # the argmax is only needed for the backward pass
+        track = any(ctx.needs_input_grad[:2])  # the argmax is only needed for the backward pass
         pooled, argmax = [], []
         block = 0
         for i, shifts in enumerate(shift_blocks):
@@ -72,13 +74,13 @@ class _ShiftMaxPool(torch.autograd.Function):
             pooled.append(values.squeeze(2).masked_fill_(~windows[i].any(1, keepdim=True), 0.0))
         if not track:
             return torch.cat(pooled, 1)
-        ctx.save_for_backward(torch.cat(argmax, 1), rows)
-        ctx.layout = (shift_blocks, lead, filters, projected.shape)
+        ctx.save_for_backward(vectors, kernel, torch.cat(argmax, 1), rows)
+        ctx.layout = (shift_blocks, lead, filters, (count, columns))
         return torch.cat(pooled, 1)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        argmax, rows = ctx.saved_tensors
+        vectors, kernel, argmax, rows = ctx.saved_tensors
         shift_blocks, lead, filters, shape = ctx.layout
         flat = grad.new_zeros((shape[0] + 1) * shape[1])  # + the padding row, dropped below
         batch = torch.arange(argmax.size(0), device=grad.device).unsqueeze(1)
@@ -94,7 +96,10 @@ class _ShiftMaxPool(torch.autograd.Function):
                 values.append(g.reshape(-1))
                 block += 1
         flat.index_add_(0, torch.cat(index), torch.cat(values))
-        return flat[: shape[0] * shape[1]].view(shape), None, None, None, None, None, None
+        grad_projected = flat[: shape[0] * shape[1]].view(shape)
+        grad_vectors = grad_projected @ kernel.t() if ctx.needs_input_grad[0] else None
+        grad_kernel = vectors.t() @ grad_projected if ctx.needs_input_grad[1] else None
+        return grad_vectors, grad_kernel, None, None, None, None, None, None
 
 
 class CNNParams(ModelParams):
@@ -265,10 +270,10 @@ class CNNClassifier(ClassifierModule):
             words, where = token_ids, torch.arange(flat.numel(), device=ids.device)
         else:  # each distinct word of the batch embedded and projected once
             words, where = torch.unique(token_ids, return_inverse=True)
-        projected = self.embedding_dropout(self.embedding(words)) @ self._kernel_columns()
+        vectors = self.embedding_dropout(self.embedding(words))
         rows = torch.full((batch * padded,), words.numel(), dtype=torch.long, device=ids.device)
         rows[(flat // time) * padded + flat % time + lead] = where
-        pooled = _ShiftMaxPool.apply(projected, rows.view(batch, padded),
+        pooled = _ShiftMaxPool.apply(vectors, self._kernel_columns(), rows.view(batch, padded),
                                      self._window_masks(mask), self.padding == "same",
                                      self._shift_blocks(), lead, self.filters)
         bias = torch.cat([conv.bias for conv in self.convs])
