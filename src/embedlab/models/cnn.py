@@ -26,12 +26,11 @@ class _ShiftMaxPool(torch.autograd.Function):
     column block ``c`` holds a word's vector times one kernel column. ``rows``
     (``[batch, padded]``) says which of its rows sits at each position of a layout with ``lead``
     positions before every text and some after it; ``rows == words`` marks a position with no
-    token (padding), which adds nothing. The sum
-    at position ``t`` of a width is the sum of its blocks at ``t + shift``; positions that are
-    not windows (``windows[width]`` false) are skipped by the max. Returns
-    ``[batch, widths * filters]`` (0 for a text with no window). The backward pass sends each
-    pooled gradient to the one row per shift the max chose, instead of through the whole
-    ``[batch, time, ...]`` map. ``anchored``: the windows are exactly the positions of real
+    token (padding), which adds nothing. The sum at position ``t`` of a width is the sum of its
+    blocks at ``t + shift``; positions that are not windows (``windows[width]`` false) are
+    skipped by the max. Returns ``[batch, widths * filters]`` (-inf for a text with no window:
+    the caller zeroes those). The backward pass sends each pooled gradient to the one row per
+    shift the max chose, instead of through the whole ``[batch, time, ...]`` map. ``anchored``: the windows are exactly the positions of real
     tokens ('same' padding), which the padding row's -inf already enforces.
     """
 
@@ -71,7 +70,7 @@ class _ShiftMaxPool(torch.autograd.Function):
             values, positions = F.max_pool1d(sums.transpose(1, 2), time, return_indices=True)
             if track:
                 argmax.append(positions.squeeze(2))
-            pooled.append(values.squeeze(2).masked_fill_(~windows[i].any(1, keepdim=True), 0.0))
+            pooled.append(values.squeeze(2))  # -inf for a text with no window
         if not track:
             return torch.cat(pooled, 1)
         ctx.save_for_backward(vectors, kernel, torch.cat(argmax, 1), rows)
