@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -47,3 +51,31 @@ def mirror() -> Path:
     if not (MIRROR / "trec" / "TREC.train").is_file():
         pytest.skip(f"shared data mirror not found at {MIRROR}")
     return MIRROR
+
+
+class _CountingHandler(http.server.SimpleHTTPRequestHandler):
+    requests: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        type(self).requests.append(self.path)
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def http_root(tmp_path: Path):
+    """Serve a tmp folder on 127.0.0.1 (loopback only); yields (folder, base_url, request log)."""
+    root = tmp_path / "served"
+    root.mkdir()
+    _CountingHandler.requests = []
+    handler = functools.partial(_CountingHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}/", _CountingHandler.requests
+    finally:
+        server.shutdown()
+        server.server_close()

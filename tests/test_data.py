@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import logging
 import shutil
-import threading
 import urllib.request
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -475,34 +471,6 @@ def test_altered_mirror_file_is_rejected(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 # --------------------------------------------------------------------------- downloads
-
-
-class _CountingHandler(http.server.SimpleHTTPRequestHandler):
-    requests: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        type(self).requests.append(self.path)
-        super().do_GET()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture()
-def http_root(tmp_path: Path):
-    """Serve a tmp folder on 127.0.0.1; yields (folder, base_url, request log)."""
-    root = tmp_path / "served"
-    root.mkdir()
-    _CountingHandler.requests = []
-    handler = functools.partial(_CountingHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield root, f"http://127.0.0.1:{server.server_address[1]}/", _CountingHandler.requests
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _tiny_dataset(base_url: str, sha: dict[str, str]) -> DatasetInfo:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
-import http.server
 import io
-import threading
 import zipfile
 from pathlib import Path
 from typing import ClassVar
@@ -30,34 +27,6 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EMBEDLAB_DATA_MIRROR", raising=False)
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    requests: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        type(self).requests.append(self.path)
-        super().do_GET()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture()
-def served(tmp_path: Path):
-    """Serve a tmp folder on 127.0.0.1; yields (folder, base_url, request log)."""
-    root = tmp_path / "served"
-    root.mkdir()
-    _Handler.requests = []
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield root, f"http://127.0.0.1:{server.server_address[1]}/", _Handler.requests
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _zip(member: str, text: str) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -76,8 +45,8 @@ def _files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
-def test_zip_member_is_downloaded_once_verified_and_extracted(served) -> None:
-    root, base, requests = served
+def test_zip_member_is_downloaded_once_verified_and_extracted(http_root) -> None:
+    root, base, requests = http_root
     data = _zip("toy.3d.txt", VECTORS)
     (root / "toy.zip").write_bytes(data)
     file = RemoteFile("toy.3d.txt", f"{base}toy.zip", hashlib.sha256(data).hexdigest(),
@@ -90,8 +59,8 @@ def test_zip_member_is_downloaded_once_verified_and_extracted(served) -> None:
     assert locate(file, "vectors").path == found.path and requests == ["/toy.zip"]
 
 
-def test_wrong_checksum_or_size_keeps_nothing(served) -> None:
-    root, base, requests = served
+def test_wrong_checksum_or_size_keeps_nothing(http_root) -> None:
+    root, base, requests = http_root
     data = _zip("toy.3d.txt", VECTORS)
     (root / "toy.zip").write_bytes(data)
     wrong_sha = RemoteFile("toy.3d.txt", f"{base}toy.zip", "0" * 64, member="toy.3d.txt")
