@@ -20,14 +20,13 @@ unless ``--no-write``.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import sys
 import time
 from pathlib import Path
 
 import torch
+from machine import describe
 
 from embedlab.config import RunConfig
 from embedlab.data import stratified_split
@@ -67,16 +66,7 @@ def sample(texts: list[str], n: int) -> list[str]:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()}"
-            f" thread(s), Python {platform.python_version()}")
+    return describe(torch.get_num_threads())
 
 
 def main(argv: list[str] | None = None) -> int:

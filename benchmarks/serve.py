@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -36,21 +35,14 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from machine import describe
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"p50_ms": 5.0, "p99_ms": 20.0, "texts_per_s": 10_000}
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return describe()
 
 
 def free_port() -> int:
