@@ -158,3 +158,16 @@ def test_damaged_run_directory_is_one_clear_error(run_dir, tmp_path, how):
     r = CliRunner().invoke(app, ["predict", str(copy), "oil prices"])
     lines = [ln for ln in r.output.splitlines() if ln.strip()]
     assert r.exit_code == 1 and len(lines) == 1 and "this run directory is damaged" in lines[0]
+
+
+def test_a_missing_field_is_named_in_the_damaged_run_error(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "damaged"
+    shutil.copytree(run_dir, copy)
+    info = json.loads((copy / "model.json").read_text())
+    del info["name"]
+    (copy / "model.json").write_text(json.dumps(info))
+    _rewrite_manifest(copy)
+    with pytest.raises(ArtifactError, match=r"damaged: a required field is missing \('name'\)"):
+        embedlab.load(copy)

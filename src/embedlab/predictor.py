@@ -119,7 +119,9 @@ class Predictor(TextPredictor):
             return cls._read(d)
         except EmbedlabError as e:
             raise _damaged(d, str(e)) from None
-        except (SafetensorError, OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+        except KeyError as e:
+            raise _damaged(d, f"a required field is missing ({e})") from None
+        except (SafetensorError, OSError, ValueError, TypeError, RuntimeError) as e:
             raise _damaged(d, f"{type(e).__name__}: {e}") from None
 
     @classmethod
