@@ -16,6 +16,8 @@ so an interrupted benchmark continues where it stopped. Prints a Markdown table 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
 import platform
 import time
@@ -41,6 +43,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/bench-experiments"))
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     overrides = {}
     for item in args.sets:
         key, value = item.split("=", 1)
@@ -56,7 +59,10 @@ def main() -> None:
         wall = time.perf_counter() - t0
         write_report(args.out / name)
         report = build_report(args.out / name)
-        walls.append(f"{name}: {len(report.records)} runs, {wall / 60:.1f} min in this invocation")
+        manifest = json.loads((args.out / name / "manifest.json").read_text(encoding="utf-8"))
+        run_s = sum(entry.get("seconds", 0.0) for entry in manifest["runs"].values())
+        walls.append(f"{name}: {len(report.records)} runs, {run_s / 60:.1f} min summed over its runs "
+                     f"(across resumed invocations), {wall / 60:.1f} min in this invocation")
         for cell, stats in report.cells.items():
             s = stats[grid.metric]
             sd = f" ± {s.sd:.3f}" if s.sd is not None else ""

@@ -148,14 +148,29 @@ def test_default_classifier_fine_tunes_glove_when_installed():
     assert clf.predictor_.model.words.weight.requires_grad  # fine-tuned
 
 
+def test_a_given_embedding_size_with_auto_vectors_trains_random_vectors_of_that_size():
+    # auto means GloVe 6B 50d only while no size is asked for: a grid over embeddings.dim
+    # (the Flax guide's 10 / 20) or TextClassifier(embedding_dim=12) gets what it asked for
+    resolved = resolve_config(RunConfig().override({"embeddings.dim": 12}))
+    assert resolved.embeddings.source is None and resolved.embeddings.dim == 12
+    clf = TextClassifier(epochs=3, embedding_dim=12, threads=1).fit(SENTS, POLARITY)
+    assert clf.predictor_.config.embeddings.source is None
+    assert clf.predictor_.model.words.weight.shape[1] == 12
+    unset = resolve_config(RunConfig().override({"embeddings.source": None}))
+    assert unset.embeddings.dim == 100  # random vectors without a size: 100, recorded
+    named = resolve_config(RunConfig().override({"embeddings.source": "glove-6b-50d",
+                                                 "embeddings.dim": 300}))
+    assert named.embeddings.source == "glove-6b-50d"  # a named source is kept; its size wins
+
+
 def test_default_classifier_falls_back_to_random_vectors_with_a_warning(monkeypatch, caplog):
     monkeypatch.setattr(Source, "installed", property(lambda self: False))
     with caplog.at_level(logging.WARNING, logger="embedlab"):
         assert resolve_vectors("auto") is None
-        clf = TextClassifier(epochs=3, embedding_dim=12, threads=1).fit(SENTS, POLARITY)
+        clf = TextClassifier(epochs=3, threads=1).fit(SENTS, POLARITY)
     assert "glove-6b-50d is not installed" in caplog.text and "embedlab[glove]" in caplog.text
     assert clf.predictor_.config.embeddings.source is None
     assert clf.embeddings_coverage_ is None
-    assert clf.predictor_.model.words.weight.shape[1] == 12
+    assert clf.predictor_.model.words.weight.shape[1] == 100
     assert clf.predict(["a wonderful story"]).shape == (1,)
     assert resolve_vectors("glove-6b-50d") == "glove-6b-50d"  # named sources are not touched

@@ -60,11 +60,18 @@ class DataConfig(_Strict):
 DEFAULT_VECTORS = "glove-6b-50d"
 
 
-def resolve_vectors(source: str | None) -> str | None:
-    """``source`` itself, except ``"auto"``: :data:`DEFAULT_VECTORS` when it is available
-    without a download, otherwise ``None`` (random vectors) with a logged warning."""
+def resolve_vectors(source: str | None, dim: int | None = None) -> str | None:
+    """``source`` itself, except ``"auto"``: random vectors (``None``) when a ``dim`` is given
+    (GloVe cannot have another size), else :data:`DEFAULT_VECTORS` when it is available without
+    a download, otherwise ``None`` (random vectors) with a logged warning."""
     if source != "auto":
         return source
+    if dim is not None:
+        logging.getLogger("embedlab").info(
+            "embeddings.source=auto with embeddings.dim=%d: training random %d-d embeddings "
+            "(%s is %d-d; set embeddings.source to use pretrained vectors)",
+            dim, dim, DEFAULT_VECTORS, 50)
+        return None
     from embedlab.embeddings.registry import get_source
 
     if get_source(DEFAULT_VECTORS).installed:
@@ -75,14 +82,20 @@ def resolve_vectors(source: str | None) -> str | None:
     return None
 
 
+#: the size of random embeddings when ``embeddings.dim`` is not given
+DEFAULT_RANDOM_DIM = 100
+
+
 class EmbeddingsConfig(_Strict):
     """The embedding layer: size and, optionally, pretrained vectors."""
 
-    dim: int = Field(100, ge=1, description="ignored when `source` is set: the vectors' dimension is used")
+    dim: int | None = Field(
+        None, ge=1, description="size of random embeddings (unset: 100); ignored when `source` names "
+        "vectors (their dimension is used); with source auto, setting it chooses random vectors")
     source: str | None = Field(
         "auto", description="pretrained vectors: registered name or path; auto (the default): "
-        f"{DEFAULT_VECTORS} when it is available offline (the `glove` extra), otherwise random "
-        "vectors of `dim` with a warning; null: random vectors")
+        f"{DEFAULT_VECTORS} when it is available offline (the `glove` extra) and `dim` is unset, "
+        "otherwise random vectors of `dim` (a warning when GloVe is missing); null: random vectors")
     freeze: bool = Field(False, description="keep pretrained vectors fixed (True) or fine-tune them")
     oov: Literal["auto", "zeros", "random", "subword"] = Field(
         "auto", description="rows of words the vectors lack (fine-tuned like the others): auto = "

@@ -78,12 +78,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     patience : int or None, default=None
         Early-stopping patience in epochs (0 disables it; ``None``: the model's default). Needs a
         validation split (``val_size > 0``).
-    embedding_dim : int, default=100
-        Size of randomly initialised embeddings (ignored when pretrained vectors are used).
+    embedding_dim : int or None, default=None
+        Size of randomly initialised embeddings (``None``: 100). Ignored when ``embeddings`` names
+        vectors; with ``embeddings="auto"``, giving a size chooses random vectors of that size.
     embeddings : str or None, default="auto"
         Pretrained vectors, fine-tuned unless ``freeze``: a registered name (``glove-6b-50d``) or
-        a path; ``"auto"``: ``glove-6b-50d`` when installed (the ``glove`` extra), otherwise
-        random vectors of ``embedding_dim`` with a logged warning; ``None``: random vectors.
+        a path; ``"auto"``: ``glove-6b-50d`` when installed (the ``glove`` extra) and no
+        ``embedding_dim`` is given, otherwise random vectors (with a logged warning when GloVe is
+        missing); ``None``: random vectors.
     freeze : bool, default=False
         Keep pretrained vectors fixed instead of fine-tuning them.
     max_vocab : int or None, default=50000
@@ -138,7 +140,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         batch_size: int = 64,
         lr: float | None = None,
         patience: int | None = None,
-        embedding_dim: int = 100,
+        embedding_dim: int | None = None,
         embeddings: str | None = "auto",
         freeze: bool = False,
         max_vocab: int | None = 50_000,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedlab.config import RunConfig, resolve_vectors
+from embedlab.config import DEFAULT_RANDOM_DIM, EmbeddingsConfig, RunConfig, resolve_vectors
 from embedlab.data import (
     TextDataset,
     dataset_info,
@@ -106,7 +106,7 @@ def build_embedding_spec(config: RunConfig, vocab: Vocabulary) -> tuple[Embeddin
     """Random embeddings, or a matrix built from pretrained vectors for this vocabulary."""
     e = config.embeddings
     if not e.source:
-        return EmbeddingSpec(dim=e.dim), None
+        return EmbeddingSpec(dim=e.dim or DEFAULT_RANDOM_DIM), None
     from embedlab.embeddings import build_embedding_matrix
     from embedlab.embeddings import load as load_vectors
 
@@ -145,8 +145,14 @@ def resolve_config(config: RunConfig) -> RunConfig:
         "model": model.model_copy(update={"name": architecture_name(model.name),
                                           "params": params}),
         "training": config.training.resolve(defaults),
-        "embeddings": config.embeddings.model_copy(
-            update={"source": resolve_vectors(config.embeddings.source)})})
+        "embeddings": _resolve_embeddings(config.embeddings)})
+
+
+def _resolve_embeddings(e: EmbeddingsConfig) -> EmbeddingsConfig:
+    """The source ``auto`` stands for, and the size of random vectors made explicit."""
+    source = resolve_vectors(e.source, e.dim)
+    return e.model_copy(update={"source": source,
+                                "dim": e.dim if source or e.dim else DEFAULT_RANDOM_DIM})
 
 
 def _fit(config: RunConfig, train: TextDataset, validation: TextDataset | None,
