@@ -343,7 +343,7 @@ def test_load_lines_latin1_does_not_split_on_0x85(tmp_path: Path) -> None:
 
 def test_registry_info_and_protocols() -> None:
     names = [info.name for info in list_datasets()]
-    assert names == ["ag_news", "ag_news_sample", "mr", "sst1", "sst2", "subj", "trec"]
+    assert names == ["ag_news", "ag_news_sample", "ag_news_titles", "mr", "sst1", "sst2", "subj", "trec"]
     ag = dataset_info("ag_news")
     assert ag.classes == ["World", "Sports", "Business", "Sci/Tech"]
     assert ag.files["train"][0].sha256.startswith("76a0a2d2")
@@ -690,3 +690,30 @@ def test_text_classifier_fits_with_a_one_example_class(caplog: pytest.LogCapture
         clf = TextClassifier(model="bag", epochs=1, seed=18).fit(texts, labels)
     assert list(clf.classes_) == ["a", "b", "c"]
     assert any("'c' (1)" in r.getMessage() for r in caplog.records)
+
+
+@needs_mirror
+def test_ag_news_titles_and_a_carved_70_15_15_split(monkeypatch: pytest.MonkeyPatch,
+                                                     _isolated_cache: Path) -> None:
+    # the Embeddings lesson's protocol: titles only, validation and test carved from train.csv
+    from embedlab.config import RunConfig
+    from embedlab.training.run import load_splits
+
+    monkeypatch.setenv("EMBEDLAB_DATA_MIRROR", str(MIRROR))
+    full = load_dataset("ag_news", "train")
+    titles = load_dataset("ag_news_titles", "train")
+    assert titles.labels == full.labels
+    assert titles.texts[0] == "Wall St. Bears Claw Back Into the Black (Reuters)"
+    assert all(f.startswith(t) and len(f) > len(t) for t, f in zip(titles.texts, full.texts))
+    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_titles", "splits": "carve"}})
+    sp = load_splits(cfg)
+    assert (len(sp.train), len(sp.validation), len(sp.test)) == (7000, 1500, 1500)
+    assert set(sp.test.texts) <= set(titles.texts)  # from train.csv, not the official test
+    for label, n in titles.class_counts().items():  # stratified: 15 % of every class
+        assert abs(sp.test.class_counts()[label] - 0.15 * n) <= 1
+    assert any("carved from the train split" in n for n in sp.train.notes)
+    official = load_splits(RunConfig.from_dict({"data": {"dataset": "ag_news_titles"}}))
+    assert len(official.test) == 7600
+    assert not _isolated_cache.exists()  # the mirror is read in place
+    with pytest.raises(ConfigError, match="data.splits=carve carves the test split"):
+        RunConfig.from_dict({"data": {"path": "a.csv", "test_path": "b.csv", "splits": "carve"}})

@@ -46,12 +46,21 @@ class DataConfig(_Strict):
     empty: Literal["skip", "error"] = Field("skip", description="rows with empty text: skip (logged) or fail")
     val_size: float = Field(0.15, ge=0.0, lt=1.0, description="validation share (carved from train)")
     test_size: float = Field(0.15, ge=0.0, lt=1.0, description="test share when the data has no test split")
+    splits: Literal["official", "carve"] = Field(
+        "official", description="official: keep a data set's own validation / test splits; "
+        "carve: use its train split alone and carve val_size and test_size from it (stratified, "
+        "seeded), as tutorials that split train.csv 70/15/15 do")
     limit: int | None = Field(None, ge=1, description="use only the first N training rows (quick runs)")
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
         if self.dataset and self.path:
             raise ValueError("give either data.dataset or data.path, not both")
+        if self.splits == "carve" and self.test_path:
+            raise ValueError("data.splits=carve carves the test split from the training data; "
+                             "remove data.test_path or use data.splits=official")
+        if self.splits == "carve" and not self.test_size:
+            raise ValueError("data.splits=carve needs data.test_size > 0")
         return self
 
 

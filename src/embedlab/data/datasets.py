@@ -86,6 +86,8 @@ class DatasetInfo:
     label_map: dict[str, str] | None = None
     clean: Literal["ag_news"] | None = None
     folds: int | None = None
+    #: another registered data set whose files these are (one download cache for both)
+    files_of: str | None = None
 
     @property
     def splits(self) -> list[str]:
@@ -190,8 +192,8 @@ def _cross_validated(name: str, description: str,
 
 
 def _ag_news(name: str, description: str, *, train: DataFile, test: DataFile, protocol: str,
-             source: str, mirror_dir: str | None = None,
-             package_dir: str | None = None) -> DatasetInfo:
+             source: str, mirror_dir: str | None = None, package_dir: str | None = None,
+             text_columns: tuple[int, ...] = (1, 2), files_of: str | None = None) -> DatasetInfo:
     """AG News or a sample of it: CSV without header, label 1-4, title, description."""
     return DatasetInfo(
         name=name,
@@ -206,11 +208,20 @@ def _ag_news(name: str, description: str, *, train: DataFile, test: DataFile, pr
         source=source,
         mirror_dir=mirror_dir,
         package_dir=package_dir,
-        text_columns=[1, 2],
+        text_columns=list(text_columns),
         label_column=0,
         label_map=_AG_MAP,
         clean="ag_news",
+        files_of=files_of,
     )
+
+
+_AG_TRAIN = DataFile("train.csv", f"{_AG}train.csv",
+                     "76a0a2d2f92b286371fe4d4044640910a04a803fdd2538e0f3f29a5c6f6b672e",
+                     rows=120_000, partial_copies=(_AG_PARTIAL,))
+_AG_TEST = DataFile("test.csv", f"{_AG}test.csv",
+                    "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
+                    1_857_427, rows=7_600)
 
 
 _BUILTIN: list[DatasetInfo] = [
@@ -218,15 +229,23 @@ _BUILTIN: list[DatasetInfo] = [
         "ag_news",
         "AG News topic classification: 120,000 train / 7,600 test news items, 4 balanced "
         "classes; text = title + ' ' + description.",
-        train=DataFile("train.csv", f"{_AG}train.csv",
-                       "76a0a2d2f92b286371fe4d4044640910a04a803fdd2538e0f3f29a5c6f6b672e",
-                       rows=120_000, partial_copies=(_AG_PARTIAL,)),
-        test=DataFile("test.csv", f"{_AG}test.csv",
-                      "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
-                      1_857_427, rows=7_600),
+        train=_AG_TRAIN,
+        test=_AG_TEST,
         protocol="official train/test; validation carved from train",
         source="mhjabreel/CharCnn_Keras data/ag_news_csv/ (the URLs torchtext uses)",
         mirror_dir="ag_news",
+    ),
+    _ag_news(
+        "ag_news_titles",
+        "AG News with the title alone as the text (the input of the Embeddings and Attention "
+        "lessons, which split train.csv 70/15/15: data.splits carve); the files of ag_news.",
+        train=_AG_TRAIN,
+        test=_AG_TEST,
+        protocol="official train/test; validation carved from train",
+        source="mhjabreel/CharCnn_Keras data/ag_news_csv/ (the URLs torchtext uses)",
+        mirror_dir="ag_news",
+        text_columns=(1,),
+        files_of="ag_news",
     ),
     _ag_news(
         "ag_news_sample",
@@ -405,7 +424,7 @@ def _from_package(info: DatasetInfo, file: DataFile) -> Located:
 def _locate(info: DatasetInfo, file: DataFile) -> Located:
     if info.package_dir is not None:
         return _from_package(info, file)
-    return locate(file, f"datasets/{info.name}", mirror_dir=info.mirror_dir)
+    return locate(file, f"datasets/{info.files_of or info.name}", mirror_dir=info.mirror_dir)
 
 
 def download(name: str) -> list[Path]:
