@@ -168,7 +168,7 @@ def test_cli_file_prediction(run_dir, tmp_path):
             "--top-k", "1", "--out", str(out)]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
-    assert "wrote 3 predictions" in r.output and "1 empty rows" in r.output
+    assert "wrote 3 predictions" in r.output and "1 empty row (status" in r.output
     rows = pq.read_table(out).to_pylist()
     assert [(x["id"], x["status"]) for x in rows] == [("7", "ok"), ("8", "empty"), ("9", "ok")]
     assert set(rows[0]) == {"id", "label", "probability", "status", "known_words"}
@@ -234,3 +234,19 @@ def test_ctrl_c_in_a_real_process_leaves_no_output(run_dir, tmp_path):
     assert child.returncode == 130, err
     assert "interrupted; nothing was written" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.txt"]
+
+
+@pytest.mark.parametrize("content", ["", "id,q\n"])
+def test_a_file_without_rows_is_an_error_and_writes_nothing(run_dir, tmp_path, content):
+    from embedlab.cli import app
+
+    src = tmp_path / "q.csv"
+    src.write_text(content)
+    out = tmp_path / "preds.csv"
+    runner = CliRunner()
+    for extra in (["--out", str(out)], []):
+        r = runner.invoke(app, ["predict", str(run_dir), "--file", str(src), "--text-column", "q",
+                                *extra])
+        assert r.exit_code == 1, r.output
+        assert "no rows to predict" in r.output and len(r.output.strip().splitlines()) == 1
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["q.csv"]

@@ -110,3 +110,8 @@ def new_app(help: str, **kwargs: Any) -> typer.Typer:
     """A command group with embedlab's settings (one-line errors, no completion install flags)."""
     return typer.Typer(cls=EmbedlabGroup, help=help, no_args_is_help=True,
                        pretty_exceptions_enable=False, add_completion=False, **kwargs)
+
+
+def rows(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: ``rows(1, "empty row")`` -> "1 empty row"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from embedlab.cli.common import console, err_console, setup_logging
+from embedlab.cli.common import console, err_console, rows, setup_logging
 
 
 def _free(path: Path | None, overwrite: bool) -> None:
@@ -251,7 +251,7 @@ def _batch(view, method: str, target: str | None, settings: dict, file: Path,
     console.print(f"wrote {len(explanations):,} explanations ({method}) to {written}",
                   highlight=False)
     if empty:
-        err_console.print(f"[yellow]warning:[/] {empty:,} empty rows kept with status 'empty'",
+        err_console.print(f"[yellow]warning:[/] {rows(empty, 'empty row')} kept with status 'empty'",
                           highlight=False)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from embedlab.cli.common import console, err_console, setup_logging
+from embedlab.cli.common import console, err_console, rows, setup_logging
 
 
 def predict(
@@ -89,9 +89,9 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
         console.print(f"wrote {report.rows:,} predictions to {out} in {report.seconds:.1f}s "
                       f"({report.texts_per_s:,.0f} texts/s)", highlight=False)
         if report.empty or report.no_known_words:
-            err_console.print(f"[yellow]warning:[/] {report.empty:,} empty rows (status 'empty', no "
-                              f"label), {report.no_known_words:,} with no known word (status "
-                              "'no_known_words')", highlight=False, soft_wrap=True)
+            err_console.print(f"[yellow]warning:[/] {rows(report.empty, 'empty row')} (status "
+                              f"'empty', no label), {report.no_known_words:,} with no known word "
+                              "(status 'no_known_words')", highlight=False, soft_wrap=True)
         return
     for chunk in iter_predictions(predictor, file, text_columns=text_columns, id_column=id_column,
                                   encoding=encoding, top_k=top_k, batch_size=batch_size):

@@ -281,8 +281,13 @@ def iter_predictions(predictor: TextPredictor, path: str | Path, *, text_columns
     """Predict ``path`` chunk by chunk (memory bounded by the chunk, not the file)."""
     if top_k < 1:
         raise ConfigError(f"top_k must be at least 1, found {top_k}")
+    rows = 0
     for chunk in read_chunks(path, text_columns, id_column, encoding, chunk_rows):
-        yield predict_chunk(predictor, chunk, top_k, batch_size)
+        rows += len(chunk.ids)
+        if len(chunk.ids):
+            yield predict_chunk(predictor, chunk, top_k, batch_size)
+    if not rows:
+        raise DataError(f"{path}: no rows to predict (the file is empty or holds a header only)")
 
 
 # ----- writing ----------------------------------------------------------------------------
