@@ -205,12 +205,14 @@ def test_exit_codes_through_the_real_entry_points(tmp_path):
     assert run_exe("datasets", "list").returncode == 0
 
 
-def test_cli_start_imports_no_heavy_library():
+@pytest.mark.parametrize("command", [["datasets", "list"], ["embeddings", "list"]])
+def test_cli_start_imports_no_heavy_library(command):
     """Commands import torch, pandas, scikit-learn, gensim, matplotlib inside their bodies, so
-    `embedlab datasets list` (and --help, and every usage error) starts without them."""
+    `embedlab datasets list` and `embedlab embeddings list` (and --help, and every usage error)
+    start without them; `embedlab.embeddings` imports its modules on first use."""
     code = (
-        "import sys\nfrom embedlab.cli import main\n"
-        "try:\n    main(['datasets', 'list'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+        f"import sys\nfrom embedlab.cli import main\n"
+        f"try:\n    main({command!r})\nexcept SystemExit as e:\n    assert e.code == 0\n"
         "heavy = ('torch', 'pandas', 'sklearn', 'gensim', 'matplotlib', 'scipy')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
