@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,20 @@ def test_killed_experiment_resumes_to_the_same_report(finished, tmp_path):
     assert _quality(out) == _quality(finished)
     # a third call finds everything done
     assert run_experiment(_grid(), out).trained == 0
+
+
+def test_an_experiment_written_before_a_setting_existed_still_resumes(finished, tmp_path):
+    # a manifest from an older version lacks settings added since (at their defaults): the
+    # grids are the same, nothing is retrained; a real change is still refused
+    out = tmp_path / "old"
+    shutil.copytree(finished, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["grid"]["base"]["data"]["splits"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert run_experiment(_grid(), out).trained == 0
+    changed = _grid(base={**BASE, "training": {**BASE["training"], "epochs": 3}})
+    with pytest.raises(ArtifactError, match="different grid"):
+        run_experiment(changed, out)
 
 
 def test_report_statistics_equal_a_recomputation_from_metrics(finished):

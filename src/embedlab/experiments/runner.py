@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.atomic import atomic_file
+from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError, ConfigError
 from embedlab.experiments.grid import Grid, RunSpec
 
@@ -108,7 +109,7 @@ def _prepare(out: Path, grid: Grid, overwrite: bool) -> dict:
                                 "refusing to write into it (choose another --out)")
         return fresh
     manifest = read_manifest(out)
-    old = manifest.get("grid", {})
+    old = _with_current_defaults(manifest.get("grid", {}))
     new = grid.to_dict()
     if all(old.get(k) == new.get(k) for k in _SAME):
         manifest["grid"] = new
@@ -122,6 +123,15 @@ def _prepare(out: Path, grid: Grid, overwrite: bool) -> dict:
     for name in (MANIFEST, "mlflow.db"):
         (out / name).unlink(missing_ok=True)
     return fresh
+
+
+def _with_current_defaults(grid: dict) -> dict:
+    """A recorded grid whose base config is re-read with this version's defaults, so that a
+    setting added since it was written (at its default) does not make the grids differ."""
+    try:
+        return {**grid, "base": RunConfig.from_dict(grid["base"]).model_dump(mode="json")}
+    except (ConfigError, KeyError, TypeError):
+        return grid  # a field that no longer exists: compared as recorded
 
 
 def _clean_stale(out: Path) -> None:
