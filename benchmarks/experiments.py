@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import time
 from pathlib import Path
 
 import yaml
+from machine import describe
 
 from embedlab.experiments import (
     build_report,
@@ -72,8 +71,8 @@ def main() -> None:
                          f"{'' if pub is None else f'{s.mean - pub:+.3f}'} |")
         notes += [f"- {name}: {note}" for note in report.notes]
     table = "\n".join(lines) + "\n\n" + "\n".join(notes)
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-               f"jobs {args.jobs}, seeds {args.seeds}" + (f", overrides {overrides}" if overrides else ""))
+    machine = (f"{describe()}; jobs {args.jobs}, seeds {args.seeds}"
+               + (f", overrides {overrides}" if overrides else ""))
     text = (f"\n## Built-in experiments ({machine})\n\n{table}\n\nWall time: {'; '.join(walls)}. "
             f"Reports: `{args.out}/<experiment>/report/`.\n")
     print(text)

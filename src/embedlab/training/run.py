@@ -86,8 +86,8 @@ def load_splits(config: RunConfig) -> Splits:
         train = load_dataset(d.dataset, "train")
         if d.splits == "carve":
             train.notes.append(f"validation and test carved from the train split "
-                               f"({d.val_size:.0%} / {d.test_size:.0%}, seed {seed}); official "
-                               "splits not used")
+                               f"({d.val_size:.0%} / {d.test_size:.0%}, stratified, by the run's "
+                               "seed); official splits not used")
         test = load_dataset(d.dataset, "test") if "test" in splits else None
         val = load_dataset(d.dataset, "validation") if "validation" in splits else None
         order = list(info.classes)
