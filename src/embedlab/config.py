@@ -78,8 +78,7 @@ def resolve_vectors(source: str | None, dim: int | None = None) -> str | None:
     if dim is not None:
         logging.getLogger("embedlab").info(
             "embeddings.source=auto with embeddings.dim=%d: training random %d-d embeddings "
-            "(%s is %d-d; set embeddings.source to use pretrained vectors)",
-            dim, dim, DEFAULT_VECTORS, 50)
+            "(name the vectors in embeddings.source to use pretrained ones)", dim, dim)
         return None
     from embedlab.embeddings.registry import get_source
 
