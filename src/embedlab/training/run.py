@@ -78,16 +78,13 @@ def load_splits(config: RunConfig) -> Splits:
     if d.dataset:
         info = dataset_info(d.dataset)
         splits = set(info.splits)
+        train = load_dataset(d.dataset, "train")
         if d.splits == "carve":  # the train split alone, as a tutorial that splits train.csv
             splits = {"train"}
-            log.info("%s: data.splits=carve: validation %.0f%% and test %.0f%% carved from the "
-                     "train split; the official splits are not used", d.dataset,
-                     100 * d.val_size, 100 * d.test_size)
-        train = load_dataset(d.dataset, "train")
-        if d.splits == "carve":
-            train.notes.append(f"validation and test carved from the train split "
-                               f"({d.val_size:.0%} / {d.test_size:.0%}, stratified, by the run's "
-                               "seed); official splits not used")
+            note = (f"validation and test carved from the train split ({d.val_size:.0%} / "
+                    f"{d.test_size:.0%}, stratified, by the run's seed); official splits not used")
+            log.info("%s: %s", d.dataset, note)
+            train.notes.append(note)
         test = load_dataset(d.dataset, "test") if "test" in splits else None
         val = load_dataset(d.dataset, "validation") if "validation" in splits else None
         order = list(info.classes)
