@@ -122,6 +122,27 @@ def test_evaluate_reports_the_accuracy_of_the_run(run_dir, tmp_path):
     accuracy = float(np.mean(np.array(predicted) == np.array(test.labels)))
     assert metrics["n"] == len(test) and metrics["accuracy"] == pytest.approx(accuracy)
     assert next(r for r in table_rows(out) if r[0] == "accuracy")[3] == f"{accuracy:.3f}"
+    # an existing output is not replaced without --overwrite (checked before evaluating)
+    m.write_text("my notes")
+    r = invoke("evaluate", run_dir, "--dataset", "ag_news_sample", "--out", m, code=1)
+    assert "already exists" in one_line_error(r) and m.read_text() == "my notes"
+    invoke("evaluate", run_dir, "--dataset", "ag_news_sample", "--out", m, "--overwrite")
+    assert json.loads(m.read_text())["accuracy"] == pytest.approx(accuracy)
+
+
+def test_embeddings_plot_does_not_replace_an_existing_file(tmp_path):
+    from embedlab.embeddings import Vectors
+    from embedlab.embeddings.vectors import from_arrays
+
+    vec = tmp_path / "vec"
+    words = ["cat", "dog", "car", "bus"]
+    Vectors(from_arrays(words, np.eye(4, dtype=np.float32)), name="t").save(vec)
+    png = tmp_path / "p.png"
+    png.write_bytes(b"mine")
+    r = invoke("embeddings", "plot", vec, *words, "--out", png, code=1)
+    assert "already exists" in one_line_error(r) and png.read_bytes() == b"mine"
+    invoke("embeddings", "plot", vec, *words, "--out", png, "--overwrite")
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_train_on_a_csv_with_two_text_columns_and_an_rnn(tmp_path, ag_sample):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -115,3 +116,18 @@ def new_app(help: str, **kwargs: Any) -> typer.Typer:
 def rows(n: int, noun: str) -> str:
     """``n`` and ``noun``, plural unless ``n`` is 1: ``rows(1, "empty row")`` -> "1 empty row"."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def free_file(path: Path | None, overwrite: bool) -> None:
+    """Refuse, before any work, an output file that exists (unless ``overwrite``), is a
+    directory, or cannot be written."""
+    from embedlab.atomic import check_writable
+    from embedlab.errors import ArtifactError
+
+    if path is None:
+        return
+    if path.exists() and not overwrite:
+        raise ArtifactError(f"{path}: already exists; choose another path or pass --overwrite")
+    if path.exists() and path.is_dir():
+        raise ArtifactError(f"{path}: is a directory, expected a file path")
+    check_writable(path)  # before any work: an unwritable later output must not strand earlier ones

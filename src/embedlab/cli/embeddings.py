@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from embedlab.cli.common import console, new_app
+from embedlab.cli.common import console, free_file, new_app
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -214,13 +214,16 @@ def plot(
     seed: int = 0,
     fmt: Format = None,
     limit: Limit = None,
+    overwrite: Annotated[bool, typer.Option(help="replace existing --out / --html files")] = False,
 ) -> None:
     """2-D projection of words as a PNG and/or an interactive HTML page (hover shows words)."""
     from embedlab.embeddings import plot_projection, plot_projection_html
 
-    vectors = _load(source, fmt, limit)
     if out is None and html is None:
         out = Path("projection.png")
+    for path in (out, html):
+        free_file(path, overwrite)
+    vectors = _load(source, fmt, limit)
     if out is not None:
         plot_projection(vectors, words, method=method, seed=seed, out=out)
         console.print(f"wrote {out}")

@@ -9,21 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from embedlab.cli.common import console, err_console, rows, setup_logging
-
-
-def _free(path: Path | None, overwrite: bool) -> None:
-    from embedlab.errors import ArtifactError
-
-    if path is None:
-        return
-    if path.exists() and not overwrite:
-        raise ArtifactError(f"{path}: already exists; choose another path or pass --overwrite")
-    if path.exists() and path.is_dir():
-        raise ArtifactError(f"{path}: is a directory, expected a file path")
-    from embedlab.atomic import check_writable
-
-    check_writable(path)  # before any work: an unwritable later output must not strand earlier ones
+from embedlab.cli.common import console, err_console, free_file, rows, setup_logging
 
 
 def _progress(enabled: bool | None, label: str):
@@ -142,7 +128,7 @@ def explain(
     if global_ and png:
         raise ConfigError("--png with --global is not drawn; use --out for the JSON report")
     for path in (html, png, json_out, out):
-        _free(path, overwrite)
+        free_file(path, overwrite)
     view = ModelView(load(run))
     settings: dict[str, Any] = {}
     if n_steps is not None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from embedlab.cli.common import console, new_app, setup_logging
+from embedlab.cli.common import console, free_file, new_app, setup_logging
 
 app = new_app(
     help="embedlab: text classifiers on word embeddings — train, evaluate, predict; learn and "
@@ -124,6 +124,7 @@ def evaluate(
     encoding: Annotated[str | None, typer.Option()] = None,
     out: Annotated[Path | None, typer.Option(help="write the metrics JSON here")] = None,
     plot: Annotated[Path | None, typer.Option(help="write the confusion-matrix PNG here")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace existing --out / --plot files")] = False,
 ) -> None:
     """Evaluate a trained run on a data set split or a labelled file."""
     from embedlab.data import load_data, load_dataset
@@ -133,6 +134,8 @@ def evaluate(
     from embedlab.training.run import evaluate as _evaluate
 
     setup_logging()
+    for path in (out, plot):
+        free_file(path, overwrite)
     predictor = load(run)
     d = predictor.config.data
     if dataset:
