@@ -163,6 +163,15 @@ def test_a_given_embedding_size_with_auto_vectors_trains_random_vectors_of_that_
     assert named.embeddings.source == "glove-6b-50d"  # a named source is kept; its size wins
 
 
+@pytest.mark.skipif(not GLOVE, reason="glove-6b-50d (the glove extra) is not installed")
+def test_a_size_given_with_named_vectors_is_ignored_with_a_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="embedlab"):
+        clf = TextClassifier(epochs=1, embeddings="glove-6b-50d", embedding_dim=300,
+                             threads=1).fit(SENTS, POLARITY)
+    assert clf.predictor_.model.words.weight.shape[1] == 50
+    assert "embeddings.dim=300 is ignored: the glove-6b-50d vectors are 50-d" in caplog.text
+
+
 def test_default_classifier_falls_back_to_random_vectors_with_a_warning(monkeypatch, caplog):
     monkeypatch.setattr(Source, "installed", property(lambda self: False))
     with caplog.at_level(logging.WARNING, logger="embedlab"):

@@ -125,6 +125,9 @@ def build_embedding_spec(config: RunConfig, vocab: Vocabulary) -> tuple[Embeddin
         lowercase_fallback=e.lowercase_fallback, seed=config.training.seed,
     )
     log.info("embeddings %s: %s", e.source, report)
+    if e.dim is not None and e.dim != matrix.shape[1]:
+        log.warning("embeddings.dim=%d is ignored: the %s vectors are %d-d", e.dim, e.source,
+                    matrix.shape[1])
     return EmbeddingSpec(dim=matrix.shape[1], matrix=matrix, freeze=e.freeze), report.to_dict()
 
 
