@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -79,3 +84,52 @@ def http_root(tmp_path: Path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    return _free_port()
+
+
+@contextlib.contextmanager
+def _embedlab_server(*args: str, timeout: float = 90):
+    import httpx
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "embedlab", "serve", *args, "--port", str(port),
+                             "--no-access-log"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"server did not become ready in {timeout:.0f} s"
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def embedlab_server():
+    """``with embedlab_server(*serve_args) as base_url:`` a real ``embedlab serve`` process on a
+    free loopback port, ready (``/readyz`` 200) inside the block, stopped after it."""
+    return _embedlab_server

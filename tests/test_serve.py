@@ -8,11 +8,9 @@ import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -383,16 +381,10 @@ def test_broken_runs_are_refused_at_start_up(run_dir, tmp_path):
         assert "\n" not in str(info.value), name
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_cli_refuses_a_tampered_run_in_one_line(run_dir, tmp_path):
+def test_cli_refuses_a_tampered_run_in_one_line(run_dir, tmp_path, free_port):
     path, reason = _broken_runs(run_dir, tmp_path)["tampered"]
     p = subprocess.run([sys.executable, "-m", "embedlab", "serve", str(run_dir), str(path),
-                        "--port", str(_free_port())],
+                        "--port", str(free_port)],
                        capture_output=True, text=True, timeout=120, check=False,
                        env={**os.environ, "COLUMNS": "300"})
     assert p.returncode == 1
@@ -401,39 +393,15 @@ def test_cli_refuses_a_tampered_run_in_one_line(run_dir, tmp_path):
 
 
 # ----- a real server ---------------------------------------------------------------------------
-def test_real_uvicorn_with_two_workers(run_dir):
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "embedlab", "serve", f"ag={run_dir}", "--port", str(port),
-         "--workers", "2", "--no-access-log"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
-    try:
-        with httpx.Client(base_url=base, timeout=10) as c:
-            deadline = time.monotonic() + 90
-            while True:
-                assert proc.poll() is None, proc.stdout.read()
-                try:
-                    if c.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not become ready in 90 s"
-                time.sleep(0.3)
-            texts = ["Stocks fall as oil prices climb", "The home team won the cup final"]
-            expected = [p.label for p in embedlab.load(run_dir).predict(texts)]
-            for _ in range(6):      # spread over both workers
-                r = c.post("/v1/models/ag/predict", json={"texts": texts})
-                assert r.status_code == 200
-                assert [p["label"] for p in r.json()["predictions"]] == expected
-            assert c.post("/v1/models/ag/predict", json={"texts": [""]}).status_code == 422
-            metrics = c.get("/metrics").text      # summed over both workers
-            assert _sample(metrics, "embedlab_texts_predicted_total", model="ag") == 12
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def test_real_uvicorn_with_two_workers(run_dir, embedlab_server):
+    with embedlab_server(f"ag={run_dir}", "--workers", "2") as base, \
+            httpx.Client(base_url=base, timeout=10) as c:
+        texts = ["Stocks fall as oil prices climb", "The home team won the cup final"]
+        expected = [p.label for p in embedlab.load(run_dir).predict(texts)]
+        for _ in range(6):      # spread over both workers
+            r = c.post("/v1/models/ag/predict", json={"texts": texts})
+            assert r.status_code == 200
+            assert [p["label"] for p in r.json()["predictions"]] == expected
+        assert c.post("/v1/models/ag/predict", json={"texts": [""]}).status_code == 422
+        metrics = c.get("/metrics").text      # summed over both workers
+        assert _sample(metrics, "embedlab_texts_predicted_total", model="ag") == 12

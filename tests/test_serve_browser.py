@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -31,14 +27,8 @@ if _browser_missing() and not os.environ.get("CI"):
                 "(apt-get install chromium chromium-driver; CI installs them)", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, embedlab_server):
     cfg = RunConfig.from_dict({
         "data": {"dataset": "ag_news_sample", "limit": 1200},
         "model": {"name": "cnn"},
@@ -47,30 +37,8 @@ def server(tmp_path_factory):
     })
     out: Path = tmp_path_factory.mktemp("page") / "ag-news"
     train_run(cfg, out)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "embedlab", "serve", str(out), "--port", str(port),
-                             "--no-access-log"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, proc.stdout.read()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready in 90 s"
-            time.sleep(0.3)
+    with embedlab_server(str(out)) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
