@@ -61,8 +61,10 @@ def test_sgd_steps_lr_times_batch_on_the_mean_loss_and_ends_at_zero():
                       progress=False)
     trainer = Trainer(fasttext_model(ngrams=2), cfg)
     optimizers = trainer.build_optimizers()
-    assert [type(o).__name__ for o in optimizers] == ["SGD", "SGD"]  # dense, sparse tables
-    assert all(o.param_groups[0]["lr"] == pytest.approx(1.6) for o in optimizers)
+    assert [type(o).__name__ for o in optimizers] == ["SGD"]
+    groups = optimizers[0].param_groups  # the dense head, then the sparse tables
+    assert [len(g["params"]) for g in groups] == [2, 2]
+    assert all(g["lr"] == pytest.approx(1.6) for g in groups)
     schedulers = trainer.build_schedulers(optimizers, trainer.total_steps(48))
     assert trainer.total_steps(48) == 6
     for _ in range(6):
@@ -70,7 +72,74 @@ def test_sgd_steps_lr_times_batch_on_the_mean_loss_and_ends_at_zero():
             o.step()
         for s in schedulers:
             s.step()
-    assert all(o.param_groups[0]["lr"] == 0.0 for o in optimizers)
+    assert all(g["lr"] == 0.0 for g in groups)
+
+
+def _autograd_sgd_step(net, ids, y, lr, weight_decay, weights, clip):
+    """The generic update the written-out step must equal: autograd, clip the dense (head)
+    gradients, torch.optim.SGD with weight decay on the head only."""
+    sparse = {id(p) for p in net.sparse_parameters()}
+    dense = [p for p in net.parameters() if p.requires_grad and id(p) not in sparse]
+    tables = [p for p in net.parameters() if id(p) in sparse]
+    opt = torch.optim.SGD([{"params": dense, "weight_decay": weight_decay},
+                           {"params": tables, "weight_decay": 0.0}], lr=lr)
+    loss = torch.nn.functional.cross_entropy(net(ids), y, weight=weights)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(dense, clip)
+    opt.step()
+    return loss.item()
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_written_out_sgd_step_makes_the_autograd_update(freeze):
+    """Rows of different lengths, an empty row, repeated words, class weights, a clip that
+    bites and weight decay: the fasttext model's own step moves every weight as autograd + SGD."""
+    reference = build_model("fasttext", vocab_size=30, num_classes=3,
+                            embedding=EmbeddingSpec(dim=8, freeze=freeze),
+                            params={"buckets": 50})
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.normal_(0, 1.0)  # large weights: big gradients, so the clip below is active
+    written = build_model("fasttext", vocab_size=30, num_classes=3,
+                          embedding=EmbeddingSpec(dim=8, freeze=freeze), params={"buckets": 50})
+    written.load_state_dict(reference.state_dict())
+    assert written.can_step_sgd()
+    ids = torch.tensor([[5, 6, 7, 5, 9, 0], [2, 3, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0],
+                        [1, 4, 4, 4, 8, 29]])
+    y = torch.tensor([0, 2, 1, 2])
+    weights = torch.tensor([0.5, 1.0, 2.0])
+    head = torch.cat([p.detach().flatten() for p in reference.head.parameters()])
+    loss = _autograd_sgd_step(reference, ids, y, 0.7, 0.01, weights, clip=0.5)
+    grad_norm = torch.cat([p.grad.flatten() for p in reference.head.parameters()]).norm()
+    total, correct = written.sgd_step(ids, y, 0.7, 0.01, weights, clip=0.5)
+    assert total == pytest.approx(4 * loss, rel=1e-6)
+    assert 0 <= correct <= 4
+    moved = torch.cat([p.detach().flatten() for p in written.head.parameters()]) - head
+    assert moved.abs().max() > 0 and grad_norm < 0.5 + 1e-4  # the clip acted
+    for name, value in reference.state_dict().items():
+        torch.testing.assert_close(written.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+    assert all(p.grad is None for p in written.parameters())
+
+
+def test_trainer_takes_the_written_out_step_and_trains_as_autograd_does(monkeypatch):
+    """Two epochs of the fasttext recipe through Trainer.fit, with and without the model's own
+    step: the same weights to float rounding."""
+    cfg = TrainConfig(optimizer="sgd", schedule="linear", lr=0.2, epochs=2, batch_size=16,
+                      patience=0, progress=False)
+    fast = fasttext_model(ngrams=2)
+    calls = []
+    original = type(fast).sgd_step
+    monkeypatch.setattr(type(fast), "sgd_step",
+                        lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    Trainer(fast, cfg).fit(toy(48), toy(16, seed=1))
+    assert len(calls) == 6  # 3 batches x 2 epochs
+    slow = fasttext_model(ngrams=2)
+    monkeypatch.setattr(type(slow), "can_step_sgd", lambda self: False)
+    Trainer(slow, cfg).fit(toy(48), toy(16, seed=1))
+    assert len(calls) == 6
+    for name, value in slow.state_dict().items():
+        torch.testing.assert_close(fast.state_dict()[name], value, rtol=1e-5, atol=1e-6)
 
 
 def test_plateau_schedule_still_restores_the_best_epoch():

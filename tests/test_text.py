@@ -48,6 +48,18 @@ def test_encoding_pads_to_longest_or_fixed_length_and_maps_unknowns():
     assert fixed.shape == (2, 3) and fixed[1].tolist() == [v.stoi["a"], 0, 0]
 
 
+def test_word_encoding_splits_as_fitting_counts_and_as_the_saved_tokenizer_reads():
+    """Encoding splits on whitespace as fit counts (tabs, newlines, runs of spaces, a unit
+    separator); on ordinary whitespace it gives the ids of the tokenizers JSON it saves."""
+    texts = ["the  cat\tsat\non", "a\x1fcat", "zzz the"]
+    vocab = Vocabulary.fit(texts)
+    assert "a\x1fcat" not in vocab and "a" in vocab  # fit split it
+    assert vocab.encode_lists(["a\x1fcat"]) == [[vocab.stoi["a"], vocab.stoi["cat"]]]
+    assert vocab.tokens("the  cat\tsat") == ["the", "cat", "sat"]
+    saved = vocab._tokenizer.encode_batch_fast([texts[0], texts[2]], add_special_tokens=False)
+    assert vocab.encode_lists([texts[0], texts[2]]) == [e.ids for e in saved]
+
+
 def test_truncation_to_max_length():
     v = Vocabulary.fit(["a b c d e"], VocabConfig(max_length=2))
     assert v.encode(["a b c d e"]).shape == (1, 2)

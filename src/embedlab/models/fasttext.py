@@ -175,6 +175,74 @@ class FastTextClassifier(ClassifierModule):
             count = count + present.sum((1, 2))
         return self.head(total / count.clamp_min(1).unsqueeze(1).to(total.dtype))
 
+    def can_step_sgd(self) -> bool:
+        """Whether :meth:`sgd_step` can train this model: sparse tables and a head that is one
+        Linear layer without dropout (fastText's network)."""
+        return bool(self.sparse) and not len(self.head.hidden) and self.params.dropout == 0.0
+
+    @torch.no_grad()
+    def sgd_step(self, ids: torch.Tensor, y: torch.Tensor, lr: float, weight_decay: float = 0.0,
+                 class_weights: torch.Tensor | None = None, clip: float | None = None
+                 ) -> tuple[float, int]:
+        """One plain-SGD step on the batch's (class-weighted) mean cross-entropy, with the
+        gradients written out instead of taken by autograd, as fastText computes them.
+
+        The update is the one the trainer's generic step makes (forward, backward,
+        ``clip_grad_norm_`` on the dense head, ``torch.optim.SGD`` with ``weight_decay`` on the
+        head only): the head steps by ``lr`` on its clipped gradient; every word and n-gram row
+        of a text receives ``-lr x`` the gradient of that text's vector divided by its number of
+        features, added in place (``scatter_add_``) — no sparse gradient tensor is built and
+        frozen word rows are left alone. Requires :meth:`can_step_sgd`. Returns the batch's
+        summed loss and its number of correct predictions, as ``Trainer.train_step`` does.
+        """
+        ids = self._check_ids(ids)
+        batch = ids.size(0)
+        real = padding_mask(ids)
+        bags = [(self.words.weight, ids, real)]
+        if self.ngram_vectors is not None:
+            buckets = self._buckets(ids)
+            bags.append((self.ngram_vectors.weight, buckets + 1, buckets >= 0))
+        total, count, rows = None, None, []
+        for weight, index, keep in bags:
+            keep = keep.reshape(batch, -1)
+            flat = index.reshape(batch, -1)[keep]
+            lengths = keep.sum(1)
+            offsets = torch.zeros_like(lengths)
+            offsets[1:] = lengths.cumsum(0)[:-1]
+            summed = F.embedding_bag(flat, weight, offsets, mode="sum")
+            total = summed if total is None else total + summed
+            count = lengths if count is None else count + lengths
+            rows.append((weight, flat, lengths))
+        inverse = 1.0 / count.clamp_min(1).to(total.dtype)
+        pooled = total * inverse.unsqueeze(1)
+        out = self.head.output
+        logits = F.linear(pooled, out.weight, out.bias)
+        log_p = F.log_softmax(logits, 1)
+        w = (torch.ones(batch, dtype=log_p.dtype, device=ids.device) if class_weights is None
+             else class_weights[y])
+        scale = w / w.sum()
+        loss = -(log_p.gather(1, y.unsqueeze(1)).squeeze(1) * scale).sum()
+        d_logits = log_p.exp()
+        d_logits[torch.arange(batch, device=ids.device), y] -= 1.0
+        d_logits *= scale.unsqueeze(1)
+        d_pooled = d_logits @ out.weight  # with the head's weights before this step
+        d_weight, d_bias = d_logits.t() @ pooled, d_logits.sum(0)
+        if clip:
+            norm = torch.sqrt(d_weight.square().sum() + d_bias.square().sum())
+            coef = torch.clamp(clip / (norm + 1e-6), max=1.0)
+            d_weight, d_bias = d_weight * coef, d_bias * coef
+        if weight_decay:
+            d_weight, d_bias = d_weight + weight_decay * out.weight, d_bias + weight_decay * out.bias
+        out.weight.sub_(lr * d_weight)
+        out.bias.sub_(lr * d_bias)
+        step = d_pooled * (-lr * inverse).unsqueeze(1)
+        for weight, flat, lengths in rows:
+            if weight.requires_grad:  # scatter_add_: faster than index_add_ (benchmarks/sgd_step.py)
+                weight.scatter_add_(0, flat.unsqueeze(1).expand(-1, weight.size(1)),
+                                    step.repeat_interleave(lengths, 0))
+        correct = int((logits.argmax(1) == y).sum())
+        return float(loss) * batch, correct
+
     def _embed(self, ids: torch.Tensor) -> torch.Tensor:
         words = F.embedding(ids, self.words.weight)
         if self.ngram_vectors is None:

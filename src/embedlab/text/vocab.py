@@ -104,9 +104,14 @@ class Vocabulary:
 
     def encode_lists(self, texts: Sequence[str]) -> list[list[int]]:
         """Id lists, truncated to ``config.max_length``."""
+        cap = self.config.max_length
+        if self.config.level == "word":
+            # str.split, as fit counts: 2.4-3.0x faster than the tokenizers call on the six
+            # data sets' training splits, same ids (`python benchmarks/encode.py`)
+            get = self.stoi.get
+            return [[get(w, UNK_ID) for w in t.split()[:cap]] for t in texts]
         # encode_batch_fast skips character offsets, which we never use (measured 1.3x faster)
         encs = self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
-        cap = self.config.max_length
         return [e.ids[:cap] if cap else e.ids for e in encs]
 
     def encode_padded(self, texts: Sequence[str], length: int | None = None,
@@ -136,7 +141,10 @@ class Vocabulary:
 
     def tokens(self, text: str) -> list[str]:
         """The tokens of one preprocessed text as the model sees them (truncated)."""
-        pieces = [p for p, _ in self._tokenizer.pre_tokenizer.pre_tokenize_str(text)]
+        if self.config.level == "word":
+            pieces = text.split()
+        else:
+            pieces = [p for p, _ in self._tokenizer.pre_tokenizer.pre_tokenize_str(text)]
         return pieces[: self.config.max_length] if self.config.max_length else pieces
 
     # ----- persistence -------------------------------------------------------------------

@@ -24,6 +24,7 @@ import logging
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -123,13 +124,10 @@ class Trainer:
         lr = self.config.lr
         optimizers: list[torch.optim.Optimizer] = []
         if self.config.optimizer == "sgd":
-            step = lr * self.config.batch_size
-            if dense:
-                optimizers.append(torch.optim.SGD(dense, lr=step,
-                                                  weight_decay=self.config.weight_decay))
-            if sparse:
-                optimizers.append(torch.optim.SGD(sparse, lr=step))
-            return optimizers
+            # one optimizer, two groups: one step and one schedule per batch instead of two
+            groups = [g for g in ({"params": dense, "weight_decay": self.config.weight_decay},
+                                  {"params": sparse, "weight_decay": 0.0}) if g["params"]]
+            return [torch.optim.SGD(groups, lr=lr * self.config.batch_size)] if groups else []
         if dense:
             optimizers.append(torch.optim.Adam(dense, lr=lr, weight_decay=self.config.weight_decay,
                                                fused=True))
@@ -156,12 +154,27 @@ class Trainer:
         rows = math.ceil(n_train / self.world)
         return max(1, self.config.epochs * math.ceil(rows / self.config.batch_size))
 
+    def _written_sgd(self, optimizers: list[torch.optim.Optimizer]) -> bool:
+        """Whether this step goes through the model's own ``sgd_step`` (the fasttext model's
+        written-out gradients): plain SGD, one process, a model that says it can."""
+        can = getattr(self.model, "can_step_sgd", None)
+        return (self.config.optimizer == "sgd" and self.world == 1 and len(optimizers) == 1
+                and can is not None and can())
+
     def train_step(self, ids: torch.Tensor, y: torch.Tensor,
                    optimizers: list[torch.optim.Optimizer]) -> tuple[float, int]:
         """One batch: forward, (class-weighted) cross-entropy, backward, clip the dense
         gradients to ``clip_grad_norm``, step. Returns the batch's summed loss and its number of
-        correct predictions; the gradients stay on the parameters until the next step."""
+        correct predictions; the gradients stay on the parameters until the next step.
+
+        With plain SGD in one process, a model with ``sgd_step`` (the fasttext model) makes the
+        same update itself with written-out gradients, 1.7-1.9x faster per step
+        (`python benchmarks/sgd_step.py`); it leaves no gradients on the parameters."""
         ids, y = ids.to(self.device), y.to(self.device)
+        if self._written_sgd(optimizers):
+            group = optimizers[0].param_groups[0]
+            return self.model.sgd_step(ids, y, group["lr"], self.config.weight_decay,
+                                       self.weights, self.config.clip_grad_norm)
         logits = self._parallel(ids)
         loss = F.cross_entropy(logits, y, weight=self.weights)
         for o in optimizers:
@@ -197,16 +210,21 @@ class Trainer:
         loss_sum = correct = seen = 0.0
         lr = optimizers[0].param_groups[0]["lr"] if optimizers else cfg.lr
         scale = cfg.batch_size if cfg.optimizer == "sgd" else 1
-        for step, index in enumerate(batches):
-            batch_loss, batch_correct = self.train_step(
-                train.batch(index), train.y.index_select(0, index), optimizers)
-            loss_sum, correct, seen = loss_sum + batch_loss, correct + batch_correct, seen + len(index)
-            for scheduler in step_schedulers or []:
-                scheduler.step()
-            if bar is not None:
-                bar.update(1)
-                if step % 20 == 0:
-                    bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+        with warnings.catch_warnings():
+            # the model's own sgd_step never calls optimizer.step(), which torch's schedulers
+            # take for a wrong call order; the schedule is the same either way (tested)
+            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler")
+            for step, index in enumerate(batches):
+                batch_loss, batch_correct = self.train_step(
+                    train.batch(index), train.y.index_select(0, index), optimizers)
+                loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
+                seen += len(index)
+                for scheduler in step_schedulers or []:
+                    scheduler.step()
+                if bar is not None:
+                    bar.update(1)
+                    if step % 20 == 0:
+                        bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
         if bar is not None:
             bar.close()
         loss_sum, correct, seen = self._all_reduce([loss_sum, correct, seen])
