@@ -14,8 +14,8 @@ SUBJ: folds 0-2 of a seeded stratified 10-fold split, ``--folds`` to change) wit
 LinearSVC and fastText grid-tuned on the validation split (lr, epochs, word n-grams; dim 50;
 with and without GloVe 6B 50d as ``-pretrainedVectors``), and our configurations over
 ``--seeds`` seeds (mean ± sd over seeds and folds) — the defaults, the ``fasttext`` model on
-random vectors, the cnn on GloVe fine-tuned, and the mean of the defaults' and the cnn's
-probabilities (a benchmark row, not a product feature) — plus ``hp_parts``, a set no default was
+random vectors, the cnn on GloVe fine-tuned, and ensembles of those runs (``ENSEMBLES``: the
+product's ``EnsemblePredictor``, as ``embedlab ensemble`` builds it) — plus ``hp_parts``, a set no default was
 tuned on (see :func:`harry_potter_parts`). Everything runs with one thread
 (``OMP_NUM_THREADS=1``, ``torch.set_num_threads(1)``, fastText ``-thread 1``) so timings compare
 under the same conditions on a shared machine.
@@ -42,7 +42,6 @@ from machine import describe
 from sklearn.metrics import accuracy_score, f1_score
 
 from embedlab.config import RunConfig
-from embedlab.inference.batches import predict_logits
 from embedlab.text import Preprocessor
 from embedlab.training.run import evaluate, fit, load_splits
 
@@ -153,8 +152,8 @@ ACCURACY_SUITE: dict[str, dict] = {
     "fasttext, random 100d": {"model": {"name": "fasttext"}, "embeddings": {"source": None}},
     "cnn, GloVe fine-tuned": {"model": {"name": "cnn"}},
 }
-#: what `--suite accuracy` runs without --models; with both "defaults" and the cnn row it adds
-#: the row ENSEMBLE_NAME (their probabilities averaged, per seed)
+#: what `--suite accuracy` runs without --models; each of ENSEMBLES whose members all ran is
+#: added as a row
 ACCURACY_DEFAULT_MODELS = ["defaults", "fasttext", "cnn"]
 PEERS = ("TF-IDF 1-2g + LinearSVC", "fastText (tuned)", "fastText+GloVe (tuned)")
 FASTTEXT_GRID = [{"lr": lr, "epoch": ep, "wordNgrams": ng}
@@ -288,32 +287,37 @@ def run_ours_seed(name: str, overrides: dict, splits, seed: int) -> dict:
     res = fit(cfg, splits.train, splits.validation, splits.class_order)
     train_s = time.perf_counter() - t0
     m = evaluate(res.predictor, splits.test)
-    encoded = res.predictor.encode(splits.test.texts)
-    probs = torch.softmax(predict_logits(res.predictor.model, encoded), 1).numpy()
     return {"model": name, "accuracy": m["accuracy"], "train_s": train_s, "seed": seed,
             "predict_tps": m["texts_per_s"], "note": f"{len(res.history)} ep (best {res.best_epoch})",
-            "probs": probs, "y": res.predictor.labels.encode(splits.test.labels, source="test")}
+            "predictor": res.predictor}
 
 
-#: a research row, not a product feature: the mean of two rows' test probabilities, same seed
-ENSEMBLE = ("defaults", "cnn, GloVe fine-tuned")
-ENSEMBLE_NAME = "defaults + cnn (mean of probabilities)"
+#: ensembles (`embedlab ensemble` / embedlab.ensemble: the mean of the members' probabilities)
+#: of rows trained above, per seed: name → member rows
+ENSEMBLES = {
+    "ensemble: defaults + cnn": ("defaults", "cnn, GloVe fine-tuned"),
+    "ensemble: defaults + cnn + fasttext random 100d": (
+        "defaults", "cnn, GloVe fine-tuned", "fasttext, random 100d"),
+}
 
 
-def ensemble_rows(got: list[dict]) -> list[dict]:
-    """Per seed, the mean of the ENSEMBLE rows' probabilities; train s and predict time add up."""
+def ensemble_rows(got: list[dict], splits) -> list[dict]:
+    """Per seed, each of ENSEMBLES built from the members' predictors with the product's
+    EnsemblePredictor and evaluated as `embedlab evaluate` does; train s adds up the members'."""
+    from embedlab.inference.ensemble import EnsemblePredictor
+
     out = []
-    for seed in sorted({r["seed"] for r in got if "seed" in r}):
-        members = [next((r for r in got if r["model"] == m and r.get("seed") == seed), None)
-                   for m in ENSEMBLE]
-        if any(m is None for m in members):
-            continue
-        probs = sum(m["probs"] for m in members)
-        y = members[0]["y"]
-        out.append({"model": ENSEMBLE_NAME, "accuracy": float((probs.argmax(1) == y).mean()),
-                    "train_s": sum(m["train_s"] for m in members), "seed": seed,
-                    "predict_tps": 1 / sum(1 / m["predict_tps"] for m in members),
-                    "note": "both members trained and run"})
+    for name, wanted in ENSEMBLES.items():
+        for seed in sorted({r["seed"] for r in got if "seed" in r}):
+            members = [next((r for r in got if r["model"] == m and r.get("seed") == seed), None)
+                       for m in wanted]
+            if any(m is None for m in members):
+                continue
+            ens = EnsemblePredictor([m["predictor"] for m in members])
+            m = evaluate(ens, splits.test)
+            out.append({"model": name, "accuracy": m["accuracy"], "seed": seed,
+                        "train_s": sum(r["train_s"] for r in members),
+                        "predict_tps": m["texts_per_s"], "note": "members trained above"})
     return out
 
 
@@ -452,7 +456,7 @@ def run_accuracy_suite(args) -> str:
             for name, overrides in suite.items():
                 for seed in range(1 if args.quick else args.seeds):
                     got.append(run_ours_seed(name, overrides, splits, seed))
-            got += ensemble_rows(got)
+            got += ensemble_rows(got, splits)
             for r in got:
                 r["dataset"] = ds
                 print(f"  {r['model']}: {100 * r['accuracy']:.2f} in {r['train_s']:.2f} s "

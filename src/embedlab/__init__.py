@@ -23,12 +23,13 @@ _LAZY = {
     "Prediction": "embedlab.predictor",
     "Predictor": "embedlab.predictor",
     "load": "embedlab.predictor",
+    "ensemble": "embedlab.inference.ensemble",
     "train": "embedlab.training.run",
 }
 
 __all__ = [
     "ArtifactError", "ConfigError", "DataError", "EmbeddingError", "EmbedlabError",
-    "Prediction", "Predictor", "RunConfig", "TextClassifier", "load", "train",
+    "Prediction", "Predictor", "RunConfig", "TextClassifier", "ensemble", "load", "train",
 ]
 
 
@@ -37,6 +38,10 @@ def __getattr__(name: str):
         from embedlab.training.run import train_run
 
         return train_run
+    if name == "ensemble":
+        from embedlab.inference.ensemble import make_ensemble
+
+        return make_ensemble
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     if name in {"data", "text", "models", "training", "embeddings", "cli"}:

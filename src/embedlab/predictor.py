@@ -158,9 +158,15 @@ def _manifest_kind(d: Path) -> str | None:
 
 
 def load(directory: str | Path) -> TextPredictor:
-    """Load a trained run directory (PyTorch) or an ONNX export (onnxruntime) for prediction."""
+    """Load a trained run directory (PyTorch), an ensemble of runs or an ONNX export
+    (onnxruntime) for prediction."""
     d = Path(directory)
-    if _manifest_kind(d) == "embedlab-export" or (d / "model.onnx").is_file():
+    kind = _manifest_kind(d)
+    if kind == "embedlab-ensemble":
+        from embedlab.inference.ensemble import EnsemblePredictor
+
+        return EnsemblePredictor.load(d)
+    if kind == "embedlab-export" or (d / "model.onnx").is_file():
         from embedlab.export.runtime import OnnxPredictor
 
         return OnnxPredictor.load(d)

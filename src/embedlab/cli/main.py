@@ -161,6 +161,27 @@ def evaluate(
 
 
 @app.command()
+def ensemble(
+    runs: Annotated[list[Path], typer.Argument(help="the member run directories (two or more)")],
+    out: Annotated[Path, typer.Option(help="the ensemble directory to write")],
+    weight: Annotated[list[float] | None, typer.Option(
+        help="a member's weight, once per member in order (default: equal weights)")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing ensemble at --out")] = False,
+) -> None:
+    """Combine trained runs into one classifier: the weighted mean of their probabilities.
+
+    The directory holds a copy of every member; predict, evaluate and Python's embedlab.load
+    take it as they take a run (explain, serve and export take single runs)."""
+    from embedlab.inference.ensemble import make_ensemble
+
+    setup_logging()
+    result = make_ensemble(runs, out, weights=weight or None, overwrite=overwrite)
+    members = ", ".join(f"{n} ({w:.2f})" for n, w in zip(result.names, result.weights))
+    console.print(f"ensemble of {len(result.members)} runs saved to [bold]{out}[/]: {members}; "
+                  f"try: embedlab evaluate {out}", highlight=False)
+
+
+@app.command()
 def demo(
     model: Annotated[str, typer.Option(help="model to train")] = "cnn",
     epochs: Annotated[int, typer.Option()] = 8,

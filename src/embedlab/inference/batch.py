@@ -27,7 +27,7 @@ import numpy as np
 
 from embedlab.atomic import atomic_file, check_writable
 from embedlab.errors import ArtifactError, ConfigError, DataError, suggest
-from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays
+from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.prediction import TextPredictor
 
 CHUNK_ROWS = 4096
@@ -256,7 +256,7 @@ def predict_chunk(predictor: TextPredictor, chunk: Chunk, top_k: int,
     """Top-k labels and probabilities for one chunk (empty texts get none)."""
     enc = predictor.encode_arrays(chunk.texts)
     keep = np.flatnonzero(enc.lengths > 0)
-    sub = EncodedArrays(enc.ids[keep], enc.lengths[keep], enc.known[keep])
+    sub = enc.subset(keep)
     probs = predictor._probabilities(sub, batch_size)
     k = min(top_k, probs.shape[1])
     order = np.argsort(-probs, axis=1, kind="stable")[:, :k]

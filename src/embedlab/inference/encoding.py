@@ -30,6 +30,10 @@ class EncodedArrays:
     def __len__(self) -> int:
         return self.ids.shape[0]
 
+    def subset(self, rows: np.ndarray) -> EncodedArrays:
+        """The encoding of rows ``rows`` only (in that order)."""
+        return EncodedArrays(self.ids[rows], self.lengths[rows], self.known[rows])
+
 
 def check_texts(texts: Sequence[str] | str) -> list[str]:
     """A list of strings, or a one-line :class:`DataError` naming the first bad item."""

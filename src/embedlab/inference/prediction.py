@@ -114,7 +114,7 @@ class TextPredictor:
 
     def predict_encoded(self, enc: EncodedArrays, batch_size: int = INFERENCE_BATCH) -> list[Prediction]:
         keep = np.flatnonzero(enc.lengths > 0)
-        sub = EncodedArrays(enc.ids[keep], enc.lengths[keep], enc.known[keep])
+        sub = enc.subset(keep)
         probs = self._probabilities(sub, batch_size)
         classes = self.classes
         out: list[Prediction] = [Prediction(None, {}, "empty", 0)] * len(enc)

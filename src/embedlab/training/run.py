@@ -22,7 +22,9 @@ from embedlab.data import (
     stratified_split,
 )
 from embedlab.errors import DataError
-from embedlab.inference.batches import EncodedTexts, predict_logits
+from embedlab.inference.batches import EncodedTexts
+from embedlab.inference.encoding import INFERENCE_BATCH
+from embedlab.inference.prediction import TextPredictor
 from embedlab.models import (
     EmbeddingSpec,
     architecture_name,
@@ -199,14 +201,15 @@ def _fit(config: RunConfig, train: TextDataset, validation: TextDataset | None,
     return FitResult(predictor, history, trainer.best_epoch, seconds, coverage)
 
 
-def evaluate(predictor: Predictor, data: TextDataset) -> dict:
+def evaluate(predictor: TextPredictor, data: TextDataset) -> dict:
     """Metrics of a predictor on labelled data (a label it never saw is a clear error)."""
     if not len(data):
         raise DataError(f"{data.source}: no rows to evaluate")
     y = predictor.labels.encode(data.labels, source=data.source)
     t0 = time.perf_counter()
-    # every row is scored, texts empty after preprocessing too (the model's no-token output)
-    pred = predict_logits(predictor.model, predictor.encode(data.texts)).argmax(1).numpy()
+    # every row is scored, texts empty after preprocessing too (the model's no-token output);
+    # through the predictor, so an ensemble or an export is evaluated as it predicts
+    pred = predictor._probabilities(predictor.encode_arrays(data.texts), INFERENCE_BATCH).argmax(1)
     seconds = time.perf_counter() - t0
     m = classification_metrics(y, pred, predictor.classes)
     m["predict_seconds"] = seconds

@@ -1,0 +1,217 @@
+"""Ensembles: the weighted mean of several trained runs' class probabilities (soft voting).
+
+An ensemble directory is self-contained: ``ensemble.json`` names its members and their weights,
+``members/<i>-<model>/`` holds a copy of each member's run directory (with the run's own
+manifest), and ``manifest.json`` (kind ``"embedlab-ensemble"``) lists every other file with its
+sha256. Loading verifies all of them and executes no pickle, as for a run.
+
+Members must predict the same set of classes (in any order; the ensemble uses the first
+member's order); each keeps its own preprocessing and vocabulary. A text is *empty* for the
+ensemble when it is empty for every member; otherwise the members for which it has tokens
+are averaged (their weights renormalised), and ``known_words`` is the largest member count.
+
+Explanations, serving and ONNX export take a single run: they refuse an ensemble with one line.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from embedlab.atomic import MANIFEST, artifact_kind, atomic_dir, listed_file_problem
+from embedlab.errors import ArtifactError, ConfigError, EmbedlabError
+from embedlab.inference.encoding import EncodedArrays, check_texts
+from embedlab.inference.prediction import TextPredictor
+
+if TYPE_CHECKING:
+    from embedlab.config import RunConfig
+    from embedlab.predictor import Predictor
+
+FORMAT = "embedlab-ensemble-v1"
+KIND = "embedlab-ensemble"
+SPEC = "ensemble.json"
+COMBINE = "weighted mean of probabilities"
+
+
+@dataclass
+class EnsembleEncoded(EncodedArrays):
+    """Every member's encoding of the same texts; ``lengths`` and ``known`` are the largest
+    over the members (``ids`` has no columns: each member keeps its own)."""
+
+    members: tuple[EncodedArrays, ...] = ()
+
+    def subset(self, rows: np.ndarray) -> EnsembleEncoded:
+        return EnsembleEncoded(self.ids[rows], self.lengths[rows], self.known[rows],
+                               tuple(m.subset(rows) for m in self.members))
+
+
+class EnsemblePredictor(TextPredictor):
+    """Soft voting over member predictors (see the module docstring).
+
+    ``predict``, ``predict_proba``, ``predict_labels``, batch prediction of files and
+    evaluation work as for one run. ``config`` is the first member's (``embedlab evaluate``
+    defaults to its data set).
+    """
+
+    def __init__(self, members: Sequence[Predictor], weights: Sequence[float] | None = None,
+                 names: Sequence[str] | None = None) -> None:
+        members = list(members)
+        if len(members) < 2:
+            raise ConfigError(f"an ensemble needs at least two members, found {len(members)}")
+        weights = [1.0] * len(members) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(members):
+            raise ConfigError(f"{len(weights)} weights for {len(members)} members: give one "
+                              "weight per member")
+        if not all(np.isfinite(w) and w > 0 for w in weights):
+            raise ConfigError(f"ensemble weights must be positive numbers, found {weights}")
+        self.members = members
+        self.weights = np.asarray(weights, dtype=np.float64) / sum(weights)
+        self.names = list(names) if names is not None else [
+            f"{i}-{member_model_name(m)}" for i, m in enumerate(members, 1)]
+        self.labels = members[0].labels
+        first = self.classes
+        self._columns: list[np.ndarray] = []
+        for name, m in zip(self.names, members):
+            if sorted(m.classes) != sorted(first):
+                raise ConfigError(f"member {name} predicts {sorted(m.classes)}; the ensemble's "
+                                  f"first member predicts {sorted(first)}: members must share "
+                                  "their classes")
+            self._columns.append(np.asarray([m.classes.index(c) for c in first]))
+        self.path: Path | None = None
+
+    @property
+    def config(self) -> RunConfig:
+        return self.members[0].config
+
+    def encode_arrays(self, texts: Sequence[str]) -> EnsembleEncoded:
+        texts = check_texts(texts)
+        encs = tuple(m.encode_arrays(texts) for m in self.members)
+        lengths = np.max([e.lengths for e in encs], axis=0)
+        known = np.max([e.known for e in encs], axis=0)
+        return EnsembleEncoded(np.zeros((len(texts), 0), dtype=np.int64), lengths, known, encs)
+
+    def _probabilities(self, enc: EncodedArrays, batch_size: int) -> np.ndarray:
+        if not isinstance(enc, EnsembleEncoded):
+            raise TypeError("an ensemble scores its own encoding (EnsemblePredictor.encode_arrays)")
+        n = len(enc)
+        total = np.zeros((n, len(self.classes)), dtype=np.float64)
+        weight = np.zeros(n, dtype=np.float64)
+        nobody = enc.lengths == 0  # rows empty for every member: every member's no-token output
+        for member, w, columns, menc in zip(self.members, self.weights, self._columns, enc.members):
+            rows = np.flatnonzero((menc.lengths > 0) | nobody)
+            if len(rows):
+                probs = member._probabilities(menc.subset(rows), batch_size)
+                total[rows] += w * probs[:, columns]
+                weight[rows] += w
+        return (total / np.maximum(weight, 1e-12)[:, None]).astype(np.float32)
+
+    # ----- persistence -------------------------------------------------------------------
+    @classmethod
+    def load(cls, directory: str | Path) -> EnsemblePredictor:
+        """Load an ensemble directory: its manifest and every member run are verified."""
+        from embedlab.predictor import Predictor
+
+        d = Path(directory)
+        spec = verify_ensemble(d)
+        try:
+            entries = spec["members"]
+            members = [Predictor.load(d / e["dir"]) for e in entries]
+            weights = [e["weight"] for e in entries]
+            names = [Path(e["dir"]).name for e in entries]
+        except (KeyError, TypeError) as e:
+            raise ArtifactError(f"{d}: this ensemble directory is damaged: {SPEC} lacks a field "
+                                f"({e})") from None
+        out = cls(members, weights, names)
+        out.path = d
+        return out
+
+    def save(self, out: str | Path, overwrite: bool = False) -> Path:
+        """Write the ensemble directory (atomically: ``out`` is untouched on any error)."""
+        from embedlab.artifacts import write_manifest as write_run_manifest
+
+        with atomic_dir(out, kind=KIND, overwrite=overwrite, fields={"format": FORMAT}) as tmp:
+            entries = []
+            for name, member, w in zip(self.names, self.members, self.weights):
+                dest = tmp / "members" / name
+                if member.path is not None:
+                    shutil.copytree(member.path, dest)
+                else:
+                    dest.mkdir(parents=True)
+                    member.write(dest)
+                    write_run_manifest(dest)
+                entries.append({"dir": f"members/{name}", "weight": float(w),
+                                "model": member_model_name(member),
+                                "source": str(member.path) if member.path else None})
+            spec = {"format": FORMAT, "combine": COMBINE, "classes": self.classes,
+                    "members": entries}
+            (tmp / SPEC).write_text(json.dumps(spec, indent=1), encoding="utf-8")
+        self.path = Path(out)
+        return self.path
+
+
+def member_model_name(predictor: Any) -> str:
+    """The model family a member runs (``fasttext``, ``cnn``...): the middle of the versioned
+    architecture name its run records (``embedlab.cnn.v2``)."""
+    name = str(getattr(predictor, "model_info", {}).get("name", "run"))
+    parts = name.split(".")
+    return parts[1] if len(parts) == 3 and parts[0] == "embedlab" else name
+
+
+def verify_ensemble(d: Path) -> dict[str, Any]:
+    """Check an ensemble directory's manifest and files; return its parsed ``ensemble.json``.
+    Every failure is one :class:`ArtifactError` line."""
+    if not d.is_dir():
+        raise ArtifactError(f"{d}: ensemble directory not found")
+    kind = artifact_kind(d)
+    if kind != KIND:
+        raise ArtifactError(f"{d}: not an ensemble directory ({MANIFEST} says {kind or 'no kind'})")
+    try:
+        manifest = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
+        problem = listed_file_problem(d, manifest.get("files"), (SPEC,), "the ensemble was written")
+        if problem:
+            raise ArtifactError(f"{d}: this ensemble directory is damaged: {problem[1]}")
+        spec = json.loads((d / SPEC).read_text(encoding="utf-8"))
+    except EmbedlabError:
+        raise
+    except (OSError, ValueError, AttributeError) as e:
+        raise ArtifactError(f"{d}: this ensemble directory is damaged: {type(e).__name__}: "
+                            f"{str(e).splitlines()[0] if str(e) else ''}") from None
+    if not isinstance(spec, dict) or spec.get("format") != FORMAT:
+        raise ArtifactError(f"{d}: this ensemble directory is damaged: {SPEC} is not "
+                            f"'{FORMAT}'")
+    for e in spec.get("members") or []:
+        member = (d / str(e.get("dir", ""))).resolve() if isinstance(e, dict) else None
+        if member is None or d.resolve() not in member.parents:
+            raise ArtifactError(f"{d}: this ensemble directory is damaged: {SPEC} names a "
+                                "member outside the directory")
+    return spec
+
+
+def make_ensemble(members: Sequence[str | Path | Predictor], out: str | Path | None = None,
+                  weights: Sequence[float] | None = None, overwrite: bool = False
+                  ) -> EnsemblePredictor:
+    """An ensemble of trained runs (run directories or in-memory predictors), written to
+    ``out`` when given. Each member directory is verified as ``embedlab.load`` verifies it."""
+    from embedlab.predictor import Predictor
+
+    loaded = []
+    for m in members:
+        if isinstance(m, str | Path):
+            if artifact_kind(m) == KIND:
+                raise ConfigError(f"{m}: an ensemble cannot be a member of an ensemble; give "
+                                  "its member runs")
+            m = Predictor.load(m)
+        elif not isinstance(m, Predictor):
+            raise ConfigError(f"ensemble members are run directories or Predictors, found "
+                              f"{type(m).__name__}")
+        loaded.append(m)
+    ensemble = EnsemblePredictor(loaded, weights)
+    if out is not None:
+        ensemble.save(out, overwrite=overwrite)
+    return ensemble

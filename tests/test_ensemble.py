@@ -1,0 +1,180 @@
+"""Ensembles of trained runs: the weighted mean of the members' probabilities, saved as one
+self-contained directory that load / predict / predict --file / evaluate take as a run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import embedlab
+from embedlab.cli import app
+from embedlab.config import RunConfig
+from embedlab.data import load_dataset
+from embedlab.errors import ArtifactError, ConfigError
+from embedlab.inference.ensemble import EnsemblePredictor
+from embedlab.inference.prediction import TextPredictor
+from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
+from embedlab.training.run import evaluate
+
+runner = CliRunner()
+TEXTS = ["Stocks fall as oil prices climb", "The striker scored twice in the final",
+         "New chip makes laptops faster", "qwxzzy blorfty"]
+
+
+def _train(root: Path, name: str, model: str, **extra) -> Path:
+    out = root / name
+    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 600},
+                               "model": {"name": model}, "training": {"epochs": 2},
+                               "embeddings": {"dim": 16}, **extra})
+    embedlab.train(cfg, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("ensemble")
+    return {"fasttext": _train(root, "ft", "fasttext"), "cnn": _train(root, "cnn", "cnn"),
+            "stop": _train(root, "stop", "bag", preprocess={"remove_stopwords": True})}
+
+
+def test_an_ensemble_predicts_the_weighted_mean_and_reloads_the_same(runs, tmp_path):
+    a, b = embedlab.load(runs["fasttext"]), embedlab.load(runs["cnn"])
+    made = embedlab.ensemble([runs["fasttext"], runs["cnn"]], tmp_path / "ens", weights=[1, 3])
+    expected = (a.predict_proba(TEXTS) + 3 * b.predict_proba(TEXTS)) / 4
+    np.testing.assert_allclose(made.predict_proba(TEXTS), expected, atol=1e-6)
+    loaded = embedlab.load(tmp_path / "ens")
+    assert isinstance(loaded, EnsemblePredictor)
+    assert loaded.names == ["1-fasttext", "2-cnn"] and loaded.weights.tolist() == [0.25, 0.75]
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS), expected, atol=1e-6)
+    preds = loaded.predict(TEXTS)
+    assert [p.label for p in preds] == loaded.predict_labels(TEXTS)
+    assert preds[-1].status == "no_known_words" and preds[0].status == "ok"
+    # self-contained: the members were copied, the originals can go
+    spec = json.loads((tmp_path / "ens" / "ensemble.json").read_text())
+    assert [m["dir"] for m in spec["members"]] == ["members/1-fasttext", "members/2-cnn"]
+    assert (tmp_path / "ens" / "members" / "2-cnn" / "model.safetensors").is_file()
+
+
+def test_evaluate_scores_the_ensemble_as_it_predicts(runs, tmp_path):
+    ens = embedlab.ensemble([runs["fasttext"], runs["cnn"]])
+    test = load_dataset("ag_news_sample", "test")
+    m = evaluate(ens, test)
+    pred = ens.labels.decode(ens.predict_proba(test.texts).argmax(1))
+    assert m["accuracy"] == pytest.approx(np.mean([p == y for p, y in zip(pred, test.labels)]))
+
+
+def test_a_text_empty_for_one_member_is_predicted_by_the_others(runs):
+    """'the of and' is empty for the stop-word member only: the ensemble gives the other
+    member's probabilities; a text empty for every member stays empty."""
+    ft = embedlab.load(runs["fasttext"])
+    ens = embedlab.ensemble([runs["stop"], runs["fasttext"]])
+    got = ens.predict(["the of and", "   "])
+    assert got[0].status == "ok" and got[1].status == "empty"
+    np.testing.assert_allclose(ens.predict_proba(["the of and"]), ft.predict_proba(["the of and"]),
+                               atol=1e-6)
+
+
+class _Fixed(TextPredictor):
+    """A member with fixed logits per text, for exact checks of the combination."""
+
+    def __init__(self, classes: list[str], logits: np.ndarray) -> None:
+        self.preprocessor = Preprocessor()
+        self.vocab = Vocabulary.fit(["a b c"])
+        self.labels = LabelEncoder(classes)
+        self.logits = logits
+        self.path = None
+
+    def _logits(self, enc, batch_size):
+        return self.logits[: len(enc)]
+
+
+def test_members_with_classes_in_another_order_are_aligned_by_name():
+    p = np.array([[2.0, 0.0, -1.0]])
+    first = _Fixed(["x", "y", "z"], p)
+    reordered = _Fixed(["z", "x", "y"], p[:, [2, 0, 1]])  # the same beliefs, other columns
+    ens = EnsemblePredictor([first, reordered])
+    np.testing.assert_allclose(ens.predict_proba(["a"]), first.predict_proba(["a"]), atol=1e-6)
+    assert ens.classes == ["x", "y", "z"]
+
+
+def test_members_must_share_classes_and_weights_must_fit():
+    two, other = _Fixed(["x", "y"], np.zeros((1, 2))), _Fixed(["x", "w"], np.zeros((1, 2)))
+    with pytest.raises(ConfigError, match="must share their classes"):
+        EnsemblePredictor([two, other])
+    with pytest.raises(ConfigError, match="at least two members"):
+        EnsemblePredictor([two])
+    with pytest.raises(ConfigError, match="one weight per member"):
+        EnsemblePredictor([two, two], weights=[1.0])
+    with pytest.raises(ConfigError, match="positive"):
+        EnsemblePredictor([two, two], weights=[1.0, -1.0])
+
+
+def test_cli_ensemble_then_predict_evaluate_and_predict_file(runs, tmp_path):
+    out = tmp_path / "ens"
+    r = runner.invoke(app, ["ensemble", str(runs["fasttext"]), str(runs["cnn"]), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "1-fasttext (0.50), 2-cnn (0.50)" in " ".join(r.output.split())
+    r = runner.invoke(app, ["evaluate", str(out), "--out", str(tmp_path / "m.json")])
+    assert r.exit_code == 0, r.output
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    expected = evaluate(embedlab.load(out), load_dataset("ag_news_sample", "test"))
+    assert metrics["accuracy"] == pytest.approx(expected["accuracy"])
+    r = runner.invoke(app, ["predict", str(out), TEXTS[1], "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["label"] == embedlab.load(out).predict_labels([TEXTS[1]])[0]
+    src = tmp_path / "in.csv"
+    with open(src, "w", newline="") as f:
+        csv.writer(f).writerows([["text"], *[[t] for t in TEXTS], [""]])
+    r = runner.invoke(app, ["predict", str(out), "--file", str(src), "--out", str(tmp_path / "o.csv")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "o.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["label"] for row in rows[:4]] == embedlab.load(out).predict_labels(TEXTS)
+    assert rows[4]["status"] == "empty"
+
+
+def test_single_run_tools_and_bad_ensembles_are_refused_in_one_line(runs, tmp_path):
+    out = tmp_path / "ens"
+    embedlab.ensemble([runs["fasttext"], runs["cnn"]], out)
+    for args in (["explain", str(out), "some text"], ["export", str(out), "--out", str(tmp_path / "x")],
+                 ["ensemble", str(out), str(runs["cnn"]), "--out", str(tmp_path / "e2")],
+                 ["ensemble", str(runs["cnn"]), str(runs["fasttext"]), "--out", str(tmp_path / "e3"),
+                  "--weight", "1"],
+                 ["ensemble", str(runs["cnn"]), str(runs["fasttext"]), "--out", str(out)]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 1, (args, r.output)
+        assert len(r.output.strip().splitlines()) == 1, r.output
+    assert not (tmp_path / "x").exists() and not (tmp_path / "e2").exists()
+    from embedlab.serve.models import load_served_model
+
+    with pytest.raises(ArtifactError, match="not a run directory"):
+        load_served_model("ens", out, warm_up=False)
+
+
+def test_a_tampered_or_escaping_ensemble_is_refused(runs, tmp_path):
+    out = tmp_path / "ens"
+    embedlab.ensemble([runs["fasttext"], runs["cnn"]], out)
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    weights = bad / "members" / "2-cnn" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(ArtifactError, match="damaged"):
+        embedlab.load(bad)
+    escaping = tmp_path / "escaping"
+    shutil.copytree(out, escaping)
+    spec = json.loads((escaping / "ensemble.json").read_text())
+    spec["members"][1]["dir"] = str(runs["cnn"])  # an absolute path outside the directory
+    (escaping / "ensemble.json").write_text(json.dumps(spec))
+    with pytest.raises(ArtifactError, match="damaged"):  # the manifest's checksum
+        embedlab.load(escaping)
+    from embedlab.atomic import write_manifest
+
+    write_manifest(escaping, "embedlab-ensemble", {"format": "embedlab-ensemble-v1"})
+    with pytest.raises(ArtifactError, match="outside the directory"):
+        embedlab.load(escaping)
