@@ -178,3 +178,17 @@ def test_a_tampered_or_escaping_ensemble_is_refused(runs, tmp_path):
     write_manifest(escaping, "embedlab-ensemble", {"format": "embedlab-ensemble-v1"})
     with pytest.raises(ArtifactError, match="outside the directory"):
         embedlab.load(escaping)
+
+
+def test_in_memory_members_are_written_as_verified_runs(runs, tmp_path):
+    """A member with no directory (a fresh TextClassifier's predictor_, embedlab.train's result)
+    is written into the ensemble as a run with its own manifest."""
+    a, b = embedlab.load(runs["fasttext"]), embedlab.load(runs["cnn"])
+    a.path = None  # as a predictor that was never saved
+    made = embedlab.ensemble([a, b], tmp_path / "ens")
+    member = tmp_path / "ens" / "members" / "1-fasttext"
+    assert json.loads((member / "manifest.json").read_text())["kind"] == "embedlab-run"
+    np.testing.assert_allclose(embedlab.load(tmp_path / "ens").predict_proba(TEXTS),
+                               made.predict_proba(TEXTS), atol=1e-6)
+    with pytest.raises(ConfigError, match="run directories or Predictors"):
+        embedlab.ensemble([a, 3.5])

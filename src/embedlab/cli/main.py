@@ -178,7 +178,7 @@ def ensemble(
     result = make_ensemble(runs, out, weights=weight or None, overwrite=overwrite)
     members = ", ".join(f"{n} ({w:.2f})" for n, w in zip(result.names, result.weights))
     console.print(f"ensemble of {len(result.members)} runs saved to [bold]{out}[/]: {members}; "
-                  f"try: embedlab evaluate {out}", highlight=False)
+                  f"try: embedlab predict {out} \"your text\"", highlight=False)
 
 
 @app.command()

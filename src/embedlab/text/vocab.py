@@ -106,7 +106,7 @@ class Vocabulary:
         """Id lists, truncated to ``config.max_length``."""
         cap = self.config.max_length
         if self.config.level == "word":
-            # str.split, as fit counts: 2.4-3.0x faster than the tokenizers call on the six
+            # str.split, as fit counts: 2.3-3.4x faster than the tokenizers call on the six
             # data sets' training splits, same ids (`python benchmarks/encode.py`)
             get = self.stoi.get
             return [[get(w, UNK_ID) for w in t.split()[:cap]] for t in texts]
