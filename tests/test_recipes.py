@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -132,8 +133,11 @@ def test_trainer_takes_the_written_out_step_and_trains_as_autograd_does(monkeypa
     original = type(fast).sgd_step
     monkeypatch.setattr(type(fast), "sgd_step",
                         lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
-    Trainer(fast, cfg).fit(toy(48), toy(16, seed=1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Trainer(fast, cfg).fit(toy(48), toy(16, seed=1))
     assert len(calls) == 6  # 3 batches x 2 epochs
+    assert not [w for w in caught if "lr_scheduler" in str(w.message)]  # no false alarm
     slow = fasttext_model(ngrams=2)
     monkeypatch.setattr(type(slow), "can_step_sgd", lambda self: False)
     Trainer(slow, cfg).fit(toy(48), toy(16, seed=1))

@@ -211,9 +211,10 @@ class Trainer:
         lr = optimizers[0].param_groups[0]["lr"] if optimizers else cfg.lr
         scale = cfg.batch_size if cfg.optimizer == "sgd" else 1
         with warnings.catch_warnings():
-            # the model's own sgd_step never calls optimizer.step(), which torch's schedulers
-            # take for a wrong call order; the schedule is the same either way (tested)
-            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler")
+            if self._written_sgd(optimizers):
+                # the model's own sgd_step never calls optimizer.step(), which torch's schedulers
+                # take for a wrong call order; the schedule is the same either way (tested)
+                warnings.filterwarnings("ignore", "Detected call of `lr_scheduler")
             for step, index in enumerate(batches):
                 batch_loss, batch_correct = self.train_step(
                     train.batch(index), train.y.index_select(0, index), optimizers)
