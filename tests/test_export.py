@@ -194,3 +194,23 @@ def test_an_export_manifest_with_a_bad_file_list_is_one_line(run_and_export, tmp
         (copy / "manifest.json").write_text(json.dumps(manifest))
         with pytest.raises(ArtifactError, match=f"{copy}: (incomplete export|this export is damaged)"):
             embedlab.load(copy)
+
+
+def test_evaluate_scores_an_export_as_its_run(run_and_export, tmp_path):
+    """`embedlab evaluate EXPORT --dataset ...` works (an export has no training config: the
+    data set must be named) and gives the run's metrics; without one it is a one-line error."""
+    from embedlab.cli import app
+
+    run, exported = run_and_export
+    runner = CliRunner()
+    got = {}
+    for name, path in (("run", run), ("export", exported)):
+        out = tmp_path / f"{name}.json"
+        r = runner.invoke(app, ["evaluate", str(path), "--dataset", "ag_news_sample",
+                                "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        got[name] = json.loads(out.read_text())
+    assert got["export"]["accuracy"] == pytest.approx(got["run"]["accuracy"])
+    assert got["export"]["confusion_matrix"] == got["run"]["confusion_matrix"]
+    r = runner.invoke(app, ["evaluate", str(exported)])
+    assert r.exit_code == 1 and "give --dataset NAME or --data FILE" in r.output

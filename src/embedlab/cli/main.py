@@ -126,7 +126,8 @@ def evaluate(
     plot: Annotated[Path | None, typer.Option(help="write the confusion-matrix PNG here")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace existing --out / --plot files")] = False,
 ) -> None:
-    """Evaluate a trained run on a data set split or a labelled file."""
+    """Evaluate a trained run, an ensemble or an ONNX export on a data set split or a labelled file."""
+    from embedlab.config import DataConfig
     from embedlab.data import load_data, load_dataset
     from embedlab.errors import DataError
     from embedlab.predictor import load
@@ -137,7 +138,8 @@ def evaluate(
     for path in (out, plot):
         free_file(path, overwrite)
     predictor = load(run)
-    d = predictor.config.data
+    config = getattr(predictor, "config", None)  # an ONNX export carries no training config
+    d = config.data if config is not None else DataConfig()
     if dataset:
         ds = load_dataset(dataset, split)
     elif data:
