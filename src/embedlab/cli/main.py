@@ -172,8 +172,7 @@ def ensemble(
 ) -> None:
     """Combine trained runs into one classifier: the weighted mean of their probabilities.
 
-    The directory holds a copy of every member; predict, evaluate and Python's embedlab.load
-    take it as they take a run (explain, serve and export take single runs)."""
+    Members are copied in. predict, evaluate and embedlab.load take it; explain, serve, export don't."""
     from embedlab.inference.ensemble import make_ensemble
 
     setup_logging()
