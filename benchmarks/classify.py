@@ -7,6 +7,7 @@ Usage::
     python benchmarks/classify.py --datasets trec --models cnn fasttext --no-write
     python benchmarks/classify.py --suite accuracy                                # issue 10's table
     python benchmarks/classify.py --suite accuracy --quick --datasets trec --models defaults
+    python benchmarks/classify.py --suite accuracy --models minilm --no-baselines --no-write  # MiniLM row
     python benchmarks/classify.py --suite threads     # 1 vs 2 threads, OpenMP wait policy, busy CPU
 
 The ``accuracy`` suite runs the six data sets (AG News, TREC, SST-2, SST-1, MR, SUBJ; MR and
