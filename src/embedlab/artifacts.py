@@ -102,9 +102,7 @@ def verify_run(directory: str | Path) -> dict:
         raise _damaged(d, f"{MANIFEST} is not a valid run manifest") from None
     kind = artifact_kind(d)
     if kind != KIND:
-        hint = ("; this command takes one run: an ensemble's runs are in its members/ folder"
-                if kind == "embedlab-ensemble" else "")
-        raise ArtifactError(f"{d}: not a run directory ({MANIFEST} says {kind or 'no kind'}){hint}")
+        raise ArtifactError(f"{d}: not a run directory ({MANIFEST} says {kind or 'no kind'})")
     problem = listed_file_problem(d, files, REQUIRED, "training")
     if problem and not problem[0]:
         raise ArtifactError(f"{d}: incomplete run: {problem[1]}")

@@ -149,24 +149,20 @@ def _damaged(d: Path, reason: str) -> ArtifactError:
     return ArtifactError(f"{d}: this run directory is damaged: {reason}")
 
 
-def _manifest_kind(d: Path) -> str | None:
-    try:
-        data = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data.get("kind") if isinstance(data, dict) else None
-
-
 def load(directory: str | Path) -> TextPredictor:
     """Load a trained run directory (PyTorch), an ensemble of runs or an ONNX export
     (onnxruntime) for prediction."""
+    from embedlab.atomic import artifact_kind
+    from embedlab.export.runtime import EXPORT_KIND
+    from embedlab.inference.ensemble import KIND as ENSEMBLE_KIND
+
     d = Path(directory)
-    kind = _manifest_kind(d)
-    if kind == "embedlab-ensemble":
+    kind = artifact_kind(d)
+    if kind == ENSEMBLE_KIND:
         from embedlab.inference.ensemble import EnsemblePredictor
 
         return EnsemblePredictor.load(d)
-    if kind == "embedlab-export" or (d / "model.onnx").is_file():
+    if kind == EXPORT_KIND or (d / "model.onnx").is_file():
         from embedlab.export.runtime import OnnxPredictor
 
         return OnnxPredictor.load(d)

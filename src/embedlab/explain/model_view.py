@@ -66,12 +66,10 @@ class ModelView:
     """A predictor seen by the explainers (see the module docstring)."""
 
     def __init__(self, predictor: Any) -> None:
-        if hasattr(predictor, "members"):
-            raise ConfigError("explanations take one run, not an ensemble: explain one of its "
-                              "members (its members/ folder)")
         if not isinstance(getattr(predictor, "model", None), torch.nn.Module):
-            raise ConfigError("explanations need a trained run directory (a PyTorch model); "
-                              f"{type(predictor).__name__} has none (an ONNX export?)")
+            raise ConfigError("explanations need one trained run directory (a PyTorch model); "
+                              f"{type(predictor).__name__} has none (an ONNX export, or an "
+                              "ensemble: explain one of its members/)")
         self.predictor = predictor
         self.model = predictor.model.eval()
         self.vocab = predictor.vocab
