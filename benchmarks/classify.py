@@ -8,6 +8,7 @@ Usage::
     python benchmarks/classify.py --suite accuracy                                # issue 10's table
     python benchmarks/classify.py --suite accuracy --quick --datasets trec --models defaults
     python benchmarks/classify.py --suite accuracy --models minilm --no-baselines --no-write  # MiniLM row
+    python benchmarks/classify.py --suite accuracy --models autotune --no-baselines --no-write  # --autotune 60
     python benchmarks/classify.py --suite threads     # 1 vs 2 threads, OpenMP wait policy, busy CPU
 
 The ``accuracy`` suite runs the six data sets (AG News, TREC, SST-2, SST-1, MR, SUBJ; MR and
@@ -328,6 +329,27 @@ def run_ours_seed(name: str, overrides: dict, splits, seed: int) -> dict:
             "predictor": res.predictor}
 
 
+AUTOTUNE = "defaults + autotune {:g} s"
+
+
+def run_autotune(splits, seconds: float, seed: int) -> dict:
+    """``embedlab train --autotune SECONDS`` on these splits: the search on the validation split
+    (its first trial is the defaults), then the best configuration trained and scored on test.
+    Train s covers the search and the final training."""
+    from embedlab.experiments.search import autotune
+
+    base = RunConfig.from_dict({"training": {"progress": False, "seed": seed, "threads": 1}})
+    t0 = time.perf_counter()
+    found = autotune(base, seconds, splits=splits)
+    res = fit(found.best_config, splits.train, splits.validation, splits.class_order)
+    train_s = time.perf_counter() - t0
+    m = evaluate(res.predictor, splits.test)
+    shown = ", ".join(f"{k.split('.')[-1]} {v:.3g}" if isinstance(v, float) else f"{k.split('.')[-1]} {v}"
+                      for k, v in found.best_params.items())
+    return {"model": AUTOTUNE.format(seconds), "accuracy": m["accuracy"], "train_s": train_s,
+            "seed": seed, "predict_tps": m["texts_per_s"], "note": f"{found.ran} trials; {shown}"}
+
+
 #: ensembles (`embedlab ensemble` / embedlab.ensemble: the mean of the members' probabilities)
 #: of rows trained above, per seed: name → member rows
 ENSEMBLES = {
@@ -494,6 +516,9 @@ def run_accuracy_suite(args) -> str:
                     got.append(run_ours_seed(name, overrides, splits, seed))
             if "minilm" in (args.models or []):
                 got.append(run_minilm(splits))
+            if "autotune" in (args.models or []):
+                for seed in range(1 if args.quick else args.autotune_seeds):
+                    got.append(run_autotune(splits, args.autotune_seconds, seed))
             got += ensemble_rows(got, splits)
             for r in got:
                 r["dataset"] = ds
@@ -525,6 +550,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="accuracy suite: seeds of our models")
     ap.add_argument("--folds", type=int, default=3, help="accuracy suite: CV folds run (MR, SUBJ)")
     ap.add_argument("--quick", action="store_true", help="accuracy suite: 1 seed, 1 fold")
+    ap.add_argument("--autotune-seconds", type=float, default=60.0,
+                    help="accuracy suite, --models autotune: the search budget")
+    ap.add_argument("--autotune-seeds", type=int, default=1,
+                    help="accuracy suite, --models autotune: seeds (each a whole search)")
     args = ap.parse_args(argv)
     if args.suite in ("accuracy", "threads"):
         text = run_accuracy_suite(args) if args.suite == "accuracy" else run_threads_suite()

@@ -1,6 +1,7 @@
 """Optuna search: two worker processes on one SQLite study run exactly the trial budget; every
 epoch's validation accuracy reaches the pruner; the best config is a ready config.yaml; bad
-spaces and unreachable storages fail in one line; ``train --autotune`` trains the best."""
+spaces and unreachable storages fail in one line; ``train --autotune`` searches the ranges of the
+model's own optimizer from the defaults on and trains the best."""
 
 from __future__ import annotations
 
@@ -162,6 +163,60 @@ def test_autotune_trains_the_best_config(tmp_path, capsys):
     assert e.value.code == 0 and "autotune:" in capsys.readouterr().out
     tuned = RunConfig.from_yaml(out / "config.yaml")
     assert tuned.data.limit == 240 and (out / "metrics.json").is_file()
+
+
+FASTTEXT_BASE = {"data": {"dataset": "ag_news_sample", "limit": 240}, "embeddings": {"source": None},
+                 "training": {"threads": 1, "progress": False}}
+
+
+def test_autotune_of_the_default_model_searches_sgd_rates_and_starts_from_the_defaults():
+    from embedlab.experiments.search import _start_values, autotune_space
+
+    base = RunConfig.from_dict(FASTTEXT_BASE)  # the fasttext model, trained by SGD as fastText
+    space = {p.key: p for p in autotune_space(base).params}
+    assert set(space) == {"training.lr", "training.epochs", "embeddings.dim", "model.params.ngrams"}
+    assert space["training.lr"].low <= 0.2 <= space["training.lr"].high  # the default rate is inside
+    start = _start_values(autotune_space(base))
+    assert start == {"training.lr": 0.2, "training.epochs": 10, "embeddings.dim": 100,
+                     "model.params.ngrams": 2}
+    # a budget that ends during the first trial: that trial is the defaults, and it is the result
+    found = autotune(base, seconds=0.01)
+    assert found.ran == 1
+    assert found.best_config.training.lr == 0.2 and found.best_config.training.epochs == 10
+    # what the user gave is not searched; an Adam-trained model keeps Adam's ranges
+    given = RunConfig.from_dict({**FASTTEXT_BASE, "training": {"lr": 0.5, "epochs": 5}})
+    assert not {"training.lr", "training.epochs"} & {p.key for p in autotune_space(given).params}
+    adam = {p.key: p for p in autotune_space(RunConfig.from_dict(BASE)).params}
+    assert "training.epochs" not in adam and adam["training.lr"].high == 3e-2
+
+
+def test_autotune_prunes_by_epoch_only_where_epochs_compare(monkeypatch):
+    """Under the linear schedule a trial's mid-run accuracy (its rate still high) is not reported
+    to the pruner; under plateau every epoch's is."""
+    import optuna
+
+    from embedlab.experiments.search import _Objective, autotune_space
+
+    for base, reported in ((FASTTEXT_BASE, False), (BASE, True)):
+        space = autotune_space(RunConfig.from_dict(base))
+        study = optuna.create_study(direction="maximize")
+        trial = study.ask()
+        value, pruned = _Objective(space)(trial)
+        study.tell(trial, value)
+        assert not pruned and bool(study.trials[0].intermediate_values) is reported
+
+
+def test_autotune_on_given_splits():
+    from embedlab.data import TextDataset
+    from embedlab.training.run import Splits
+
+    texts = [f"{w} film {i}" for i in range(40) for w in ("good", "bad")]
+    labels = ["pos", "neg"] * 40
+    train, val = TextDataset(texts[:60], labels[:60], "mem"), TextDataset(texts[60:], labels[60:], "mem")
+    base = RunConfig.from_dict({"embeddings": {"source": None},
+                                "training": {"threads": 1, "progress": False}})  # no data named
+    found = autotune(base, seconds=0.5, splits=Splits(train, val, None, None))
+    assert found.ran >= 1 and found.best_value == 1.0
 
 
 def test_unreachable_storage_fails_before_anything_is_written(tmp_path):

@@ -1,6 +1,8 @@
 """Hyperparameter search with Optuna: a space file of dotted config keys, the validation metric
-reported after every epoch to a median pruner, a total trial budget shared by every worker of a
-study, and the best configuration written out as a ready ``config.yaml``.
+reported after every epoch to a median pruner (under the plateau schedule; the linear schedule's
+mid-run accuracies do not compare across epoch counts, so those trials run to the end), a total
+trial budget shared by every worker of a study, and the best configuration written out as a ready
+``config.yaml``.
 
 A space file (YAML)::
 
@@ -240,13 +242,16 @@ class SearchResult:
 class _Objective:
     """Train one trial's config on the train split, score it on validation; prune by epoch."""
 
-    def __init__(self, space: Space) -> None:
+    def __init__(self, space: Space, splits: Any = None) -> None:
         self.space = space
         self._splits: dict[str, Any] = {}
+        self._given = splits
 
     def splits(self, config: RunConfig):
         from embedlab.training.run import load_splits
 
+        if self._given is not None:
+            return self._given
         key = json.dumps([config.data.model_dump(mode="json"), config.training.seed], sort_keys=True)
         if key not in self._splits:
             self._splits = {key: load_splits(config)}
@@ -254,7 +259,7 @@ class _Objective:
 
     def __call__(self, trial: Any) -> tuple[float | None, bool]:
         """(value, pruned)."""
-        from embedlab.training.run import evaluate, fit
+        from embedlab.training.run import evaluate, fit, resolve_config
 
         values = {p.key: p.suggest(trial) for p in self.space.params}
         config = self.space.config({**values, "training.progress": False})
@@ -262,10 +267,13 @@ class _Objective:
         if splits.validation is None or not len(splits.validation):
             raise ConfigError("the search needs a validation split; set data.val_size above 0")
         pruned = False
+        # under the linear schedule the rate is still high mid-run: a trial's accuracy at epoch k
+        # of a longer schedule says nothing against a shorter one's at k, so nothing is pruned
+        linear = resolve_config(config).training.schedule == "linear"
 
         def on_epoch_end(row: dict) -> bool:
             nonlocal pruned
-            if row.get("val_acc") is None:
+            if linear or row.get("val_acc") is None:
                 return False
             trial.report(float(row["val_acc"]), int(row["epoch"]))
             pruned = trial.should_prune()
@@ -425,7 +433,8 @@ def _finish(study: Any, space: Space, url: str, budget: int | None, ran: int, ou
 
 # ----------------------------------------------------------------------------- autotune
 
-#: ranges ``train --autotune`` searches; keys a model lacks are left out
+#: ranges ``train --autotune`` searches for a model trained with Adam (its rate, batch size and
+#: the model's own sizes); keys a model lacks, and settings the user gave, are left out
 AUTOTUNE_SPACE: dict[str, dict[str, list]] = {
     "training.lr": {"loguniform": [1e-4, 3e-2]},
     "training.batch_size": {"choice": [32, 64, 128]},
@@ -437,15 +446,36 @@ AUTOTUNE_SPACE: dict[str, dict[str, list]] = {
     "model.params.ngrams": {"int": [1, 2]},
 }
 
+#: ranges for a model trained as fastText trains (``training.optimizer=sgd``: a per-example rate
+#: decaying linearly over exactly ``epochs`` epochs — the ``fasttext`` model's default): the rate
+#: around its default of 0.2 (Adam's range above would only hold rates 7-2000x smaller), the
+#: number of epochs (the schedule's length) and what fastText's own autotune also varies
+#: (word n-grams, the size of random vectors); no dropout or batch size, which fastText lacks
+AUTOTUNE_SGD_SPACE: dict[str, dict[str, list]] = {
+    "training.lr": {"loguniform": [0.05, 1.0]},
+    "training.epochs": {"int": [5, 25]},
+    "embeddings.dim": {"int": [16, 300]},
+    "model.params.ngrams": {"int": [1, 2]},
+}
+
 
 def autotune_space(base: RunConfig) -> Space:
-    """The autotune ranges that apply to ``base``'s model (and embeddings: no dim with vectors)."""
+    """The autotune ranges that apply to ``base``: those of its optimizer (``AUTOTUNE_SGD_SPACE``
+    for SGD, else ``AUTOTUNE_SPACE``), less the model parameters it lacks, the settings the user
+    gave (model parameters, ``training.lr`` and ``training.epochs``) and ``embeddings.dim``
+    with pretrained vectors."""
     from embedlab.models import model_param_schema
+    from embedlab.training.run import resolve_config
 
+    resolved = resolve_config(base)
+    ranges = AUTOTUNE_SGD_SPACE if resolved.training.optimizer == "sgd" else AUTOTUNE_SPACE
     space = {}
-    for key, spec in AUTOTUNE_SPACE.items():
-        if key == "embeddings.dim" and base.embeddings.source:
+    for key, spec in ranges.items():
+        if key == "embeddings.dim" and resolved.embeddings.source:
             continue
+        if key in ("training.lr", "training.epochs") and getattr(
+                base.training, key.removeprefix("training.")) is not None:
+            continue  # the user gave it
         if key.startswith("model.params."):
             param = key.removeprefix("model.params.")
             if param not in model_param_schema(base.model.name).model_fields or param in base.model.params:
@@ -454,8 +484,32 @@ def autotune_space(base: RunConfig) -> Space:
     return parse_space({"name": "autotune", "base": base.model_dump(mode="json"), "space": space}, "autotune")
 
 
-def autotune(base: RunConfig, seconds: float, metric: str = "accuracy") -> SearchResult:
-    """A time-budgeted search on the validation split (in-memory study); returns the best config."""
+def _start_values(space: Space) -> dict[str, Any]:
+    """``space.base``'s own value of every searched key that lies in its range, as Optuna names
+    it (a choice by its index): the first trial, so the search never ends below the
+    configuration it started from on the validation split."""
+    from embedlab.training.run import resolve_config
+
+    resolved = resolve_config(space.base).model_dump(mode="json")
+    values: dict[str, Any] = {}
+    for p in space.params:
+        node: Any = resolved
+        for part in p.key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if p.kind == "choice":
+            if node in p.choices:
+                values[p.key] = p.choices.index(node)
+        elif isinstance(node, (int, float)) and not isinstance(node, bool) and p.low <= node <= p.high:
+            values[p.key] = node
+    return values
+
+
+def autotune(base: RunConfig, seconds: float, metric: str = "accuracy",
+             splits: Any = None) -> SearchResult:
+    """A time-budgeted search on the validation split (in-memory study) over
+    :func:`autotune_space`, whose first trial is ``base`` itself; returns the best config.
+    ``splits`` (a :class:`embedlab.training.run.Splits`): train and score on these instead of
+    the splits ``base.data`` names."""
     _check_optuna()
     import optuna
 
@@ -467,7 +521,8 @@ def autotune(base: RunConfig, seconds: float, metric: str = "accuracy") -> Searc
     study = optuna.create_study(study_name="autotune", direction="maximize",
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1),
                                 sampler=optuna.samplers.TPESampler(seed=base.training.seed))
-    objective = _Objective(space)
+    study.enqueue_trial(_start_values(space))
+    objective = _Objective(space, splits)
     t0, ran = time.monotonic(), 0
     while time.monotonic() - t0 < seconds:
         trial = study.ask()
