@@ -240,7 +240,8 @@ class SearchResult:
 
 
 class _Objective:
-    """Train one trial's config on the train split, score it on validation; prune by epoch."""
+    """Train one trial's config on the train split, score it on validation; prune by epoch (not
+    under the linear schedule)."""
 
     def __init__(self, space: Space, splits: Any = None) -> None:
         self.space = space
