@@ -150,6 +150,8 @@ def test_single_run_tools_and_bad_ensembles_are_refused_in_one_line(runs, tmp_pa
         r = runner.invoke(app, args)
         assert r.exit_code == 1, (args, r.output)
         assert len(r.output.strip().splitlines()) == 1, r.output
+        if args[0] == "explain":
+            assert r.output.strip().endswith("an ensemble: explain one of its members)"), r.output
     assert not (tmp_path / "x").exists() and not (tmp_path / "e2").exists()
     from embedlab.serve.models import load_served_model
 

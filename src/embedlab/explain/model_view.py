@@ -69,7 +69,7 @@ class ModelView:
         if not isinstance(getattr(predictor, "model", None), torch.nn.Module):
             raise ConfigError("explanations need one trained run directory (a PyTorch model); "
                               f"{type(predictor).__name__} has none (an ONNX export, or an "
-                              "ensemble: explain one of its members/)")
+                              "ensemble: explain one of its members)")
         self.predictor = predictor
         self.model = predictor.model.eval()
         self.vocab = predictor.vocab
