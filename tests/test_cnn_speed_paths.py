@@ -96,6 +96,26 @@ def test_sparse_is_a_training_setting_not_part_of_the_architecture() -> None:
     assert make({}).sparse_parameters() == []
 
 
+def test_sparse_from_a_run_config_trains_sparse_and_is_recorded_in_the_run_only(tiny, tmp_path) -> None:
+    """`--set model.params.sparse=true` used to be dropped when the config was resolved: the run
+    trained dense and its config.yaml did not say sparse."""
+    import yaml
+
+    from embedlab.config import RunConfig
+    from embedlab.training.run import Splits, resolve_config, train_run
+
+    cfg = RunConfig.from_dict({"model": {"name": "cnn", "params": {"sparse": True, "filters": 4}},
+                               "embeddings": {"source": None, "dim": 8},
+                               "training": {"epochs": 1, "progress": False}})
+    result = train_run(cfg, tmp_path / "run", splits=Splits(tiny, None, None, None))
+    model = result.predictor.model
+    assert model.embedding.sparse and model.sparse_parameters() == [model.embedding.weight]
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text(encoding="utf-8"))
+    assert saved["model"]["params"]["sparse"] is True
+    assert "sparse" not in model.config["params"]  # not part of the architecture
+    assert "sparse" not in resolve_config(RunConfig.from_dict({"model": {"name": "cnn"}})).model.params
+
+
 def _step(model, ids: torch.Tensor, y: torch.Tensor, optimizers) -> None:
     for optimizer in optimizers:
         optimizer.zero_grad(set_to_none=True)

@@ -186,8 +186,16 @@ def validate_model_params(name: str, params: Mapping[str, Any] | None) -> dict[s
     ------
     ConfigError
         Unknown model, unknown parameter (with the closest valid name), or a bad value.
+
+    A parameter kept out of the architecture (``Field(exclude=True)``: how the model trains,
+    such as the cnn's ``sparse``) is returned only when ``params`` sets it: a run's config then
+    records it (a retrain from its ``config.yaml`` trains the same way), while the architecture
+    a run saves (``model.config``) leaves it out.
     """
-    return _parse_params(name, params).model_dump(mode="json")
+    parsed = _parse_params(name, params)
+    fields = type(parsed).model_fields
+    return {**parsed.model_dump(mode="json"),
+            **{key: getattr(parsed, key) for key in parsed.model_fields_set if fields[key].exclude}}
 
 
 def build_model(
