@@ -10,6 +10,7 @@ Usage::
     python benchmarks/classify.py --suite accuracy --models minilm --no-baselines --no-write  # MiniLM row
     python benchmarks/classify.py --suite accuracy --models autotune --no-baselines --no-write  # --autotune 60
     python benchmarks/classify.py --suite accuracy --models defaults sensitivity --no-write  # lr, epochs
+    python benchmarks/classify.py --suite accuracy --models cnn sparse --no-baselines --no-write
     python benchmarks/classify.py --suite threads     # 1 vs 2 threads, OpenMP wait policy, busy CPU
 
 The ``accuracy`` suite runs the six data sets (AG News, TREC, SST-2, SST-1, MR, SUBJ; MR and
@@ -154,6 +155,8 @@ ACCURACY_SUITE: dict[str, dict] = {
     "defaults": {},
     "fasttext, random 100d": {"model": {"name": "fasttext"}, "embeddings": {"source": None}},
     "cnn, GloVe fine-tuned": {"model": {"name": "cnn"}},
+    # the cnn's opt-in sparse embedding updates (SparseAdam on the table; `--models cnn sparse`)
+    "sparse cnn, GloVe fine-tuned": {"model": {"name": "cnn", "params": {"sparse": True}}},
     # the defaults' neighbourhood (``--models defaults sensitivity``): is their SGD rate / epoch
     # count a general choice, or would another one pass the "peer - 1" goal on more sets?
     "sensitivity: lr 0.1": {"training": {"lr": 0.1}},
