@@ -124,7 +124,7 @@ class CNNParams(ModelParams):
         "steps it with SparseAdam, a lazy Adam that moves only the rows (and moments) of the "
         "batch's words, or sparse SGD, and leaves it out of gradient clipping; faster steps, "
         "different training (benchmarks/cnn_speed.py). How the model trains, not what it is: "
-        "not saved with the architecture",
+        "not saved with the architecture (a run's config.yaml records it when given)",
     )
 
     @field_validator("widths")
