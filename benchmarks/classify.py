@@ -565,7 +565,8 @@ def run_accuracy_suite(args) -> str:
                 print(f"  {r['model']}: {100 * r['accuracy']:.2f} in {r['train_s']:.2f} s "
                       f"({r['note']})", file=sys.stderr, flush=True)
             rows += got
-    text = accuracy_table(rows) + "\n" + goals_table(rows)
+    goals = goals_table(rows)
+    text = accuracy_table(rows) + ("\n" + goals if goals.count("\n") > 2 else "")
     if any(r["model"].startswith("sensitivity") for r in rows):
         text += "\n" + sensitivity_table(rows)
     return text
