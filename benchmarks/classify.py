@@ -411,13 +411,19 @@ def accuracy_table(rows: list[dict]) -> str:
     return out
 
 
-def goals_table(rows: list[dict]) -> str:
-    """Issue 10's goals per data set: defaults vs the best peer, and the train-time ratios."""
+def mean_of(rows: list[dict], ds: str, model: str, key: str = "accuracy") -> float | None:
+    """The mean of ``key`` over the rows of one (data set, model), or None if none ran."""
     import statistics
 
+    vals = [r[key] for r in rows if r["dataset"] == ds and r["model"] == model]
+    return statistics.mean(vals) if vals else None
+
+
+def goals_table(rows: list[dict]) -> str:
+    """Issue 10's goals per data set: defaults vs the best peer, and the train-time ratios."""
+
     def mean(ds: str, model: str, key: str) -> float | None:
-        vals = [r[key] for r in rows if r["dataset"] == ds and r["model"] == model]
-        return statistics.mean(vals) if vals else None
+        return mean_of(rows, ds, model, key)
 
     out = ("| dataset | best peer | defaults − best peer (goal ≥ −1) | defaults time / fastText "
            "(goal ≤ 3) | fasttext, random 100d time / fastText (goal ≤ 1.5) | best of ours − best "
@@ -448,8 +454,8 @@ def sensitivity_table(rows: list[dict]) -> str:
     import statistics
 
     def mean(ds: str, model: str) -> float | None:
-        vals = [r["accuracy"] for r in rows if r["dataset"] == ds and r["model"] == model]
-        return 100 * statistics.mean(vals) if vals else None
+        acc = mean_of(rows, ds, model)
+        return None if acc is None else 100 * acc
 
     sets = list(dict.fromkeys(r["dataset"] for r in rows))
     peer = {ds: max((a for p in PEERS if (a := mean(ds, p)) is not None), default=None)
