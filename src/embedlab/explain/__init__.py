@@ -6,7 +6,9 @@
 
 Methods: ``ig`` (integrated gradients, every family), ``exact`` (linear models: fasttext),
 ``ngrams`` (cnn), ``attention`` (rnn with attention pooling), ``lime``, ``occlusion`` and
-``auto`` (the family's best method by ``benchmarks/explain.py``). Names load lazily.
+``auto`` (the family's best method by ``benchmarks/explain.py``). ``METHODS`` is their
+:class:`~embedlab.registry.Registry`; which a model can do, and ``auto``'s choice, its class
+says (``ClassifierModule.explanation_methods`` / ``auto_explanation``). Names load lazily.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ _LAZY = {
     "NGramScore": "embedlab.explain.explanation",
     "ModelView": "embedlab.explain.model_view",
     "available_methods": "embedlab.explain.explainer",
-    "METHODS": "embedlab.explain.explainer",
+    "METHODS": "embedlab.explain.methods",
     "FaithfulnessReport": "embedlab.explain.faithfulness",
     "global_explanation": "embedlab.explain.global_",
     "render_html_page": "embedlab.explain.render_html",

@@ -9,54 +9,21 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.errors import ConfigError, DataError
-from embedlab.explain.attention import attention
-from embedlab.explain.exact import exact
+from embedlab.errors import ConfigError, DataError, suggest
 from embedlab.explain.explanation import Explanation, NGramScore, TokenScore
-from embedlab.explain.ig import integrated_gradients
-from embedlab.explain.lime import lime
+from embedlab.explain.methods import METHODS, Method
 from embedlab.explain.model_view import ModelView, Prepared
-from embedlab.explain.ngrams import ngrams
-from embedlab.explain.occlusion import occlusion
 from embedlab.explain.result import MethodResult
+
+__all__ = ["METHODS", "Method", "available_methods", "check_settings", "explain_prepared",
+           "explain_texts", "resolve_method", "run_method"]
 
 log = logging.getLogger("embedlab")
 
-Method = Callable[..., MethodResult]
-
-METHODS: dict[str, Method] = {
-    "ig": integrated_gradients,
-    "exact": exact,
-    "ngrams": ngrams,
-    "attention": attention,
-    "lime": lime,
-    "occlusion": occlusion,
-}
-
-#: the method ``auto`` picks per model family, from benchmarks/explain.py on TREC, SST-2 and AG
-#: News (benchmarks/RESULTS.md): among deterministic methods within the 50 ms/text interactive
-#: budget, the highest AOPC, ties (within ~0.01) going to the faster method. cnn and rnn: ig on
-#: all three sets; bag: occlusion ties ig at a tenth of the time; fasttext: exact, ig and
-#: occlusion rank identically and exact is the fastest. lime scored higher still on the cnn but
-#: is a sampled surrogate at 5-10x the cost: an explicit choice. Later entries are fallbacks.
-AUTO: dict[str, list[str]] = {
-    "fasttext": ["exact", "ig"],
-    "bag": ["occlusion", "ig"],
-    "cnn": ["ig"],
-    "rnn": ["ig"],
-}
-
 
 def available_methods(view: ModelView) -> list[str]:
-    """The methods this model can be explained with (``auto`` aside)."""
-    out = ["ig", "lime", "occlusion"]
-    if view.is_linear():
-        out.insert(0, "exact")
-    if view.family == "cnn":
-        out.append("ngrams")
-    if view.family == "rnn" and getattr(view.params, "pooling", None) == "attention":
-        out.append("attention")
-    return out
+    """The methods this model can be explained with (``auto`` aside): its class says which."""
+    return view.model.explanation_methods()
 
 
 def _installed(method: str) -> bool:
@@ -68,15 +35,18 @@ def _installed(method: str) -> bool:
 
 
 def resolve_method(view: ModelView, method: str) -> str:
-    """``auto`` → the family's measured best method; otherwise check that the model can do it."""
+    """``auto`` → the first of the model class's ``auto_explanation`` (its family's measured
+    best, benchmarks/explain.py) that it can do and whose library is installed, else occlusion;
+    any other name must be a registered method the model can do."""
     can = available_methods(view)
     if method == "auto":
-        for name in AUTO.get(view.family, ["occlusion"]):
+        for name in view.model.auto_explanation:
             if name in can and _installed(name):
                 return name
         return "occlusion"
     if method not in METHODS:
-        raise ConfigError(f"unknown method '{method}'; known: auto, {', '.join(METHODS)}")
+        raise ConfigError(f"unknown method '{method}'{suggest(str(method), METHODS.names())}; "
+                          f"known: auto, {', '.join(METHODS)}")
     if method not in can:
         raise ConfigError(f"method '{method}' is not available for this {view.family} model; "
                           f"it can do: {', '.join(can)}")

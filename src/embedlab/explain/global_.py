@@ -6,8 +6,8 @@
   tutorial's "tennis / tennis tournament / final tennis tournament"), counted over every filter
   with a positive activation in every text.
 
-The cnn statistics come from batched ``forward_with_signals`` passes (fast on a full test set);
-other families run their explanation method (``auto`` by default) text by text.
+The cnn statistics (for a model whose class offers the ``ngrams`` method) come from batched
+``forward_with_signals`` passes (fast on a full test set); other families run their explanation method (``auto`` by default) text by text.
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ def global_explanation(predictor: Any, texts: Sequence[str], method: str = "auto
     view = predictor if isinstance(predictor, ModelView) else ModelView(predictor)
     prepared, skipped = view.prepare_many(texts, "explain")
     widths: dict[str, list[list[Any]]] = {}
-    if view.family == "cnn" and method in ("auto", "ngrams"):
+    # models with max-pooled n-gram windows (the cnn) get the batched n-gram statistics
+    if "ngrams" in view.model.explanation_methods() and method in ("auto", "ngrams"):
         name = "ngrams"
         per_class, per_class_n, per_width = _cnn(view, prepared, top)
         widths = {k: [[g, n] for g, n in c.most_common(top)] for k, c in per_width.items()}

@@ -17,13 +17,9 @@ from embedlab.explain.result import MethodResult
 
 
 def order_free(view: ModelView) -> bool:
-    """Does the model ignore word order (so LIME may treat the text as a bag of words)?"""
-    params = view.params
-    if view.family == "bag":
-        return getattr(params, "pooling", "mean") != "flatten"
-    if view.family == "fasttext":
-        return getattr(params, "ngrams", 1) == 1
-    return False
+    """Does the model ignore word order (so LIME may treat the text as a bag of words)? The
+    model's class answers (``ClassifierModule.order_free``)."""
+    return bool(view.model.order_free())
 
 
 def lime(view: ModelView, prepared: Prepared, target: int, num_samples: int = 1000,

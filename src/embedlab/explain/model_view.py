@@ -18,6 +18,7 @@ import torch
 
 from embedlab.errors import ConfigError, DataError
 from embedlab.explain.spans import token_spans
+from embedlab.models.classifier import ClassifierModule
 from embedlab.text.vocab import PAD_ID, UNK_ID
 
 #: rows per forward pass when scoring perturbed texts
@@ -48,25 +49,11 @@ class Prepared:
         return "known" if self.ids[i] > UNK_ID else "unknown"
 
 
-def family(model: torch.nn.Module) -> str:
-    """The registry family of a model (``cnn``, ``bag``, ``rnn``, ``fasttext``)."""
-    from embedlab.models.bag import BagOfEmbeddings
-    from embedlab.models.cnn import CNNClassifier
-    from embedlab.models.fasttext import FastTextClassifier
-    from embedlab.models.rnn import RNNClassifier
-
-    for cls, name in ((CNNClassifier, "cnn"), (RNNClassifier, "rnn"), (BagOfEmbeddings, "bag"),
-                      (FastTextClassifier, "fasttext")):
-        if isinstance(model, cls):
-            return name
-    return type(model).__name__
-
-
 class ModelView:
     """A predictor seen by the explainers (see the module docstring)."""
 
     def __init__(self, predictor: Any) -> None:
-        if not isinstance(getattr(predictor, "model", None), torch.nn.Module):
+        if not isinstance(getattr(predictor, "model", None), ClassifierModule):
             raise ConfigError("explanations need one trained run directory (a PyTorch model); "
                               f"{type(predictor).__name__} has none (an ONNX export, or an "
                               "ensemble: explain one of its members)")
@@ -75,7 +62,8 @@ class ModelView:
         self.vocab = predictor.vocab
         self.preprocessor = predictor.preprocessor
         self.classes: list[str] = list(predictor.classes)
-        self.family = family(self.model)
+        #: the family the model's class is registered under (``cnn``...), for messages and reports
+        self.family: str = getattr(self.model, "family", "") or type(self.model).__name__
         if self.vocab.config.level != "word":
             raise ConfigError("explanations need a word-level vocabulary; this run uses "
                               f"'{self.vocab.config.level}' tokens")
@@ -88,14 +76,9 @@ class ModelView:
         return getattr(self.model, "params", None)
 
     def is_linear(self) -> bool:
-        """Is the output an affine function of the (mean/sum-)pooled token vectors?"""
-        params = self.params
-        hidden = list(getattr(params, "hidden", []) or [])
-        if self.family == "fasttext":
-            return not hidden
-        if self.family == "bag":
-            return getattr(params, "pooling", None) in ("mean", "sum") and not hidden
-        return False
+        """Is the output an affine function of the (mean/sum-)pooled token vectors? (The
+        model's class answers: ``ClassifierModule.is_linear``.)"""
+        return bool(self.model.is_linear())
 
     def class_index(self, target: str | int | None, default: int) -> int:
         """Column of the class to explain; ``None`` means the predicted one."""

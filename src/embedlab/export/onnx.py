@@ -1,8 +1,9 @@
 """Write a run's model as ONNX, verified against PyTorch before anything is written.
 
-The graph is the model's per-token path, ``forward_embedded(embed(ids), ids)`` (for the cnn the
-same computation written with ``nn.Conv1d``, which onnxruntime runs faster), traced by the
-TorchScript exporter (``dynamo=False``): the dynamo exporter writes wrong GRU weights
+The graph is the one the model's class declares (``ClassifierModule.export_graph``): the
+per-token path, ``forward_embedded(embed(ids), ids)``, or for the cnn the same computation
+written with ``nn.Conv1d``, which onnxruntime runs faster; ``export.json`` records which
+(``graph``). It is traced by the TorchScript exporter (``dynamo=False``): the dynamo exporter writes wrong GRU weights
 (onnxscript issue #2852), and ``forward``'s fast routes (packed ``embedding_bag`` with
 ``padding_idx``, gathering only real-token windows) do not export. Every family's graph —
 fastText's n-gram hashing included — is checked against PyTorch on held-out texts; an export
@@ -21,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from embedlab.atomic import atomic_dir
 from embedlab.errors import ArtifactError
@@ -54,45 +54,9 @@ class ExportReport:
         return d
 
 
-class _PerTokenGraph(nn.Module):
-    """``ids → logits`` through the model's per-token path (export-friendly operations)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.model.forward_embedded(self.model.embed(ids), ids)
-
-
-class _ConvGraph(nn.Module):
-    """The cnn as ``nn.Conv1d`` per width over the masked token vectors: the same numbers as
-    its per-token path, which builds shifted copies of the vectors with slices and concats;
-    onnxruntime runs convolutions as fused kernels instead. Parity is checked as always."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        m = self.model
-        mask = ids != 0
-        x = (m.embedding(ids) * mask.unsqueeze(-1)).transpose(1, 2)  # [batch, dim, time]
-        maps = []
-        for conv, width in zip(m.convs, m.widths):
-            left = -m.window(width, 0)[0]  # tokens a window reaches before its position
-            maps.append(m.activation(conv(F.pad(x, (left, width - 1 - left)))))
-        features = torch.cat(maps, 1)  # [batch, widths * filters, time]
-        valid = m._valid_positions(mask).transpose(1, 2)  # [batch, 1 or widths * filters, time]
-        pooled = features.masked_fill(~valid, float("-inf")).amax(2)
-        return m.head(torch.where(mask.any(1, keepdim=True), pooled, 0.0))
-
-
 def _graph(predictor: Predictor) -> nn.Module:
-    model = predictor.model
-    if predictor.model_info.get("name") == "cnn" and hasattr(model, "convs"):
-        return _ConvGraph(model)
-    return _PerTokenGraph(model)
+    """The module to trace: the one the model's family declares (``export_graph``)."""
+    return predictor.model.export_graph()
 
 
 def _min_length(predictor: Predictor) -> int:
@@ -123,10 +87,11 @@ def _write_files(predictor: Predictor, tmp: Path, opset: int) -> dict:
     min_length = _min_length(predictor)
     length = predictor.fixed_length or min_length + 4
     dummy = torch.ones(2, length, dtype=torch.long).clamp_max(len(predictor.vocab) - 1)
+    graph = _graph(predictor)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about Python values are expected
         torch.onnx.export(
-            _graph(predictor), (dummy,), str(tmp / "model.onnx"), dynamo=False,
+            graph, (dummy,), str(tmp / "model.onnx"), dynamo=False,
             input_names=["ids"], output_names=["logits"], opset_version=opset,
             dynamic_axes={"ids": {0: "batch", 1: "time"}, "logits": {0: "batch"}},
         )
@@ -139,6 +104,8 @@ def _write_files(predictor: Predictor, tmp: Path, opset: int) -> dict:
         "format": EXPORT_FORMAT,
         "model": predictor.model_info.get("name"),
         "architecture": getattr(model, "config", {}).get("name"),
+        "family": model.family,
+        "graph": getattr(graph, "name", type(graph).__name__),
         "params": params,
         "classes": predictor.classes,
         "input": {"name": "ids", "dtype": "int64", "shape": ["batch", "time"], "pad_id": 0,
@@ -148,22 +115,12 @@ def _write_files(predictor: Predictor, tmp: Path, opset: int) -> dict:
         "fixed_length": predictor.fixed_length,
         "min_length": min_length,
         "max_length": predictor.vocab.config.max_length,
-        "ngram_hashing": _hashing(predictor),
+        "ngram_hashing": model.export_hashing(),
         "opset": opset,
         "exported_with": {"torch": torch.__version__, "python": platform.python_version()},
     }
     (tmp / "export.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
     return info
-
-
-def _hashing(predictor: Predictor) -> dict | None:
-    params = predictor.model_info.get("params", {})
-    if predictor.model_info.get("name") != "fasttext" or int(params.get("ngrams", 1)) < 2:
-        return None
-    multiplier = predictor.model.hash_multiplier
-
-    return {"ngrams": params["ngrams"], "buckets": params["buckets"], "multiplier": multiplier,
-            "where": "in the graph: h = (h * multiplier + id) mod buckets over the n-gram's ids"}
 
 
 def compare(predictor: Predictor, exported: OnnxPredictor, texts: list[str]) -> float:

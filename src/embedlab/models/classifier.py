@@ -88,6 +88,11 @@ class ClassifierModule(nn.Module):
 
     Params: ClassVar[type[ModelParams]]
     fixed_length: int | None = None
+    #: the family this class is registered under (set by ``register_model``)
+    family: ClassVar[str] = ""
+    #: the explanation methods ``auto`` tries, in order (the first one the model can do and
+    #: whose library is installed wins; occlusion when none)
+    auto_explanation: ClassVar[tuple[str, ...]] = ("occlusion",)
 
     def __init__(
         self, vocab_size: int, num_classes: int, embedding: EmbeddingSpec, params: ModelParams
@@ -158,6 +163,31 @@ class ClassifierModule(nn.Module):
             )
         return vectors
 
+    # ----- what the family can do: asked by embedlab.explain and embedlab.export --------------
+    def is_linear(self) -> bool:
+        """Are the logits an affine function of the mean/sum of :meth:`embed`'s vectors (so
+        the ``exact`` explanation holds)?"""
+        return False
+
+    def order_free(self) -> bool:
+        """Does the model ignore word order (LIME may then treat a text as a bag of words)?"""
+        return False
+
+    def explanation_methods(self) -> list[str]:
+        """Names of the explanation methods this model supports (``auto`` aside), in the order
+        they are listed: every model has the per-token path ``ig``, ``lime`` and ``occlusion``
+        need; ``exact`` needs :meth:`is_linear`. A family adds its own (cnn: ``ngrams``)."""
+        return [*(["exact"] if self.is_linear() else []), "ig", "lime", "occlusion"]
+
+    def export_graph(self) -> nn.Module:
+        """The ``ids -> logits`` module exported as ONNX: by default the per-token path; a
+        family may give the same computation in operations runtimes run faster."""
+        return PerTokenGraph(self)
+
+    def export_hashing(self) -> dict[str, Any] | None:
+        """How the exported graph hashes n-grams (recorded in ``export.json``), or ``None``."""
+        return None
+
     def sparse_parameters(self) -> list[nn.Parameter]:
         """Trainable parameters whose gradients are sparse (train them with ``SparseAdam``)."""
         return []
@@ -185,6 +215,23 @@ class ClassifierModule(nn.Module):
                     f"found ids from {low} to {high}"
                 )
         return ids.long()
+
+
+class PerTokenGraph(nn.Module):
+    """``ids -> logits`` through the model's per-token path,
+    ``forward_embedded(embed(ids), ids)``: export-friendly operations only (``forward``'s fast
+    routes, packed ``embedding_bag`` with ``padding_idx`` or gathering real-token windows, do
+    not export)."""
+
+    #: recorded as ``graph`` in ``export.json``
+    name: ClassVar[str] = "per-token"
+
+    def __init__(self, model: ClassifierModule) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.model.forward_embedded(self.model.embed(ids), ids)
 
 
 def _describe(value: object) -> str:

@@ -137,6 +137,22 @@ class FastTextClassifier(ClassifierModule):
     params: FastTextParams
     #: multiplier of :func:`hash_ngrams` (version 2 keeps its own)
     hash_multiplier: ClassVar[int] = HASH_MULTIPLIER
+    #: benchmarks/explain.py: exact, ig and occlusion rank identically; exact is the fastest
+    auto_explanation = ("exact", "ig")
+
+    def is_linear(self) -> bool:
+        return not self.params.hidden
+
+    def order_free(self) -> bool:
+        return self.params.ngrams == 1
+
+    def export_hashing(self) -> dict[str, Any] | None:
+        """With n-grams, the hash the exported graph computes (a reimplementation must match)."""
+        if self.params.ngrams < 2:
+            return None
+        return {"ngrams": self.params.ngrams, "buckets": self.params.buckets,
+                "multiplier": self.hash_multiplier,
+                "where": "in the graph: h = (h * multiplier + id) mod buckets over the n-gram's ids"}
 
     def _build(self, embedding: EmbeddingSpec) -> int:
         params = self.params

@@ -28,9 +28,10 @@ from typing import Any, TypeVar
 import torch
 from pydantic import ValidationError
 
-from embedlab.errors import ConfigError, suggest, unknown_name
+from embedlab.errors import ConfigError, suggest
 from embedlab.models.classifier import ClassifierModule, ModelParams
 from embedlab.models.embedding import EmbeddingSpec
+from embedlab.registry import Registry
 
 ModelClass = TypeVar("ModelClass", bound=type[ClassifierModule])
 StateDict = dict[str, torch.Tensor]
@@ -47,20 +48,31 @@ class Legacy:
     state_dict: Callable[[StateDict, dict[str, Any]], StateDict]
 
 
-_ARCHITECTURES: dict[str, type[ClassifierModule]] = {}
-_LATEST: dict[str, str] = {}
-_LEGACY: dict[str, Legacy] = {}
+#: every architecture registered as a class, by versioned name (``embedlab.cnn.v2``)
+ARCHITECTURES: Registry[type[ClassifierModule]] = Registry("model")
+#: retired versioned names and how they load (:func:`register_legacy`)
+LEGACY: Registry[Legacy] = Registry("model")
+#: family name (``cnn``) → its newest versioned name; the names users type and ``models list``
+FAMILIES: Registry[str] = Registry("model")
 
 
 def versioned_name(family: str, version: int) -> str:
     return f"embedlab.{family}.v{version}"
 
 
+def _version(name: str) -> int:
+    match = _VERSIONED.match(name)
+    assert match is not None, name
+    return int(match.group(2))
+
+
 def register_model(family: str, *, version: int) -> Callable[[ModelClass], ModelClass]:
     """Class decorator registering a :class:`ClassifierModule` as ``embedlab.<family>.v<version>``.
 
-    The family name then means the newest registered version. A versioned name is never
-    re-bound: registering a different class under it raises ``ValueError``.
+    The class's ``family`` becomes ``family`` (what :mod:`embedlab.explain` and
+    :mod:`embedlab.export` report); the family name then means the newest registered version.
+    A versioned name is never re-bound: registering a different class under it raises
+    ``ValueError``.
     """
 
     def decorate(cls: ModelClass) -> ModelClass:
@@ -71,12 +83,13 @@ def register_model(family: str, *, version: int) -> Callable[[ModelClass], Model
                 f"model class {cls.__name__} needs a Params(ModelParams) class attribute"
             )
         name = versioned_name(family, version)
-        if name in _LEGACY or _ARCHITECTURES.get(name, cls) is not cls:
-            raise ValueError(f"model name '{name}' is already registered")
-        _ARCHITECTURES[name] = cls
-        latest = _LATEST.get(family)
-        if latest is None or version > int(_VERSIONED.match(latest).group(2)):
-            _LATEST[family] = name
+        if name in LEGACY:
+            raise ValueError(f"model '{name}' is already registered")
+        ARCHITECTURES.register(name, cls, listed=False)
+        cls.family = family
+        latest = FAMILIES.get(family) if family in FAMILIES else None
+        if latest is None or version > _version(latest):
+            FAMILIES.register(family, name, overwrite=True)
         return cls
 
     return decorate
@@ -93,24 +106,24 @@ def register_legacy(
     ``params`` maps the old parameters to ``target``'s; ``state_dict(old_state, old_params)``
     renames/reshapes the old weights so that ``target`` computes exactly what ``name`` did.
     """
-    if name in _ARCHITECTURES or name in _LEGACY:
-        raise ValueError(f"model name '{name}' is already registered")
-    if target not in _ARCHITECTURES:
+    if name in ARCHITECTURES or name in LEGACY:
+        raise ValueError(f"model '{name}' is already registered")
+    if target not in ARCHITECTURES:
         raise ValueError(f"legacy model '{name}': unknown target '{target}'")
-    _LEGACY[name] = Legacy(target, params, state_dict)
+    LEGACY.register(name, Legacy(target, params, state_dict), listed=False)
 
 
 def model_names(include_aliases: bool = False) -> list[str]:
     """Sorted family names (plus every versioned name, legacy ones included, on request)."""
-    names = list(_LATEST)
+    names = FAMILIES.names()
     if include_aliases:
-        names += [*_ARCHITECTURES, *_LEGACY]
+        names += [*ARCHITECTURES.names(unlisted=True), *LEGACY.names(unlisted=True)]
     return sorted(names)
 
 
 def architecture_names() -> list[str]:
     """Sorted versioned names of the architectures registered as classes (not the legacy ones)."""
-    return sorted(_ARCHITECTURES)
+    return sorted(ARCHITECTURES.names(unlisted=True))
 
 
 def architecture_name(name: str) -> str:
@@ -119,15 +132,21 @@ def architecture_name(name: str) -> str:
     return _resolve(name, None)[0]
 
 
+def model_class(name: str) -> type[ClassifierModule]:
+    """The class :func:`build_model` builds for ``name`` (family, versioned or legacy name):
+    what a family can do (explanation methods, export graph) is asked of it."""
+    return ARCHITECTURES.get(architecture_name(name))
+
+
 def _resolve(name: str, params: Mapping[str, Any] | None) -> tuple[str, Any]:
     """Current architecture and (translated) params for ``name``."""
-    if name in _LATEST:
-        name = _LATEST[name]
-    elif name not in _ARCHITECTURES and name not in _LEGACY:
-        raise unknown_name("model", name, model_names())
-    legacy = _LEGACY.get(name)
-    if legacy is None:
+    if name in FAMILIES:
+        name = FAMILIES.get(name)
+    elif name not in ARCHITECTURES and name not in LEGACY:
+        raise FAMILIES.unknown(name)
+    if name not in LEGACY:
         return name, params
+    legacy = LEGACY.get(name)
     if isinstance(params, Mapping):
         params = legacy.params(dict(params))
     return legacy.target, params
@@ -138,12 +157,12 @@ def model_param_schema(name: str) -> type[ModelParams]:
 
     For a legacy name, the schema of the architecture it loads as.
     """
-    return _ARCHITECTURES[_resolve(name, None)[0]].Params
+    return ARCHITECTURES.get(_resolve(name, None)[0]).Params
 
 
 def _parse_params(name: str, params: Mapping[str, Any] | None) -> ModelParams:
     canonical, params = _resolve(name, params)
-    schema = _ARCHITECTURES[canonical].Params
+    schema = ARCHITECTURES.get(canonical).Params
     canonical = name  # errors name the model as the caller did
     if params is None:
         params = {}
@@ -219,7 +238,7 @@ def build_model(
         )
     if num_classes < 2:
         raise ConfigError(f"model '{name}': num_classes must be at least 2; found {num_classes}")
-    model = _ARCHITECTURES[canonical](vocab_size, num_classes, embedding, parsed)
+    model = ARCHITECTURES.get(canonical)(vocab_size, num_classes, embedding, parsed)
     model.config = {"name": canonical, "params": parsed.model_dump(mode="json")}
     return model
 
@@ -244,9 +263,8 @@ def load_model(
         name = versioned_name(name, 1)
     params = dict(info["params"])
     state = dict(state_dict)
-    legacy = _LEGACY.get(name)
-    if legacy is not None:
-        state = legacy.state_dict(state, params)
+    if name in LEGACY:
+        state = LEGACY.get(name).state_dict(state, params)
     model = build_model(
         name,
         vocab_size=int(info["vocab_size"] if vocab_size is None else vocab_size),

@@ -58,6 +58,13 @@ class RNNClassifier(ClassifierModule):
 
     params: RNNParams
 
+    #: benchmarks/explain.py: ig has the highest AOPC on TREC, SST-2 and AG News
+    auto_explanation = ("ig",)
+
+    def explanation_methods(self) -> list[str]:
+        extra = ["attention"] if self.params.pooling == "attention" else []
+        return [*super().explanation_methods(), *extra]
+
     def _build(self, embedding: EmbeddingSpec) -> int:
         params = self.params
         self.embedding = embedding.build(self.vocab_size)
