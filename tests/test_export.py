@@ -16,9 +16,7 @@ import embedlab
 from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError
 from embedlab.export import OnnxPredictor, export_onnx
-from embedlab.models import EmbeddingSpec, build_model
 from embedlab.predictor import Predictor
-from embedlab.text import LabelEncoder, Preprocessor, VocabConfig, Vocabulary
 
 FAMILIES = {
     "cnn": ("cnn", {}),
@@ -31,38 +29,53 @@ FAMILIES = {
     "rnn-lstm-bi-last": ("rnn", {"cell": "lstm", "bidirectional": True, "pooling": "last",
                                  "hidden_size": 16}),
     "rnn-2layer-max": ("rnn", {"cell": "rnn", "num_layers": 2, "pooling": "max", "hidden_size": 16}),
-    "fasttext": ("fasttext", {}),
+    "fasttext": ("fasttext", {}),  # bigrams by default
+    "fasttext-unigrams": ("fasttext", {"ngrams": 1}),
     "fasttext-ngrams": ("fasttext", {"ngrams": 3, "buckets": 997}),
 }
+#: learning rate per family: a few epochs on 300 texts must give decisive probabilities, so
+#: that a 1e-4 parity check means something (fasttext averages many vectors: it needs more)
+LR = {"cnn": 1e-2, "bag": 1e-2, "rnn": 1e-2, "fasttext": 2e-1}
 REAL = ["Stocks fall as oil prices climb to a record high", "",
         "The striker scored twice as the home team won the cup final", "qwxzzy blorfty",
         "New chip makes laptops faster", "oil"]
 
 
-def make_predictor(ag_sample, name: str, params: dict, seed: int = 0) -> Predictor:
-    """A predictor with random but decisive weights (probabilities far from uniform), so that a
-    1e-4 parity check means something."""
-    torch.manual_seed(seed)
-    pre = Preprocessor()
-    texts = ag_sample.texts[:300]
-    vocab = Vocabulary.fit(pre.batch(texts), VocabConfig(max_size=1500, max_length=60))
-    labels = LabelEncoder.fit(ag_sample.labels[:300])
-    model = build_model(name, vocab_size=len(vocab), num_classes=len(labels),
-                        embedding=EmbeddingSpec(dim=12), params=params)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 0.4)
-        for module in model.modules():  # the padding rows stay zero, as training keeps them
-            if isinstance(module, torch.nn.Embedding | torch.nn.EmbeddingBag):
-                module.weight[0].zero_()
-    info = {"name": name, "params": model.config["params"], "embedding_dim": 12}
-    return Predictor(RunConfig(), pre, vocab, labels, model, info)
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """``trained(key)``: a run of ``FAMILIES[key]`` trained through ``embedlab.train`` on 300
+    AG News texts (each trained once per module, on first use), loaded as a Predictor."""
+    base = tmp_path_factory.mktemp("runs")
+    done: dict[str, Predictor] = {}
+
+    def get(key: str) -> Predictor:
+        if key not in done:
+            name, params = FAMILIES[key]
+            cfg = RunConfig.from_dict({
+                "data": {"dataset": "ag_news_sample", "limit": 300},
+                "vocab": {"max_size": 1500, "max_length": 60},
+                "model": {"name": name, "params": params},
+                "training": {"epochs": 4, "lr": LR[name], "patience": 0, "progress": False,
+                             "threads": 1},
+                "embeddings": {"dim": 12}})
+            embedlab.train(cfg, base / key)
+            done[key] = embedlab.load(base / key)
+        return done[key]
+
+    return get
+
+
+def onnx_ops(export_dir) -> set[str]:
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(export_dir / "model.onnx")).graph.node}
 
 
 @pytest.mark.parametrize("key", list(FAMILIES))
-def test_export_matches_pytorch(ag_sample, tmp_path, key):
+def test_export_matches_pytorch(trained, ag_sample, tmp_path, key):
     name, params = FAMILIES[key]
-    predictor = make_predictor(ag_sample, name, params)
+    predictor = trained(key)
+    assert predictor.model_info["name"].startswith(f"embedlab.{name}.v")  # what runs record
     report = export_onnx(predictor, tmp_path / "x")
     assert report.max_abs_diff <= 1e-4 and report.texts_checked > 200
     exported = embedlab.load(tmp_path / "x")
@@ -74,20 +87,64 @@ def test_export_matches_pytorch(ag_sample, tmp_path, key):
     keep = [i for i, p in enumerate(theirs) if p.status != "empty"]
     reference = predictor.predict_proba([texts[i] for i in keep])
     assert np.abs(exported.predict_proba([texts[i] for i in keep]) - reference).max() <= 1e-4
-    assert reference.max(1).mean() > 0.3  # decisive weights (uniform: 0.25): parity means something
+    assert reference.max(1).mean() > 0.3  # decisive (uniform: 0.25): parity means something
     manifest = json.loads((tmp_path / "x" / "manifest.json").read_text())
     assert manifest["kind"] == "embedlab-export"
     assert set(manifest["files"]) == {"model.onnx", "vocab.json", "labels.json",
                                       "preprocess.json", "export.json"}
     info = json.loads((tmp_path / "x" / "export.json").read_text())
+    assert info["family"] == name
+    assert info["graph"] == ("conv1d" if name == "cnn" else "per-token")
+    assert ("Conv" in onnx_ops(tmp_path / "x")) == (name == "cnn")
+    hashing = info["ngram_hashing"]
     if key == "fasttext-ngrams":
-        assert info["ngram_hashing"]["ngrams"] == 3 and info["ngram_hashing"]["buckets"] == 997
+        assert (hashing["ngrams"], hashing["buckets"]) == (3, 997)
+    elif key == "fasttext":
+        assert (hashing["ngrams"], hashing["buckets"]) == (2, 100_000)
+    else:
+        assert hashing is None
 
 
-def test_export_is_refused_when_onnx_and_pytorch_disagree(ag_sample, tmp_path, monkeypatch):
+def test_a_trained_cnn_exports_the_conv1d_graph(trained, tmp_path):
+    """Runs record versioned names (``embedlab.cnn.v2``): the export must still pick the cnn's
+    Conv1d graph (onnxruntime runs it ~3x faster than the per-token graph)."""
+    predictor = trained("cnn")
+    export_onnx(predictor, tmp_path / "x")
+    ops = onnx_ops(tmp_path / "x")
+    assert "Conv" in ops and "Concat" in ops
+    info = json.loads((tmp_path / "x" / "export.json").read_text())
+    assert info["model"] == "embedlab.cnn.v2" and info["graph"] == "conv1d"
+
+
+def test_a_trained_fasttext_export_records_its_ngram_hashing(trained, tmp_path):
+    """The README promises fastText's n-gram hashing in export.json; the recorded settings
+    reproduce the model's own buckets (what a reimplementation outside Python needs)."""
+    from embedlab.models.fasttext import hash_ngrams
+
+    predictor = trained("fasttext-ngrams")
+    export_onnx(predictor, tmp_path / "x")
+    info = json.loads((tmp_path / "x" / "export.json").read_text())
+    assert info["model"].startswith("embedlab.fasttext.v")
+    hashing = info["ngram_hashing"]
+    assert hashing is not None and (hashing["ngrams"], hashing["buckets"]) == (3, 997)
+    ids = predictor.encode_arrays(["oil prices climb to a record high"]).ids
+    row = [int(i) for i in ids[0] if i]
+    ours = []
+    for n in range(2, hashing["ngrams"] + 1):
+        for start in range(len(row) - n + 1):
+            h = 0
+            for token in row[start:start + n]:
+                h = (h * hashing["multiplier"] + token) % hashing["buckets"]
+            ours.append(h)
+    theirs = hash_ngrams(torch.as_tensor(ids[:, :len(row)]), hashing["ngrams"],
+                         hashing["buckets"], predictor.model.hash_multiplier)
+    assert sorted(ours) == sorted(int(b) for b in theirs.flatten() if b >= 0)
+
+
+def test_export_is_refused_when_onnx_and_pytorch_disagree(trained, tmp_path, monkeypatch):
     import embedlab.export.onnx as onnx_export
 
-    predictor = make_predictor(ag_sample, "cnn", {})
+    predictor = trained("cnn")
     real_graph = onnx_export._graph
 
     class OffByALittle(torch.nn.Module):
