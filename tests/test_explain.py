@@ -264,6 +264,19 @@ def test_long_text_is_cut_and_says_so():
     assert all(t.score == 0 for t in e.tokens[6:]) and "text cut" in e.notes[0]
 
 
+def test_methods_come_from_the_model_class_and_unknown_ones_suggest(trained):
+    for family, clf in trained.items():
+        view = ModelView(clf.predictor_)
+        assert view.family == family
+        assert available_methods(view) == clf.predictor_.model.explanation_methods()
+    with pytest.raises(ConfigError, match=r"unknown method 'oclusion' \(did you mean "
+                                          r"'occlusion'\?\); known: auto, ig"):
+        trained["cnn"].explain(["alpha football"], method="oclusion")
+    with pytest.raises(ConfigError, match="method 'attention' is not available for this cnn "
+                                          "model; it can do: ig, lime, occlusion, ngrams"):
+        trained["cnn"].explain(["alpha football"], method="attention")
+
+
 def test_faithfulness_table_on_a_tiny_run(trained, tmp_path):
     report = faithfulness(trained["cnn"].predictor_, HELD_OUT[0][:12],
                           settings={"lime": {"num_samples": 100}}, data="planted")

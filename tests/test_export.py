@@ -73,7 +73,7 @@ def onnx_ops(export_dir) -> set[str]:
 
 @pytest.mark.parametrize("key", list(FAMILIES))
 def test_export_matches_pytorch(trained, ag_sample, tmp_path, key):
-    name, params = FAMILIES[key]
+    name = FAMILIES[key][0]
     predictor = trained(key)
     assert predictor.model_info["name"].startswith(f"embedlab.{name}.v")  # what runs record
     report = export_onnx(predictor, tmp_path / "x")

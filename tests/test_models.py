@@ -321,6 +321,43 @@ def test_registry_names_aliases_and_schemas() -> None:
                            embedding=EmbeddingSpec(dim=4)).sparse_parameters()) == 2  # bigrams
 
 
+def test_each_family_declares_what_it_can_do() -> None:
+    """Explanation methods (in order), auto's preference, order-freedom, export graph and
+    n-gram hashing come from the model class, whatever name it was built by."""
+    expected = {  # key: (methods, auto, order free, export graph, hashing ngrams)
+        "cnn": (["ig", "lime", "occlusion", "ngrams"], ("ig",), False, "conv1d", None),
+        "bag-mean": (["ig", "lime", "occlusion"], ("occlusion", "ig"), True, "per-token", None),
+        "bag-sum0": (["exact", "ig", "lime", "occlusion"], ("occlusion", "ig"), True,
+                     "per-token", None),
+        "bag-flatten": (["ig", "lime", "occlusion"], ("occlusion", "ig"), False, "per-token",
+                        None),
+        "rnn": (["ig", "lime", "occlusion", "attention"], ("ig",), False, "per-token", None),
+        "rnn-last": (["ig", "lime", "occlusion"], ("ig",), False, "per-token", None),
+        "fasttext": (["exact", "ig", "lime", "occlusion"], ("exact", "ig"), False, "per-token", 2),
+        "fasttext-uni-hidden": (["ig", "lime", "occlusion"], ("exact", "ig"), True, "per-token",
+                                None),
+    }
+    configs = {"cnn": ("embedlab.cnn.v2", {}), "bag-mean": ("bag", {}),
+               "bag-sum0": ("embedlab.bag.v1", {"pooling": "sum", "hidden": []}),
+               "bag-flatten": ("bag", {"pooling": "flatten", "max_length": 5}),
+               "rnn": ("rnn", {"pooling": "attention"}), "rnn-last": ("rnn", {"pooling": "last"}),
+               "fasttext": ("fasttext", {}),
+               "fasttext-uni-hidden": ("fasttext", {"ngrams": 1, "hidden": [4]})}
+    for key, (name, params) in configs.items():
+        model = build_model(name, vocab_size=VOCAB, num_classes=CLASSES,
+                            embedding=EmbeddingSpec(dim=4), params=params).eval()
+        methods, auto, order_free, graph, ngrams = expected[key]
+        assert model.family == key.split("-")[0], key
+        assert model.explanation_methods() == methods, key
+        assert model.auto_explanation == auto and model.order_free() == order_free, key
+        export = model.export_graph()
+        assert export.name == graph, key
+        ids = torch.tensor([[2, 3, 4, 0, 0], [5, 0, 0, 0, 0]])
+        assert torch.allclose(export(ids), model(ids), atol=1e-5), key
+        hashing = model.export_hashing()
+        assert (hashing and hashing["ngrams"]) == ngrams, key
+
+
 def test_registry_round_trip_rebuilds_the_same_architecture() -> None:
     params = validate_model_params("embedlab.bag.v1", {"pooling": "sum", "hidden": [8]})
     model = build_model(
