@@ -80,7 +80,7 @@ class GlobalExplanation:
 
 def _cnn(view: ModelView, prepared: list[Prepared], top: int, batch: int = 128
          ) -> tuple[dict[str, Counter], dict[str, Counter], dict[str, Counter]]:
-    model = view.model
+    model: Any = view.model  # offers ngrams (the cnn): widths, params.filters, pool_argmax
     filters = model.params.filters
     per_class: dict[str, Counter] = defaultdict(Counter)
     per_class_n: dict[str, Counter] = defaultdict(Counter)

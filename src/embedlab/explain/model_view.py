@@ -58,7 +58,7 @@ class ModelView:
                               f"{type(predictor).__name__} has none (an ONNX export, or an "
                               "ensemble: explain one of its members)")
         self.predictor = predictor
-        self.model = predictor.model.eval()
+        self.model: ClassifierModule = predictor.model.eval()
         self.vocab = predictor.vocab
         self.preprocessor = predictor.preprocessor
         self.classes: list[str] = list(predictor.classes)

@@ -26,6 +26,7 @@ from torch import nn
 from embedlab.atomic import atomic_dir
 from embedlab.errors import ArtifactError
 from embedlab.export.runtime import EXPORT_FORMAT, EXPORT_KIND, OnnxPredictor
+from embedlab.models.classifier import ClassifierModule
 from embedlab.predictor import Predictor
 
 log = logging.getLogger("embedlab")
@@ -54,9 +55,16 @@ class ExportReport:
         return d
 
 
+def _model(predictor: Predictor) -> ClassifierModule:
+    model = predictor.model
+    if not isinstance(model, ClassifierModule):
+        raise ArtifactError(f"cannot export {type(model).__name__}: not an embedlab classifier")
+    return model
+
+
 def _graph(predictor: Predictor) -> nn.Module:
     """The module to trace: the one the model's family declares (``export_graph``)."""
-    return predictor.model.export_graph()
+    return _model(predictor).export_graph()
 
 
 def _min_length(predictor: Predictor) -> int:
@@ -83,7 +91,7 @@ def held_out_texts(predictor: Predictor, n: int = 256, seed: int = 0) -> list[st
 
 
 def _write_files(predictor: Predictor, tmp: Path, opset: int) -> dict:
-    model = predictor.model.eval()
+    model = _model(predictor).eval()
     min_length = _min_length(predictor)
     length = predictor.fixed_length or min_length + 4
     dummy = torch.ones(2, length, dtype=torch.long).clamp_max(len(predictor.vocab) - 1)
