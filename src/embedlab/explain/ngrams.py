@@ -12,6 +12,8 @@ score is the sum of its n-grams' contributions, each split evenly over the n-gra
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -47,7 +49,7 @@ def window(model: torch.nn.Module, width: int, position: int) -> tuple[int, int]
 
 def ngrams(view: ModelView, prepared: Prepared, target: int) -> MethodResult:
     """Chosen n-grams with their contributions, token scores, and each width's filter maps."""
-    model = view.model
+    model: Any = view.model  # a cnn (cnn_signals checks): widths, params.filters, window
     ids = view.pad([prepared.ids])
     signals = cnn_signals(model, ids)
     contributions, base = head_contributions(model, signals["pooled"], target)

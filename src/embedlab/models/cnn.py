@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 import torch
@@ -14,7 +15,8 @@ from embedlab.models.embedding import EmbeddingSpec
 from embedlab.models.masking import padding_mask
 from embedlab.models.registry import register_model
 
-_ACTIVATIONS = {"relu": F.relu, "tanh": torch.tanh, "gelu": F.gelu}
+_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": F.relu, "tanh": torch.tanh, "gelu": F.gelu}
 #: activations for which max-pooling commutes with the activation (non-decreasing)
 _MONOTONE = ("relu", "tanh")
 
