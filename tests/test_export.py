@@ -107,7 +107,7 @@ def test_export_matches_pytorch(trained, ag_sample, tmp_path, key):
 
 def test_a_trained_cnn_exports_the_conv1d_graph(trained, tmp_path):
     """Runs record versioned names (``embedlab.cnn.v2``): the export must still pick the cnn's
-    Conv1d graph (onnxruntime runs it ~3x faster than the per-token graph)."""
+    own Conv1d graph, not the per-token one."""
     predictor = trained("cnn")
     export_onnx(predictor, tmp_path / "x")
     ops = onnx_ops(tmp_path / "x")

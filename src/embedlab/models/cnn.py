@@ -322,8 +322,8 @@ class CNNClassifier(ClassifierModule):
 class ConvGraph(nn.Module):
     """The cnn for ONNX export: ``nn.Conv1d`` per width over the masked token vectors. The same
     numbers as its per-token path, which builds shifted copies of the vectors with slices and
-    concats; onnxruntime runs convolutions as fused kernels instead (~3x faster). The export
-    checks parity with PyTorch as for every graph."""
+    concats; onnxruntime runs convolutions as fused kernels instead. The export checks parity
+    with PyTorch as for every graph."""
 
     #: recorded as ``graph`` in ``export.json``
     name: ClassVar[str] = "conv1d"
