@@ -16,11 +16,13 @@ from embedlab.models import (
     architecture_name,
     build_model,
     load_model,
+    model_class,
     model_names,
     model_param_schema,
     register_model,
     validate_model_params,
 )
+from embedlab.models.cnn import CNNClassifier
 from embedlab.models.fasttext import HASH_MULTIPLIER, hash_ngrams
 
 VOCAB, CLASSES, DIM = 30, 3, 16
@@ -306,6 +308,8 @@ def test_registry_names_aliases_and_schemas() -> None:
     assert model_names() == ["bag", "cnn", "fasttext", "rnn"]
     assert {"embedlab.cnn.v1", "embedlab.cnn.v2"} <= set(model_names(include_aliases=True))
     assert model_param_schema("embedlab.rnn.v1") is model_param_schema("rnn")
+    assert model_class("embedlab.cnn.v1") is model_class("cnn") is CNNClassifier
+    assert model_class("embedlab.fasttext.v2").family == "fasttext"
     assert model_param_schema("embedlab.rnn.v2") is model_param_schema("rnn")
     defaults = validate_model_params("cnn", {})
     assert defaults["widths"] == [1, 2, 3] and defaults["filters"] == 50

@@ -4,7 +4,9 @@ Every model maps ``ids [batch, time]`` (right-padded with 0) to logits ``[batch,
 has a per-token path (``embed`` / ``forward_embedded``) and ``forward_with_signals`` for
 explanations, ends in the shared :class:`OutputHead`, and gets its embedding layer from an
 :class:`EmbeddingSpec`. Architectures are versioned (``embedlab.cnn.v2``); see
-:mod:`embedlab.models.registry`.
+:mod:`embedlab.models.registry`. A class also says what its family can do:
+``explanation_methods`` / ``auto_explanation`` (for :mod:`embedlab.explain`), ``export_graph`` and
+``export_hashing`` (for :mod:`embedlab.export`).
 """
 
 # importing the families registers them; compat registers their retired versions
@@ -16,6 +18,7 @@ from embedlab.models.registry import (
     architecture_name,
     build_model,
     load_model,
+    model_class,
     model_names,
     model_param_schema,
     register_model,
@@ -32,6 +35,7 @@ __all__ = [
     "architecture_name",
     "build_model",
     "load_model",
+    "model_class",
     "model_names",
     "model_param_schema",
     "register_model",
