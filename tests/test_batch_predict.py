@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import embedlab
 from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError, DataError
-from embedlab.inference.batch import predict_file
+from embedlab.inference.files import predict_file
 
 TEXTS = ["Stocks fall as oil prices climb", "", "The striker scored twice in the final",
          "qwxzzy blorfty", "New chip makes laptops faster", "   "]
@@ -197,7 +197,7 @@ def test_streaming_memory_stays_bounded(run_dir, predictor, tmp_path):
                 f.write("\n".join(" ".join(r) for r in picks) + "\n")
     code = (
         "import json, resource, sys, embedlab\n"
-        "from embedlab.inference.batch import predict_file\n"
+        "from embedlab.inference.files import predict_file\n"
         "run, big, small = sys.argv[1:]\n"
         "p = embedlab.load(run)\n"
         "predict_file(p, small, small + '.csv')  # warm-up: the same code path, a small file\n"

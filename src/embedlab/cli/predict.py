@@ -80,7 +80,7 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
                   overwrite: bool, progress: bool | None, json_lines: bool) -> None:
     from rich.markup import escape
 
-    from embedlab.inference.batch import iter_predictions, output_records, predict_file
+    from embedlab.inference.files import iter_predictions, output_records, predict_file
 
     if out is not None:
         report = predict_file(predictor, file, out, text_columns=text_columns, id_column=id_column,

@@ -9,7 +9,7 @@
 
 from embedlab.data.ag_news_text import unescape_ag_news
 from embedlab.data.dataset import TextDataset
-from embedlab.data.datasets import (
+from embedlab.data.builtin import (
     DataFile,
     DatasetInfo,
     PartialCopy,

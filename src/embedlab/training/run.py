@@ -22,7 +22,7 @@ from embedlab.data import (
     stratified_split,
 )
 from embedlab.errors import DataError
-from embedlab.inference.batches import EncodedTexts
+from embedlab.inference.forward import EncodedTexts
 from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.prediction import TextPredictor
 from embedlab.models import (
