@@ -278,7 +278,9 @@ def iter_records(path: str | Path, format: str | None = None, *, encoding: str =
 
     ``format`` (a table format) overrides the suffix; ``header`` (CSV/TSV) says whether the
     first line names the columns (without one, columns are positions); ``pattern`` (folders)
-    reads only the files matching a glob. An empty file yields no chunk.
+    reads only the files matching a glob. An empty file yields no rows. CSV, TSV and Parquet
+    first yield a chunk without rows naming the columns, so callers can check them before a
+    row is read.
     """
     path = Path(path)
     fmt = file_format(path, format)
@@ -343,6 +345,7 @@ def _delimited(path: Path, fmt: Format, encoding: str, header: bool,
     width = len(first[0])
     what = "the header has" if header else "the first row has"
     names: list[Column] = list(first[0]) if header else list(range(width))
+    yield Records(fmt, names, [], [])  # the columns, checked by callers before any row is read
 
     def rows() -> Iterator[tuple[list[str], int]]:
         if not header:
@@ -447,6 +450,7 @@ def _parquet(path: Path, chunk_rows: int) -> Iterator[Records]:
     try:
         pf = pq.ParquetFile(path)
         names: list[Column] = list(pf.schema_arrow.names)
+        yield Records("parquet", names, [], [])  # the columns, before any row is read
         first = 1
         for batch in pf.iter_batches(batch_size=chunk_rows):
             columns = [batch.column(j).to_pylist() for j in range(batch.num_columns)]
@@ -549,6 +553,8 @@ def read_chunks(path: str | Path, text_columns: Sequence[Column] = ("text",),
             keys = [resolve_column(path, c, rec.names, json=json_rows) for c in columns]
             if id_column is not None:
                 id_key = resolve_column(path, id_column, rec.names, json=json_rows)
+        if not rec.rows:
+            continue
         texts = [_join(rec, i, keys) for i in range(len(rec.rows))]
         if id_key is None:
             ids: list[Any] = list(range(rec.first, rec.first + len(texts)))

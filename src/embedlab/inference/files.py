@@ -1,21 +1,21 @@
-"""Batch prediction over files of any size: read in chunks, predict, write, never the whole file.
+"""Streaming prediction over files of any size: read in chunks, predict, write, never the whole file.
 
-Input: CSV, TSV, JSON Lines (``.jsonl``, ``.ndjson``, ``.json`` one object per line), Parquet,
-or any other file read as one text per line (blank lines kept as empty rows; in a one-column
-CSV/TSV a blank line is an empty cell too, elsewhere it is no record). Output: CSV, TSV,
-JSON Lines or Parquet by the ``out`` suffix. Every input row gives exactly one output row, in
-order, carrying the ``id_column`` value (or the 1-based row number), the top-k labels with
-their probabilities, ``status`` (``ok`` / ``no_known_words`` / ``empty``) and ``known_words``.
-An empty text never aborts the run: its row gets status ``empty`` and no label. The output is
-written to a temporary file renamed into place at the end, so an error or Ctrl-C leaves no
-partial output.
+Input: any format :mod:`embedlab.data.tables` reads (the reader training uses, so a file gives
+the same rows to both): CSV, TSV, JSON array, JSON Lines, Parquet, a class folder (one text per
+file) or any other file read as one text per line (blank lines kept as empty rows; in a
+one-column CSV/TSV a blank line is an empty cell too, elsewhere it is no record). Output: CSV,
+TSV, JSON Lines (``.jsonl``, ``.ndjson``, ``.json``) or Parquet by the ``out`` suffix. Every
+input row gives exactly one output row, in order, carrying the ``id_column`` value (or the
+1-based row number), the top-k labels with their probabilities, ``status`` (``ok`` /
+``no_known_words`` / ``empty``) and ``known_words``. An empty text never aborts the run: its row
+gets status ``empty`` and no label. The output is written to a temporary file renamed into place
+at the end, so an error or Ctrl-C leaves no partial output.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -26,23 +26,13 @@ from typing import Any
 import numpy as np
 
 from embedlab.atomic import atomic_file, check_writable
-from embedlab.errors import ArtifactError, ConfigError, DataError, suggest
+from embedlab.data.tables import CHUNK_ROWS, SUFFIXES, Chunk, parquet_rows, read_chunks
+from embedlab.errors import ArtifactError, ConfigError, DataError
 from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.prediction import TextPredictor
 
-CHUNK_ROWS = 4096
-READ_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-                ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
-WRITE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-                 ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
-
-
-@dataclass
-class Chunk:
-    """Consecutive input rows: their ids (pass-through values or row numbers) and texts."""
-
-    ids: list[Any]
-    texts: list[str]
+#: Output suffix → format, from the one suffix table (a ``.json`` output is JSON Lines).
+WRITE_FORMATS = {suffix: "jsonl" if fmt == "json" else fmt for suffix, fmt in SUFFIXES.items()}
 
 
 @dataclass
@@ -70,184 +60,6 @@ class BatchReport:
     @property
     def texts_per_s(self) -> float:
         return self.rows / max(self.seconds, 1e-9)
-
-
-# ----- reading ----------------------------------------------------------------------------
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return value if isinstance(value, str) else str(value)
-
-
-def _join(parts: Sequence[Any]) -> str:
-    if len(parts) == 1:
-        return _text(parts[0])
-    return " ".join(p for p in (_text(v).strip() for v in parts) if p)
-
-
-def _check_columns(source: Path, wanted: Sequence[str], names: Sequence[str]) -> None:
-    for column in wanted:
-        if column not in names:
-            raise DataError(f"{source}: no column '{column}'{suggest(column, names)}; "
-                            f"available: {', '.join(map(str, names))}")
-
-
-def _open_text(path: Path, encoding: str, newline: str | None = None):
-    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    try:
-        return open(path, encoding=enc, newline=newline)
-    except LookupError:
-        raise ConfigError(f"unknown encoding '{encoding}'") from None
-
-
-def _decode_error(path: Path, where: str, encoding: str) -> DataError:
-    return DataError(f"{path}: cannot decode {where} as {encoding}; pass --encoding "
-                     "(e.g. latin-1)")
-
-
-def _read_lines(path: Path, encoding: str, chunk: int) -> Iterator[Chunk]:
-    with _open_text(path, encoding) as f:
-        ids: list[Any] = []
-        texts: list[str] = []
-        n = 0
-        try:
-            for line in f:
-                n += 1
-                ids.append(n)
-                texts.append(line.rstrip("\r\n"))
-                if len(texts) == chunk:
-                    yield Chunk(ids, texts)
-                    ids, texts = [], []
-        except UnicodeDecodeError:
-            raise _decode_error(path, f"line {n + 1}", encoding) from None
-        if texts:
-            yield Chunk(ids, texts)
-
-
-def _read_delimited(path: Path, delimiter: str, text_columns: Sequence[str],
-                    id_column: str | None, encoding: str, chunk: int) -> Iterator[Chunk]:
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with _open_text(path, encoding, newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter)
-        try:
-            header = next(reader, None)
-            if header is None:
-                return
-            wanted = [*text_columns, *([id_column] if id_column else [])]
-            _check_columns(path, wanted, header)
-            text_idx = [header.index(c) for c in text_columns]
-            id_idx = header.index(id_column) if id_column else None
-            ids: list[Any] = []
-            texts: list[str] = []
-            n = 0
-            for row in reader:
-                if not row:  # a blank line: an empty cell in a one-column file, else no record
-                    if len(header) != 1:
-                        continue
-                    row = [""]
-                if len(row) != len(header):
-                    raise DataError(f"{path}: line {reader.line_num}: {len(row)} fields, the header "
-                                    f"has {len(header)}")
-                n += 1
-                ids.append(row[id_idx] if id_idx is not None else n)
-                texts.append(_join([row[j] for j in text_idx]))
-                if len(texts) == chunk:
-                    yield Chunk(ids, texts)
-                    ids, texts = [], []
-        except UnicodeDecodeError:
-            raise _decode_error(path, f"the text after line {reader.line_num}", encoding) from None
-        except csv.Error as e:
-            raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from None
-        if texts:
-            yield Chunk(ids, texts)
-
-
-def _read_jsonl(path: Path, text_columns: Sequence[str], id_column: str | None,
-                encoding: str, chunk: int) -> Iterator[Chunk]:
-    with _open_text(path, encoding) as f:
-        ids: list[Any] = []
-        texts: list[str] = []
-        n = line_no = 0
-        try:
-            for line in f:
-                line_no += 1
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    hint = (" (a JSON array cannot be streamed: write one object per line)"
-                            if line_no == 1 and line.lstrip().startswith("[") else "")
-                    raise DataError(f"{path}: line {line_no}: not valid JSON ({e.msg}){hint}") from None
-                if not isinstance(record, dict):
-                    raise DataError(f"{path}: line {line_no}: expected a JSON object, found "
-                                    f"{type(record).__name__}")
-                if n == 0:
-                    _check_columns(path, [*text_columns, *([id_column] if id_column else [])],
-                                   list(record))
-                n += 1
-                ids.append(record.get(id_column) if id_column else n)
-                texts.append(_join([record.get(c) for c in text_columns]))
-                if len(texts) == chunk:
-                    yield Chunk(ids, texts)
-                    ids, texts = [], []
-        except UnicodeDecodeError:
-            raise _decode_error(path, f"line {line_no + 1}", encoding) from None
-        if texts:
-            yield Chunk(ids, texts)
-
-
-def _read_parquet(path: Path, text_columns: Sequence[str], id_column: str | None,
-                  chunk: int) -> Iterator[Chunk]:
-    import pyarrow.parquet as pq
-
-    try:
-        pf = pq.ParquetFile(path)
-    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a bad file
-        raise DataError(f"{path}: not a readable Parquet file ({' '.join(str(e).split())})") from None
-    names = pf.schema_arrow.names
-    wanted = [*text_columns, *([id_column] if id_column else [])]
-    _check_columns(path, wanted, names)
-    n = 0
-    for batch in pf.iter_batches(batch_size=chunk, columns=list(dict.fromkeys(wanted))):
-        columns = [batch.column(c).to_pylist() for c in text_columns]
-        texts = [_join(parts) for parts in zip(*columns)]
-        ids = batch.column(id_column).to_pylist() if id_column else list(range(n + 1, n + len(texts) + 1))
-        n += len(texts)
-        yield Chunk(ids, texts)
-
-
-def parquet_rows(path: Path) -> int | None:
-    """Row count from a Parquet footer (for a progress total), None for other formats."""
-    if READ_FORMATS.get(Path(path).suffix.lower()) != "parquet":
-        return None
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.ParquetFile(path).metadata.num_rows
-    except Exception:  # noqa: BLE001 - the reader reports a bad file with a clear error
-        return None
-
-
-def read_chunks(path: str | Path, text_columns: Sequence[str] = ("text",),
-                id_column: str | None = None, encoding: str = "utf-8",
-                chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
-    """Stream ``path`` in chunks of at most ``chunk_rows`` rows (format from the suffix)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    fmt = READ_FORMATS.get(path.suffix.lower(), "lines")
-    if fmt == "csv" or fmt == "tsv":
-        return _read_delimited(path, "," if fmt == "csv" else "\t", list(text_columns), id_column,
-                               encoding, chunk_rows)
-    if fmt == "jsonl":
-        return _read_jsonl(path, list(text_columns), id_column, encoding, chunk_rows)
-    if fmt == "parquet":
-        return _read_parquet(path, list(text_columns), id_column, chunk_rows)
-    if id_column:
-        raise ConfigError(f"{path}: --id-column needs a table (CSV, TSV, JSONL, Parquet); a "
-                          "one-text-per-line file is numbered by line")
-    return _read_lines(path, encoding, chunk_rows)
 
 
 # ----- predicting -------------------------------------------------------------------------
