@@ -101,6 +101,7 @@ class Records:
     rows: list[Any]
     locs: list[Any]
     first: int = 1
+    source: str = ""
 
     def where(self, i: int) -> str:
         """Where row ``i`` of this chunk is, for messages (``row 3 (line 4)``)."""
@@ -112,7 +113,7 @@ class Records:
         if isinstance(row, dict):
             value = row.get(key)
             if isinstance(value, dict | list):
-                raise DataError(f"field {show(key)} at {self.where(i)} is a JSON "
+                raise DataError(f"{self.source}: field {show(key)} at {self.where(i)} is a JSON "
                                 f"{type(value).__name__}; expected a string or number")
         else:
             value = row[key] if isinstance(key, int) and key < len(row) else None
@@ -287,14 +288,22 @@ def iter_records(path: str | Path, format: str | None = None, *, encoding: str =
     if chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be at least 1, found {chunk_rows}")
     if fmt in ("csv", "tsv"):
-        return _delimited(path, fmt, encoding, header, chunk_rows)
-    if fmt in ("json", "jsonl"):
-        return _json(path, fmt, encoding, chunk_rows)
-    if fmt == "parquet":
-        return _parquet(path, chunk_rows)
-    if fmt == "folder":
-        return _folder(path, encoding, pattern, chunk_rows)
-    return _lines(path, encoding, chunk_rows)
+        chunks = _delimited(path, fmt, encoding, header, chunk_rows)
+    elif fmt in ("json", "jsonl"):
+        chunks = _json(path, fmt, encoding, chunk_rows)
+    elif fmt == "parquet":
+        chunks = _parquet(path, chunk_rows)
+    elif fmt == "folder":
+        chunks = _folder(path, encoding, pattern, chunk_rows)
+    else:
+        chunks = _lines(path, encoding, chunk_rows)
+    return _from(str(path), chunks)
+
+
+def _from(source: str, chunks: Iterator[Records]) -> Iterator[Records]:
+    for chunk in chunks:
+        chunk.source = source
+        yield chunk
 
 
 def _chunks(kind: Format, names: list[Column], rows: Iterator[tuple[Any, Any]],
