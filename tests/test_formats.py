@@ -211,3 +211,30 @@ def test_line_numbers_count_from_one(reference, tmp_path):
                            code=1))
     assert "(line 1)" in line and "line 0" not in line
     assert "--encoding latin-1" in line
+
+
+def test_a_json_array_is_read_one_object_at_a_time_across_block_edges(tmp_path, monkeypatch):
+    """Blocks of 1-9 bytes cut records, strings, escapes and UTF-8 characters anywhere: the
+    rows must equal json.loads of the whole file, and a cut file is a one-line error."""
+    from embedlab.data import tables
+
+    rng = random.Random(1)
+    path = tmp_path / "a.json"
+    for _ in range(200):
+        monkeypatch.setattr(tables, "BLOCK_BYTES", rng.randint(1, 9))
+        records = [{"text": "".join(rng.choice('ab é\n"\\,[]{}') for _ in range(rng.randint(0, 8))),
+                    "label": rng.choice(["x", "y"]), "n": rng.choice([1, 2.5, None, True])}
+                   for _ in range(rng.randint(1, 6))]
+        text = json.dumps(records, indent=rng.choice([None, 1]), ensure_ascii=rng.random() < 0.5)
+        path.write_text(text, encoding="utf-8")
+        assert [r for c in tables.iter_records(path, chunk_rows=2) for r in c.rows] == records
+        path.write_text(text[: rng.randint(1, len(text) - 1)], encoding="utf-8")
+        with pytest.raises(DataError, match=r"a\.json: (invalid JSON at line \d+|expected)"):
+            list(tables.iter_records(path))
+    for bad, message in [("[1]", r"expected a JSON object at record 1 \(line 1\); found int"),
+                         ('[{"a": 1} {"b": 2}]', "expected ',' or ']' after a record"),
+                         ('[{"a": 1}] x', "extra data after the array"),
+                         ('[\n{"a": 1, "a": 2}]', r"key 'a' appears twice .* record 1 \(line 2\)")]:
+        path.write_text(bad, encoding="utf-8")
+        with pytest.raises(DataError, match=message):
+            list(tables.iter_records(path))

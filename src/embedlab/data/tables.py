@@ -13,7 +13,7 @@ Formats (:data:`SUFFIXES` maps a file suffix to one; a folder is ``folder``; any
   ``header=False``, the first row). A blank line is an empty cell in a one-column file and no
   record otherwise.
 - ``jsonl`` — one JSON object per line (blank lines skipped); ``json`` — a JSON array of
-  objects (parsed whole: use JSON Lines for files larger than memory), or JSON Lines.
+  objects (parsed one object at a time), or JSON Lines.
 - ``parquet`` — read in row batches.
 - ``lines`` — one text per line, split on ``\\n`` only (``\\r`` dropped); a blank line is an
   empty row, so rows stay aligned with lines.
@@ -26,11 +26,12 @@ row or column, with what was expected and what was found.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -55,6 +56,8 @@ SUFFIXES: dict[str, Format] = {
 TABLE_FORMATS: tuple[Format, ...] = ("csv", "tsv", "jsonl", "json", "parquet")
 #: Rows per chunk when streaming.
 CHUNK_ROWS = 4096
+#: Bytes read at a time from a JSON array.
+BLOCK_BYTES = 1 << 20
 #: What a data folder must look like (said by every folder error).
 FOLDER_LAYOUT = ("a data folder holds one sub-folder per class, each with one text file per "
                  "example (FOLDER/<class>/<file>)")
@@ -375,13 +378,14 @@ def _delimited(path: Path, fmt: Format, encoding: str, header: bool,
     yield from _chunks(fmt, names, rows(), chunk_rows)
 
 
-def _object(path: Path, where: str) -> Any:
+def _object(path: Path, where: str | Callable[[], str]) -> Any:
     """``object_pairs_hook`` refusing a key written twice (json keeps the last one silently)."""
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in pairs:
             if key in out:
-                raise DataError(f"{path}: key '{key}' appears twice in one object at {where}; "
+                at = where if isinstance(where, str) else where()
+                raise DataError(f"{path}: key '{key}' appears twice in one object at {at}; "
                                 "expected each field once")
             out[key] = value
         return out
@@ -394,6 +398,7 @@ def _json(path: Path, fmt: Format, encoding: str, chunk_rows: int) -> Iterator[R
     if first is None:
         return
     if fmt == "json" and first[1].lstrip().startswith("["):
+        lines.close()
         yield from _json_array(path, encoding, chunk_rows)
         return
 
@@ -424,20 +429,102 @@ def _prepend(first: tuple[int, str], rest: Iterator[tuple[int, str]]
     yield from rest
 
 
+def _text_blocks(path: Path, encoding: str) -> Iterator[str]:
+    """The file decoded in blocks of :data:`BLOCK_BYTES` (bad bytes named by offset and line: that
+    error path alone reads the whole file again)."""
+    _check_encoding(encoding, path)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with _open_file(path) as f:
+        while True:
+            raw = f.read(BLOCK_BYTES)
+            try:
+                text = decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError:
+                read_text(path, encoding)  # raises the message naming byte offset and line
+                raise
+            if offset == 0:
+                text = text.removeprefix("\ufeff")
+            offset += len(raw)
+            if text:
+                yield text
+            if not raw:
+                return
+
+
 def _json_array(path: Path, encoding: str, chunk_rows: int) -> Iterator[Records]:
-    text = read_text(path, encoding)
-    try:
-        records = json.loads(text, object_pairs_hook=_object(path, "a record"))
-    except json.JSONDecodeError as exc:
-        raise DataError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-        ) from None
-    for i, record in enumerate(records):
-        if not isinstance(record, dict):
-            raise DataError(
-                f"{path}: expected a JSON object at record {i + 1}; found {type(record).__name__}"
-            )
-    yield from _json_chunks("json", ((r, None) for r in records), chunk_rows)
+    """A top-level JSON array of objects, parsed one object at a time (memory: one block)."""
+    blocks = _text_blocks(path, encoding)
+    buf, pos, line, counted = "", 0, 1, 0  # line = the line of buf[counted]
+    number = 0
+    decoder = json.JSONDecoder(
+        object_pairs_hook=_object(path, lambda: f"record {number + 1} (line {where()})"))
+
+    def fill() -> bool:
+        """Append the next block, dropping what is parsed; False at the end of the file."""
+        nonlocal buf, pos, line, counted
+        block = next(blocks, None)
+        if block is None:
+            return False
+        line += buf.count("\n", counted, pos)
+        buf, pos, counted = buf[pos:] + block, 0, 0
+        return True
+
+    def peek() -> str:
+        """The next non-blank character ('' at the end of the file)."""
+        nonlocal pos
+        while True:
+            while pos < len(buf) and buf[pos].isspace():
+                pos += 1
+            if pos < len(buf) or not fill():
+                return buf[pos] if pos < len(buf) else ""
+
+    def where() -> int:
+        nonlocal line, counted
+        line += buf.count("\n", counted, pos)
+        counted = pos
+        return line
+
+    def invalid(msg: str) -> DataError:
+        return DataError(f"{path}: invalid JSON at line {where()} ({msg}); expected a JSON "
+                         "array of objects")
+
+    def items() -> Iterator[tuple[dict[str, Any], int]]:
+        nonlocal pos, number
+        if peek() != "[":
+            raise invalid("expected '['")
+        pos += 1
+        if peek() == "]":
+            pos += 1
+        else:
+            while True:
+                peek()
+                at = where()
+                while True:
+                    try:
+                        record, end = decoder.raw_decode(buf, pos)
+                        break
+                    except json.JSONDecodeError as exc:
+                        if not fill():
+                            pos = exc.pos
+                            raise invalid(exc.msg) from None
+                number += 1
+                pos = end
+                if not isinstance(record, dict):
+                    raise DataError(f"{path}: expected a JSON object at record {number} (line "
+                                    f"{at}); found {type(record).__name__}")
+                yield record, at
+                following = peek()
+                pos += 1
+                if following == "]":
+                    break
+                if following != ",":
+                    pos -= 1
+                    raise invalid("expected ',' or ']' after a record")
+        if peek():
+            raise invalid("extra data after the array")
+
+    yield from _json_chunks("json", items(), chunk_rows)
 
 
 def _json_chunks(kind: Format, objects: Iterator[tuple[dict[str, Any], Any]],
