@@ -16,8 +16,9 @@ def predict(
     run: Annotated[Path, typer.Argument(help="run directory or ONNX export directory")],
     texts: Annotated[list[str] | None, typer.Argument(help="texts to classify")] = None,
     file: Annotated[Path | None, typer.Option(
-        help="CSV/TSV/JSONL/Parquet table, or any other file read as one text per line "
-             "(blank lines kept as empty rows); streamed in chunks")] = None,
+        help="CSV/TSV/JSON/JSONL/Parquet table, a class folder (one text per file), or any "
+             "other file read as one text per line (blank lines kept as empty rows); read as "
+             "training reads it, streamed in chunks")] = None,
     text_column: Annotated[list[str] | None, typer.Option(
         help="text column of a table (repeat to join several); default 'text'")] = None,
     id_column: Annotated[str | None, typer.Option(
