@@ -72,7 +72,7 @@ def predict(
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
             continue
         top = ", ".join(f"{c} {v:.3f}" for c, v in p.top(top_k))
-        console.print(f"[bold]{escape(p.label)}[/]\t{escape(top)}\t{escape(text)}", highlight=False,
+        console.print(f"[bold]{escape(p.label or '-')}[/]\t{escape(top)}\t{escape(text)}", highlight=False,
                       markup=True, soft_wrap=True)
 
 

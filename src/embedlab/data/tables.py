@@ -31,7 +31,7 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -245,7 +245,7 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
     return text.removeprefix("\ufeff")
 
 
-def decoded_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+def decoded_lines(path: str | Path, encoding: str = "utf-8") -> Generator[tuple[int, str], None, None]:
     """Yield ``(line number, line)`` with its ``\\n``, split on ``\\n`` only, streaming.
 
     Latin-1 bytes such as ``0x85`` are never taken for line breaks. A UTF-8 byte-order mark

@@ -128,12 +128,13 @@ def output_records(p: ChunkPredictions, id_name: str, top_k: int) -> Iterator[di
 
 
 class _Writer:
+    """Writes output rows in one format: CSV/TSV/JSON Lines through a text file, or Parquet."""
+
     def __init__(self, path: Path, fmt: str, columns: list[str], row_numbers: bool) -> None:
         self.fmt, self.columns, self.row_numbers = fmt, columns, row_numbers
-        self._pq = None
-        if fmt == "parquet":
-            self.file = None
-        else:
+        self._pq: Any = None  # a pyarrow ParquetWriter, opened by the first chunk
+        self.file: Any = None  # the text file (CSV, TSV, JSON Lines)
+        if fmt != "parquet":
             self.file = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
             if fmt in ("csv", "tsv"):
                 self.csv = csv.writer(self.file, delimiter="," if fmt == "csv" else "\t")
@@ -155,7 +156,7 @@ class _Writer:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        cols = list(zip(*rows)) if rows else [[] for _ in self.columns]
+        cols: list[Sequence[Any]] = list(zip(*rows)) if rows else [[] for _ in self.columns]
         arrays = []
         for name, values in zip(self.columns, cols):
             if name == self.columns[0]:  # row numbers, or pass-through ids as text
