@@ -63,7 +63,7 @@ def predict(
     empty = [i for i, p in enumerate(preds) if p.status == "empty"]
     if empty:
         raise DataError(describe_empty(empty))
-    for i, (text, p) in enumerate(zip(texts or [], preds)):
+    for i, (text, p) in enumerate(zip(texts or [], preds, strict=True)):
         if p.status == "no_known_words":
             err_console.print(f"[yellow]warning:[/] text {i}: no word is in the model's vocabulary; "
                               "the prediction is a guess", highlight=False, soft_wrap=True)
@@ -102,7 +102,8 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
                                   for r in output_records(chunk, id_column or "row", k))
             continue
         for j, row_id in enumerate(chunk.ids):
-            top = ", ".join(f"{c} {v:.3f}" for c, v in zip(chunk.top_labels[j], chunk.top_probs[j]))
+            top = ", ".join(f"{c} {v:.3f}" for c, v in zip(chunk.top_labels[j], chunk.top_probs[j],
+                                                                  strict=True))
             label = chunk.top_labels[j][0] if chunk.top_labels[j] else "-"
             flag = "" if chunk.status[j] == "ok" else escape(f" [{chunk.status[j]}]")
             console.print(f"{escape(str(row_id))}\t[bold]{escape(label)}[/]{flag}\t{escape(top)}\t"

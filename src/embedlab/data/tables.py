@@ -399,7 +399,7 @@ def _json(path: Path, fmt: Format, encoding: str, chunk_rows: int) -> Iterator[R
         return
     if fmt == "json" and first[1].lstrip().startswith("["):
         lines.close()
-        yield from _json_array(path, encoding, chunk_rows)
+        yield from _json_chunks("json", _JsonArray(path, encoding).items(), chunk_rows)
         return
 
     def objects() -> Iterator[tuple[dict[str, Any], int]]:
@@ -452,79 +452,78 @@ def _text_blocks(path: Path, encoding: str) -> Iterator[str]:
                 return
 
 
-def _json_array(path: Path, encoding: str, chunk_rows: int) -> Iterator[Records]:
-    """A top-level JSON array of objects, parsed one object at a time (memory: one block)."""
-    blocks = _text_blocks(path, encoding)
-    buf, pos, line, counted = "", 0, 1, 0  # line = the line of buf[counted]
-    number = 0
-    decoder = json.JSONDecoder(
-        object_pairs_hook=_object(path, lambda: f"record {number + 1} (line {where()})"))
+class _JsonArray:
+    """A top-level JSON array of objects, parsed one object at a time from blocks of text."""
 
-    def fill() -> bool:
+    def __init__(self, path: Path, encoding: str) -> None:
+        self.path = path
+        self.blocks = _text_blocks(path, encoding)
+        self.buf, self.pos = "", 0
+        self.line, self.counted = 1, 0  # ``line`` is the line of ``buf[counted]``
+        self.number = 0  # objects read so far
+        self.decoder = json.JSONDecoder(object_pairs_hook=_object(
+            path, lambda: f"record {self.number + 1} (line {self.where()})"))
+
+    def fill(self) -> bool:
         """Append the next block, dropping what is parsed; False at the end of the file."""
-        nonlocal buf, pos, line, counted
-        block = next(blocks, None)
+        block = next(self.blocks, None)
         if block is None:
             return False
-        line += buf.count("\n", counted, pos)
-        buf, pos, counted = buf[pos:] + block, 0, 0
+        self.where()
+        self.buf, self.pos, self.counted = self.buf[self.pos:] + block, 0, 0
         return True
 
-    def peek() -> str:
+    def peek(self) -> str:
         """The next non-blank character ('' at the end of the file)."""
-        nonlocal pos
         while True:
-            while pos < len(buf) and buf[pos].isspace():
-                pos += 1
-            if pos < len(buf) or not fill():
-                return buf[pos] if pos < len(buf) else ""
+            while self.pos < len(self.buf) and self.buf[self.pos].isspace():
+                self.pos += 1
+            if self.pos < len(self.buf) or not self.fill():
+                return self.buf[self.pos] if self.pos < len(self.buf) else ""
 
-    def where() -> int:
-        nonlocal line, counted
-        line += buf.count("\n", counted, pos)
-        counted = pos
-        return line
+    def where(self) -> int:
+        """The line of ``buf[pos]``."""
+        self.line += self.buf.count("\n", self.counted, self.pos)
+        self.counted = self.pos
+        return self.line
 
-    def invalid(msg: str) -> DataError:
-        return DataError(f"{path}: invalid JSON at line {where()} ({msg}); expected a JSON "
-                         "array of objects")
+    def invalid(self, msg: str) -> DataError:
+        return DataError(f"{self.path}: invalid JSON at line {self.where()} ({msg}); expected a "
+                         "JSON array of objects")
 
-    def items() -> Iterator[tuple[dict[str, Any], int]]:
-        nonlocal pos, number
-        if peek() != "[":
-            raise invalid("expected '['")
-        pos += 1
-        if peek() == "]":
-            pos += 1
-        else:
-            while True:
-                peek()
-                at = where()
-                while True:
-                    try:
-                        record, end = decoder.raw_decode(buf, pos)
-                        break
-                    except json.JSONDecodeError as exc:
-                        if not fill():
-                            pos = exc.pos
-                            raise invalid(exc.msg) from None
-                number += 1
-                pos = end
-                if not isinstance(record, dict):
-                    raise DataError(f"{path}: expected a JSON object at record {number} (line "
-                                    f"{at}); found {type(record).__name__}")
-                yield record, at
-                following = peek()
-                pos += 1
-                if following == "]":
-                    break
-                if following != ",":
-                    pos -= 1
-                    raise invalid("expected ',' or ']' after a record")
-        if peek():
-            raise invalid("extra data after the array")
+    def one(self) -> tuple[Any, int]:
+        """The next value and its line, reading more blocks until it is complete."""
+        self.peek()
+        at = self.where()
+        while True:
+            try:
+                value, self.pos = self.decoder.raw_decode(self.buf, self.pos)
+                return value, at
+            except json.JSONDecodeError as exc:
+                if not self.fill():
+                    self.pos = exc.pos
+                    raise self.invalid(exc.msg) from None
 
-    yield from _json_chunks("json", items(), chunk_rows)
+    def items(self) -> Iterator[tuple[dict[str, Any], int]]:
+        if self.peek() != "[":
+            raise self.invalid("expected '['")
+        self.pos += 1
+        done = self.peek() == "]"
+        self.pos += done
+        while not done:
+            record, at = self.one()
+            self.number += 1
+            if not isinstance(record, dict):
+                raise DataError(f"{self.path}: expected a JSON object at record {self.number} "
+                                f"(line {at}); found {type(record).__name__}")
+            yield record, at
+            following = self.peek()
+            if following not in (",", "]"):
+                raise self.invalid("expected ',' or ']' after a record")
+            self.pos += 1
+            done = following == "]"
+        if self.peek():
+            raise self.invalid("extra data after the array")
 
 
 def _json_chunks(kind: Format, objects: Iterator[tuple[dict[str, Any], Any]],

@@ -124,7 +124,7 @@ def output_records(p: ChunkPredictions, id_name: str, top_k: int) -> Iterator[di
     """The output rows of one chunk as dicts (the columns every output format has)."""
     columns = _columns(id_name, top_k)
     for row in _records(p, top_k):
-        yield dict(zip(columns, row))
+        yield dict(zip(columns, row, strict=True))
 
 
 class _Writer:
@@ -148,7 +148,7 @@ class _Writer:
                  for r in rows])
         elif self.fmt == "jsonl":
             self.file.writelines(
-                json.dumps(dict(zip(self.columns, r)), ensure_ascii=False) + "\n" for r in rows)
+                json.dumps(dict(zip(self.columns, r, strict=True)), ensure_ascii=False) + "\n" for r in rows)
         else:
             self._write_parquet(rows)
 
@@ -156,9 +156,9 @@ class _Writer:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        cols: list[Sequence[Any]] = list(zip(*rows)) if rows else [[] for _ in self.columns]
+        cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in self.columns]
         arrays = []
-        for name, values in zip(self.columns, cols):
+        for name, values in zip(self.columns, cols, strict=True):
             if name == self.columns[0]:  # row numbers, or pass-through ids as text
                 if self.row_numbers:
                     arrays.append(pa.array(values, type=pa.int64()))
