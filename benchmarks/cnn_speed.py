@@ -48,7 +48,7 @@ import torch
 
 import embedlab.training.run as run_module
 from embedlab.config import RunConfig
-from embedlab.inference.batches import EncodedTexts, predict_logits
+from embedlab.inference.forward import EncodedTexts, predict_logits
 from embedlab.models import build_model
 from embedlab.models.classifier import ClassifierModule
 from embedlab.text.preprocess import Preprocessor

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import embedlab
 from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError, DataError
-from embedlab.inference.batch import predict_file
+from embedlab.inference.files import predict_file
 
 TEXTS = ["Stocks fall as oil prices climb", "", "The striker scored twice in the final",
          "qwxzzy blorfty", "New chip makes laptops faster", "   "]
@@ -112,14 +112,14 @@ def test_bad_rows_and_interrupts_leave_no_output(predictor, tmp_path, monkeypatc
     src = tmp_path / "ragged.csv"
     src.write_text("text\n" + "oil prices\n" * 10 + "a,b\n")
     out = tmp_path / "o.csv"
-    with pytest.raises(DataError, match=r"ragged.csv: line 12: 2 fields, the header has 1"):
+    with pytest.raises(DataError, match=r"ragged\.csv: line 12 has 2 field\(s\) but the header has 1"):
         predict_file(predictor, src, out, chunk_rows=3)
     assert list(tmp_path.iterdir()) == [src]
     with pytest.raises(DataError, match="no column 'txt' \\(did you mean 'text'\\?\\)"):
         predict_file(predictor, src, out, text_columns=["txt"])
     latin = tmp_path / "latin.txt"
     latin.write_bytes("caf\u00e9 prices\n".encode("latin-1") * 3)
-    with pytest.raises(DataError, match="cannot decode line 1 as utf-8; pass --encoding"):
+    with pytest.raises(DataError, match=r"cannot decode byte 0xe9 at byte offset 3 \(line 1\) as utf-8.*--encoding latin-1"):
         predict_file(predictor, latin, out)
     assert predict_file(predictor, latin, out, encoding="latin-1").rows == 3
     out.unlink()
@@ -197,7 +197,7 @@ def test_streaming_memory_stays_bounded(run_dir, predictor, tmp_path):
                 f.write("\n".join(" ".join(r) for r in picks) + "\n")
     code = (
         "import json, resource, sys, embedlab\n"
-        "from embedlab.inference.batch import predict_file\n"
+        "from embedlab.inference.files import predict_file\n"
         "run, big, small = sys.argv[1:]\n"
         "p = embedlab.load(run)\n"
         "predict_file(p, small, small + '.csv')  # warm-up: the same code path, a small file\n"

@@ -10,7 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from embedlab.config import TrainConfig
-from embedlab.inference.batches import EncodedTexts
+from embedlab.inference.forward import EncodedTexts
 from embedlab.models import EmbeddingSpec, build_model
 from embedlab.training.trainer import Trainer
 

@@ -37,7 +37,7 @@ from embedlab.data import (
     stratified_split,
     unescape_ag_news,
 )
-from embedlab.data import datasets as registry
+from embedlab.data import builtin as registry
 from embedlab.errors import ConfigError, DataError
 
 MIRROR = Path(__file__).parents[1].parent / "shared" / "data"

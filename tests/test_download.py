@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from embedlab import download
-from embedlab.data import datasets
+from embedlab.data import builtin as datasets
 from embedlab.download import RemoteFile, cache_dir, fetch_file, locate
 from embedlab.embeddings import load, registry
 from embedlab.errors import DataError

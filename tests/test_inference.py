@@ -16,7 +16,7 @@ import embedlab
 from embedlab.artifacts import sha256_file
 from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError, DataError
-from embedlab.inference.batches import EncodedTexts, predict_logits
+from embedlab.inference.forward import EncodedTexts, predict_logits
 from embedlab.models import EmbeddingSpec, build_model
 from embedlab.predictor import Predictor
 from embedlab.text import Preprocessor

@@ -15,7 +15,7 @@ import torch
 from embedlab import TextClassifier
 from embedlab.config import DEFAULT_VECTORS, RunConfig, TrainConfig, resolve_vectors
 from embedlab.embeddings.registry import Source, get_source
-from embedlab.inference.batches import EncodedTexts
+from embedlab.inference.forward import EncodedTexts
 from embedlab.models import EmbeddingSpec, build_model
 from embedlab.models.fasttext import HASH_MULTIPLIER, V2_HASH_MULTIPLIER, hash_ngrams
 from embedlab.training.run import resolve_config

@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from embedlab.config import RunConfig, TrainConfig
 from embedlab.errors import ConfigError
-from embedlab.inference.batches import EncodedTexts
+from embedlab.inference.forward import EncodedTexts
 from embedlab.models import EmbeddingSpec, build_model
 from embedlab.models.fasttext import FastTextParams
 from embedlab.training.run import fit, load_splits, resolve_config, train_run

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from embedlab.inference.batches import EncodedTexts
+    from embedlab.inference.forward import EncodedTexts
 
 __all__ = ["Prediction", "Predictor", "TextPredictor", "load"]
 
@@ -55,19 +55,19 @@ class Predictor(TextPredictor):
 
     def encode(self, texts: Sequence[str]) -> EncodedTexts:
         """Preprocess and encode raw texts the way the model was trained (torch tensors)."""
-        from embedlab.inference.batches import EncodedTexts
+        from embedlab.inference.forward import EncodedTexts
 
         enc = self.encode_arrays(texts)
         return EncodedTexts.from_arrays(enc.ids, enc.lengths, fixed_length=self.fixed_length)
 
     def predict_logits(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> torch.Tensor:
         """Raw logits for every text (empty texts included: the model's output for no tokens)."""
-        from embedlab.inference.batches import predict_logits
+        from embedlab.inference.forward import predict_logits
 
         return predict_logits(self.model, self.encode(texts), batch_size)
 
     def _logits(self, enc: EncodedArrays, batch_size: int) -> np.ndarray:
-        from embedlab.inference.batches import EncodedTexts, predict_logits
+        from embedlab.inference.forward import EncodedTexts, predict_logits
 
         data = EncodedTexts.from_arrays(enc.ids, enc.lengths, fixed_length=self.fixed_length)
         return predict_logits(self.model, data, batch_size).numpy()

@@ -48,7 +48,7 @@ def _dataset_texts(dataset: str | None, split: str, file: Path | None, text_colu
 
 
 def _read_file(file: Path, text_column: list[str]) -> tuple[list[Any], list[str]]:
-    from embedlab.inference.batch import read_chunks
+    from embedlab.data.tables import read_chunks
 
     ids: list[Any] = []
     texts: list[str] = []

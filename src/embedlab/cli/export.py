@@ -37,7 +37,7 @@ def export(
     setup_logging()
     check = None
     if texts is not None:
-        from embedlab.inference.batch import read_chunks
+        from embedlab.data.tables import read_chunks
 
         check = [t for chunk in read_chunks(texts) for t in chunk.texts if t.strip()]
     report = export_onnx(run, out, overwrite=overwrite, texts=check, tolerance=tolerance)

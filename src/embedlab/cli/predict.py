@@ -16,8 +16,9 @@ def predict(
     run: Annotated[Path, typer.Argument(help="run directory or ONNX export directory")],
     texts: Annotated[list[str] | None, typer.Argument(help="texts to classify")] = None,
     file: Annotated[Path | None, typer.Option(
-        help="CSV/TSV/JSONL/Parquet table, or any other file read as one text per line "
-             "(blank lines kept as empty rows); streamed in chunks")] = None,
+        help="CSV/TSV/JSON/JSONL/Parquet table, a class folder (one text per file), or any "
+             "other file read as one text per line (blank lines kept as empty rows); read as "
+             "training reads it, streamed in chunks")] = None,
     text_column: Annotated[list[str] | None, typer.Option(
         help="text column of a table (repeat to join several); default 'text'")] = None,
     id_column: Annotated[str | None, typer.Option(
@@ -62,7 +63,7 @@ def predict(
     empty = [i for i, p in enumerate(preds) if p.status == "empty"]
     if empty:
         raise DataError(describe_empty(empty))
-    for i, (text, p) in enumerate(zip(texts or [], preds)):
+    for i, (text, p) in enumerate(zip(texts or [], preds, strict=True)):
         if p.status == "no_known_words":
             err_console.print(f"[yellow]warning:[/] text {i}: no word is in the model's vocabulary; "
                               "the prediction is a guess", highlight=False, soft_wrap=True)
@@ -71,7 +72,7 @@ def predict(
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
             continue
         top = ", ".join(f"{c} {v:.3f}" for c, v in p.top(top_k))
-        console.print(f"[bold]{escape(p.label)}[/]\t{escape(top)}\t{escape(text)}", highlight=False,
+        console.print(f"[bold]{escape(p.label or '-')}[/]\t{escape(top)}\t{escape(text)}", highlight=False,
                       markup=True, soft_wrap=True)
 
 
@@ -80,7 +81,7 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
                   overwrite: bool, progress: bool | None, json_lines: bool) -> None:
     from rich.markup import escape
 
-    from embedlab.inference.batch import iter_predictions, output_records, predict_file
+    from embedlab.inference.files import iter_predictions, output_records, predict_file
 
     if out is not None:
         report = predict_file(predictor, file, out, text_columns=text_columns, id_column=id_column,
@@ -101,7 +102,8 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
                                   for r in output_records(chunk, id_column or "row", k))
             continue
         for j, row_id in enumerate(chunk.ids):
-            top = ", ".join(f"{c} {v:.3f}" for c, v in zip(chunk.top_labels[j], chunk.top_probs[j]))
+            top = ", ".join(f"{c} {v:.3f}" for c, v in zip(chunk.top_labels[j], chunk.top_probs[j],
+                                                                  strict=True))
             label = chunk.top_labels[j][0] if chunk.top_labels[j] else "-"
             flag = "" if chunk.status[j] == "ok" else escape(f" [{chunk.status[j]}]")
             console.print(f"{escape(str(row_id))}\t[bold]{escape(label)}[/]{flag}\t{escape(top)}\t"

@@ -1,4 +1,4 @@
-"""Data area: labelled text collections, file loaders, built-in datasets and splits.
+"""Data area: labelled text collections, the file reader and loaders, built-in datasets, splits.
 
 >>> from embedlab.data import load_dataset, stratified_split
 >>> train = load_dataset("ag_news_sample", "train")
@@ -8,8 +8,7 @@
 """
 
 from embedlab.data.ag_news_text import unescape_ag_news
-from embedlab.data.dataset import TextDataset
-from embedlab.data.datasets import (
+from embedlab.data.builtin import (
     DataFile,
     DatasetInfo,
     PartialCopy,
@@ -22,6 +21,7 @@ from embedlab.data.datasets import (
     load_dataset,
     register_dataset,
 )
+from embedlab.data.dataset import TextDataset
 from embedlab.data.loaders import (
     TABLE_SUFFIXES,
     load_data,
@@ -29,10 +29,10 @@ from embedlab.data.loaders import (
     load_label_lines,
     load_lines,
     load_table,
-    read_text,
     read_text_lines,
 )
 from embedlab.data.splits import kfold_splits, stratified_split
+from embedlab.data.tables import read_chunks, read_text
 from embedlab.download import cache_dir, fetch_file, sha256_file
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "load_label_lines",
     "load_lines",
     "load_table",
+    "read_chunks",
     "read_text",
     "read_text_lines",
     "register_dataset",

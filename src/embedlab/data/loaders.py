@@ -1,6 +1,7 @@
-"""Read labelled texts from files: tables, class folders and line files.
+"""Labelled texts from files: tables, class folders and line files, as data sets.
 
-Every loader returns a :class:`~embedlab.data.dataset.TextDataset` or raises
+Files are parsed by :mod:`embedlab.data.tables` (the one reader, shared with prediction);
+this module adds labels, label maps and the empty-text policy. Every loader returns a :class:`~embedlab.data.dataset.TextDataset` or raises
 :class:`~embedlab.errors.DataError` with one line naming the file and, where it applies, the
 row, line or column. Nothing is returned partially.
 
@@ -18,88 +19,37 @@ Common rules
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
-import json
 import logging
-import math
 import re
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from embedlab.data.dataset import TextDataset
-from embedlab.errors import ConfigError, DataError, suggest
+from embedlab.data.tables import (
+    SUFFIXES,
+    TABLE_FORMATS,
+    Column,
+    file_format,
+    iter_records,
+    read_text,
+    resolve_column,
+    show,
+    table_format,
+    text_lines,
+)
+from embedlab.errors import ConfigError, DataError
 
 logger = logging.getLogger("embedlab")
 
 EmptyPolicy = Literal["skip", "error"]
 TableFormat = Literal["csv", "tsv", "jsonl", "json", "parquet"]
 LabelMap = Mapping[str, str] | Callable[[str], str] | None
-Column = str | int
 
-#: File suffix → table format used by :func:`load_table` when ``format`` is None.
-TABLE_SUFFIXES: dict[str, TableFormat] = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "json",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
-
-
-# --------------------------------------------------------------------------- reading bytes
-
-
-def read_text(path: str | Path, encoding: str = "utf-8") -> str:
-    """Return the whole file decoded, or raise a one-line :class:`DataError`.
-
-    A missing file, a directory, or undecodable bytes (reported with byte offset, line and a
-    suggested encoding) give a ``DataError``. A UTF-8 byte-order mark is dropped.
-    """
-    path = Path(path)
-    data = _read_bytes(path)
-    try:
-        text = data.decode(encoding)
-    except LookupError:
-        raise ConfigError(f"{path}: unknown encoding '{encoding}'") from None
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        bad = data[exc.start : exc.start + 1].hex()
-        hint = "utf-8" if _is_latin1(encoding) else "latin-1"
-        raise DataError(
-            f"{path}: cannot decode byte 0x{bad} at byte offset {exc.start} (line {line}) as "
-            f"{encoding}; the file is not {encoding} — try encoding=\"{hint}\""
-        ) from None
-    return text.removeprefix("\ufeff")
-
-
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if path.is_dir():
-        raise DataError(f"{path}: expected a file, found a directory")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read file ({exc.strerror or exc})") from None
-
-
-def _is_latin1(encoding: str) -> bool:
-    return encoding.lower().replace("_", "-") in {"latin-1", "latin1", "iso-8859-1", "l1"}
-
-
-def _split_lines(text: str) -> list[str]:
-    """Split on ``\\n`` only; drop ``\\r`` and a final empty line."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line.removesuffix("\r") for line in lines]
+#: The one suffix table, :data:`embedlab.data.tables.SUFFIXES` (this name is kept for callers).
+TABLE_SUFFIXES = SUFFIXES
+__all__ = ["TABLE_SUFFIXES", "load_data", "load_folder", "load_label_lines", "load_lines",
+           "load_table", "read_text", "read_text_lines"]
 
 
 # --------------------------------------------------------------------------- shared checks
@@ -196,8 +146,8 @@ def load_table(
         the result then has ``labels == []``.
     format:
         ``"csv"``, ``"tsv"``, ``"jsonl"``, ``"json"`` (array of objects, or JSON Lines) or
-        ``"parquet"``; ``None`` picks it from the suffix (see :data:`TABLE_SUFFIXES`;
-        ``.txt`` is read as TSV).
+        ``"parquet"``; ``None`` picks it from the suffix (see
+        :data:`embedlab.data.tables.SUFFIXES`; other suffixes need ``format``).
     encoding:
         Text encoding (not used for Parquet).
     empty:
@@ -212,249 +162,72 @@ def load_table(
 
     Notes
     -----
+    Files are read by :func:`embedlab.data.tables.iter_records`, as prediction reads them.
     Every cell is read as a string: ``"NA"``, ``"null"`` or ``"0"`` stay text. TSV is read
     without quote handling (``"`` is an ordinary character, as in GLUE-style TSV files); a
     quoted CSV field may hold commas and newlines. Every CSV/TSV row must have as many fields
     as the header (or the first row): a row with more or fewer is an error naming its line.
-    Blank lines are skipped. Messages name the data row (from 1) and its line in the file.
+    A blank line is no row, except in a one-column file (an empty text). Labels are stripped;
+    labels that differ only in surrounding spaces are merged with a warning naming them.
+    Messages name the data row (from 1) and its line in the file.
 
     Examples
     --------
     >>> ds = load_table("news.csv", [1, 2], 0, header=False)  # doctest: +SKIP
     """
     path = Path(path)
-    fmt = _table_format(path, format)
+    fmt = table_format(path, format)
     columns = [text_columns] if isinstance(text_columns, str | int) else list(text_columns)
     if not columns:
         raise ConfigError(f"{path}: text_columns is empty; expected at least one column")
     source = str(path)
-
-    if fmt in ("csv", "tsv"):
-        names, rows, where = _read_delimited(path, fmt, encoding, header)
-    elif fmt in ("jsonl", "json"):
-        names, rows, where = _read_json(path, fmt, encoding)
-    else:
-        names, rows, where = _read_parquet(path)
-    if not rows:
+    by_name = header or fmt not in ("csv", "tsv")
+    json_rows = fmt in ("json", "jsonl")
+    texts: list[str] = []
+    labels: list[str] | None = None if label_column is None else []
+    places: list[str] = []
+    text_keys: list[Column] = []
+    label_key: Column | None = None
+    label_what = ""
+    for rec in iter_records(path, fmt, encoding=encoding, header=header):
+        if not text_keys:
+            text_keys = [resolve_column(source, c, rec.names, by_name, json=json_rows)
+                         for c in columns]
+            if label_column is not None:
+                label_key = resolve_column(source, label_column, rec.names, by_name,
+                                           json=json_rows)
+                name = rec.names[label_key] if isinstance(label_key, int) else label_key
+                label_what = f"label (column {show(name)})"
+        for i in range(len(rec.rows)):
+            parts = (rec.cell(i, k).strip() for k in text_keys)
+            texts.append(" ".join(p for p in parts if p))
+            if labels is not None and label_key is not None:
+                labels.append(rec.cell(i, label_key))
+            places.append(rec.where(i))
+    if not texts:
         raise DataError(f"{path}: no rows (empty file); expected at least one {fmt} record")
 
-    text_idx = [_resolve_column(source, c, names, header or fmt not in ("csv", "tsv"))
-                for c in columns]
-    label_idx = (
-        None
-        if label_column is None
-        else _resolve_column(source, label_column, names, header or fmt not in ("csv", "tsv"))
-    )
-    texts = [
-        " ".join(part.strip() for part in (_cell(row, j) for j in text_idx) if part.strip())
-        for row in rows
-    ]
-    labels = None
-    if label_idx is not None:
-        labels = [_cell(row, label_idx).strip() for row in rows]
+    def where(i: int) -> str:
+        return places[i]
+
+    if labels is not None:
+        labels = _strip_labels(source, labels)
         labels = _apply_label_map(source, labels, label_map, where)
-    label_what = f"label (column {_show(names[label_idx])})" if label_idx is not None else ""
     return _finish(source, texts, labels, where, empty=empty, label_what=label_what)
 
 
-def _table_format(path: Path, format: str | None) -> TableFormat:
-    if format is not None:
-        if format not in ("csv", "tsv", "jsonl", "json", "parquet"):
-            raise ConfigError(
-                f"unknown table format '{format}'"
-                f"{suggest(format, ['csv', 'tsv', 'jsonl', 'json', 'parquet'])}; "
-                "known: csv, json, jsonl, parquet, tsv"
-            )
-        return format  # type: ignore[return-value]
-    suffix = path.suffix.lower()
-    if suffix == ".txt":
-        return "tsv"
-    if suffix not in TABLE_SUFFIXES:
-        raise DataError(
-            f"{path}: cannot tell the table format from suffix '{suffix}'; expected one of "
-            f"{', '.join(sorted(TABLE_SUFFIXES))} or pass format=..."
-        )
-    return TABLE_SUFFIXES[suffix]
-
-
-def _show(name: Column) -> str:
-    return str(name) if isinstance(name, int) else f"'{name}'"
-
-
-def _cell(row: Sequence[Any], j: int) -> str:
-    value = row[j] if j < len(row) else None
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _resolve_column(source: str, column: Column, names: list[Column], by_name: bool) -> int:
-    """Map a column name or position to its index in ``names``."""
-    if isinstance(column, bool) or not isinstance(column, str | int):
-        raise ConfigError(f"{source}: column must be a name or a position; found {column!r}")
-    if isinstance(column, int):
-        if not 0 <= column < len(names):
-            raise DataError(
-                f"{source}: column {column} out of range; the file has {len(names)} "
-                f"column(s) (positions 0-{len(names) - 1})"
-            )
-        return column
-    if not by_name:
-        raise DataError(
-            f"{source}: column '{column}' requested but the file is read without a header; "
-            f"use positions 0-{len(names) - 1} or header=True"
-        )
-    if column in names:
-        return names.index(column)
-    shown = ", ".join(_show(n) for n in names)
-    raise DataError(
-        f"{source}: no column '{column}'{suggest(column, [str(n) for n in names])}; "
-        f"available: {shown}"
-    )
-
-
-@contextlib.contextmanager
-def _no_field_size_limit() -> Iterator[None]:
-    """Lift the csv module's 128 KiB cap on one field (long documents), then restore it."""
-    previous = csv.field_size_limit()
-    csv.field_size_limit(sys.maxsize)
-    try:
-        yield
-    finally:
-        csv.field_size_limit(previous)
-
-
-def _read_delimited(
-    path: Path, fmt: str, encoding: str, header: bool
-) -> tuple[list[Column], list[list[Any]], Callable[[int], str]]:
-    """Read CSV (quoted fields may hold newlines) or TSV (no quoting), every cell a string.
-
-    Every row must have as many fields as the header (or, without a header, the first row):
-    a row with one field more would otherwise shift the columns silently.
-    """
-    text = read_text(path, encoding)
-    if not text.strip():
-        raise DataError(f"{path}: no rows (empty file); expected {fmt.upper()} data")
-    kind = fmt.upper()
-    if fmt == "tsv":
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t",
-                            quoting=csv.QUOTE_NONE)
-        hint = "a tab inside a text splits it in two"
-    else:
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        hint = "an unquoted comma inside a text splits it in two"
-    records: list[list[str]] = []
-    lines: list[int] = []
-    start = 1
-    with _no_field_size_limit():
-        try:
-            for record in reader:
-                if record:  # a blank line gives []
-                    records.append(record)
-                    lines.append(start)
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            raise DataError(
-                f"{path}: malformed {kind} at line {reader.line_num} ({exc})"
-            ) from None
-    if not records:
-        raise DataError(f"{path}: no rows (empty file); expected {kind} data")
-    width = len(records[0])
-    for record, line in zip(records, lines, strict=True):
-        if len(record) != width:
-            what = "the header has" if header else "the first row has"
-            why = hint if len(record) > width else "a field is missing"
-            raise DataError(
-                f"{path}: line {line} has {len(record)} field(s) but {what} {width}; every "
-                f"row needs exactly {width} ({why})"
-            )
-    if header:
-        names: list[Column] = list(records[0])
-        rows: list[list[Any]] = records[1:]
-        lines = lines[1:]
-    else:
-        names = list(range(width))
-        rows = records
-
-    def where(i: int) -> str:
-        return f"row {i + 1} (line {lines[i]})"
-
-    return names, rows, where
-
-
-def _read_json(
-    path: Path, fmt: str, encoding: str
-) -> tuple[list[Column], list[list[Any]], Callable[[int], str]]:
-    text = read_text(path, encoding)
-    records: list[Any] = []
-    line_numbers: list[int] = []
-    if fmt == "json" and text.lstrip().startswith("["):
-        try:
-            records = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-            ) from None
-        line_numbers = []
-    else:
-        for lineno, line in enumerate(_split_lines(text), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"{path}: invalid JSON on line {lineno} column {exc.colno} ({exc.msg}); "
-                    "expected one JSON object per line"
-                ) from None
-            line_numbers.append(lineno)
-    for i, record in enumerate(records):
-        if not isinstance(record, dict):
-            at = f"line {line_numbers[i]}" if line_numbers else f"record {i + 1}"
-            raise DataError(
-                f"{path}: expected a JSON object at {at}; found {type(record).__name__}"
-            )
-    names: list[Column] = list(dict.fromkeys(k for record in records for k in record))
-    rows = [[record.get(n) for n in names] for record in records]
-    for i, row in enumerate(rows):
-        for n, value in zip(names, row, strict=True):
-            if isinstance(value, dict | list):
-                at = f"line {line_numbers[i]}" if line_numbers else f"record {i + 1}"
-                raise DataError(
-                    f"{path}: field '{n}' at {at} is a JSON {type(value).__name__}; "
-                    "expected a string or number"
-                )
-
-    def where(i: int) -> str:
-        return f"row {i + 1} (line {line_numbers[i]})" if line_numbers else f"record {i + 1}"
-
-    return names, rows, where
-
-
-def _read_parquet(path: Path) -> tuple[list[Column], list[list[Any]], Callable[[int], str]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    _read_bytes(path)  # existence and readability checks with the standard messages
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        detail = " ".join(str(exc).split())
-        raise DataError(f"{path}: not a readable Parquet file ({detail})") from None
-    names: list[Column] = list(table.column_names)
-    columns = [table.column(n).to_pylist() for n in table.column_names]
-    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
-
-    def where(i: int) -> str:
-        return f"row {i + 1}"
-
-    return names, rows, where
+def _strip_labels(source: str, labels: list[str]) -> list[str]:
+    """Strip surrounding whitespace from labels, warning when that merges distinct labels."""
+    stripped = [label.strip() for label in labels]
+    merged: dict[str, set[str]] = {}
+    for raw in set(labels):
+        merged.setdefault(raw.strip(), set()).add(raw)
+    for label, raws in sorted(merged.items()):
+        if len(raws) > 1:
+            shown = " and ".join(repr(r) for r in sorted(raws))
+            logger.warning("%s: labels %s differ only in surrounding spaces; merged as %r",
+                           source, shown, label)
+    return stripped
 
 
 # --------------------------------------------------------------------------- folders
@@ -496,42 +269,19 @@ def load_folder(
         raise DataError(f"{root}: folder not found")
     if not root.is_dir():
         raise DataError(f"{root}: expected a folder with one sub-folder per class; found a file")
-    if pattern is not None and not pattern.strip():
-        raise ConfigError("pattern is empty; expected a glob such as '*.txt' (or None for "
-                          "every file)")
-    what = "files" if pattern is None else f"files matching '{pattern}'"
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not class_dirs:
-        raise DataError(
-            f"{root}: no class sub-folders; expected one sub-folder per class holding text files"
-        )
     texts: list[str] = []
     labels: list[str] = []
-    files: list[Path] = []
-    for class_dir in class_dirs:
-        found = _class_files(class_dir, pattern)
-        if not found:
-            raise DataError(f"{class_dir}: no {what} for class '{class_dir.name}' (hidden "
-                            "files are skipped)")
-        for file in found:
-            texts.append(read_text(file, encoding))
-            labels.append(class_dir.name)
+    files: list[str] = []
+    for rec in iter_records(root, encoding=encoding, pattern=pattern):
+        for file, label, text in rec.rows:
             files.append(file)
+            labels.append(label)
+            texts.append(text)
 
     def where(i: int) -> str:
-        return f"file {files[i].relative_to(root)}"
+        return f"file {files[i]}"
 
     return _finish(str(root), texts, labels, where, empty=empty)
-
-
-def _class_files(class_dir: Path, pattern: str | None) -> list[Path]:
-    """Regular, non-hidden files directly in ``class_dir`` (matching ``pattern``), sorted."""
-    try:
-        candidates = class_dir.iterdir() if pattern is None else class_dir.glob(pattern)
-        return sorted(p for p in candidates if p.parent == class_dir
-                      and not p.name.startswith(".") and p.is_file())
-    except ValueError as exc:  # e.g. an absolute or malformed glob
-        raise ConfigError(f"invalid pattern {pattern!r}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- line files
@@ -571,7 +321,7 @@ def load_label_lines(
     texts: list[str] = []
     labels: list[str] = []
     line_numbers: list[int] = []
-    for lineno, line in enumerate(_split_lines(read_text(path, encoding)), start=1):
+    for lineno, line in text_lines(path, encoding):
         if not line.strip():
             continue
         match = pattern.match(line)
@@ -581,13 +331,16 @@ def load_label_lines(
                 f"{path}: line {lineno} does not match 'LABEL text' (pattern {label_regex!r}); "
                 f"found {shown!r}"
             )
-        labels.append(match.group(1).strip())
+        labels.append(match.group(1))
         texts.append(match.group(2))
         line_numbers.append(lineno)
+    if not texts:
+        raise DataError(f"{path}: no rows (empty file); expected 'LABEL text' lines")
 
     def where(i: int) -> str:
         return f"line {line_numbers[i]}"
 
+    labels = _strip_labels(str(path), labels)
     labels = _apply_label_map(str(path), labels, label_map, where)
     return _finish(str(path), texts, labels, where, empty=empty)
 
@@ -607,7 +360,7 @@ def load_lines(
     path = Path(path)
     if label is not None and not str(label).strip():
         raise ConfigError(f"{path}: label is empty; expected a class name")
-    texts = _split_lines(read_text(path, encoding))
+    texts = [line for _, line in text_lines(path, encoding)]
 
     def where(i: int) -> str:
         return f"line {i + 1}"
@@ -645,15 +398,16 @@ def load_data(
 
     - a folder → :func:`load_folder` (one sub-folder per class, one text per file; every
       non-hidden file, or those matching ``pattern``);
-    - a table (``format`` given, or suffix ``.csv .tsv .jsonl .json .parquet``) →
+    - a table (``format`` given, or a suffix of :data:`embedlab.data.tables.SUFFIXES`) →
       :func:`load_table` with ``text_columns`` / ``label_column``;
     - ``label`` given → :func:`load_lines` (one text per line, all of class ``label``);
     - anything else → :func:`load_label_lines` (``LABEL text`` per line).
     """
     p = Path(path)
-    if p.is_dir():
+    fmt = file_format(p, format)
+    if fmt == "folder":
         return load_folder(p, encoding=encoding, pattern=pattern, empty=empty)
-    if format is not None or p.suffix.lower() in TABLE_SUFFIXES:
+    if fmt in TABLE_FORMATS:
         return load_table(
             p,
             text_columns,

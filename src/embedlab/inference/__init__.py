@@ -1,12 +1,13 @@
 """Inference: texts → padded id batches, the batched forward pass, predictions, batch files.
 
 Used by training (validation) and prediction alike; importing it does not import torch
-(``batches`` does: it holds the PyTorch forward pass).
+(``forward`` does: it holds the PyTorch forward pass).
 
 * :mod:`embedlab.inference.encoding` — encoding and the length-sorted batching rule (numpy);
-* :mod:`embedlab.inference.batches` — ``EncodedTexts`` and ``predict_logits`` (PyTorch);
+* :mod:`embedlab.inference.forward` — ``EncodedTexts`` and ``predict_logits`` (PyTorch);
 * :mod:`embedlab.inference.prediction` — ``Prediction`` and the empty-text rule;
-* :mod:`embedlab.inference.batch` — streaming prediction of CSV/TSV/JSONL/Parquet/text files.
+* :mod:`embedlab.inference.files` — streaming prediction over files (read by
+  :mod:`embedlab.data.tables`).
 """
 
 from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays, encode_texts

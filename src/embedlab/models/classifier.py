@@ -111,7 +111,7 @@ class ClassifierModule(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """Return logits ``[batch, num_classes]`` (inference batches are cut and trimmed once,
-        in :func:`embedlab.inference.batches.predict_logits`)."""
+        in :func:`embedlab.inference.forward.predict_logits`)."""
         return self._run(self._check_ids(ids), None)
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:

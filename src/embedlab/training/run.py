@@ -22,8 +22,8 @@ from embedlab.data import (
     stratified_split,
 )
 from embedlab.errors import DataError
-from embedlab.inference.batches import EncodedTexts
 from embedlab.inference.encoding import INFERENCE_BATCH
+from embedlab.inference.forward import EncodedTexts
 from embedlab.inference.prediction import TextPredictor
 from embedlab.models import (
     EmbeddingSpec,

@@ -35,8 +35,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from embedlab.config import TrainConfig
-from embedlab.inference.batches import EncodedTexts
 from embedlab.inference.encoding import INFERENCE_BATCH
+from embedlab.inference.forward import EncodedTexts
 from embedlab.models.classifier import ModelParams
 from embedlab.training.device import resolve_device
 from embedlab.training.early_stopping import EarlyStopping

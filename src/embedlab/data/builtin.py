@@ -402,6 +402,7 @@ def holdout_note(name: str, val_size: float, test_size: float, seed: int) -> str
 def _from_package(info: DatasetInfo, file: DataFile) -> Located:
     from importlib import resources
 
+    assert info.package_dir is not None  # called only for packaged data sets (see _locate)
     resource = resources.files("embedlab").joinpath("resources", "samples", info.package_dir,
                                                     file.name)
     if not resource.is_file():

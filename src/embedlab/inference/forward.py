@@ -44,21 +44,17 @@ class EncodedTexts:
         width = batch_width(self.lengths.index_select(0, index).numpy(), self.fixed_length)
         return rows[:, :width].long()
 
-    def batches(self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None,
-                by_length: bool = False, shard: tuple[int, int] = (0, 1)) -> Iterator[torch.Tensor]:
-        """Yield index tensors. ``by_length`` groups similar lengths (prediction speed);
-        ``shard=(rank, world)`` gives each distributed worker its own slice."""
+    def batches(self, batch_size: int, *, by_length: bool = False,
+                shard: tuple[int, int] = (0, 1)) -> Iterator[torch.Tensor]:
+        """Yield index tensors in input order. ``by_length`` groups similar lengths (prediction
+        speed); ``shard=(rank, world)`` gives each distributed worker its own slice. Training's
+        shuffled epochs are cut by :func:`embedlab.training.trainer.shard_batches`."""
         n = len(self)
-        if by_length and not shuffle and shard[1] == 1:
+        if by_length and shard[1] == 1:
             for index in length_sorted_batches(self.lengths.numpy(), batch_size):
                 yield torch.from_numpy(index)
             return
-        if shuffle:
-            order = torch.randperm(n, generator=generator)
-        elif by_length:
-            order = torch.argsort(self.lengths, stable=True)
-        else:
-            order = torch.arange(n)
+        order = torch.argsort(self.lengths, stable=True) if by_length else torch.arange(n)
         rank, world = shard
         if world > 1:
             order = order[rank::world]

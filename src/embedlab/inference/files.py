@@ -1,0 +1,241 @@
+"""Streaming prediction over files of any size: read in chunks, predict, write, never the whole file.
+
+Input: any format :mod:`embedlab.data.tables` reads (the reader training uses, so a file gives
+the same rows to both): CSV, TSV, JSON array, JSON Lines, Parquet, a class folder (one text per
+file) or any other file read as one text per line (blank lines kept as empty rows; in a
+one-column CSV/TSV a blank line is an empty cell too, elsewhere it is no record). Output: CSV,
+TSV, JSON Lines (``.jsonl``, ``.ndjson``, ``.json``) or Parquet by the ``out`` suffix. Every
+input row gives exactly one output row, in order, carrying the ``id_column`` value (or the
+1-based row number), the top-k labels with their probabilities, ``status`` (``ok`` /
+``no_known_words`` / ``empty``) and ``known_words``. An empty text never aborts the run: its row
+gets status ``empty`` and no label. The output is written to a temporary file renamed into place
+at the end, so an error or Ctrl-C leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedlab.atomic import atomic_file, check_writable
+from embedlab.data.tables import CHUNK_ROWS, SUFFIXES, Chunk, parquet_rows, read_chunks
+from embedlab.errors import ArtifactError, ConfigError, DataError
+from embedlab.inference.encoding import INFERENCE_BATCH
+from embedlab.inference.prediction import TextPredictor
+
+#: Output suffix → format, from the one suffix table (a ``.json`` output is JSON Lines).
+WRITE_FORMATS = {suffix: "jsonl" if fmt == "json" else fmt for suffix, fmt in SUFFIXES.items()}
+
+
+@dataclass
+class ChunkPredictions:
+    """Predictions of one chunk: ``top_labels[i]`` / ``top_probs[i]`` are empty for empty rows."""
+
+    ids: list[Any]
+    texts: list[str]
+    status: list[str]
+    known_words: list[int]
+    top_labels: list[list[str]]
+    top_probs: list[list[float]]
+
+
+@dataclass
+class BatchReport:
+    """Counts and speed of a batch prediction."""
+
+    rows: int
+    empty: int
+    no_known_words: int
+    seconds: float
+    out: Path | None
+
+    @property
+    def texts_per_s(self) -> float:
+        return self.rows / max(self.seconds, 1e-9)
+
+
+# ----- predicting -------------------------------------------------------------------------
+def predict_chunk(predictor: TextPredictor, chunk: Chunk, top_k: int,
+                  batch_size: int = INFERENCE_BATCH) -> ChunkPredictions:
+    """Top-k labels and probabilities for one chunk (empty texts get none)."""
+    enc = predictor.encode_arrays(chunk.texts)
+    keep = np.flatnonzero(enc.lengths > 0)
+    sub = enc.subset(keep)
+    probs = predictor._probabilities(sub, batch_size)
+    k = min(top_k, probs.shape[1])
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    top_p = np.take_along_axis(probs, order, 1)
+    classes = np.asarray(predictor.classes, dtype=object)
+    n = len(chunk.texts)
+    labels: list[list[str]] = [[] for _ in range(n)]
+    ps: list[list[float]] = [[] for _ in range(n)]
+    status = ["empty"] * n
+    known = enc.known.tolist()
+    for row, i in enumerate(keep.tolist()):
+        labels[i] = classes[order[row]].tolist()
+        ps[i] = top_p[row].tolist()
+        status[i] = "ok" if known[i] else "no_known_words"
+    return ChunkPredictions(chunk.ids, chunk.texts, status, known, labels, ps)
+
+
+def iter_predictions(predictor: TextPredictor, path: str | Path, *, text_columns: Sequence[str] = ("text",),
+                     id_column: str | None = None, encoding: str = "utf-8", top_k: int = 1,
+                     chunk_rows: int = CHUNK_ROWS,
+                     batch_size: int = INFERENCE_BATCH) -> Iterator[ChunkPredictions]:
+    """Predict ``path`` chunk by chunk (memory bounded by the chunk, not the file)."""
+    if top_k < 1:
+        raise ConfigError(f"top_k must be at least 1, found {top_k}")
+    rows = 0
+    for chunk in read_chunks(path, text_columns, id_column, encoding, chunk_rows):
+        rows += len(chunk.ids)
+        if len(chunk.ids):
+            yield predict_chunk(predictor, chunk, top_k, batch_size)
+    if not rows:
+        raise DataError(f"{path}: no rows to predict (the file is empty or holds a header only)")
+
+
+# ----- writing ----------------------------------------------------------------------------
+def _columns(id_name: str, k: int) -> list[str]:
+    cols = [id_name, "label", "probability"]
+    for i in range(2, k + 1):
+        cols += [f"label_{i}", f"probability_{i}"]
+    return cols + ["status", "known_words"]
+
+
+def _records(p: ChunkPredictions, k: int) -> Iterator[list[Any]]:
+    for j in range(len(p.ids)):
+        row: list[Any] = [p.ids[j]]
+        labels, probs = p.top_labels[j], p.top_probs[j]
+        for i in range(k):
+            row += [labels[i], probs[i]] if i < len(labels) else [None, None]
+        row += [p.status[j], p.known_words[j]]
+        yield row
+
+
+def output_records(p: ChunkPredictions, id_name: str, top_k: int) -> Iterator[dict[str, Any]]:
+    """The output rows of one chunk as dicts (the columns every output format has)."""
+    columns = _columns(id_name, top_k)
+    for row in _records(p, top_k):
+        yield dict(zip(columns, row, strict=True))
+
+
+class _Writer:
+    """Writes output rows in one format: CSV/TSV/JSON Lines through a text file, or Parquet."""
+
+    def __init__(self, path: Path, fmt: str, columns: list[str], row_numbers: bool) -> None:
+        self.fmt, self.columns, self.row_numbers = fmt, columns, row_numbers
+        self._pq: Any = None  # a pyarrow ParquetWriter, opened by the first chunk
+        self.file: Any = None  # the text file (CSV, TSV, JSON Lines)
+        if fmt != "parquet":
+            self.file = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
+            if fmt in ("csv", "tsv"):
+                self.csv = csv.writer(self.file, delimiter="," if fmt == "csv" else "\t")
+                self.csv.writerow(columns)
+        self.path = path
+
+    def write(self, rows: list[list[Any]]) -> None:
+        if self.fmt in ("csv", "tsv"):
+            self.csv.writerows(
+                [[("" if v is None else f"{v:.6f}" if isinstance(v, float) else v) for v in r]
+                 for r in rows])
+        elif self.fmt == "jsonl":
+            self.file.writelines(
+                json.dumps(dict(zip(self.columns, r, strict=True)), ensure_ascii=False) + "\n" for r in rows)
+        else:
+            self._write_parquet(rows)
+
+    def _write_parquet(self, rows: list[list[Any]]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in self.columns]
+        arrays = []
+        for name, values in zip(self.columns, cols, strict=True):
+            if name == self.columns[0]:  # row numbers, or pass-through ids as text
+                if self.row_numbers:
+                    arrays.append(pa.array(values, type=pa.int64()))
+                else:
+                    arrays.append(pa.array([None if v is None else str(v) for v in values],
+                                           type=pa.string()))
+            elif name.startswith("probability"):
+                arrays.append(pa.array(values, type=pa.float32()))
+            elif name == "known_words":
+                arrays.append(pa.array(values, type=pa.int32()))
+            else:
+                arrays.append(pa.array(values, type=pa.string()))
+        table = pa.Table.from_arrays(arrays, names=self.columns)
+        if self._pq is None:
+            self._pq = pq.ParquetWriter(str(self.path), table.schema)
+        self._pq.write_table(table)
+
+    def close(self) -> None:
+        if self.fmt == "parquet":
+            if self._pq is None:
+                self._write_parquet([])
+            self._pq.close()
+        else:
+            self.file.close()
+
+
+def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
+                 text_columns: Sequence[str] = ("text",), id_column: str | None = None,
+                 encoding: str = "utf-8", top_k: int = 1, overwrite: bool = False,
+                 progress: bool | None = None, chunk_rows: int = CHUNK_ROWS,
+                 batch_size: int = INFERENCE_BATCH) -> BatchReport:
+    """Predict every row of ``path`` into ``out`` (format from its suffix), streaming.
+
+    ``progress=None`` shows a bar with texts/s on stderr only when it is a terminal. ``out`` is
+    written atomically; an existing file is replaced only with ``overwrite``.
+    """
+    path, out = Path(path), Path(out)
+    if top_k < 1:
+        raise ConfigError(f"top_k must be at least 1, found {top_k}")
+    fmt = WRITE_FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"{out}: unknown output format '{out.suffix}'; use "
+                          f"{', '.join(sorted(WRITE_FORMATS))}")
+    if out.exists() and out.resolve() == path.resolve():
+        raise ConfigError(f"{out}: the output would overwrite the input file")
+    if out.exists() and not overwrite:
+        raise ArtifactError(f"{out}: already exists; choose another --out or pass --overwrite")
+    if out.exists() and not out.is_file():
+        raise ArtifactError(f"{out}: exists and is not a file")
+    check_writable(out)
+    columns = _columns(id_column or "row", min(top_k, len(predictor.classes)))
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=parquet_rows(path), unit=" texts", unit_scale=True, file=sys.stderr,
+                   desc="predicting", dynamic_ncols=True)
+    rows = empty = unknown = 0
+    t0 = time.perf_counter()
+    try:
+        chunks = iter_predictions(predictor, path, text_columns=text_columns, id_column=id_column,
+                                  encoding=encoding, top_k=top_k, chunk_rows=chunk_rows,
+                                  batch_size=batch_size)
+        with atomic_file(out) as tmp:
+            writer = _Writer(tmp, fmt, columns, row_numbers=id_column is None)
+            try:
+                for p in chunks:
+                    writer.write(list(_records(p, len(columns) // 2 - 1)))
+                    rows += len(p.ids)
+                    empty += p.status.count("empty")
+                    unknown += p.status.count("no_known_words")
+                    if bar is not None:
+                        bar.update(len(p.ids))
+            finally:
+                writer.close()
+    finally:
+        if bar is not None:
+            bar.close()
+    return BatchReport(rows, empty, unknown, time.perf_counter() - t0, out)
