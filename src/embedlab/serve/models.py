@@ -1,7 +1,7 @@
 """The runs a server holds: naming (``name=path``), loading once at start-up, model cards.
 
-A run directory that is missing, incomplete, altered after training (checksum mismatch) or whose
-files do not fit together is refused here, before the server listens, with the reason in one line.
+A run directory that is missing, incomplete, altered after training (checksum mismatch), whose
+files do not fit together or whose weights are not finite is refused here, before the server listens, with the reason in one line.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from embedlab.errors import ArtifactError, ConfigError, EmbedlabError
 
@@ -72,16 +74,30 @@ def load_served_model(name: str, path: Path, warm_up: bool = True) -> ServedMode
 
     try:
         predictor = Predictor.load(path)
+        check_finite_weights(predictor, path)
         card = model_card(name, predictor, path)
         view, card["explanations"] = explanation_view(predictor)
-        if warm_up:
-            predictor.predict_proba([WARM_UP_TEXT])
+        if warm_up and not np.isfinite(predictor.predict_proba([WARM_UP_TEXT])).all():
+            raise ArtifactError(f"{path}: the model gives non-finite probabilities (nan or inf) "
+                                "for a plain sentence: it cannot be served; retrain it")
     except EmbedlabError:
         raise
     except Exception as e:  # noqa: BLE001 - any other failure of a run's files is the run's fault
         first = str(e).splitlines()[0] if str(e) else ""
         raise ArtifactError(f"{path}: cannot load run ({type(e).__name__}: {first})") from None
     return ServedModel(name, path, predictor, card, view)
+
+
+def check_finite_weights(predictor: Any, path: Path) -> None:
+    """Refuse a model whose weights hold NaN or infinity (saved before training refused a
+    non-finite loss, or damaged and its manifest recomputed): it could only answer NaN."""
+    model = getattr(predictor, "model", None)
+    if model is None:
+        return
+    for key, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise ArtifactError(f"{path}: the model's weights are not finite (nan or inf in "
+                                f"'{key}'): it cannot be served; retrain it")
 
 
 def explanation_view(predictor: Any) -> tuple[Any, dict[str, Any]]:
