@@ -148,29 +148,41 @@ def _split_metrics(m: dict | None) -> dict | None:
     return {k: m[k] for k in keep if k in m}
 
 
+def _architecture(predictor: Any) -> dict[str, Any]:
+    info, cfg = predictor.model_info, predictor.config
+    return {"name": info.get("name", cfg.model.name), "params": info.get("params", cfg.model.params),
+            "embedding_dim": info.get("embedding_dim"),
+            "vocab_size": info.get("vocab_size", len(predictor.vocab)),
+            "n_parameters": info.get("n_parameters")}
+
+
+def _data(predictor: Any, metrics: dict) -> dict[str, Any]:
+    """What the run was trained on: the data settings, the split sizes and their notes."""
+    data_cfg = predictor.config.data.model_dump(mode="json")
+    sizes = metrics.get("data") or {}
+    data = {k: data_cfg.get(k) for k in ("dataset", "path", "text_columns", "label_column", "limit")}
+    return {**data, "sizes": {k: sizes[k] for k in ("train", "validation", "test") if k in sizes},
+            "notes": list(sizes.get("notes") or [])}
+
+
+def _checksum(manifest_bytes: bytes) -> dict[str, Any]:
+    manifest = json.loads(manifest_bytes)
+    return {"manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+            "files": {k: v.get("sha256") for k, v in (manifest.get("files") or {}).items()}}
+
+
 def model_card(name: str, predictor: Any, path: Path) -> dict[str, Any]:
     """The model card of a run: what it predicts, how it was built and trained, how well it did,
     on what data, and the checksum that identifies exactly these files."""
     d = Path(path)
     cfg = predictor.config
-    info = dict(predictor.model_info)
     metrics = _read_json(d / "metrics.json") or {}
-    manifest_bytes = (d / "manifest.json").read_bytes()
-    manifest = json.loads(manifest_bytes)
-    data_cfg = cfg.data.model_dump(mode="json")
-    sizes = metrics.get("data") or {}
     train = metrics.get("train") or {}
     card = {
         "name": name,
         "run": d.resolve().name,
         "classes": list(predictor.classes),
-        "architecture": {
-            "name": info.get("name", cfg.model.name),
-            "params": info.get("params", cfg.model.params),
-            "embedding_dim": info.get("embedding_dim"),
-            "vocab_size": info.get("vocab_size", len(predictor.vocab)),
-            "n_parameters": info.get("n_parameters"),
-        },
+        "architecture": _architecture(predictor),
         "hyperparameters": cfg.training.model_dump(mode="json", exclude={"progress"}),
         "preprocessing": cfg.preprocess.model_dump(mode="json"),
         "vocabulary": {**cfg.vocab.model_dump(mode="json"), "size": len(predictor.vocab)},
@@ -180,19 +192,8 @@ def model_card(name: str, predictor: Any, path: Path) -> dict[str, Any]:
                     if isinstance(metrics.get(split), dict)},
         "training": {k: train[k] for k in ("epochs", "best_epoch", "seconds", "samples_per_s")
                      if k in train},
-        "data": {
-            "dataset": data_cfg.get("dataset"),
-            "path": data_cfg.get("path"),
-            "text_columns": data_cfg.get("text_columns"),
-            "label_column": data_cfg.get("label_column"),
-            "limit": data_cfg.get("limit"),
-            "sizes": {k: sizes[k] for k in ("train", "validation", "test") if k in sizes},
-            "notes": list(sizes.get("notes") or []),
-        },
-        "checksum": {
-            "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
-            "files": {k: v.get("sha256") for k, v in (manifest.get("files") or {}).items()},
-        },
+        "data": _data(predictor, metrics),
+        "checksum": _checksum((d / "manifest.json").read_bytes()),
     }
     if not metrics:
         card["data"]["notes"].append("the run has no metrics.json (saved from Python, not trained "

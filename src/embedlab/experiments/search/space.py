@@ -25,23 +25,28 @@ class Param:
     high: float | None = None
     choices: list[Any] = field(default_factory=list)
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a numeric range (a choice has none)."""
+        if self.low is None or self.high is None:
+            raise ConfigError(f"{self.key}: a {self.kind} parameter has no numeric range")
+        return self.low, self.high
+
     def suggest(self, trial: Any) -> Any:
-        if self.kind == "loguniform":
-            return trial.suggest_float(self.key, self.low, self.high, log=True)
-        if self.kind == "uniform":
-            return trial.suggest_float(self.key, self.low, self.high)
+        if self.kind == "choice":
+            index = trial.suggest_categorical(self.key, list(range(len(self.choices))))
+            return self.choices[index]
+        low, high = self.bounds
         if self.kind == "int":
-            return trial.suggest_int(self.key, int(self.low), int(self.high))
-        index = trial.suggest_categorical(self.key, list(range(len(self.choices))))
-        return self.choices[index]
+            return trial.suggest_int(self.key, int(low), int(high))
+        return trial.suggest_float(self.key, low, high, log=self.kind == "loguniform")
 
     def probe_values(self) -> list[Any]:
         """Values that must all make a valid config (checked before any trial)."""
         if self.kind == "choice":
             return self.choices
-        if self.kind == "int":
-            return [int(self.low), int(self.high)]
-        return [self.low, self.high]
+        low, high = self.bounds
+        return [int(low), int(high)] if self.kind == "int" else [low, high]
 
 
 @dataclass

@@ -82,7 +82,7 @@ def _start_values(space: Space) -> dict[str, Any]:
         if p.kind == "choice":
             if node in p.choices:
                 values[p.key] = p.choices.index(node)
-        elif isinstance(node, (int, float)) and not isinstance(node, bool) and p.low <= node <= p.high:
+        elif isinstance(node, (int, float)) and not isinstance(node, bool) and p.bounds[0] <= node <= p.bounds[1]:
             values[p.key] = node
     return values
 
