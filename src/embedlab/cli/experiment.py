@@ -83,22 +83,41 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log every epoch")] = False,
 ) -> None:
     """Train every cell × seed × fold of a grid (resumable: finished runs are skipped), then report."""
+    _logging(verbose)
+    g = build_grid(grid, builtin, set_, seeds, folds)
+    out = out or Path("experiments") / g.name
+    console.print(f"experiment [bold]{g.name}[/]: {len(g.cells)} cells × {len(g.seeds)} seeds"
+                  + (f" × folds ({g.folds})" if g.folds else "") + f" = {len(g.runs())} runs → {out}")
+    _run_grid(g, out, jobs=jobs, overwrite=overwrite, track=track)
+    if report:
+        show_report(out)
+
+
+def _grid_source(grid: Path | None, builtin: str | None) -> tuple[dict, str, Path | None]:
+    """The grid mapping as written, its name for messages and the folder its paths are relative to."""
     import yaml
 
     from embedlab.errors import ConfigError
-    from embedlab.experiments.grid import builtin_data, load_grid, parse_grid
-    from embedlab.experiments.runner import run_experiment
+    from embedlab.experiments.grid import builtin_data, load_grid
 
-    _logging(verbose)
     if (grid is None) == (builtin is None):
         raise ConfigError("give a grid file or --builtin NAME (one of them)")
     if builtin is not None:
-        data, source, base_dir = builtin_data(builtin), f"builtin:{builtin}", None
-    else:
-        if not grid.is_file():
-            raise ConfigError(f"{grid}: grid file not found")
-        load_grid(grid)  # validates the file as written
-        data, source, base_dir = yaml.safe_load(grid.read_text(encoding="utf-8")), str(grid), grid.parent
+        return builtin_data(builtin), f"builtin:{builtin}", None
+    assert grid is not None
+    if not grid.is_file():
+        raise ConfigError(f"{grid}: grid file not found")
+    load_grid(grid)  # validates the file as written
+    return yaml.safe_load(grid.read_text(encoding="utf-8")), str(grid), grid.parent
+
+
+def build_grid(grid: Path | None, builtin: str | None, set_: list[str] | None,
+               seeds: int | None, folds: int | None):
+    """The grid of a file or a built-in experiment with the command line's ``--set``,
+    ``--seeds`` and ``--folds`` applied (validated as a whole, like the file)."""
+    from embedlab.experiments.grid import parse_grid
+
+    data, source, base_dir = _grid_source(grid, builtin)
     updates = _set(set_)
     if updates:
         g0 = parse_grid(data, source, base_dir)
@@ -108,22 +127,21 @@ def run(
         data = {**data, "seeds": _seeds(seeds)}
     if folds is not None:
         data = {**data, "folds": folds}
-    g = parse_grid(data, source, base_dir)
-    out = out or Path("experiments") / g.name
-    console.print(f"experiment [bold]{g.name}[/]: {len(g.cells)} cells × {len(g.seeds)} seeds"
-                  + (f" × folds ({g.folds})" if g.folds else "") + f" = {len(g.runs())} runs → {out}")
+    return parse_grid(data, source, base_dir)
+
+
+def _run_grid(g, out: Path, *, jobs: int, overwrite: bool, track: str | None) -> None:
+    """Run the grid; Ctrl+C says how many runs are kept and exits 130."""
+    from embedlab.experiments.runner import read_manifest, run_experiment
+
     try:
         result = run_experiment(g, out, jobs=jobs, overwrite=overwrite, track=track)
     except KeyboardInterrupt:
-        from embedlab.experiments.runner import read_manifest
-
         done = len(read_manifest(out)["runs"]) if (out / "manifest.json").is_file() else 0
         print_error(f"interrupted: {done} of {len(g.runs())} runs are done and kept; run the same "
                     "command again to continue")
         raise typer.Exit(130) from None
     console.print(f"{result.trained} runs trained, {result.skipped} already done, in {result.seconds:.1f}s")
-    if report:
-        show_report(out)
 
 
 @app.command("report")
@@ -189,28 +207,40 @@ def train_folds_or_autotune(config, out: Path, *, overwrite: bool = False, folds
     if folds is not None and autotune is not None:
         raise ConfigError("give --folds or --autotune, not both")
     if folds is not None:
-        from embedlab.experiments.grid import Cell, Grid
-        from embedlab.experiments.runner import run_experiment
+        _train_folds(config, out, folds, overwrite)
+    else:
+        _train_autotuned(config, out, float(autotune or 0), overwrite)
 
-        _logging(False)
-        if folds < 2:
-            raise ConfigError(f"--folds must be at least 2; found {folds}")
-        grid = Grid(name=out.name, base=config, cells=[Cell(config.model.name, {})],
-                    seeds=[config.training.seed], folds=folds, source="--folds")
-        console.print(f"{folds}-fold cross-validation → {out}")
-        result = run_experiment(grid, out, overwrite=overwrite)
-        console.print(f"{result.trained} folds trained, {result.skipped} already done, in {result.seconds:.1f}s")
-        show_report(out)
-        return
+
+def _train_folds(config, out: Path, folds: int, overwrite: bool) -> None:
+    """One run per fold into the experiment folder ``out``, then its report."""
+    from embedlab.errors import ConfigError
+    from embedlab.experiments.grid import Cell, Grid
+    from embedlab.experiments.runner import run_experiment
+
+    _logging(False)
+    if folds < 2:
+        raise ConfigError(f"--folds must be at least 2; found {folds}")
+    grid = Grid(name=out.name, base=config, cells=[Cell(config.model.name, {})],
+                seeds=[config.training.seed], folds=folds, source="--folds")
+    console.print(f"{folds}-fold cross-validation → {out}")
+    result = run_experiment(grid, out, overwrite=overwrite)
+    console.print(f"{result.trained} folds trained, {result.skipped} already done, in {result.seconds:.1f}s")
+    show_report(out)
+
+
+def _train_autotuned(config, out: Path, seconds: float, overwrite: bool) -> None:
+    """A search of ``seconds`` on the validation split, then the best config trained into ``out``."""
     from embedlab.artifacts import ensure_free
+    from embedlab.errors import ConfigError
     from embedlab.experiments.search import autotune as run_autotune
     from embedlab.training.metrics import metrics_table
     from embedlab.training.run import train_run
 
     ensure_free(out, overwrite)
-    found = run_autotune(config, float(autotune or 0))
+    found = run_autotune(config, seconds)
     if found.best_config is None:
-        raise ConfigError(f"--autotune {autotune}: no trial finished in time; give it more seconds")
+        raise ConfigError(f"--autotune {seconds}: no trial finished in time; give it more seconds")
     console.print(f"autotune: {found.ran} trials ({found.pruned} pruned); best validation "
                   f"{found.metric} {found.best_value:.4f} with {found.best_params}")
     result = train_run(found.best_config, out, overwrite=overwrite)

@@ -101,12 +101,39 @@ def explain(
     Bad input (an empty text, an unknown --target, a method the model cannot do) is a one-line
     error, exit 1, and nothing is written.
     """
-    from embedlab.errors import ConfigError, DataError
-    from embedlab.explain.explainer import check_settings, resolve_method
+    from embedlab.errors import ConfigError
     from embedlab.explain.model_view import ModelView
     from embedlab.predictor import load
 
     setup_logging()
+    _check_mode(text, file, global_, faithfulness)
+    _check_outputs(text, file, global_, faithfulness, out=out, html=html, png=png, json_out=json_out)
+    for path in (html, png, json_out, out):
+        free_file(path, overwrite)
+    view = ModelView(load(run))
+    settings = {k: v for k, v in (("n_steps", n_steps), ("num_samples", num_samples)) if v is not None}
+    if target is not None:
+        view.class_index(target, 0)
+    columns = text_column or ["text"]
+    if faithfulness:
+        _faithfulness(view, methods, settings, dataset, split, file, columns, limit or 300, seed,
+                      out, png, progress)
+        return
+    if methods:
+        raise ConfigError("--compare is for --faithfulness")
+    resolved, chosen = _method_settings(view, method, settings, seed)
+    if global_:
+        _global(view, method, chosen, dataset, split, file, columns, limit, seed, top, out, progress)
+    elif file is not None:
+        _batch(view, resolved, target, chosen, file, columns, out, html, progress)
+    else:
+        _one(view, text or "", resolved, target, chosen, html, png, json_out, top)
+
+
+def _check_mode(text: str | None, file: Path | None, global_: bool, faithfulness: bool) -> None:
+    """Exactly one of: a text, --file, --global, --faithfulness (the last two may read --file)."""
+    from embedlab.errors import ConfigError, DataError
+
     modes = sum([text is not None, file is not None and not (global_ or faithfulness),
                  global_, faithfulness])
     if global_ and faithfulness:
@@ -116,47 +143,38 @@ def explain(
     if text is not None and (file is not None or global_ or faithfulness):
         raise ConfigError("a text argument explains one text; drop it to use --file, --global "
                           "or --faithfulness")
+
+
+def _check_outputs(text: str | None, file: Path | None, global_: bool, faithfulness: bool, *,
+                   out: Path | None, html: Path | None, png: Path | None,
+                   json_out: Path | None) -> None:
+    """The output options the chosen mode writes (anything else is refused before any work)."""
+    from embedlab.errors import ConfigError
+
+    report = global_ or faithfulness
     if out is not None and text is not None:
         raise ConfigError("--out is for --file, --global and --faithfulness; for one text use "
                           "--json, --html or --png")
-    if file is not None and not (global_ or faithfulness) and (png or json_out):
+    if file is not None and not report and (png or json_out):
         raise ConfigError("--png and --json are for one text; with --file use --out (JSON "
                           "Lines) and/or --html")
-    if (global_ or faithfulness) and (html or json_out):
+    if report and (html or json_out):
         raise ConfigError("--global and --faithfulness write their report with --out (JSON)"
                           + (" and --png (deletion curves)" if faithfulness else ""))
     if global_ and png:
         raise ConfigError("--png with --global is not drawn; use --out for the JSON report")
-    for path in (html, png, json_out, out):
-        free_file(path, overwrite)
-    view = ModelView(load(run))
-    settings: dict[str, Any] = {}
-    if n_steps is not None:
-        settings["n_steps"] = n_steps
-    if num_samples is not None:
-        settings["num_samples"] = num_samples
-    if target is not None:
-        view.class_index(target, 0)
 
-    if faithfulness:
-        _faithfulness(view, methods, settings, dataset, split, file, text_column or ["text"],
-                      limit or 300, seed, out, png, progress)
-        return
-    if methods:
-        raise ConfigError("--compare is for --faithfulness")
+
+def _method_settings(view, method: str, settings: dict, seed: int) -> tuple[str, dict]:
+    """The method ``auto`` stands for on this model, and the settings it takes (checked)."""
+    from embedlab.explain.explainer import check_settings, resolve_method
+
     resolved = resolve_method(view, method)
     chosen = {k: v for k, v in settings.items() if k in _takes(resolved)}
     check_settings(resolved, chosen)
     if resolved == "lime":
         chosen.setdefault("seed", seed)
-    if global_:
-        _global(view, method, chosen, dataset, split, file, text_column or ["text"], limit, seed,
-                top, out, progress)
-        return
-    if file is not None:
-        _batch(view, resolved, target, chosen, file, text_column or ["text"], out, html, progress)
-        return
-    _one(view, text or "", resolved, target, chosen, html, png, json_out, top)
+    return resolved, chosen
 
 
 def _takes(method: str) -> list[str]:
@@ -200,30 +218,16 @@ def _one(view, text: str, method: str, target: str | None, settings: dict, html:
 
 def _batch(view, method: str, target: str | None, settings: dict, file: Path,
            text_column: list[str], out: Path | None, html: Path | None, progress) -> None:
-    import json
-
     from embedlab.atomic import atomic_file
-    from embedlab.errors import ConfigError, DataError
-    from embedlab.explain.explainer import explain_prepared
+    from embedlab.errors import ConfigError
 
     if out is None and html is None:
         raise ConfigError("--file needs --out why.jsonl (and/or --html page.html)")
     ids, texts = _read_file(file, text_column)
     wrap = _progress(progress, f"explaining {len(texts):,} texts ({method})")
-    lines, explanations, empty = [], [], 0
-    for row, text in (wrap(list(zip(ids, texts))) if wrap else zip(ids, texts)):
-        try:
-            e = explain_prepared(view, view.prepare(text), method, target, **settings)
-        except DataError as err:
-            if "empty text" not in str(err):
-                raise
-            empty += 1
-            lines.append(json.dumps({"id": row, "status": "empty", "text": text,
-                                     "error": "empty text: nothing to explain"}))
-            continue
-        e = e.without_maps()  # filters × tokens per row would dwarf everything else
-        explanations.append(e)
-        lines.append(json.dumps({"id": row, **e.to_dict()}, ensure_ascii=False))
+    pairs = list(zip(ids, texts))
+    lines, explanations, empty = _explain_rows(view, method, target, settings,
+                                               wrap(pairs) if wrap else pairs)
     if out is not None:
         with atomic_file(out) as tmp:
             tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -239,6 +243,32 @@ def _batch(view, method: str, target: str | None, settings: dict, file: Path,
     if empty:
         err_console.print(f"[yellow]warning:[/] {rows(empty, 'empty row')} kept with status 'empty'",
                           highlight=False)
+
+
+def _explain_rows(view, method: str, target: str | None, settings: dict,
+                  pairs) -> tuple[list[str], list[Any], int]:
+    """Explain each ``(id, text)``: the JSON Lines, the explanations (without the cnn filter
+    maps) and how many texts were empty (kept as rows with status 'empty')."""
+    import json
+
+    from embedlab.errors import DataError
+    from embedlab.explain.explainer import explain_prepared
+
+    lines, explanations, empty = [], [], 0
+    for row, text in pairs:
+        try:
+            e = explain_prepared(view, view.prepare(text), method, target, **settings)
+        except DataError as err:
+            if "empty text" not in str(err):
+                raise
+            empty += 1
+            lines.append(json.dumps({"id": row, "status": "empty", "text": text,
+                                     "error": "empty text: nothing to explain"}))
+            continue
+        e = e.without_maps()  # filters × tokens per row would dwarf everything else
+        explanations.append(e)
+        lines.append(json.dumps({"id": row, **e.to_dict()}, ensure_ascii=False))
+    return lines, explanations, empty
 
 
 def _global(view, method: str, settings: dict, dataset, split, file, text_column, limit, seed,

@@ -25,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,84 @@ def _threads_per_job(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
+def _check_options(jobs: int, track: str | None) -> None:
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1; found {jobs}")
+    if track not in (None, "mlflow"):
+        raise ConfigError(f"unknown tracker '{track}'; known: mlflow")
+
+
+def _plan(out: Path, specs: list[RunSpec], done: dict[str, dict]) -> list[RunSpec]:
+    """The runs still to train; finished runs the manifest missed (killed before it was
+    updated) are added to ``done``. A partial run directory we did not leave is refused."""
+    todo: list[RunSpec] = []
+    for spec in specs:
+        run_dir = out / spec.key
+        if _is_complete(run_dir):
+            if spec.key not in done:
+                done[spec.key] = {"cell": spec.cell, "seed": spec.seed, "fold": spec.fold}
+            continue
+        if run_dir.exists() and any(p for p in run_dir.iterdir() if not p.name.startswith("fold-")):
+            raise ArtifactError(f"{run_dir}: incomplete run directory that this experiment did not "
+                                "leave; move it away and run again")
+        done.pop(spec.key, None)
+        todo.append(spec)
+    return todo
+
+
+def _open_tracker(out: Path, manifest: dict, specs: list[RunSpec]) -> Any:
+    """An MLflow tracker for the experiment, with every finished but untracked run logged."""
+    from embedlab.experiments.tracking import MlflowTracker
+
+    tracker = MlflowTracker.open(out, manifest)
+    write_manifest(out, manifest)
+    done = manifest["runs"]
+    for spec in specs:  # runs finished before tracking was asked for, or before a kill
+        entry = done.get(spec.key)
+        if entry is not None and not entry.get("tracked"):
+            tracker.log_run(spec, out / spec.key)
+            entry["tracked"] = True
+    write_manifest(out, manifest)
+    return tracker
+
+
+@dataclass
+class _Recorder:
+    """Records each finished run: in the manifest (rewritten at once), the tracker, the log."""
+
+    out: Path
+    manifest: dict
+    total: int
+    tracker: Any = None
+    on_run_done: Callable[[RunSpec, dict], Any] | None = None
+
+    def __call__(self, spec: RunSpec, summary: dict) -> None:
+        done = self.manifest["runs"]
+        entry = {"cell": spec.cell, "seed": spec.seed, "fold": spec.fold,
+                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), **summary}
+        done[spec.key] = entry
+        if self.tracker is not None:
+            self.tracker.log_run(spec, self.out / spec.key)
+            entry["tracked"] = True
+        write_manifest(self.out, self.manifest)
+        fold = f" fold {spec.fold + 1}" if spec.fold is not None else ""
+        log.info("[%d/%d] %s seed %d%s: %s accuracy %.4f, weighted F1 %.4f (%.1fs)", len(done),
+                 self.total, spec.cell, spec.seed, fold, summary["split"], summary["accuracy"],
+                 summary["weighted_f1"], summary["seconds"])
+        if self.on_run_done is not None:
+            self.on_run_done(spec, summary)
+
+
+def _job_args(grid: Grid, out: Path, threads: int | None, spec: RunSpec) -> tuple:
+    """The arguments of :func:`execute_run` for one run (plain data: they cross processes)."""
+    config = spec.config
+    if threads is not None and config.training.threads is None:
+        config = config.override({"training.threads": threads})
+    config = config.override({"training.progress": False})
+    folds = grid.cell_folds(spec.config) if spec.fold is not None else None
+    return config.model_dump(mode="json"), folds, spec.fold, str(out / spec.key)
+
+
 def run_experiment(grid: Grid, out: str | Path, *, jobs: int = 1, overwrite: bool = False,
                    track: str | None = None,
                    on_run_done: Callable[[RunSpec, dict], Any] | None = None) -> ExperimentResult:
@@ -199,14 +278,10 @@ def run_experiment(grid: Grid, out: str | Path, *, jobs: int = 1, overwrite: boo
     the CPU threads (unless the config sets ``training.threads``). ``track="mlflow"`` logs every
     run as a child of one MLflow run. ``on_run_done(spec, summary)`` is called after each run.
     """
-    if jobs < 1:
-        raise ConfigError(f"--jobs must be at least 1; found {jobs}")
-    if track not in (None, "mlflow"):
-        raise ConfigError(f"unknown tracker '{track}'; known: mlflow")
+    _check_options(jobs, track)
     out = Path(out)
     specs = grid.runs()
     _check_folds(grid)
-    tracker = None
     if track == "mlflow":
         from embedlab.experiments.tracking import check_mlflow
 
@@ -215,60 +290,14 @@ def run_experiment(grid: Grid, out: str | Path, *, jobs: int = 1, overwrite: boo
     with experiment_lock(out):
         manifest = _prepare(out, grid, overwrite)
         _clean_stale(out)
-        done: dict[str, dict] = manifest["runs"]
-        todo: list[RunSpec] = []
-        for spec in specs:
-            run_dir = out / spec.key
-            if _is_complete(run_dir):
-                if spec.key not in done:  # finished, but killed before the manifest was updated
-                    done[spec.key] = {"cell": spec.cell, "seed": spec.seed, "fold": spec.fold}
-                continue
-            if run_dir.exists() and any(p for p in run_dir.iterdir() if not p.name.startswith("fold-")):
-                raise ArtifactError(f"{run_dir}: incomplete run directory that this experiment did not "
-                                    "leave; move it away and run again")
-            done.pop(spec.key, None)
-            todo.append(spec)
+        todo = _plan(out, specs, manifest["runs"])
         write_manifest(out, manifest)
-        if track == "mlflow":
-            from embedlab.experiments.tracking import MlflowTracker
-
-            tracker = MlflowTracker.open(out, manifest)
-            write_manifest(out, manifest)
-            for spec in specs:  # runs finished before tracking was asked for, or before a kill
-                entry = done.get(spec.key)
-                if entry is not None and not entry.get("tracked"):
-                    tracker.log_run(spec, out / spec.key)
-                    entry["tracked"] = True
-            write_manifest(out, manifest)
+        tracker = _open_tracker(out, manifest, specs) if track == "mlflow" else None
         skipped = len(specs) - len(todo)
         if skipped:
             log.info("%s: %d of %d runs already done; %d to go", out, skipped, len(specs), len(todo))
-        threads = _threads_per_job(jobs) if jobs > 1 else None
-
-        def record(spec: RunSpec, summary: dict) -> None:
-            entry = {"cell": spec.cell, "seed": spec.seed, "fold": spec.fold,
-                     "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), **summary}
-            done[spec.key] = entry
-            if tracker is not None:
-                tracker.log_run(spec, out / spec.key)
-                entry["tracked"] = True
-            write_manifest(out, manifest)
-            n = len(done)
-            fold = f" fold {spec.fold + 1}" if spec.fold is not None else ""
-            log.info("[%d/%d] %s seed %d%s: %s accuracy %.4f, weighted F1 %.4f (%.1fs)", n, len(specs),
-                     spec.cell, spec.seed, fold, summary["split"], summary["accuracy"],
-                     summary["weighted_f1"], summary["seconds"])
-            if on_run_done is not None:
-                on_run_done(spec, summary)
-
-        def job_args(spec: RunSpec) -> tuple:
-            config = spec.config
-            if threads is not None and config.training.threads is None:
-                config = config.override({"training.threads": threads})
-            config = config.override({"training.progress": False})
-            folds = grid.cell_folds(spec.config) if spec.fold is not None else None
-            return config.model_dump(mode="json"), folds, spec.fold, str(out / spec.key)
-
+        record = _Recorder(out, manifest, len(specs), tracker, on_run_done)
+        job_args = partial(_job_args, grid, out, _threads_per_job(jobs) if jobs > 1 else None)
         try:
             if jobs == 1:
                 for spec in todo:
@@ -277,7 +306,7 @@ def run_experiment(grid: Grid, out: str | Path, *, jobs: int = 1, overwrite: boo
                 _run_parallel(todo, jobs, job_args, record)
         finally:
             if tracker is not None:
-                tracker.close(finished=len(done) == len(specs))
+                tracker.close(finished=len(manifest["runs"]) == len(specs))
     return ExperimentResult(out, len(specs), len(todo), skipped, time.perf_counter() - t_start)
 
 

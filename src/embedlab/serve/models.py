@@ -1,7 +1,7 @@
 """The runs a server holds: naming (``name=path``), loading once at start-up, model cards.
 
-A run directory that is missing, incomplete, altered after training (checksum mismatch) or whose
-files do not fit together is refused here, before the server listens, with the reason in one line.
+A run directory that is missing, incomplete, altered after training (checksum mismatch), whose
+files do not fit together or whose weights are not finite is refused here, before the server listens, with the reason in one line.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from embedlab.errors import ArtifactError, ConfigError, EmbedlabError
 
@@ -72,16 +74,30 @@ def load_served_model(name: str, path: Path, warm_up: bool = True) -> ServedMode
 
     try:
         predictor = Predictor.load(path)
+        check_finite_weights(predictor, path)
         card = model_card(name, predictor, path)
         view, card["explanations"] = explanation_view(predictor)
-        if warm_up:
-            predictor.predict_proba([WARM_UP_TEXT])
+        if warm_up and not np.isfinite(predictor.predict_proba([WARM_UP_TEXT])).all():
+            raise ArtifactError(f"{path}: the model gives non-finite probabilities (nan or inf) "
+                                "for a plain sentence: it cannot be served; retrain it")
     except EmbedlabError:
         raise
     except Exception as e:  # noqa: BLE001 - any other failure of a run's files is the run's fault
         first = str(e).splitlines()[0] if str(e) else ""
         raise ArtifactError(f"{path}: cannot load run ({type(e).__name__}: {first})") from None
     return ServedModel(name, path, predictor, card, view)
+
+
+def check_finite_weights(predictor: Any, path: Path) -> None:
+    """Refuse a model whose weights hold NaN or infinity (saved before training refused a
+    non-finite loss, or damaged and its manifest recomputed): it could only answer NaN."""
+    model = getattr(predictor, "model", None)
+    if model is None:
+        return
+    for key, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise ArtifactError(f"{path}: the model's weights are not finite (nan or inf in "
+                                f"'{key}'): it cannot be served; retrain it")
 
 
 def explanation_view(predictor: Any) -> tuple[Any, dict[str, Any]]:
@@ -132,29 +148,41 @@ def _split_metrics(m: dict | None) -> dict | None:
     return {k: m[k] for k in keep if k in m}
 
 
+def _architecture(predictor: Any) -> dict[str, Any]:
+    info, cfg = predictor.model_info, predictor.config
+    return {"name": info.get("name", cfg.model.name), "params": info.get("params", cfg.model.params),
+            "embedding_dim": info.get("embedding_dim"),
+            "vocab_size": info.get("vocab_size", len(predictor.vocab)),
+            "n_parameters": info.get("n_parameters")}
+
+
+def _data(predictor: Any, metrics: dict) -> dict[str, Any]:
+    """What the run was trained on: the data settings, the split sizes and their notes."""
+    data_cfg = predictor.config.data.model_dump(mode="json")
+    sizes = metrics.get("data") or {}
+    data = {k: data_cfg.get(k) for k in ("dataset", "path", "text_columns", "label_column", "limit")}
+    return {**data, "sizes": {k: sizes[k] for k in ("train", "validation", "test") if k in sizes},
+            "notes": list(sizes.get("notes") or [])}
+
+
+def _checksum(manifest_bytes: bytes) -> dict[str, Any]:
+    manifest = json.loads(manifest_bytes)
+    return {"manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+            "files": {k: v.get("sha256") for k, v in (manifest.get("files") or {}).items()}}
+
+
 def model_card(name: str, predictor: Any, path: Path) -> dict[str, Any]:
     """The model card of a run: what it predicts, how it was built and trained, how well it did,
     on what data, and the checksum that identifies exactly these files."""
     d = Path(path)
     cfg = predictor.config
-    info = dict(predictor.model_info)
     metrics = _read_json(d / "metrics.json") or {}
-    manifest_bytes = (d / "manifest.json").read_bytes()
-    manifest = json.loads(manifest_bytes)
-    data_cfg = cfg.data.model_dump(mode="json")
-    sizes = metrics.get("data") or {}
     train = metrics.get("train") or {}
     card = {
         "name": name,
         "run": d.resolve().name,
         "classes": list(predictor.classes),
-        "architecture": {
-            "name": info.get("name", cfg.model.name),
-            "params": info.get("params", cfg.model.params),
-            "embedding_dim": info.get("embedding_dim"),
-            "vocab_size": info.get("vocab_size", len(predictor.vocab)),
-            "n_parameters": info.get("n_parameters"),
-        },
+        "architecture": _architecture(predictor),
         "hyperparameters": cfg.training.model_dump(mode="json", exclude={"progress"}),
         "preprocessing": cfg.preprocess.model_dump(mode="json"),
         "vocabulary": {**cfg.vocab.model_dump(mode="json"), "size": len(predictor.vocab)},
@@ -164,19 +192,8 @@ def model_card(name: str, predictor: Any, path: Path) -> dict[str, Any]:
                     if isinstance(metrics.get(split), dict)},
         "training": {k: train[k] for k in ("epochs", "best_epoch", "seconds", "samples_per_s")
                      if k in train},
-        "data": {
-            "dataset": data_cfg.get("dataset"),
-            "path": data_cfg.get("path"),
-            "text_columns": data_cfg.get("text_columns"),
-            "label_column": data_cfg.get("label_column"),
-            "limit": data_cfg.get("limit"),
-            "sizes": {k: sizes[k] for k in ("train", "validation", "test") if k in sizes},
-            "notes": list(sizes.get("notes") or []),
-        },
-        "checksum": {
-            "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
-            "files": {k: v.get("sha256") for k, v in (manifest.get("files") or {}).items()},
-        },
+        "data": _data(predictor, metrics),
+        "checksum": _checksum((d / "manifest.json").read_bytes()),
     }
     if not metrics:
         card["data"]["notes"].append("the run has no metrics.json (saved from Python, not trained "

@@ -55,7 +55,7 @@ def request_models(limits: ServeLimits, methods: Sequence[str] = ()) -> tuple[ty
         __base__=_Forbid,
         text=(text, Field(description="the text to explain (one text; empty after preprocessing: 422)",
                           examples=["Stocks fall as oil prices climb to a record high"])),
-        method=(Literal[names], Field("auto", description="explanation method; GET /v1/models/{name} "  # type: ignore[valid-type]
+        method=(Literal[names], Field("auto", description="explanation method; GET /v1/models/{name} "  # type: ignore[valid-type,arg-type]
                                       "lists the ones a model can do; auto: the family's best")),
         target=(str | None, Field(None, description="class to explain (default: the predicted one)")),
     )

@@ -1,0 +1,55 @@
+"""``POST /v1/models/{name}/predict``: classify one text or a batch."""
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from embedlab.serve.errors import ERRORS, EmptyTextError, NonFiniteOutputError
+from embedlab.serve.metrics import ServeMetrics
+from embedlab.serve.models import ServedModel
+from embedlab.serve.routes import model_name, served
+from embedlab.serve.schemas import PredictResponse
+
+
+def prediction(p: Any, top_k: int) -> dict:
+    """One text's answer: its label, the ``top_k`` classes, status and known words."""
+    top = list(p.probabilities.items())[:top_k]
+    return {"label": p.label, "probability": top[0][1],
+            "top_k": [{"label": c, "probability": v} for c, v in top],
+            "status": p.status, "known_words": p.known_words}
+
+
+def check_predictions(name: str, preds: Sequence[Any]) -> None:
+    """422 for texts left empty by preprocessing; a named 500 for non-finite probabilities."""
+    empty = [i for i, p in enumerate(preds) if p.status == "empty"]
+    if empty:
+        raise EmptyTextError(empty)
+    broken = [i for i, p in enumerate(preds)
+              if not all(math.isfinite(v) for v in p.probabilities.values())]
+    if broken:
+        raise NonFiniteOutputError(name, broken)
+
+
+def router(models: Mapping[str, ServedModel], metrics: ServeMetrics, request: type) -> APIRouter:
+    """``request`` is this app's ``PredictRequest`` (its limits are per app)."""
+    api = APIRouter()
+    name_param = model_name(models)
+
+    @api.post("/v1/models/{name}/predict", response_model=PredictResponse,
+              summary="classify one text or a batch", responses=ERRORS)
+    def predict(body: request, name: str = name_param) -> Response:  # type: ignore[valid-type]
+        # Serialised here, in the worker thread: FastAPI would otherwise validate the returned
+        # dict against the response model in a second thread-pool hop (the schema documents it).
+        preds = served(models, name).predictor.predict(body.texts)  # type: ignore[attr-defined]
+        check_predictions(name, preds)
+        out = [prediction(p, body.top_k) for p in preds]  # type: ignore[attr-defined]
+        metrics.texts.labels(name).inc(len(preds))
+        content = json.dumps({"model": name, "predictions": out}, allow_nan=False,
+                             ensure_ascii=False, separators=(",", ":"))
+        return Response(content.encode("utf-8"), media_type="application/json")
+
+    return api
