@@ -235,7 +235,9 @@ def listed_file_problem(directory: str | Path, files: Any, required: tuple[str, 
                         after: str) -> tuple[bool, str] | None:
     """Check the files a manifest lists against the disk: ``(False, "NAME is not in the
     manifest")`` when a required file is not listed (incomplete); ``(True, reason)`` when a listed
-    file is missing or its sha256 differs ("... altered after ``after``"): damaged; ``None``
+    file is missing or its sha256 differs ("... altered after ``after``"), or when a listed name
+    is unsafe (:func:`unsafe_name_problem`: checked for every name before any file is opened,
+    so a crafted manifest cannot have a file outside ``directory`` hashed): damaged; ``None``
     when every file is there and intact."""
     directory = Path(directory)
     if not isinstance(files, Mapping):

@@ -27,7 +27,6 @@ import pytest
 from typer.testing import CliRunner
 
 import embedlab
-from embedlab.atomic import atomic_file, clean_leftovers
 from embedlab.cli import app
 from embedlab.embeddings import Vectors, load
 from embedlab.embeddings.vectors import from_arrays
@@ -92,13 +91,13 @@ def test_overwrite_refuses_a_run_holding_files_the_user_added(run, tmp_path):
     assert "notes.txt" in line and "mine/" in line and "did not write" in line
     assert (copy / "notes.txt").read_text() == "my notes"
     assert (copy / "mine" / "plot.png").read_bytes() == b"png"
-    assert embedlab.load(copy).config.model.name == "fasttext"  # the run is untouched too
+    assert "fasttext" in embedlab.load(copy).config.model.name  # the run is untouched too
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     (copy / "notes.txt").unlink()
     shutil.rmtree(copy / "mine")
     r = cli(*args)  # only what embedlab wrote left: replaced
     assert r.returncode == 0, r.stderr
-    assert embedlab.load(copy).config.model.name == "bag"
+    assert "bag" in embedlab.load(copy).config.model.name
 
 
 def test_saving_vectors_over_a_directory_with_added_files_is_refused(tmp_path):
@@ -129,6 +128,8 @@ def test_two_predicts_to_one_out_never_replace_each_other(run, texts, tmp_path):
 
 
 def test_a_live_temporary_is_not_taken_for_a_leftover(tmp_path):
+    from embedlab.atomic import atomic_file, clean_leftovers
+
     target = tmp_path / "out.csv"
     with atomic_file(target, overwrite=False) as tmp:
         tmp.write_text("half")
