@@ -344,9 +344,10 @@ def clean_leftovers(path: str | Path) -> list[Path]:
             continue
         try:
             if not _lock(fd):
-                log.warning("%s: left by an interrupted write, or being written by another "
-                            "process; not removed", p)
-                continue
+                if fcntl is None:
+                    log.warning("%s: left by an interrupted write, or being written by another "
+                                "process; not removed", p)
+                continue  # locked: another process is writing it right now
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
             else:
