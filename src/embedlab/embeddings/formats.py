@@ -22,9 +22,10 @@ Formats
 Every problem is raised as a one-line :class:`~embedlab.errors.EmbeddingError` naming the file
 and, for text files, the line.
 
-Every vector must be finite: a ``nan`` or ``inf`` value (or a number too large for float32) is
-refused at load, naming the word and, in text files, the line — training on it would only
-produce ``nan`` losses and predictions. A word listed twice is kept once, with its first vector,
+Every vector read from a file or directory must be finite: a ``nan`` or ``inf`` value (or a
+number too large for float32) is refused at load, naming the word and, in text files, the line —
+training on it would only produce ``nan`` losses and predictions (the offline GloVe package,
+``_load_package`` in :mod:`~embedlab.embeddings.loading`, is a fixed file and is not scanned). A word listed twice is kept once, with its first vector,
 and a warning names the word and both places: what gensim's ``load_word2vec_format`` does
 (``"ignoring all but first"``), so gensim users get the vectors they would get there.
 """
