@@ -4,7 +4,13 @@ A run directory holds ``config.yaml``, ``vocab.json``, ``labels.json``, ``model.
 ``model.safetensors`` and, when trained through the pipeline, ``metrics.json``,
 ``history.json`` and PNG plots; ``manifest.json`` (kind ``"embedlab-run"``) lists every file
 with its size and sha256. Writing goes through :func:`embedlab.atomic.atomic_dir`, the one
-writer that refuses to replace what embedlab did not write.
+writer that refuses to replace what embedlab did not write (``--overwrite`` included: a run
+holding a file its manifest does not list, e.g. the user's notes, is refused, naming it).
+
+A run directory is self-contained: :func:`verify_run` refuses a manifest entry that is not a
+plain relative name inside the directory (``../x``, ``/etc/x``) before opening anything, and
+refuses a symbolic link (to a file or a folder) inside the run rather than following it — a link
+could make loading read, and report on, files outside the directory.
 """
 
 from __future__ import annotations
@@ -86,7 +92,9 @@ def check_run_files(directory: str | Path) -> None:
 
 def verify_run(directory: str | Path) -> dict:
     """Check the run is complete, unaltered (sha256 of every file) and readable; return its
-    manifest. Every failure is one :class:`ArtifactError` line naming the file."""
+    manifest. Every manifest entry must be a plain relative name inside the directory and no
+    symbolic link (checked before any file is opened). Every failure is one
+    :class:`ArtifactError` line naming the file."""
     d = Path(directory)
     if not d.is_dir():
         raise ArtifactError(f"{d}: run directory not found")

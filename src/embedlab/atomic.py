@@ -19,7 +19,8 @@ again just before the swap:
 
 * ``out`` does not exist, or is an empty directory: it is written.
 * ``out`` is one of ours (its ``manifest.json`` says ``"kind": kind``): replaced, but only with
-  ``overwrite=True``.
+  ``overwrite=True``, and only when it holds nothing but the files its manifest lists: a file or
+  folder the user added (notes, a subfolder) is named and the replacement refused.
 * anything else — a file, a non-empty directory without our manifest, an artifact of another
   kind — is refused with :class:`~embedlab.errors.ArtifactError`, even with ``overwrite=True``:
   nothing we write may delete what we did not write.
@@ -28,14 +29,27 @@ again just before the swap:
 
 ``kind=None`` is for callers that check ownership and ``overwrite`` themselves (and write their
 own manifest): it still refuses to replace anything that is not an embedlab artifact.
+
+Leftovers: temporaries are hidden siblings named ``.<name>.<8 random chars>.tmp`` (``.old`` for
+a replaced directory on its way out), locked (``flock``) by the process writing them. A process
+killed mid-write (SIGKILL) leaves one behind; the next write to the same ``<name>`` removes the
+unlocked ones (a live writer's are locked and kept) and logs their names. A ``.old`` directory is
+removed only once the new ``<name>`` is in place and it holds nothing but what its manifest lists.
+
+Files: :func:`atomic_file` with ``overwrite=False`` puts the finished file in place with a hard
+link, which fails if the target appeared meanwhile (another process): a second writer is refused
+at the end, not only at the start, and never replaces the first one's file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -43,6 +57,13 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.errors import ArtifactError
+
+try:  # POSIX; where it is missing, leftovers are named but never removed
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 #: The file that marks a directory as an embedlab artifact; its ``"kind"`` names which.
 MANIFEST = "manifest.json"
@@ -96,6 +117,49 @@ def _nearest_existing(path: Path) -> Path:
     return p
 
 
+def _listed_names(path: Path) -> set[str] | None:
+    """The files the artifact at ``path`` says it consists of (relative POSIX names, the
+    manifest included), or None when its manifest has no file list."""
+    manifest = _read_json(path / MANIFEST) if (path / MANIFEST).is_file() else None
+    if isinstance(manifest, dict) and isinstance(manifest.get("files"), Mapping):
+        return {str(n) for n in manifest["files"]} | {MANIFEST}
+    name, fmt = _LEGACY_VECTORS_META
+    meta = _read_json(path / name) if (path / name).is_file() else None
+    if isinstance(meta, dict) and meta.get("format") == fmt:  # embedlab 0.1 vectors
+        return {name} | {p.name for p in path.iterdir() if p.name.startswith("vectors.kv")}
+    return None
+
+
+def unlisted_entries(path: str | Path) -> list[str]:
+    """What inside artifact directory ``path`` its manifest does not list: files, symlinks and
+    folders (a folder is named once, with a trailing ``/``, when nothing in it is listed).
+    Everything is unlisted when the manifest has no file list."""
+    path = Path(path)
+    listed = _listed_names(path) or set()
+    found: list[str] = []
+
+    def walk(d: Path, prefix: str) -> None:
+        for p in sorted(d.iterdir()):
+            rel = prefix + p.name
+            if p.is_symlink() or not (p.is_dir() or p.is_file()):
+                found.append(rel)
+            elif p.is_dir():
+                if any(n.startswith(rel + "/") for n in listed):
+                    walk(p, rel + "/")
+                else:
+                    found.append(rel + "/")
+            elif rel not in listed:
+                found.append(rel)
+
+    walk(path, "")
+    return found
+
+
+def _named(items: list[str], most: int = 5) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
 def check_writable(path: str | Path) -> None:
     """Refuse (one line) when ``path`` cannot be created: a path below a regular file, or a
     read-only location. Creates and removes a probe directory in the nearest existing ancestor;
@@ -135,15 +199,45 @@ def check_destination(path: str | Path, kind: str | None = None, overwrite: bool
                     f"{path}: {found} directory already exists; choose another --out or pass "
                     "--overwrite"
                 )
+            extra = unlisted_entries(path)
+            if extra:
+                raise ArtifactError(
+                    f"{path}: holds files embedlab did not write ({_named(extra)}); refusing to "
+                    "replace it, even with --overwrite: move them away or choose another --out"
+                )
     check_writable(path)
     return path
+
+
+def unsafe_name_problem(directory: str | Path, name: object) -> str | None:
+    """Why a manifest entry ``name`` may not be opened, or None when it may: it must be a plain
+    relative POSIX name inside ``directory`` (no absolute path, no ``..``, ``.`` or empty part,
+    no backslash or NUL), and neither the file nor any folder on the way to it may be a symbolic
+    link: an artifact directory is self-contained, so a link (which could point anywhere) is
+    refused rather than followed. Only ``lstat`` is used: nothing is opened."""
+    if not isinstance(name, str) or not name:
+        return f"{MANIFEST} lists an entry that is not a file name ({name!r})"
+    parts = name.split("/")
+    if (name.startswith("/") or "\\" in name or "\x00" in name
+            or any(part in ("", ".", "..") for part in parts) or Path(name).is_absolute()):
+        return (f"{MANIFEST} lists {name!r}, which is not a plain relative name inside the "
+                "directory; refused without opening it")
+    p = Path(directory)
+    for part in parts:
+        p = p / part
+        if p.is_symlink():
+            return (f"{p.relative_to(directory).as_posix()} is a symbolic link; an embedlab "
+                    "directory is self-contained, links are refused rather than followed")
+    return None
 
 
 def listed_file_problem(directory: str | Path, files: Any, required: tuple[str, ...],
                         after: str) -> tuple[bool, str] | None:
     """Check the files a manifest lists against the disk: ``(False, "NAME is not in the
     manifest")`` when a required file is not listed (incomplete); ``(True, reason)`` when a listed
-    file is missing or its sha256 differs ("... altered after ``after``"): damaged; ``None``
+    file is missing or its sha256 differs ("... altered after ``after``"), or when a listed name
+    is unsafe (:func:`unsafe_name_problem`: checked for every name before any file is opened,
+    so a crafted manifest cannot have a file outside ``directory`` hashed): damaged; ``None``
     when every file is there and intact."""
     directory = Path(directory)
     if not isinstance(files, Mapping):
@@ -151,6 +245,10 @@ def listed_file_problem(directory: str | Path, files: Any, required: tuple[str, 
     for name in required:
         if name not in files:
             return False, f"{name} is not in the manifest"
+    for name in files:  # every name is checked before any file is opened
+        unsafe = unsafe_name_problem(directory, name)
+        if unsafe:
+            return True, unsafe
     for name, meta in files.items():
         p = directory / name
         if not p.is_file():
@@ -197,22 +295,118 @@ def _public_modes(path: Path) -> None:
             os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
 
 
+def _leftover_pattern(path: Path) -> re.Pattern[str]:
+    # tempfile's names: prefix + 8 characters of [a-z0-9_] + suffix
+    return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.(tmp|old)")
+
+
+def _lock(fd: int) -> bool:
+    """Take an exclusive ``flock`` on ``fd`` without waiting; False when another holds it."""
+    if fcntl is None:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _hold(p: Path) -> int:
+    """Open and lock ``p`` (a temporary of ours) for as long as it is being written."""
+    fd = os.open(p, os.O_RDONLY)
+    _lock(fd)
+    return fd
+
+
+def clean_leftovers(path: str | Path) -> list[Path]:
+    """Remove the temporaries that an interrupted write of ``path`` left beside it (hidden
+    siblings named ``.<name>.<8 chars>.tmp`` / ``.old``, see the module docstring) and return
+    them. One that another process still holds locked is kept; so is an ``.old`` directory
+    while ``path`` is missing (it may hold the previous artifact) or when it holds anything its
+    manifest does not list. Without ``flock`` nothing is removed and the leftovers are logged."""
+    path = Path(path)
+    parent = path.parent
+    if not parent.is_dir():
+        return []
+    pattern = _leftover_pattern(path)
+    removed: list[Path] = []
+    for p in sorted(parent.iterdir()):
+        if not pattern.fullmatch(p.name) or p.is_symlink():
+            continue
+        if p.name.endswith(".old"):
+            previous = p / "previous"
+            if not (path.exists() and p.is_dir()) or (
+                    previous.is_dir() and artifact_kind(previous) and unlisted_entries(previous)):
+                continue
+        try:
+            fd = os.open(p, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if not _lock(fd):
+                if fcntl is None:
+                    log.warning("%s: left by an interrupted write, or being written by another "
+                                "process; not removed", p)
+                continue  # locked: another process is writing it right now
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p)
+        finally:
+            os.close(fd)
+    if removed:
+        log.warning("removed what an interrupted write of %s left: %s", path,
+                    ", ".join(p.name for p in removed))
+    return removed
+
+
+def _link_into_place(tmp: Path, path: Path) -> None:
+    """Put file ``tmp`` at ``path`` only if ``path`` does not exist at that moment."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise ArtifactError(
+            f"{path}: was created by another process while this one was writing it; not "
+            "replaced (choose another --out, or pass --overwrite)") from None
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+                           errno.EMLINK, errno.ENOSYS):
+            raise
+        # no hard links on this file system: the best left is a check just before the rename
+        if path.exists() or path.is_symlink():
+            raise ArtifactError(
+                f"{path}: was created by another process while this one was writing it; not "
+                "replaced (choose another --out, or pass --overwrite)") from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
+
+
 @contextlib.contextmanager
-def atomic_file(path: str | Path) -> Iterator[Path]:
+def atomic_file(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it onto ``path`` when the block succeeds
-    (with the mode a plain ``open`` would give it under the umask)."""
+    (with the mode a plain ``open`` would give it under the umask). With ``overwrite=False`` a
+    ``path`` that exists when the block ends (another process wrote it meanwhile) is never
+    replaced: :class:`ArtifactError`, and the temporary is removed. Leftovers of an earlier,
+    killed write of ``path`` are removed first (:func:`clean_leftovers`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    _lock(fd)  # held until the end: a locked temporary is a live one, not a leftover
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         _public_modes(tmp_path)
-        os.replace(tmp_path, path)
+        if overwrite:
+            os.replace(tmp_path, path)
+        else:
+            _link_into_place(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+        os.close(fd)
 
 
 def _swap_in(tmp: Path, path: Path) -> None:
@@ -224,6 +418,8 @@ def _swap_in(tmp: Path, path: Path) -> None:
         os.replace(tmp, path)  # rename(2) replaces an empty directory in one step
         return
     aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    fd = _hold(aside)
+    keep = False
     try:
         os.replace(path, aside / "previous")
         try:
@@ -231,8 +427,16 @@ def _swap_in(tmp: Path, path: Path) -> None:
         except BaseException:
             os.replace(aside / "previous", path)
             raise
+        # something added to the old directory after it was checked is never deleted
+        extra = unlisted_entries(aside / "previous")
+        if extra:
+            keep = True
+            log.warning("%s: the replaced directory is kept at %s: files were added to it while "
+                        "it was being replaced (%s)", path, aside / "previous", _named(extra))
     finally:
-        shutil.rmtree(aside, ignore_errors=True)
+        os.close(fd)
+        if not keep:
+            shutil.rmtree(aside, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -252,7 +456,9 @@ def atomic_dir(path: str | Path, kind: str | None = None, overwrite: bool = Fals
     path = Path(path)
     check_destination(path, kind, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    fd = _hold(tmp)  # held until the end: a locked temporary is a live one, not a leftover
     try:
         yield tmp
         if kind is not None:
@@ -267,5 +473,6 @@ def atomic_dir(path: str | Path, kind: str | None = None, overwrite: bool = Fals
         _public_modes(tmp)
         _swap_in(tmp, path)
     finally:
+        os.close(fd)
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -21,18 +21,29 @@ Formats
 
 Every problem is raised as a one-line :class:`~embedlab.errors.EmbeddingError` naming the file
 and, for text files, the line.
+
+Every vector read from a file or directory must be finite: a ``nan`` or ``inf`` value (or a
+number too large for float32) is refused at load, naming the word and, in text files, the line —
+training on it would only produce ``nan`` losses and predictions (the offline GloVe package,
+``_load_package`` in :mod:`~embedlab.embeddings.loading`, is a fixed file and is not scanned). A word listed twice is kept once, with its first vector,
+and a warning names the word and both places: what gensim's ``load_word2vec_format`` does
+(``"ignoring all but first"``), so gensim users get the vectors they would get there.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import warnings
+from array import array as int_array
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from gensim.models import KeyedVectors
 
+from embedlab.atomic import unsafe_name_problem
 from embedlab.embeddings.vectors import (
     LEGACY_META_FILE,
     LEGACY_NATIVE_FILE,
@@ -47,6 +58,8 @@ from embedlab.embeddings.vectors import (
     head,
 )
 from embedlab.errors import EmbeddingError
+
+log = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = (
     "embedlab", "glove-text", "word2vec-text", "fasttext-vec", "word2vec-binary", "fasttext-bin",
@@ -179,9 +192,9 @@ def read_text(path: str | Path, *, header: bool, limit: int | None = None) -> Ke
     """
     path = Path(path)
     words: list[str] = []
+    linenos = int_array("q")  # the line of every word, for messages
     blocks: list[np.ndarray] = []
     batch: list[bytes] = []
-    batch_start = 0
     dim: int | None = None
     count: int | None = None
     lineno = 0
@@ -189,7 +202,14 @@ def read_text(path: str | Path, *, header: bool, limit: int | None = None) -> Ke
     def flush() -> None:
         nonlocal batch
         if batch:
-            blocks.append(_parse_floats(path, batch, batch_start, dim))
+            first = len(words) - len(batch)
+            block = _parse_floats(path, batch, linenos[first:], dim)
+            bad = first_non_finite(block)
+            if bad is not None:
+                raise EmbeddingError(
+                    f"{path} line {linenos[first + bad]}: the vector of '{words[first + bad]}' "
+                    f"holds {_non_finite(block[bad])}; vectors must be finite numbers")
+            blocks.append(block)
             batch = []
 
     with open(path, "rb") as f:
@@ -238,8 +258,7 @@ def read_text(path: str | Path, *, header: bool, limit: int | None = None) -> Ke
                     "vectors text files must be UTF-8 — re-encode the file (e.g. iconv -f cp1252 "
                     "-t utf-8)"
                 ) from None
-            if not batch:
-                batch_start = lineno
+            linenos.append(lineno)
             batch.append(line[cut + 1:])
             if len(batch) >= _BATCH_LINES:
                 flush()
@@ -251,7 +270,59 @@ def read_text(path: str | Path, *, header: bool, limit: int | None = None) -> Ke
             f"{path}: the header says {count} words but the file has {len(words)}"
         )
     vectors = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    words, vectors = keep_first(path, words, vectors, lambda i: f"line {linenos[i]}")
     return from_arrays(words, vectors)
+
+
+def first_non_finite(vectors: np.ndarray, rows: int = 65_536) -> int | None:
+    """The index of the first row of ``vectors`` holding a nan or inf, or None. Read in slices
+    of ``rows`` rows, so a memory-mapped array is checked without a full-size temporary."""
+    for start in range(0, len(vectors), rows):
+        ok = np.isfinite(vectors[start:start + rows]).all(axis=1)
+        if not ok.all():
+            return start + int(np.argmin(ok))
+    return None
+
+
+def _non_finite(row: np.ndarray) -> str:
+    if np.isnan(row).any():
+        return "nan"
+    return "inf (infinite, or a number too large for float32)"
+
+
+def check_finite(kv: KeyedVectors, path: str | Path) -> None:
+    """Refuse vectors holding nan or inf, naming the word (for fastText models also the
+    subword tables, by row)."""
+    bad = first_non_finite(kv.vectors)
+    if bad is not None:
+        raise EmbeddingError(f"{path}: the vector of '{kv.index_to_key[bad]}' holds "
+                             f"{_non_finite(np.asarray(kv.vectors[bad]))}; vectors must be "
+                             "finite numbers")
+    for table in ("vectors_vocab", "vectors_ngrams"):
+        values = getattr(kv, table, None)
+        if isinstance(values, np.ndarray) and values is not kv.vectors and values.ndim == 2:
+            bad = first_non_finite(values)
+            if bad is not None:
+                raise EmbeddingError(f"{path}: row {bad} of the {table} table holds "
+                                     f"{_non_finite(np.asarray(values[bad]))}; vectors must be "
+                                     "finite numbers")
+
+
+def keep_first(path: str | Path, words: list[str], vectors: np.ndarray,
+               where: Callable[[int], str]) -> tuple[list[str], np.ndarray]:
+    """Drop the later copies of a word listed twice (its first vector is kept, as gensim does),
+    logging one warning per word naming both places (``where(index)``, e.g. ``"line 7"``)."""
+    if len(set(words)) == len(words):
+        return words, vectors
+    first: dict[str, int] = {}
+    keep = np.ones(len(words), dtype=bool)
+    for i, w in enumerate(words):
+        j = first.setdefault(w, i)
+        if j != i:
+            keep[i] = False
+            log.warning("%s: '%s' is listed twice (%s and %s); keeping the first vector, as "
+                        "gensim does", path, w, where(j), where(i))
+    return [w for w, k in zip(words, keep) if k], np.asarray(vectors)[keep]
 
 
 def _count_numeric_tail(word_part: bytes) -> int:
@@ -279,7 +350,7 @@ def _is_number(token: bytes) -> bool:
     return True
 
 
-def _parse_floats(path: Path, lines: list[bytes], first_lineno: int, dim: int) -> np.ndarray:
+def _parse_floats(path: Path, lines: list[bytes], linenos: Sequence[int], dim: int) -> np.ndarray:
     try:
         text = b" ".join(lines).decode("ascii")
         with warnings.catch_warnings():
@@ -293,7 +364,7 @@ def _parse_floats(path: Path, lines: list[bytes], first_lineno: int, dim: int) -
         for tok in line.split(b" "):
             if not _is_number(tok):
                 raise EmbeddingError(
-                    f"{path} line {first_lineno + offset}: expected {dim} numbers after the "
+                    f"{path} line {linenos[offset]}: expected {dim} numbers after the "
                     f"word; found {tok[:30]!r}"
                 )
     raise EmbeddingError(f"{path}: could not parse the vector values")
@@ -304,7 +375,7 @@ def read_word2vec_binary(path: str | Path, *, limit: int | None = None) -> Keyed
     """Read a word2vec binary file with gensim, turning its errors into one line."""
     path = Path(path)
     try:
-        return KeyedVectors.load_word2vec_format(str(path), binary=True, limit=limit)
+        kv = KeyedVectors.load_word2vec_format(str(path), binary=True, limit=limit)
     except UnicodeDecodeError as e:
         raise EmbeddingError(
             f"{path}: a word is not valid UTF-8 (byte 0x{e.object[e.start]:02x}); expected a "
@@ -313,6 +384,15 @@ def read_word2vec_binary(path: str | Path, *, limit: int | None = None) -> Keyed
     except (ValueError, EOFError, OSError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise EmbeddingError(f"{path}: not a valid word2vec binary file ({msg})") from None
+    n = len(kv.key_to_index)
+    if n != len(kv.index_to_key):
+        # gensim keeps the first vector of a repeated word (and logs its name) but leaves an
+        # empty slot (key None, zero vector) at the end for each repeat: drop those slots
+        log.warning("%s: %d word(s) listed twice; keeping the first vector of each, as gensim "
+                    "does", path, len(kv.index_to_key) - n)
+        kv.index_to_key = kv.index_to_key[:n]
+        kv.vectors = np.ascontiguousarray(kv.vectors[:n])
+    return kv
 
 
 def read_fasttext_bin(path: str | Path) -> KeyedVectors:
@@ -358,10 +438,18 @@ def read_embedlab(path: str | Path, *, mmap: bool = True) -> tuple[KeyedVectors,
         subwords = manifest.get("subwords")
     except (KeyError, TypeError, ValueError):
         raise EmbeddingError(f"{path / MANIFEST_FILE}: not a valid vectors manifest") from None
+    if not isinstance(files, dict):
+        raise EmbeddingError(f"{path / MANIFEST_FILE}: not a valid vectors manifest")
+    for name in [*files, WORDS_FILE, VECTORS_FILE, VOCAB_FILE, NGRAMS_FILE]:
+        unsafe = unsafe_name_problem(path, name)  # before anything is opened
+        if unsafe:
+            raise EmbeddingError(f"{path}: the vectors directory is damaged: {unsafe}")
     for name, entry in files.items():
         p = path / name
         if not p.is_file():
             raise EmbeddingError(f"{path}: incomplete vectors directory ({name} is missing)")
+        if not isinstance(entry, dict):
+            raise EmbeddingError(f"{path / MANIFEST_FILE}: not a valid vectors manifest")
         if p.stat().st_size != entry.get("bytes"):
             raise EmbeddingError(
                 f"{p}: size {p.stat().st_size} bytes differs from the manifest's "
@@ -389,6 +477,7 @@ def read_embedlab(path: str | Path, *, mmap: bool = True) -> tuple[KeyedVectors,
 
     vectors = array(VECTORS_FILE, n)
     if not subwords:
+        words, vectors = keep_first(path, words, vectors, lambda i: f"position {i}")
         kv = from_arrays(words, vectors)
     else:
         from gensim.models.fasttext import FastTextKeyedVectors

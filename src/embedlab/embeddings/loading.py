@@ -134,6 +134,8 @@ def load_file(
         kv = formats.limit_vectors(formats.read_fasttext_bin(path), limit, path)
     elif format == "word2vec-binary":
         kv = formats.read_word2vec_binary(path, limit=limit)
-    else:
+    else:  # text: checked line by line as it is read
         kv = formats.read_text(path, header=format != "glove-text", limit=limit)
+    if format not in formats.TEXT_FORMATS:
+        formats.check_finite(kv, path)
     return Vectors(kv, name=str(path), meta=meta)

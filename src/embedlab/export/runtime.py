@@ -97,6 +97,10 @@ class OnnxPredictor(TextPredictor):
         except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
             reason = " ".join(str(e).split())[:300]
             raise ArtifactError(f"{d}: this export is damaged: {type(e).__name__}: {reason}") from None
+        width = session.get_outputs()[0].shape[-1]
+        if isinstance(width, int) and width != len(labels):
+            raise ArtifactError(f"{d}: this export is damaged: labels.json lists {len(labels)} "
+                                f"labels but model.onnx gives {width} scores")
         predictor = cls(session, Preprocessor.from_config(pre), vocab, labels, info)
         predictor.path = d
         return predictor
