@@ -31,20 +31,6 @@ def _default_out(config) -> Path:
     return out
 
 
-def _parse_set(items: list[str]) -> dict:
-    import yaml
-
-    updates = {}
-    for item in items:
-        if "=" not in item:
-            from embedlab.errors import ConfigError
-
-            raise ConfigError(f"--set expects key=value (e.g. training.lr=0.01), found '{item}'")
-        key, value = item.split("=", 1)
-        updates[key.strip()] = yaml.safe_load(value)
-    return updates
-
-
 @app.command()
 def train(
     config: Annotated[Path | None, typer.Option(help="YAML run config (e.g. a previous run's config.yaml)")] = None,
@@ -75,6 +61,7 @@ def train(
 ) -> None:
     """Train a classifier and write a run directory (config, vocabulary, labels, weights, metrics, plots)."""
     from embedlab.config import RunConfig
+    from embedlab.config.keys import parse_set
     from embedlab.training.metrics import metrics_table
     from embedlab.training.run import train_run
 
@@ -95,7 +82,7 @@ def train(
     updates.update({k: v for k, v in flags.items() if v not in (None, [])})
     if model is not None and (config is None or base.model.name != model):
         updates["model.params"] = {}
-    updates.update(_parse_set(set_ or []))
+    updates.update(parse_set(set_ or []))
     cfg = base.override(updates) if updates else base
     out = out or _default_out(cfg)
     if folds is not None or autotune is not None:

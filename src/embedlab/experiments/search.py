@@ -42,8 +42,9 @@ import yaml
 
 from embedlab.atomic import MANIFEST, artifact_kind, atomic_file
 from embedlab.config import RunConfig, read_yaml
+from embedlab.config.keys import check_key
 from embedlab.errors import ArtifactError, ConfigError, suggest
-from embedlab.experiments.grid import METRICS, _check_key, check_top_keys, validate_config
+from embedlab.experiments.grid import METRICS, check_top_keys, validate_config
 
 log = logging.getLogger("embedlab")
 
@@ -138,7 +139,7 @@ def parse_space(data: Any, source: str = "space", base_dir: Path | None = None,
         raise ConfigError(f"{source}: empty search space: give 'space' (dotted keys → ranges)")
     params = []
     for key, spec in space.items():
-        _check_key(key, source)
+        check_key(key, source)
         param = _param(key, spec, source)
         for value in param.probe_values():
             where = f"{source}: {key}={value!r}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedlab.config import DEFAULT_RANDOM_DIM, EmbeddingsConfig, RunConfig, resolve_vectors
+from embedlab.config import DEFAULT_RANDOM_DIM, RunConfig, resolve_config
 from embedlab.data import (
     TextDataset,
     dataset_info,
@@ -27,10 +27,7 @@ from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.prediction import TextPredictor
 from embedlab.models import (
     EmbeddingSpec,
-    architecture_name,
     build_model,
-    model_param_schema,
-    validate_model_params,
 )
 from embedlab.predictor import Predictor
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
@@ -141,34 +138,19 @@ def fit(config: RunConfig, train: TextDataset, validation: TextDataset | None = 
     Seeded and deterministic with ``training.threads`` torch threads, all restored afterwards.
     ``on_epoch_end`` is the trainer's per-epoch hook (:data:`~embedlab.training.trainer.
     EpochCallback`: gets the epoch's history row, returns True to stop)."""
-    config = resolve_config(config)  # the model's defaults, its thread count included
-    with seeded(config.training.seed, config.training.threads):
-        return _fit(config, train, validation, class_order, on_epoch_end)
-
-
-def resolve_config(config: RunConfig) -> RunConfig:
-    """The config a run records: the model's versioned architecture name, its full params and
-    the training settings with the model's defaults filled in."""
-    model = config.model
-    params = validate_model_params(model.name, model.params)
-    defaults = model_param_schema(model.name).training_defaults
-    return config.model_copy(update={
-        "model": model.model_copy(update={"name": architecture_name(model.name),
-                                          "params": params}),
-        "training": config.training.resolve(defaults),
-        "embeddings": _resolve_embeddings(config.embeddings)})
-
-
-def _resolve_embeddings(e: EmbeddingsConfig) -> EmbeddingsConfig:
-    """The source ``auto`` stands for, and the size of random vectors made explicit."""
-    source = resolve_vectors(e.source, e.dim)
-    return e.model_copy(update={"source": source,
-                                "dim": e.dim if source or e.dim else DEFAULT_RANDOM_DIM})
+    return _fit(resolve_config(config), train, validation, class_order, on_epoch_end)
 
 
 def _fit(config: RunConfig, train: TextDataset, validation: TextDataset | None,
          class_order: list[str] | None, on_epoch_end: EpochCallback | None) -> FitResult:
-    config = resolve_config(config)
+    """:func:`fit` on a config already resolved (:func:`embedlab.config.resolve_config`),
+    seeded and deterministic with ``training.threads`` torch threads, all restored afterwards."""
+    with seeded(config.training.seed, config.training.threads):
+        return _fit_seeded(config, train, validation, class_order, on_epoch_end)
+
+
+def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset | None,
+                class_order: list[str] | None, on_epoch_end: EpochCallback | None) -> FitResult:
     params = config.model.params
     pre = Preprocessor.from_config(config.preprocess)
     train_texts = pre.batch(train.texts)
@@ -227,6 +209,7 @@ def train_run(config: RunConfig, out: str | Path | None = None, overwrite: bool 
     Started by ``torchrun`` with several processes, it trains one model on all of them
     (:mod:`embedlab.training.distributed`); only rank 0 writes ``out``, the other ranks return
     ``out=None``."""
+    config = resolve_config(config)  # once per run: fit, the trainer and config.yaml share it
     with process_group(resolve_device(config.training.device)):
         return _train_run(config, out, overwrite, splits, on_epoch_end)
 
@@ -241,8 +224,7 @@ def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
     if out is not None:
         ensure_free(out, overwrite)
     splits = splits if splits is not None else load_splits(config)
-    result = fit(config, splits.train, splits.validation, splits.class_order,
-                 on_epoch_end=on_epoch_end)
+    result = _fit(config, splits.train, splits.validation, splits.class_order, on_epoch_end)
     metrics: dict = {
         "data": {"train": len(splits.train), "validation": len(splits.validation or []),
                  "test": len(splits.test or []), "notes": list(splits.train.notes)},

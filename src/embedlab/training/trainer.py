@@ -35,9 +35,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from embedlab.config import TrainConfig
+from embedlab.config.defaults import unresolved
 from embedlab.inference.batches import EncodedTexts
 from embedlab.inference.encoding import INFERENCE_BATCH
-from embedlab.models.classifier import ModelParams
 from embedlab.training.device import resolve_device
 from embedlab.training.early_stopping import EarlyStopping
 
@@ -72,24 +72,24 @@ def shard_batches(n: int, batch_size: int, generator: torch.Generator, rank: int
     return list(order.split(batch_size))
 
 
-def training_defaults(model: nn.Module) -> dict[str, Any]:
-    """The model's own ``training_defaults`` (its ``Params``), the generic ones otherwise."""
-    params = getattr(model, "params", None)
-    return getattr(params, "training_defaults", ModelParams.training_defaults)
-
-
 class Trainer:
     """Fit a model on encoded texts; see the module docstring.
 
-    ``config`` settings left unset (``lr``, ``patience``) come from the model's
-    ``training_defaults`` (:meth:`embedlab.config.TrainConfig.resolve`). The model trains on
-    ``config.device`` and is moved back to the CPU when :meth:`fit` ends.
+    ``config`` is a resolved training config: the model's defaults already applied
+    (:func:`embedlab.config.resolve_config` for a run, :func:`embedlab.config.resolve_training`
+    for a model alone); one with ``epochs``, ``optimizer``, ``schedule``, ``lr`` or ``patience``
+    unset is refused. The model trains on ``config.device`` and is moved back to the CPU when
+    :meth:`fit` ends.
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig,
                  class_weights: np.ndarray | None = None, *,
                  on_epoch_end: EpochCallback | None = None) -> None:
-        self.config = config.resolve(training_defaults(model))
+        missing = unresolved(config)
+        if missing:
+            raise ValueError(f"Trainer needs a resolved training config; unset: {', '.join(missing)} "
+                             "(resolve it with embedlab.config.resolve_config or resolve_training)")
+        self.config = config
         self.device = resolve_device(self.config.device)
         self.model = model.to(self.device)
         self.rank, self.world = world()
