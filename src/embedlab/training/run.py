@@ -225,9 +225,13 @@ def check_model_memory(config: RunConfig, vocab_size: int, num_classes: int, dim
     built on torch's ``meta`` device (shapes only) to count its parameters."""
     import torch
 
-    with torch.device("meta"):
-        probe = build_model(config.model.name, vocab_size=vocab_size, num_classes=num_classes,
-                            embedding=EmbeddingSpec(dim=dim), params=config.model.params)
+    try:
+        with torch.device("meta"):
+            probe = build_model(config.model.name, vocab_size=vocab_size,
+                                num_classes=num_classes, embedding=EmbeddingSpec(dim=dim),
+                                params=config.model.params)
+    except (NotImplementedError, RuntimeError):  # a model that cannot be built on meta: no estimate
+        return
     n = sum(p.numel() for p in probe.parameters())
     needed = n * TRAINING_BYTES_PER_PARAMETER
     free = available_memory(str(resolve_device(config.training.device)))
