@@ -180,6 +180,24 @@ def test_training_defaults_come_from_the_model_params():
     assert resolve_config(resolved) == resolved  # resolving twice changes nothing
 
 
+def test_a_run_resolves_its_config_once_and_saves_that(tmp_path, monkeypatch):
+    from embedlab.training import run
+
+    calls = []
+    original = run.resolve_config
+    monkeypatch.setattr(run, "resolve_config", lambda c: calls.append(c) or original(c))
+    rows = ["text,label"] + [f"word{i % 7} shared,{'ab'[i % 2]}" for i in range(40)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    cfg = RunConfig.from_dict({"data": {"path": str(tmp_path / "d.csv")},
+                               "embeddings": {"source": None},
+                               "training": {"epochs": 1, "progress": False}})
+    result = train_run(cfg, tmp_path / "run")
+    assert len(calls) == 1
+    saved = RunConfig.from_yaml(tmp_path / "run" / "config.yaml")
+    assert saved == original(cfg) == result.predictor.config
+    assert (saved.training.optimizer, saved.training.lr, saved.embeddings.dim) == ("sgd", 0.2, 100)
+
+
 def test_the_trainer_takes_only_a_resolved_config():
     with pytest.raises(ValueError, match="resolved training config; unset: lr, patience"):
         Trainer(model("fasttext"), config(optimizer="sgd", schedule="linear"))
