@@ -4,6 +4,7 @@ finite is never saved."""
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from pathlib import Path
@@ -18,6 +19,17 @@ from embedlab.errors import TrainingError
 
 runner = CliRunner()
 QUICK = ("--set", "embeddings.source=null", "--embedding-dim", "8", "--epochs", "1")
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging():
+    """The CLI sets up the "embedlab" logger (its own handler, no propagation): undo that, so
+    later tests' ``caplog`` still sees the logger's records."""
+    logger = logging.getLogger("embedlab")
+    saved = (logger.propagate, list(logger.handlers), logger.level)
+    yield
+    logger.propagate, logger.handlers[:], _ = saved
+    logger.setLevel(saved[2])
 
 
 def invoke(*args: object):
