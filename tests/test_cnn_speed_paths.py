@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from embedlab.config import TrainConfig
+from embedlab.config import TrainConfig, resolve_training
 from embedlab.inference.forward import EncodedTexts
 from embedlab.models import EmbeddingSpec, build_model
 from embedlab.training.trainer import Trainer
@@ -125,7 +125,9 @@ def _step(model, ids: torch.Tensor, y: torch.Tensor, optimizers) -> None:
 
 
 def _optimizers(model) -> list[torch.optim.Optimizer]:
-    return Trainer(model, TrainConfig(lr=1e-2, clip_grad_norm=None)).build_optimizers()
+    config = resolve_training(TrainConfig(lr=1e-2, clip_grad_norm=None),
+                              model.params.training_defaults)
+    return Trainer(model, config).build_optimizers()
 
 
 def test_sparse_first_step_equals_dense_adam_then_moves_only_the_batch_rows() -> None:
@@ -166,8 +168,9 @@ def test_sparse_cnn_learns_a_keyword_task_through_the_trainer() -> None:
     data = EncodedTexts.from_arrays(ids.int().numpy(), torch.full((96,), 8).numpy(), y.numpy(),
                                     None)
     model = make({"sparse": True, "filters": 8})
-    trainer = Trainer(model, TrainConfig(epochs=15, batch_size=16, lr=2e-2, progress=False,
-                                         patience=0))
+    trainer = Trainer(model, resolve_training(
+        TrainConfig(epochs=15, batch_size=16, lr=2e-2, progress=False, patience=0),
+        model.params.training_defaults))
     trainer.fit(data)
     with torch.no_grad():
         accuracy = (model(ids).argmax(1) == y).float().mean().item()

@@ -37,3 +37,40 @@ def test_missing_and_invalid_yaml_files(tmp_path):
     bad.write_text("training: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         RunConfig.from_yaml(bad)
+
+
+# ----- dotted keys (embedlab.config.keys): the CLI's --set, grid files and search spaces ---------
+def test_config_keys_list_every_leaf_and_model_params_as_one():
+    from embedlab.config.keys import config_keys
+
+    keys = config_keys()
+    assert {"training.lr", "data.val_size", "embeddings.source", "model.params"} <= set(keys)
+    assert not [k for k in keys if k.startswith("model.params.")]
+    for key in keys:  # every listed key is accepted by --set
+        assert RunConfig().override({key: getattr(_section(key), key.rsplit(".", 1)[1])})
+
+
+def _section(key: str):
+    node = RunConfig()
+    for part in key.split(".")[:-1]:
+        node = getattr(node, part)
+    return node
+
+
+def test_set_parses_plain_yaml_values_and_checks_keys():
+    from embedlab.config.keys import parse_set
+
+    assert parse_set(["training.lr=0.01", "embeddings.source=null", "model.params.hidden=[8, 4]",
+                      "data.text_columns=[title, body]"]) == {
+        "training.lr": 0.01, "embeddings.source": None, "model.params.hidden": [8, 4],
+        "data.text_columns": ["title", "body"]}
+    with pytest.raises(ConfigError, match=r"--set: unknown key 'training.lrr' \(did you mean "
+                                          r"'training.lr'\?\)"):
+        parse_set(["training.lrr=0.1"])
+    with pytest.raises(ConfigError, match="'training.lr' is a value, not a section"):
+        parse_set(["training.lr.x=1"])
+    with pytest.raises(ConfigError, match="--set expects key=value"):
+        parse_set(["training.lr"])
+    with pytest.raises(ConfigError, match=r"--set training.lr: not a plain YAML value") as e:
+        parse_set(['training.lr=!!python/object/apply:os.system ["true"]'])
+    assert "\n" not in str(e.value)

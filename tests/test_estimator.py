@@ -107,6 +107,29 @@ def test_init_stores_only_its_parameters_and_clone_is_equal():
     assert again.get_params() == clf.get_params()
 
 
+#: estimator parameters whose default deliberately differs from the run config's, with why
+DELIBERATE_DIFFERENCES = {
+    "progress": "an estimator is fitted many times over (GridSearchCV): no progress bar",
+    "model_params": "None stands for {}: scikit-learn wants no mutable defaults",
+}
+
+
+def test_estimator_defaults_are_the_run_configs_except_the_listed_ones():
+    import inspect
+
+    from embedlab.config import RunConfig
+    from embedlab.estimator import PARAMS
+
+    signature = inspect.signature(TextClassifier.__init__).parameters
+    assert set(signature) - {"self"} == set(PARAMS)  # every parameter maps onto the config
+    config = RunConfig()
+    differ = {p for p, (section, key) in PARAMS.items()
+              if signature[p].default != getattr(getattr(config, section), key)}
+    assert differ == set(DELIBERATE_DIFFERENCES)
+    assert TextClassifier().to_config() == config.model_copy(update={
+        "training": config.training.model_copy(update={"progress": False})})
+
+
 def test_fit_returns_self_and_the_fitted_contract(fitted, data):
     X, y = data
     clf = TextClassifier(**FAST)

@@ -59,7 +59,7 @@ def test_sgd_rate_decays_linearly_to_zero_over_the_fixed_epochs():
 
 def test_sgd_steps_lr_times_batch_on_the_mean_loss_and_ends_at_zero():
     cfg = TrainConfig(optimizer="sgd", schedule="linear", lr=0.1, epochs=2, batch_size=16,
-                      progress=False)
+                      patience=0, progress=False)
     trainer = Trainer(fasttext_model(ngrams=2), cfg)
     optimizers = trainer.build_optimizers()
     assert [type(o).__name__ for o in optimizers] == ["SGD"]

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from embedlab.config import RunConfig, TrainConfig
+from embedlab.config import RunConfig, TrainConfig, resolve_training
 from embedlab.errors import ConfigError
 from embedlab.inference.forward import EncodedTexts
 from embedlab.models import EmbeddingSpec, build_model
@@ -48,6 +48,11 @@ def config(**kw) -> TrainConfig:
     return TrainConfig(**{"epochs": 3, "batch_size": 16, "progress": False, **kw})
 
 
+def trainer_for(net, cfg: TrainConfig, **kw) -> Trainer:
+    """A Trainer on ``cfg`` resolved with ``net``'s own training defaults, as a run resolves it."""
+    return Trainer(net, resolve_training(cfg, net.params.training_defaults), **kw)
+
+
 # ----- the vocabulary is fitted on the training split only ----------------------------------
 def test_vocabulary_never_sees_validation_or_test_text(tmp_path):
     rows = ["text,label"] + [f"common words here uniq{i},{'ab'[i % 2]}" for i in range(40)]
@@ -76,7 +81,7 @@ def test_balanced_class_weights_reach_the_loss():
         logits = net(data.ids.long())
     expected = float(F.cross_entropy(logits, data.y, weight=torch.from_numpy(weights)))
     unweighted = float(F.cross_entropy(logits, data.y))
-    trainer = Trainer(net, config(batch_size=30, lr=1e-6), class_weights=weights)
+    trainer = trainer_for(net, config(batch_size=30, lr=1e-6), class_weights=weights)
     row = trainer.train_epoch(data, 1, trainer.build_optimizers(), torch.Generator())
     assert row["train_loss"] == pytest.approx(expected, rel=1e-5)
     assert abs(expected - unweighted) > 0.01
@@ -93,7 +98,7 @@ def test_balanced_class_weights_reach_the_loss():
 ])
 def test_sparse_tables_train_with_sparse_adam(name, params, tables):
     net = model(name, **params)
-    trainer = Trainer(net, config(epochs=1, lr=1e-2, optimizer="adam"))  # fasttext: sgd by default
+    trainer = trainer_for(net, config(epochs=1, lr=1e-2, optimizer="adam"))  # fasttext: sgd by default
     optimizers = trainer.build_optimizers()
     assert [type(o).__name__ for o in optimizers] == ["Adam", "SparseAdam"]
     named = dict(net.named_parameters())
@@ -112,7 +117,7 @@ def test_gradient_clipping_clips_the_dense_gradient_norm():
 
     def grad_norm(clip):
         net = model("cnn", filters=4)
-        trainer = Trainer(net, config(clip_grad_norm=clip, lr=1e-3))
+        trainer = trainer_for(net, config(clip_grad_norm=clip, lr=1e-3))
         trainer.train_step(ids, y, trainer.build_optimizers())
         grads = [p.grad for p in net.parameters() if p.grad is not None]
         return float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])))
@@ -125,7 +130,7 @@ def test_gradient_clipping_clips_the_dense_gradient_norm():
 def test_weight_decay_shrinks_the_dense_weights():
     def head_norm(decay):
         net = model(hidden=[16])
-        Trainer(net, config(epochs=3, lr=1e-2, weight_decay=decay)).fit(toy())
+        trainer_for(net, config(epochs=3, lr=1e-2, weight_decay=decay)).fit(toy())
         return float(net.head.hidden[0].weight.detach().norm())
 
     assert head_norm(0.5) < 0.8 * head_norm(0.0)
@@ -133,7 +138,7 @@ def test_weight_decay_shrinks_the_dense_weights():
 
 def test_lr_drops_on_a_validation_plateau():
     # validation labels are shifted: the better the model fits, the worse its validation loss
-    trainer = Trainer(model(), config(epochs=4, lr=1e-2, patience=0, lr_patience=0))
+    trainer = trainer_for(model(), config(epochs=4, lr=1e-2, patience=0, lr_patience=0))
     history = trainer.fit(toy(), toy(30, seed=1, flip=True))
     lrs = [row["lr"] for row in history]
     assert lrs[0] == 1e-2 and lrs[-1] < lrs[0]
@@ -149,7 +154,7 @@ def test_on_epoch_end_sees_every_row_and_can_stop_training():
         seen.append(dict(row))
         return row["epoch"] == 2
 
-    trainer = Trainer(model(), config(epochs=6, patience=0), on_epoch_end=hook)
+    trainer = trainer_for(model(), config(epochs=6, patience=0), on_epoch_end=hook)
     history = trainer.fit(toy(), toy(30, seed=1))
     assert len(history) == 2 and [row["epoch"] for row in seen] == [1, 2]
     assert {"train_loss", "val_loss", "val_acc", "lr"} <= set(seen[0])
@@ -164,20 +169,46 @@ def test_fit_through_the_pipeline_passes_the_hook(tiny):
 
 # ----- one source of training defaults -----------------------------------------------------------
 def test_training_defaults_come_from_the_model_params():
-    fasttext = Trainer(model("fasttext"), config())
-    assert (fasttext.config.lr, fasttext.config.patience) == (
+    fasttext = resolve_training(config(), FastTextParams.training_defaults)
+    assert (fasttext.lr, fasttext.patience) == (
         FastTextParams.training_defaults["lr"], FastTextParams.training_defaults["patience"])
-    explicit = Trainer(model("fasttext"), config(lr=0.5, patience=7))
-    assert (explicit.config.lr, explicit.config.patience) == (0.5, 7)
+    explicit = resolve_training(config(lr=0.5, patience=7), FastTextParams.training_defaults)
+    assert (explicit.lr, explicit.patience) == (0.5, 7)
     resolved = resolve_config(RunConfig.from_dict({"model": {"name": "cnn"}}))
     assert (resolved.training.lr, resolved.training.patience) == (1e-3, 3)
     assert resolved.model.name == "embedlab.cnn.v2" and resolved.model.params["filters"] == 50
+    assert resolve_config(resolved) == resolved  # resolving twice changes nothing
+
+
+def test_a_run_resolves_its_config_once_and_saves_that(tmp_path, monkeypatch):
+    from embedlab.training import run
+
+    calls = []
+    original = run.resolve_config
+    monkeypatch.setattr(run, "resolve_config", lambda c: calls.append(c) or original(c))
+    rows = ["text,label"] + [f"word{i % 7} shared,{'ab'[i % 2]}" for i in range(40)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    cfg = RunConfig.from_dict({"data": {"path": str(tmp_path / "d.csv")},
+                               "embeddings": {"source": None},
+                               "training": {"epochs": 1, "progress": False}})
+    result = train_run(cfg, tmp_path / "run")
+    assert len(calls) == 1
+    saved = RunConfig.from_yaml(tmp_path / "run" / "config.yaml")
+    assert saved == original(cfg) == result.predictor.config
+    assert (saved.training.optimizer, saved.training.lr, saved.embeddings.dim) == ("sgd", 0.2, 100)
+
+
+def test_the_trainer_takes_only_a_resolved_config():
+    with pytest.raises(ValueError, match="resolved training config; unset: lr, patience"):
+        Trainer(model("fasttext"), config(optimizer="sgd", schedule="linear"))
+    resolved = resolve_training(config(), FastTextParams.training_defaults)
+    assert Trainer(model("fasttext"), resolved).config is resolved  # taken as given
 
 
 # ----- device ------------------------------------------------------------------------------------
 def test_cpu_device_trains_and_returns_the_model_on_cpu():
     net = model()
-    trainer = Trainer(net, config(device="auto" if not torch.cuda.is_available() else "cpu"))
+    trainer = trainer_for(net, config(device="auto" if not torch.cuda.is_available() else "cpu"))
     assert trainer.device == torch.device("cpu")
     trainer.fit(toy())
     assert {p.device.type for p in net.parameters()} == {"cpu"}
@@ -186,7 +217,7 @@ def test_cpu_device_trains_and_returns_the_model_on_cpu():
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
 def test_unavailable_cuda_is_a_one_line_error(tmp_path):
     with pytest.raises(ConfigError, match=r"device 'cuda': CUDA is not available") as caught:
-        Trainer(model(), config(device="cuda"))
+        trainer_for(model(), config(device="cuda"))
     assert "\n" not in str(caught.value)
     cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 100},
                                "training": {"device": "cuda:0", "epochs": 1}})
@@ -215,7 +246,7 @@ def test_every_rank_gets_the_same_number_of_batches(n):
 
 def test_trainer_steps_can_run_alone():
     net = model("fasttext", ngrams=2, buckets=50)
-    trainer = Trainer(net, config(lr=1e-2))
+    trainer = trainer_for(net, config(lr=1e-2))
     optimizers = trainer.build_optimizers()
     assert len(trainer.build_schedulers(optimizers)) == len(optimizers) == 1  # SGD, two groups
     data = toy()
@@ -231,7 +262,7 @@ def test_fitting_no_rows_is_an_error():
     empty = EncodedTexts.from_arrays(np.zeros((0, 3), np.int32), np.zeros(0, np.int64),
                                      np.zeros(0, np.int64))
     with pytest.raises(ValueError, match="no training rows"):
-        Trainer(model(), config()).fit(empty)
+        trainer_for(model(), config()).fit(empty)
 
 
 def test_class_weights_option_reaches_the_trainer_through_the_pipeline(tiny):

@@ -27,6 +27,10 @@ class ArtifactError(EmbedlabError, OSError):
     """A run directory or vectors file is missing, incomplete or altered."""
 
 
+class TrainingError(EmbedlabError, ArithmeticError):
+    """Training went numerically wrong (a non-finite loss or weights); nothing is saved."""
+
+
 class EmbeddingError(EmbedlabError, ValueError):
     """An embeddings source, file or query is invalid (OOV word, bad dimensions, ...)."""
 

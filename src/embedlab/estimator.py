@@ -59,7 +59,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     ``X`` is a sequence of raw texts (a list, a 1-D array or a pandas Series of ``str``);
     ``y`` holds one label per text (strings, integers, ...); ``predict`` returns labels of the
-    same kind. The parameters mirror the run config (``embedlab train --help``).
+    same kind. The parameters mirror the run config (``embedlab train --help``) and share its
+    defaults, except ``progress`` (off here) and ``model_params`` (``None`` for ``{}``, as
+    scikit-learn wants no mutable defaults); ``tests/test_estimator.py`` checks that.
 
     Parameters
     ----------
@@ -100,9 +102,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         What preprocessing does with punctuation.
     class_weights : {"none", "balanced"}, default="none"
         Weight the loss by inverse class frequency with ``"balanced"``.
-    val_size : float, default=0.1
+    val_size : float, default=0.15
         Share of the training data held out (stratified) for early stopping and the best-epoch
-        choice; 0 trains on everything.
+        choice (the run config's ``data.val_size``, as ``embedlab train``); 0 trains on
+        everything.
     seed : int, default=0
         Seed of every random choice: two fits with the same seed and data give the same model.
     threads : int or None, default=None
@@ -110,7 +113,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         whose batches are too small to share — otherwise torch's setting). The process's thread
         count, random generators and deterministic-algorithms flag are restored after ``fit``.
     progress : bool, default=False
-        Show a progress bar while training.
+        Show a progress bar while training (off, unlike ``embedlab train``: an estimator is
+        fitted many times over by ``GridSearchCV`` / ``cross_val_score``).
 
     Attributes
     ----------
@@ -151,7 +155,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         remove_parentheses: bool = False,
         punctuation: str = "separate",
         class_weights: str = "none",
-        val_size: float = 0.1,
+        val_size: float = 0.15,
         seed: int = 0,
         threads: int | None = None,
         progress: bool = False,
@@ -270,8 +274,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Write a run directory: ``embedlab.load`` reads it as a Predictor and
         :meth:`TextClassifier.load` as this estimator (parameters and ``classes_`` kept)."""
         from embedlab.artifacts import atomic_run_dir
+        from embedlab.training.trainer import check_finite_weights
 
         check_is_fitted(self, "predictor_")
+        check_finite_weights(self.predictor_.model)  # never a run that predicts nan
         state = {
             "params": self.get_params(deep=False),
             "classes": self.classes_.tolist(),

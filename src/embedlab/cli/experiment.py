@@ -40,9 +40,9 @@ def _logging(verbose: bool) -> None:
 
 
 def _set(items: list[str] | None) -> dict:
-    from embedlab.cli.main import _parse_set
+    from embedlab.config.keys import parse_set
 
-    return _parse_set(items or [])
+    return parse_set(items or [])
 
 
 def _seeds(seeds: int | None) -> list[int] | None:

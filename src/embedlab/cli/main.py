@@ -31,20 +31,6 @@ def _default_out(config) -> Path:
     return out
 
 
-def _parse_set(items: list[str]) -> dict:
-    import yaml
-
-    updates = {}
-    for item in items:
-        if "=" not in item:
-            from embedlab.errors import ConfigError
-
-            raise ConfigError(f"--set expects key=value (e.g. training.lr=0.01), found '{item}'")
-        key, value = item.split("=", 1)
-        updates[key.strip()] = yaml.safe_load(value)
-    return updates
-
-
 @app.command()
 def train(
     config: Annotated[Path | None, typer.Option(help="YAML run config (e.g. a previous run's config.yaml)")] = None,
@@ -62,7 +48,8 @@ def train(
     embeddings: Annotated[str | None, typer.Option(help="pretrained vectors: name (glove-6b-50d) or path; default "
                                                    "auto: glove-6b-50d if installed, else random "
                                                    "(--set embeddings.source=null: random)")] = None,
-    freeze: Annotated[bool | None, typer.Option("--freeze/--fine-tune", help="freeze or fine-tune pretrained vectors")] = None,
+    freeze: Annotated[bool, typer.Option("--freeze", help="keep pretrained vectors fixed")] = False,
+    fine_tune: Annotated[bool, typer.Option("--fine-tune", help="fine-tune pretrained vectors (the default)")] = False,
     embedding_dim: Annotated[int | None, typer.Option(help="size of random embeddings")] = None,
     limit: Annotated[int | None, typer.Option(help="use only the first N training rows")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="any config key, e.g. --set model.params.filters=100")] = None,
@@ -75,10 +62,17 @@ def train(
 ) -> None:
     """Train a classifier and write a run directory (config, vocabulary, labels, weights, metrics, plots)."""
     from embedlab.config import RunConfig
+    from embedlab.config.keys import parse_set
     from embedlab.training.metrics import metrics_table
     from embedlab.training.run import train_run
 
     setup_logging(verbose)
+    if data is not None and dataset is not None:
+        raise typer.BadParameter("give either --data FILE or --dataset NAME, not both",
+                                 param_hint="'--data' / '--dataset'")
+    if freeze and fine_tune:
+        raise typer.BadParameter("give either --freeze or --fine-tune, not both",
+                                 param_hint="'--freeze' / '--fine-tune'")
     base = RunConfig.from_yaml(config) if config else RunConfig()
     updates: dict = {}
     if dataset is not None:
@@ -90,12 +84,13 @@ def train(
         "data.label_column": label_column, "data.encoding": encoding, "data.limit": limit,
         "model.name": model, "training.epochs": epochs, "training.batch_size": batch_size,
         "training.lr": lr, "training.seed": seed, "embeddings.source": embeddings,
-        "embeddings.freeze": freeze, "embeddings.dim": embedding_dim,
+        "embeddings.freeze": True if freeze else False if fine_tune else None,
+        "embeddings.dim": embedding_dim,
     }
     updates.update({k: v for k, v in flags.items() if v not in (None, [])})
     if model is not None and (config is None or base.model.name != model):
         updates["model.params"] = {}
-    updates.update(_parse_set(set_ or []))
+    updates.update(parse_set(set_ or []))
     cfg = base.override(updates) if updates else base
     out = out or _default_out(cfg)
     if folds is not None or autotune is not None:
@@ -105,8 +100,11 @@ def train(
     result = train_run(cfg, out, overwrite=overwrite)
     if result.out is None:  # a rank other than 0 of a torchrun job: rank 0 writes and reports
         return
-    split = "test" if "test" in result.metrics else "validation"
-    console.print(metrics_table(result.metrics[split], title=f"{split} metrics"))
+    split = next((s for s in ("test", "validation") if s in result.metrics), None)
+    if split is None:  # data.val_size=0 and data.test_size=0: asked to train on everything
+        console.print("no validation or test split: nothing was scored")
+    else:
+        console.print(metrics_table(result.metrics[split], title=f"{split} metrics"))
     tr = result.metrics["train"]
     console.print(f"trained {tr['epochs']} epochs (best {tr['best_epoch']}) in {tr['seconds']:.1f}s, "
                   f"{tr['samples_per_s']:.0f} samples/s")

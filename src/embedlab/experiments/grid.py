@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from embedlab.config import RunConfig, read_yaml
+from embedlab.config.keys import check_key
 from embedlab.errors import ConfigError, suggest, unknown_name
 
 METRICS = ("accuracy", "macro_f1", "weighted_f1")
@@ -140,43 +141,6 @@ def _leaf(key: str) -> str:
     return key.rsplit(".", 1)[-1]
 
 
-def config_keys(model: Any = RunConfig, prefix: str = "") -> list[str]:
-    """Every dotted key of the run config (``model.params`` counts as one)."""
-    keys = []
-    for name, f in model.model_fields.items():
-        key = f"{prefix}{name}"
-        sub = f.annotation
-        if isinstance(sub, type) and hasattr(sub, "model_fields") and key != "model.params":
-            keys += config_keys(sub, f"{key}.")
-        else:
-            keys.append(key)
-    return keys
-
-
-def _check_key(key: str, source: str) -> None:
-    """A dotted key must name a config field (model.params.* is checked per model later)."""
-    if not isinstance(key, str) or not key:
-        raise ConfigError(f"{source}: grid keys must be dotted config keys such as training.lr; found {key!r}")
-    parts = key.split(".")
-    node: Any = RunConfig
-    for i, part in enumerate(parts):
-        if node is None:
-            return
-        fields = node.model_fields
-        if part not in fields:
-            done = ".".join(parts[:i])
-            known = [f"{done}.{f}" if done else f for f in fields]
-            raise ConfigError(f"{source}: unknown key '{key}'{suggest(key, config_keys())}; valid here: "
-                              f"{', '.join(known)}")
-        if ".".join(parts[: i + 1]) == "model.params":
-            return
-        annotation = fields[part].annotation
-        node = annotation if isinstance(annotation, type) and hasattr(annotation, "model_fields") else None
-        if node is None and i < len(parts) - 1:
-            raise ConfigError(f"{source}: '{'.'.join(parts[: i + 1])}' is a value, not a section; "
-                              f"found key '{key}'")
-
-
 def validate_config(config: RunConfig, where: str) -> None:
     """What a config's schema leaves to run time, checked now: model parameters and the
     embeddings source."""
@@ -248,7 +212,7 @@ def parse_grid(data: dict, source: str = "grid", base_dir: Path | None = None) -
     if not isinstance(grid, dict):
         raise ConfigError(f"{source}: grid must map dotted keys to lists of values; found {type(grid).__name__}")
     for key, values in grid.items():
-        _check_key(key, source)
+        check_key(key, source)
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{source}: grid key '{key}' needs a non-empty list of values; found {values!r}")
     variants_raw = data.get("variants") or []
@@ -264,7 +228,7 @@ def parse_grid(data: dict, source: str = "grid", base_dir: Path | None = None) -
             raise ConfigError(f"{source}: variant '{v['name']}': unknown field(s) {', '.join(map(str, extra))}; "
                               "valid: name, set")
         for key in v.get("set") or {}:
-            _check_key(key, f"{source}: variant '{v['name']}'")
+            check_key(key, f"{source}: variant '{v['name']}'")
         variants.append(Cell(_slug(v["name"]), dict(v.get("set") or {})))
     if not grid and not variants:
         raise ConfigError(f"{source}: empty grid: give 'grid' (dotted keys → lists of values) and/or "

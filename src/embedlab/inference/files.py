@@ -223,7 +223,7 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
         chunks = iter_predictions(predictor, path, text_columns=text_columns, id_column=id_column,
                                   encoding=encoding, top_k=top_k, chunk_rows=chunk_rows,
                                   batch_size=batch_size)
-        with atomic_file(out) as tmp:
+        with atomic_file(out, overwrite=overwrite) as tmp:
             writer = _Writer(tmp, fmt, columns, row_numbers=id_column is None)
             try:
                 for p in chunks:

@@ -25,7 +25,7 @@ class ModelParams(BaseModel):
 
     ``training_defaults`` is the one source of the training settings (``lr``, ``patience``) a
     run uses when its config leaves them unset; a model overrides it where it trains better
-    with others. :meth:`embedlab.config.TrainConfig.resolve` applies it.
+    with others. :func:`embedlab.config.resolve_config` applies it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

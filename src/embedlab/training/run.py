@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedlab.config import DEFAULT_RANDOM_DIM, EmbeddingsConfig, RunConfig, resolve_vectors
+from embedlab.config import DEFAULT_RANDOM_DIM, RunConfig, resolve_config
 from embedlab.data import (
     TextDataset,
     dataset_info,
@@ -21,16 +21,13 @@ from embedlab.data import (
     load_dataset,
     stratified_split,
 )
-from embedlab.errors import DataError
+from embedlab.errors import ConfigError, DataError
 from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.forward import EncodedTexts
 from embedlab.inference.prediction import TextPredictor
 from embedlab.models import (
     EmbeddingSpec,
-    architecture_name,
     build_model,
-    model_param_schema,
-    validate_model_params,
 )
 from embedlab.predictor import Predictor
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
@@ -38,7 +35,7 @@ from embedlab.training.device import resolve_device
 from embedlab.training.distributed import is_main_process, process_group
 from embedlab.training.metrics import classification_metrics
 from embedlab.training.seed import seeded
-from embedlab.training.trainer import EpochCallback, Trainer
+from embedlab.training.trainer import EpochCallback, Trainer, check_finite_weights
 
 log = logging.getLogger("embedlab")
 
@@ -107,7 +104,21 @@ def load_splits(config: RunConfig) -> Splits:
     if val is None:
         train, val, carved_test = _carve(train, d.val_size, 0.0 if test is not None else d.test_size, seed)
         test = test if test is not None else carved_test
+        if val is None and test is None and (d.val_size or d.test_size):
+            raise DataError(_no_held_out(train))
     return Splits(train, val, test, order)
+
+
+def _no_held_out(train: TextDataset) -> str:
+    """Why no validation or test split could be carved, and the ways out."""
+    counts: dict[str, int] = {}
+    for label in train.labels:
+        counts[label] = counts.get(label, 0) + 1
+    small = sum(1 for c in counts.values() if c < 3)
+    return (f"{train.source}: no validation or test split can be held out: {small:,} of "
+            f"{len(counts):,} classes have fewer than 3 examples; add examples, give a test file "
+            "(--test-data), or train on everything without scores "
+            "(--set data.val_size=0 --set data.test_size=0)")
 
 
 def build_embedding_spec(config: RunConfig, vocab: Vocabulary) -> tuple[EmbeddingSpec, dict | None]:
@@ -141,34 +152,19 @@ def fit(config: RunConfig, train: TextDataset, validation: TextDataset | None = 
     Seeded and deterministic with ``training.threads`` torch threads, all restored afterwards.
     ``on_epoch_end`` is the trainer's per-epoch hook (:data:`~embedlab.training.trainer.
     EpochCallback`: gets the epoch's history row, returns True to stop)."""
-    config = resolve_config(config)  # the model's defaults, its thread count included
-    with seeded(config.training.seed, config.training.threads):
-        return _fit(config, train, validation, class_order, on_epoch_end)
-
-
-def resolve_config(config: RunConfig) -> RunConfig:
-    """The config a run records: the model's versioned architecture name, its full params and
-    the training settings with the model's defaults filled in."""
-    model = config.model
-    params = validate_model_params(model.name, model.params)
-    defaults = model_param_schema(model.name).training_defaults
-    return config.model_copy(update={
-        "model": model.model_copy(update={"name": architecture_name(model.name),
-                                          "params": params}),
-        "training": config.training.resolve(defaults),
-        "embeddings": _resolve_embeddings(config.embeddings)})
-
-
-def _resolve_embeddings(e: EmbeddingsConfig) -> EmbeddingsConfig:
-    """The source ``auto`` stands for, and the size of random vectors made explicit."""
-    source = resolve_vectors(e.source, e.dim)
-    return e.model_copy(update={"source": source,
-                                "dim": e.dim if source or e.dim else DEFAULT_RANDOM_DIM})
+    return _fit(resolve_config(config), train, validation, class_order, on_epoch_end)
 
 
 def _fit(config: RunConfig, train: TextDataset, validation: TextDataset | None,
          class_order: list[str] | None, on_epoch_end: EpochCallback | None) -> FitResult:
-    config = resolve_config(config)
+    """:func:`fit` on a config already resolved (:func:`embedlab.config.resolve_config`),
+    seeded and deterministic with ``training.threads`` torch threads, all restored afterwards."""
+    with seeded(config.training.seed, config.training.threads):
+        return _fit_seeded(config, train, validation, class_order, on_epoch_end)
+
+
+def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset | None,
+                class_order: list[str] | None, on_epoch_end: EpochCallback | None) -> FitResult:
     params = config.model.params
     pre = Preprocessor.from_config(config.preprocess)
     train_texts = pre.batch(train.texts)
@@ -176,6 +172,7 @@ def _fit(config: RunConfig, train: TextDataset, validation: TextDataset | None,
     y_train = labels.encode(train.labels, source=train.source)
     vocab = Vocabulary.fit(train_texts, config.vocab)
     spec, coverage = build_embedding_spec(config, vocab)
+    check_model_memory(config, len(vocab), len(labels), spec.dim)
     model = build_model(config.model.name, vocab_size=len(vocab), num_classes=len(labels),
                         embedding=spec, params=params)
     fixed = getattr(model, "fixed_length", None)
@@ -199,6 +196,51 @@ def _fit(config: RunConfig, train: TextDataset, validation: TextDataset | None,
             "n_parameters": sum(p.numel() for p in model.parameters())}
     predictor = Predictor(config, pre, vocab, labels, model, info)
     return FitResult(predictor, history, trainer.best_epoch, seconds, coverage)
+
+
+#: bytes per parameter while training: float32 weights, gradients and Adam's two moments
+TRAINING_BYTES_PER_PARAMETER = 16
+
+
+def available_memory(device: str) -> int | None:
+    """Bytes free for training on ``device`` (a torch device string): the GPU's free memory,
+    or the machine's MemAvailable; ``None`` when it cannot be told."""
+    if device.startswith("cuda"):
+        import torch
+
+        return int(torch.cuda.mem_get_info(torch.device(device))[0])
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_model_memory(config: RunConfig, vocab_size: int, num_classes: int, dim: int) -> None:
+    """Refuse, in one line, a model whose parameters would not fit in memory while training
+    (e.g. ``model.params.hidden=[1000000000]``), before anything is allocated: the model is
+    built on torch's ``meta`` device (shapes only) to count its parameters."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            probe = build_model(config.model.name, vocab_size=vocab_size,
+                                num_classes=num_classes, embedding=EmbeddingSpec(dim=dim),
+                                params=config.model.params)
+    except (NotImplementedError, RuntimeError):  # a model that cannot be built on meta: no estimate
+        return
+    n = sum(p.numel() for p in probe.parameters())
+    needed = n * TRAINING_BYTES_PER_PARAMETER
+    free = available_memory(str(resolve_device(config.training.device)))
+    if free is not None and needed > free:
+        raise ConfigError(
+            f"model.params: this {config.model.name} model would have {n:,} parameters, about "
+            f"{needed / 2**30:,.1f} GiB to train (weights, gradients, optimizer state), more "
+            f"than the {free / 2**30:,.1f} GiB free; make it smaller (model.params: "
+            f"{json.dumps(config.model.params)})")
 
 
 def evaluate(predictor: TextPredictor, data: TextDataset) -> dict:
@@ -227,6 +269,7 @@ def train_run(config: RunConfig, out: str | Path | None = None, overwrite: bool 
     Started by ``torchrun`` with several processes, it trains one model on all of them
     (:mod:`embedlab.training.distributed`); only rank 0 writes ``out``, the other ranks return
     ``out=None``."""
+    config = resolve_config(config)  # once per run: fit, the trainer and config.yaml share it
     with process_group(resolve_device(config.training.device)):
         return _train_run(config, out, overwrite, splits, on_epoch_end)
 
@@ -241,8 +284,7 @@ def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
     if out is not None:
         ensure_free(out, overwrite)
     splits = splits if splits is not None else load_splits(config)
-    result = fit(config, splits.train, splits.validation, splits.class_order,
-                 on_epoch_end=on_epoch_end)
+    result = _fit(config, splits.train, splits.validation, splits.class_order, on_epoch_end)
     metrics: dict = {
         "data": {"train": len(splits.train), "validation": len(splits.validation or []),
                  "test": len(splits.test or []), "notes": list(splits.train.notes)},
@@ -258,6 +300,7 @@ def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
     if result.coverage is not None:
         metrics["embeddings_coverage"] = result.coverage
     if out is not None:
+        check_finite_weights(result.predictor.model)  # never a run that predicts nan
         with atomic_run_dir(out, overwrite=overwrite) as tmp:
             result.predictor.write(tmp)
             (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")

@@ -35,9 +35,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from embedlab.config import TrainConfig
+from embedlab.config.defaults import unresolved
+from embedlab.errors import TrainingError
 from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.forward import EncodedTexts
-from embedlab.models.classifier import ModelParams
 from embedlab.training.device import resolve_device
 from embedlab.training.early_stopping import EarlyStopping
 
@@ -72,24 +73,40 @@ def shard_batches(n: int, batch_size: int, generator: torch.Generator, rank: int
     return list(order.split(batch_size))
 
 
-def training_defaults(model: nn.Module) -> dict[str, Any]:
-    """The model's own ``training_defaults`` (its ``Params``), the generic ones otherwise."""
-    params = getattr(model, "params", None)
-    return getattr(params, "training_defaults", ModelParams.training_defaults)
+def _stop_non_finite(where: str, loss: float) -> None:
+    raise TrainingError(
+        f"training stopped at {where}: the loss is not finite ({loss}); nothing was saved. "
+        "Lower training.lr, or look for nan / inf values in the data or the vectors")
+
+
+def check_finite_weights(model: nn.Module) -> None:
+    """Refuse a model with a nan or infinite weight (:class:`~embedlab.errors.TrainingError`,
+    naming the first such parameter): it must never be saved as a run."""
+    for name, p in model.state_dict().items():
+        if p.is_floating_point() and not bool(torch.isfinite(p).all()):
+            raise TrainingError(f"the trained weights are not finite ({name} holds nan or inf); "
+                                "nothing was saved. Lower training.lr, or look for nan / inf "
+                                "values in the data or the vectors")
 
 
 class Trainer:
     """Fit a model on encoded texts; see the module docstring.
 
-    ``config`` settings left unset (``lr``, ``patience``) come from the model's
-    ``training_defaults`` (:meth:`embedlab.config.TrainConfig.resolve`). The model trains on
-    ``config.device`` and is moved back to the CPU when :meth:`fit` ends.
+    ``config`` is a resolved training config: the model's defaults already applied
+    (:func:`embedlab.config.resolve_config` for a run, :func:`embedlab.config.resolve_training`
+    for a model alone); one with ``epochs``, ``optimizer``, ``schedule``, ``lr`` or ``patience``
+    unset is refused. The model trains on ``config.device`` and is moved back to the CPU when
+    :meth:`fit` ends.
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig,
                  class_weights: np.ndarray | None = None, *,
                  on_epoch_end: EpochCallback | None = None) -> None:
-        self.config = config.resolve(training_defaults(model))
+        missing = unresolved(config)
+        if missing:
+            raise ValueError(f"Trainer needs a resolved training config; unset: {', '.join(missing)} "
+                             "(resolve it with embedlab.config.resolve_config or resolve_training)")
+        self.config = config
         self.device = resolve_device(self.config.device)
         self.model = model.to(self.device)
         self.rank, self.world = world()
@@ -218,6 +235,8 @@ class Trainer:
             for step, index in enumerate(batches):
                 batch_loss, batch_correct = self.train_step(
                     train.batch(index), train.y.index_select(0, index), optimizers)
+                if self.world == 1 and not math.isfinite(batch_loss):  # ranks: after the epoch
+                    _stop_non_finite(f"epoch {epoch}, batch {step + 1}", batch_loss)
                 loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
                 seen += len(index)
                 for scheduler in step_schedulers or []:
@@ -229,6 +248,8 @@ class Trainer:
         if bar is not None:
             bar.close()
         loss_sum, correct, seen = self._all_reduce([loss_sum, correct, seen])
+        if not math.isfinite(loss_sum):  # the same sum on every rank: all stop together
+            _stop_non_finite(f"epoch {epoch}", loss_sum)
         seconds = time.perf_counter() - start
         return {
             "epoch": epoch,
@@ -294,6 +315,8 @@ class Trainer:
                                        schedulers if linear else None)
                 if validate:
                     row["val_loss"], row["val_acc"] = self.evaluate(val)
+                    if not math.isfinite(row["val_loss"]):
+                        _stop_non_finite(f"epoch {epoch} (validation)", row["val_loss"])
                     if linear:  # fixed epochs: the last weights are the result
                         row["best"] = epoch == cfg.epochs
                     else:
@@ -315,6 +338,7 @@ class Trainer:
                           f"(val loss {stopper.best_loss:.4f})")
             else:
                 self.best_epoch = len(self.history)
+            check_finite_weights(self.model)
         finally:
             self._parallel = self.model
             self.model.to("cpu").eval()

