@@ -67,8 +67,9 @@ class EmbedlabGroup(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
-        code = self._run(args, prog_name or "embedlab", complete_var, **extra)
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        code = self._run(args, prog_name or "embedlab", complete_var,
+                         windows_expand_args=windows_expand_args, **extra)
         if standalone_mode:
             sys.exit(code)
         return code
