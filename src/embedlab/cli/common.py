@@ -10,19 +10,48 @@ functions.
 
 from __future__ import annotations
 
+import difflib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOption, UsageError
 from typer.core import TyperGroup
 
-console = Console()
+PIPED_WIDTH = 200
+
+
+def _no_terminal() -> bool:
+    """True when none of stdin, stdout, stderr is a terminal that could tell its width."""
+    for fd in (0, 1, 2):
+        try:
+            os.get_terminal_size(fd)
+        except (OSError, ValueError):
+            continue
+        return False
+    return True
+
+
+class _Console(Console):
+    """rich's Console, but :data:`PIPED_WIDTH` columns instead of 80 when no terminal gives the
+    width and ``COLUMNS`` is unset (``embedlab embeddings list > file`` from a script): tables
+    are drawn as wide as their content needs instead of folding every cell."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is None and not self._environ.get("COLUMNS") and _no_terminal():
+            return ConsoleDimensions(PIPED_WIDTH, size.height)
+        return size
+
+
+console: Console = _Console()
 err_console = Console(stderr=True)
 
 INTERRUPTED = "interrupted; nothing was written"
@@ -44,6 +73,14 @@ def print_error(message: str, hint: str = "") -> None:
     line = " ".join(str(message).split())  # one line, whatever the message holds
     err_console.print(f"[bold red]error:[/] {escape(line)}{escape(hint)}", highlight=False,
                       markup=True, soft_wrap=True)
+
+
+def starting(what: str) -> None:
+    """One dim line on stderr before a command's heavy imports (PyTorch takes seconds to import,
+    tens of seconds on a loaded machine), so a user at a terminal sees at once that it started.
+    Nothing when stderr is not a terminal: scripts get only the one-line errors."""
+    if err_console.is_terminal:
+        err_console.print(f"[dim]{escape(what)}[/]", highlight=False)
 
 
 class _Interrupted(Exception):
@@ -91,6 +128,11 @@ class EmbedlabGroup(TyperGroup):
             if e.format_message().strip():
                 typer.echo(e.format_message(), err=True)
             return 2
+        except NoSuchOption as e:
+            where = f"{e.ctx.command_path} --help" if e.ctx is not None else f"{prog_name} --help"
+            print_error(f"No such option: {e.option_name}{_closest_option(e)}",
+                        hint=f" (see '{where}')")
+            return 2
         except UsageError as e:
             where = f"{e.ctx.command_path} --help" if e.ctx is not None else f"{prog_name} --help"
             print_error(e.format_message(), hint=f" (see '{where}')")
@@ -106,6 +148,22 @@ class EmbedlabGroup(TyperGroup):
             print_error(f"{where}{e.strerror or e}")
             return 1
         return rv if isinstance(rv, int) else 0
+
+
+def _closest_option(error: NoSuchOption) -> str:
+    """`` (did you mean '--out'?)`` for the command's options closest to the unknown one, compared
+    without their dashes (click's own list counts the ``--`` as a match: ``--bogus`` gave
+    "--out, --verbose"); ``""`` when none is close."""
+    if error.ctx is None:
+        return ""
+    names = [opt for param in error.ctx.command.get_params(error.ctx)
+             for opt in (*param.opts, *getattr(param, "secondary_opts", ()))
+             if opt.startswith("-")]
+    by_stem = {name.lstrip("-"): name for name in names}
+    close = difflib.get_close_matches(error.option_name.lstrip("-"), list(by_stem), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(f"'{by_stem[c]}'" for c in close) + "?)"
 
 
 def new_app(help: str, **kwargs: Any) -> typer.Typer:
