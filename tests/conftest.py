@@ -1,18 +1,21 @@
-"""Shared fixtures: small real text from the package's AG News sample; the shared data mirror."""
+"""Shared fixtures: small real text from the package's AG News sample, tiny real trained runs of
+any model family (:func:`trained_run`), the shared data mirror, loopback servers."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import http.server
+import json
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -49,6 +52,52 @@ def tiny(ag_sample):
             seen[lab] = seen.get(lab, 0) + 1
             idx.append(i)
     return ag_sample.subset(idx)
+
+
+TINY_RUN: dict[str, Any] = {"data.dataset": "ag_news_sample", "data.limit": 400,
+                            "training.epochs": 2, "embeddings.dim": 16}
+
+
+def _nested(dotted: dict[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1}`` -> ``{"a": {"b": 1}}`` (the shape of a run config file)."""
+    out: dict[str, Any] = {}
+    for key, value in dotted.items():
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Callable[..., Path]:
+    """``trained_run(family="cnn", **overrides) -> Path``: a tiny real run directory of any model
+    family, trained once per session for each distinct set of arguments (treat it as read-only).
+
+    It is a real ``embedlab.train`` run: 400 AG News sample rows, 2 epochs, random 16-d vectors,
+    unless ``overrides`` say otherwise. Their keys are dotted config keys, given as
+    ``**{"data.limit": 600}`` or with ``__`` for the dots (``model__params__pooling="max"``);
+    a value of ``None`` removes a default (``**{"embeddings.dim": None}``).
+    """
+    import embedlab
+    from embedlab.config import RunConfig
+
+    root = tmp_path_factory.mktemp("trained_runs")
+    made: dict[str, Path] = {}
+
+    def make(family: str = "cnn", **overrides: Any) -> Path:
+        settings = {**TINY_RUN, "model.name": family,
+                    **{k.replace("__", "."): v for k, v in overrides.items()}}
+        settings = {k: v for k, v in settings.items() if v is not None}
+        key = json.dumps(settings, sort_keys=True, default=str)
+        if key not in made:
+            out = root / f"{family}-{len(made)}"
+            embedlab.train(RunConfig.from_dict(_nested(settings)), out)
+            made[key] = out
+        return made[key]
+
+    return make
 
 
 @pytest.fixture(scope="session")
