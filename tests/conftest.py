@@ -7,6 +7,7 @@ import contextlib
 import functools
 import http.server
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -29,10 +30,34 @@ REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("EMBEDLAB_DATA_MIRROR", REPO.parent / "shared" / "data"))
 
 
+# The fast tier (`make test-fast`, `pytest -m "not slow"`) leaves out the tests marked slow: by
+# hand where a test takes seconds (several processes, Optuna studies, whole experiments), and
+# here every test that uses one of these fixtures: a real server process on a port, a headless
+# browser, or the schemathesis fuzz of the whole API.
+SLOW_FIXTURES = frozenset({"embedlab_server", "free_port", "browser", "api_schema"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Never touch the user's ~/.cache in tests."""
     monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _embedlab_logger_restored():
+    """A CLI command run in-process sets up the "embedlab" logger (a rich handler, no propagation
+    to the root logger); put it back after each test, so ``caplog`` in a later test still sees
+    the records, whatever ran before it in the same process."""
+    logger = logging.getLogger("embedlab")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved
 
 
 @pytest.fixture(scope="session")

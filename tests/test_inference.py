@@ -31,6 +31,7 @@ def run_dir(trained_run) -> Path:
     return trained_run("cnn")
 
 
+@pytest.mark.slow
 def test_load_and_predict_import_nothing_from_training(run_dir):
     code = (
         "import sys, embedlab\n"

@@ -25,6 +25,7 @@ def invoke(*args: object):
     return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"}, prog_name="embedlab")
 
 
+@pytest.mark.slow
 def test_demo_trains_the_default_model_as_its_help_says(tmp_path):
     from embedlab.config import RunConfig
 
