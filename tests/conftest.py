@@ -52,12 +52,16 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(autouse=True)
 def _embedlab_logger_restored():
     """A CLI command run in-process sets up the "embedlab" logger (a rich handler, no propagation
-    to the root logger); put it back after each test, so ``caplog`` in a later test still sees
-    the records, whatever ran before it in the same process."""
+    to the root logger), and some libraries disable loggers that exist; put them back after each
+    test, so ``caplog`` in a later test sees the records whatever ran before it in the process."""
     logger = logging.getLogger("embedlab")
     saved = (list(logger.handlers), logger.propagate, logger.level)
     yield
     logger.handlers[:], logger.propagate, logger.level = saved
+    # a library's logging.config call (alembic under mlflow, uvicorn) disables existing loggers
+    for name, child in logging.root.manager.loggerDict.items():
+        if name.startswith("embedlab") and isinstance(child, logging.Logger):
+            child.disabled = False
 
 
 @pytest.fixture(scope="session")

@@ -50,6 +50,10 @@ class _Console(Console):
             return ConsoleDimensions(PIPED_WIDTH, size.height)
         return size
 
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
 
 console: Console = _Console()
 err_console = Console(stderr=True)
@@ -128,12 +132,9 @@ class EmbedlabGroup(TyperGroup):
             if e.format_message().strip():
                 typer.echo(e.format_message(), err=True)
             return 2
-        except NoSuchOption as e:
-            where = f"{e.ctx.command_path} --help" if e.ctx is not None else f"{prog_name} --help"
-            print_error(f"No such option: {e.option_name}{_closest_option(e)}",
-                        hint=f" (see '{where}')")
-            return 2
         except UsageError as e:
+            if isinstance(e, NoSuchOption):
+                e.possibilities = _closest_options(e)
             where = f"{e.ctx.command_path} --help" if e.ctx is not None else f"{prog_name} --help"
             print_error(e.format_message(), hint=f" (see '{where}')")
             return 2
@@ -150,20 +151,17 @@ class EmbedlabGroup(TyperGroup):
         return rv if isinstance(rv, int) else 0
 
 
-def _closest_option(error: NoSuchOption) -> str:
-    """`` (did you mean '--out'?)`` for the command's options closest to the unknown one, compared
-    without their dashes (click's own list counts the ``--`` as a match: ``--bogus`` gave
-    "--out, --verbose"); ``""`` when none is close."""
+def _closest_options(error: NoSuchOption) -> list[str]:
+    """The command's options closest to the unknown one, compared without their dashes (click
+    counts the ``--`` as a match, so ``--bogus`` got "Possible options: --out, --verbose")."""
     if error.ctx is None:
-        return ""
+        return []
     names = [opt for param in error.ctx.command.get_params(error.ctx)
              for opt in (*param.opts, *getattr(param, "secondary_opts", ()))
              if opt.startswith("-")]
     by_stem = {name.lstrip("-"): name for name in names}
     close = difflib.get_close_matches(error.option_name.lstrip("-"), list(by_stem), n=3, cutoff=0.6)
-    if not close:
-        return ""
-    return " (did you mean " + " or ".join(f"'{by_stem[c]}'" for c in close) + "?)"
+    return [by_stem[c] for c in close]
 
 
 def new_app(help: str, **kwargs: Any) -> typer.Typer:
