@@ -52,13 +52,13 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(autouse=True)
 def _embedlab_logger_restored():
     """A CLI command run in-process sets up the "embedlab" logger (a rich handler, no propagation
-    to the root logger), and some libraries disable loggers that exist; put them back after each
-    test, so ``caplog`` in a later test sees the records whatever ran before it in the process."""
+    to the root logger), and a library's logging configuration may disable existing loggers; put
+    its handlers, propagation and level back after each test and re-enable the embedlab loggers,
+    so that a later test's ``caplog`` depends less on what ran before it in the process."""
     logger = logging.getLogger("embedlab")
     saved = (list(logger.handlers), logger.propagate, logger.level)
     yield
     logger.handlers[:], logger.propagate, logger.level = saved
-    # a library's logging.config call (alembic under mlflow, uvicorn) disables existing loggers
     for name, child in logging.root.manager.loggerDict.items():
         if name.startswith("embedlab") and isinstance(child, logging.Logger):
             child.disabled = False

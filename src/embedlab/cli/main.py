@@ -185,8 +185,8 @@ def ensemble(
 
 @app.command()
 def demo(
-    model: Annotated[str | None, typer.Option(help="model to train (default: the default model, "
-                                              "fasttext)")] = None,
+    model: Annotated[str | None, typer.Option(help="model to train (default: the default "
+                                              "model, as `embedlab train`)")] = None,
     epochs: Annotated[int | None, typer.Option(help="epochs; default: the model's")] = None,
     out: Annotated[Path, typer.Option(help="run directory")] = Path("runs/demo"),
 ) -> None:
