@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   - create .venv, install, train the default model on the shipped AG News sample
-#   make test   - same install, run the whole test suite
+#   make test   - same install, then lint (ruff), type check (mypy) and the whole test suite
+#   make test-fast - lint, type check and the tests not marked slow (about a minute)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed
 EXTRAS := glove,serve,dev,export,explain,mlflow,search
 MIRROR := $(abspath ../shared/data)
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-fast lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +23,20 @@ install: $(STAMP)
 demo: install
 	$(BIN)/embedlab demo
 
-test: install
-	EMBEDLAB_DATA_MIRROR=$${EMBEDLAB_DATA_MIRROR:-$(MIRROR)} OMP_NUM_THREADS=1 \
-		$(BIN)/python -m pytest -q -n 2 --dist loadfile
+PYTEST := EMBEDLAB_DATA_MIRROR=$${EMBEDLAB_DATA_MIRROR:-$(MIRROR)} OMP_NUM_THREADS=1 \
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+test: lint typecheck
+	$(PYTEST)
+
+test-fast: lint typecheck
+	$(PYTEST) -m "not slow"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy src
 
 bench: install
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS),bench]" "torch==2.13.0"

@@ -1,18 +1,22 @@
-"""Shared fixtures: small real text from the package's AG News sample; the shared data mirror."""
+"""Shared fixtures: small real text from the package's AG News sample, tiny real trained runs of
+any model family (:func:`trained_run`), the shared data mirror, loopback servers."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import http.server
+import json
+import logging
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -26,10 +30,38 @@ REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("EMBEDLAB_DATA_MIRROR", REPO.parent / "shared" / "data"))
 
 
+# The fast tier (`make test-fast`, `pytest -m "not slow"`) leaves out the tests marked slow: by
+# hand where a test takes seconds (several processes, Optuna studies, whole experiments), and
+# here every test that uses one of these fixtures: a real server process on a port, a headless
+# browser, or the schemathesis fuzz of the whole API.
+SLOW_FIXTURES = frozenset({"embedlab_server", "free_port", "browser", "api_schema"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Never touch the user's ~/.cache in tests."""
     monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _embedlab_logger_restored():
+    """A CLI command run in-process sets up the "embedlab" logger (a rich handler, no propagation
+    to the root logger), and a library's logging configuration may disable existing loggers; put
+    its handlers, propagation and level back after each test and re-enable the embedlab loggers,
+    so that a later test's ``caplog`` depends less on what ran before it in the process."""
+    logger = logging.getLogger("embedlab")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved
+    for name, child in logging.root.manager.loggerDict.items():
+        if name.startswith("embedlab") and isinstance(child, logging.Logger):
+            child.disabled = False
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +81,52 @@ def tiny(ag_sample):
             seen[lab] = seen.get(lab, 0) + 1
             idx.append(i)
     return ag_sample.subset(idx)
+
+
+TINY_RUN: dict[str, Any] = {"data.dataset": "ag_news_sample", "data.limit": 400,
+                            "training.epochs": 2, "embeddings.dim": 16}
+
+
+def _nested(dotted: dict[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1}`` -> ``{"a": {"b": 1}}`` (the shape of a run config file)."""
+    out: dict[str, Any] = {}
+    for key, value in dotted.items():
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Callable[..., Path]:
+    """``trained_run(family="cnn", **overrides) -> Path``: a tiny real run directory of any model
+    family, trained once per session for each distinct set of arguments (treat it as read-only).
+
+    It is a real ``embedlab.train`` run: 400 AG News sample rows, 2 epochs, random 16-d vectors,
+    unless ``overrides`` say otherwise. Their keys are dotted config keys, given as
+    ``**{"data.limit": 600}`` or with ``__`` for the dots (``model__params__pooling="max"``);
+    a value of ``None`` removes a default (``**{"embeddings.dim": None}``).
+    """
+    import embedlab
+    from embedlab.config import RunConfig
+
+    root = tmp_path_factory.mktemp("trained_runs")
+    made: dict[str, Path] = {}
+
+    def make(family: str = "cnn", **overrides: Any) -> Path:
+        settings = {**TINY_RUN, "model.name": family,
+                    **{k.replace("__", "."): v for k, v in overrides.items()}}
+        settings = {k: v for k, v in settings.items() if v is not None}
+        key = json.dumps(settings, sort_keys=True, default=str)
+        if key not in made:
+            out = root / f"{family}-{len(made)}"
+            embedlab.train(RunConfig.from_dict(_nested(settings)), out)
+            made[key] = out
+        return made[key]
+
+    return make
 
 
 @pytest.fixture(scope="session")

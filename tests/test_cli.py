@@ -213,6 +213,7 @@ def run_exe(*args: object, python_m: bool = False) -> subprocess.CompletedProces
                           env={**os.environ, "COLUMNS": "200"}, check=False)
 
 
+@pytest.mark.slow
 def test_exit_codes_through_the_real_entry_points(tmp_path):
     from embedlab.embeddings import Vectors
     from embedlab.embeddings.vectors import from_arrays
@@ -243,6 +244,7 @@ def test_cli_start_imports_no_heavy_library(command):
     assert p.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(

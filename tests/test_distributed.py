@@ -26,6 +26,8 @@ from safetensors.torch import load_file
 from embedlab.config import RunConfig
 from embedlab.training.run import load_splits
 
+pytestmark = pytest.mark.slow  # torchrun: two training processes per test
+
 DRIVER = textwrap.dedent('''
     import faulthandler
     import json

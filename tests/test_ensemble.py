@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 import embedlab
 from embedlab.cli import app
-from embedlab.config import RunConfig
 from embedlab.data import load_dataset
 from embedlab.errors import ArtifactError, ConfigError
 from embedlab.inference.ensemble import EnsemblePredictor
@@ -27,20 +26,11 @@ TEXTS = ["Stocks fall as oil prices climb", "The striker scored twice in the fin
          "New chip makes laptops faster", "qwxzzy blorfty"]
 
 
-def _train(root: Path, name: str, model: str, **extra) -> Path:
-    out = root / name
-    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 600},
-                               "model": {"name": model}, "training": {"epochs": 2},
-                               "embeddings": {"dim": 16}, **extra})
-    embedlab.train(cfg, out)
-    return out
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("ensemble")
-    return {"fasttext": _train(root, "ft", "fasttext"), "cnn": _train(root, "cnn", "cnn"),
-            "stop": _train(root, "stop", "bag", preprocess={"remove_stopwords": True})}
+def runs(trained_run) -> dict[str, Path]:
+    return {"fasttext": trained_run("fasttext", data__limit=600),
+            "cnn": trained_run("cnn", data__limit=600),
+            "stop": trained_run("bag", data__limit=600, preprocess__remove_stopwords=True)}
 
 
 def test_an_ensemble_predicts_the_weighted_mean_and_reloads_the_same(runs, tmp_path):

@@ -75,6 +75,7 @@ def test_variants_cross_the_grid_and_count_seeds():
     assert g.seeds == [0, 1, 2] and len(g.runs()) == 12
 
 
+@pytest.mark.slow
 def test_killed_experiment_resumes_to_the_same_report(finished, tmp_path):
     out = tmp_path / "resumed"
     done = []
@@ -187,6 +188,7 @@ def test_folders_we_did_not_write_are_refused(tmp_path, finished):
         run_experiment(_grid(grid={"training.lr": [0.5]}), finished)
 
 
+@pytest.mark.slow
 def test_parallel_jobs_give_the_serial_results(finished, tmp_path):
     g = _grid(grid={"model.params.pooling": ["mean"], "training.lr": [0.01]})
     out = tmp_path / "jobs"
@@ -242,6 +244,7 @@ def test_every_builtin_experiment_is_valid():
     assert per_cell["rand,dataset=mr"] == set(range(10)) and per_cell["static,dataset=trec"] == {None}
 
 
+@pytest.mark.slow
 def test_builtin_runs_and_reports_published_numbers_and_partial_data(mirror, tmp_path, monkeypatch):
     monkeypatch.setenv("EMBEDLAB_DATA_MIRROR", str(mirror))
     from embedlab.cli import main
@@ -257,6 +260,7 @@ def test_builtin_runs_and_reports_published_numbers_and_partial_data(mirror, tmp
     assert len(read_manifest(out)["runs"]) == 6
 
 
+@pytest.mark.slow
 def test_mlflow_store_holds_the_logged_runs(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     from mlflow.tracking import MlflowClient

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 import embedlab
 from embedlab.artifacts import sha256_file
-from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError, DataError
 from embedlab.inference.forward import EncodedTexts, predict_logits
 from embedlab.models import EmbeddingSpec, build_model
@@ -28,15 +27,11 @@ FAMILIES = {
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("inference") / "ag-cnn"
-    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 400},
-                               "model": {"name": "cnn"}, "training": {"epochs": 2},
-                               "embeddings": {"dim": 16}})
-    embedlab.train(cfg, out)
-    return out
+def run_dir(trained_run) -> Path:
+    return trained_run("cnn")
 
 
+@pytest.mark.slow
 def test_load_and_predict_import_nothing_from_training(run_dir):
     code = (
         "import sys, embedlab\n"

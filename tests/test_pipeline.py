@@ -100,17 +100,15 @@ def test_two_seeded_runs_give_identical_metrics(tmp_path):
     assert [h["train_loss"] for h in a.history] == [h["train_loss"] for h in b.history]
 
 
-def test_run_directory_contents_and_reproducible_config(tmp_path):
-    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 400},
-                               "model": {"name": "bag"}, "training": {"epochs": 2}})
-    res = train_run(cfg, tmp_path / "run")
-    names = {p.name for p in (tmp_path / "run").iterdir()}
+def test_run_directory_contents_and_reproducible_config(trained_run, tmp_path):
+    run = trained_run("bag", embeddings__dim=None)  # the default vectors, as a user gets
+    names = {p.name for p in run.iterdir()}
     assert {"config.yaml", "vocab.json", "labels.json", "model.json", "model.safetensors", "metrics.json",
             "history.json", "learning_curves.png", "confusion_matrix.png", "manifest.json"} <= names
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["test"]["per_class"]) == {"World", "Sports", "Business", "Sci/Tech"}
-    again = train_run(RunConfig.from_yaml(tmp_path / "run" / "config.yaml"), tmp_path / "again")
-    assert again.metrics["test"]["accuracy"] == res.metrics["test"]["accuracy"]
+    again = train_run(RunConfig.from_yaml(run / "config.yaml"), tmp_path / "again")
+    assert again.metrics["test"]["accuracy"] == metrics["test"]["accuracy"]
 
 
 def test_early_stopping_restores_the_best_weights(ag_sample):

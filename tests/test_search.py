@@ -35,6 +35,7 @@ def _space(**changes):
     return parse_space({**SPACE, **changes}, "test-space")
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_budget_exactly(tmp_path):
     import optuna
 
@@ -82,6 +83,7 @@ def test_every_epoch_is_reported_and_the_best_config_is_ready(tmp_path):
     assert len(rows) == 4 and rows[0].startswith("number,state,value,training.lr")
 
 
+@pytest.mark.slow
 def test_median_pruner_stops_hopeless_trials(tmp_path):
     space = _space(base={**BASE, "training": {**BASE["training"], "epochs": 4}},
                    space={"training.lr": {"choice": [0.02, 1.0e-6]}})
@@ -149,6 +151,7 @@ def test_cli_search_errors_are_one_line(tmp_path, capsys):
         load_space(tmp_path / "missing.yaml")
 
 
+@pytest.mark.slow
 def test_autotune_trains_the_best_config(tmp_path, capsys):
     base = RunConfig.from_dict(BASE)
     found = autotune(base, seconds=3)
@@ -190,6 +193,7 @@ def test_autotune_of_the_default_model_searches_sgd_rates_and_starts_from_the_de
     assert "training.epochs" not in adam and adam["training.lr"].high == 3e-2
 
 
+@pytest.mark.slow
 def test_autotune_prunes_by_epoch_only_where_epochs_compare(monkeypatch):
     """Under the linear schedule a trial's mid-run accuracy (its rate still high) is not reported
     to the pruner; under plateau every epoch's is."""
@@ -225,6 +229,7 @@ def test_unreachable_storage_fails_before_anything_is_written(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_a_folder_embedlab_did_not_write_is_refused_before_any_trial(tmp_path):
     out = tmp_path / "proj"
     out.mkdir()

@@ -25,9 +25,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from embedlab.errors import DataError
+
+if TYPE_CHECKING:
+    import http.client
 
 logger = logging.getLogger("embedlab")
 
@@ -299,7 +302,7 @@ def _extract(archive: Path, file: RemoteFile, dest: Path) -> None:
 
 
 @contextlib.contextmanager
-def _open_url(url: str, timeout: float) -> Iterator[object]:
+def _open_url(url: str, timeout: float) -> Iterator[http.client.HTTPResponse]:
     import urllib.error
     import urllib.request
 

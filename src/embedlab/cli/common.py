@@ -10,19 +10,52 @@ functions.
 
 from __future__ import annotations
 
+import difflib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOption, UsageError
 from typer.core import TyperGroup
 
-console = Console()
+PIPED_WIDTH = 200
+
+
+def _no_terminal() -> bool:
+    """True when none of stdin, stdout, stderr is a terminal that could tell its width."""
+    for fd in (0, 1, 2):
+        try:
+            os.get_terminal_size(fd)
+        except (OSError, ValueError):
+            continue
+        return False
+    return True
+
+
+class _Console(Console):
+    """rich's Console, but :data:`PIPED_WIDTH` columns instead of 80 when no terminal gives the
+    width and ``COLUMNS`` is unset (``embedlab embeddings list > file`` from a script): tables
+    are drawn as wide as their content needs instead of folding every cell."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is None and not self._environ.get("COLUMNS") and _no_terminal():
+            return ConsoleDimensions(PIPED_WIDTH, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+console: Console = _Console()
 err_console = Console(stderr=True)
 
 INTERRUPTED = "interrupted; nothing was written"
@@ -46,6 +79,14 @@ def print_error(message: str, hint: str = "") -> None:
                       markup=True, soft_wrap=True)
 
 
+def starting(what: str) -> None:
+    """One dim line on stderr before a command's heavy imports (PyTorch takes seconds to import,
+    tens of seconds on a loaded machine), so a user at a terminal sees at once that it started.
+    Nothing when stderr is not a terminal: scripts get only the one-line errors."""
+    if err_console.is_terminal:
+        err_console.print(f"[dim]{escape(what)}[/]", highlight=False)
+
+
 class _Interrupted(Exception):
     """Ctrl-C, carried past Typer (which would turn KeyboardInterrupt into a silent exit 130)."""
 
@@ -67,8 +108,9 @@ class EmbedlabGroup(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
-        code = self._run(args, prog_name or "embedlab", complete_var, **extra)
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        code = self._run(args, prog_name or "embedlab", complete_var,
+                         windows_expand_args=windows_expand_args, **extra)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -91,6 +133,8 @@ class EmbedlabGroup(TyperGroup):
                 typer.echo(e.format_message(), err=True)
             return 2
         except UsageError as e:
+            if isinstance(e, NoSuchOption):
+                e.possibilities = _closest_options(e)
             where = f"{e.ctx.command_path} --help" if e.ctx is not None else f"{prog_name} --help"
             print_error(e.format_message(), hint=f" (see '{where}')")
             return 2
@@ -105,6 +149,19 @@ class EmbedlabGroup(TyperGroup):
             print_error(f"{where}{e.strerror or e}")
             return 1
         return rv if isinstance(rv, int) else 0
+
+
+def _closest_options(error: NoSuchOption) -> list[str]:
+    """The command's options closest to the unknown one, compared without their dashes (click
+    counts the ``--`` as a match, so ``--bogus`` got "Possible options: --out, --verbose")."""
+    if error.ctx is None:
+        return []
+    names = [opt for param in error.ctx.command.get_params(error.ctx)
+             for opt in (*param.opts, *getattr(param, "secondary_opts", ()))
+             if opt.startswith("-")]
+    by_stem = {name.lstrip("-"): name for name in names}
+    close = difflib.get_close_matches(error.option_name.lstrip("-"), list(by_stem), n=3, cutoff=0.6)
+    return [by_stem[c] for c in close]
 
 
 def new_app(help: str, **kwargs: Any) -> typer.Typer:

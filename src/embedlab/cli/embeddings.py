@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import typer
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from embedlab.embeddings import Vectors
+    from embedlab.embeddings.vectors import ExportFormat
+    from embedlab.text.preprocess import Punctuation
 
 #: The kind in the manifest of a vectors directory (see :mod:`embedlab.atomic`).
 VECTORS_KIND = "embedlab-vectors"
@@ -69,9 +71,9 @@ TopN = Annotated[int, typer.Option("--topn", help="How many words to show.")]
 
 @app.command()
 def train(
+    out: Annotated[Path, typer.Option("--out", help="Output directory (.npy arrays + words.json + manifest.json).")],
     corpus: Annotated[Path | None, typer.Argument(help="Plain-text corpus, or a table "
                                                      "(.csv/.tsv/.jsonl/.parquet) with --text-column.")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Output directory (.npy arrays + words.json + manifest.json).")] = ...,
     method: Annotated[str, typer.Option(help="word2vec or fasttext.")] = "word2vec",
     sg: Annotated[bool, typer.Option("--sg/--cbow", help="Skip-gram or CBOW.")] = True,
     dim: int = 100,
@@ -105,8 +107,8 @@ def train(
     from embedlab.embeddings import train as train_vectors
     from embedlab.errors import ConfigError
 
-    prep = {"lowercase": lowercase, "punctuation": punctuation,
-            "remove_stopwords": remove_stopwords}
+    # the option strings are checked by the functions they go to (a one-line ConfigError)
+    punct = cast("Punctuation", punctuation)
     if dataset and corpus:
         raise ConfigError("give either a corpus file or --dataset, not both")
     _check_out(out, directory=True, overwrite=overwrite)
@@ -114,7 +116,8 @@ def train(
         from embedlab.data import load_dataset
 
         texts = load_dataset(dataset, split).texts
-        source: Any = sentences_from_texts(texts, split=split_sentences, **prep)
+        source: Any = sentences_from_texts(texts, split=split_sentences, lowercase=lowercase,
+                                      punctuation=punct, remove_stopwords=remove_stopwords)
         name = f"{dataset}:{split}"
     elif corpus is None:
         raise ConfigError("no corpus: give a text file, a table with --text-column, or --dataset")
@@ -124,22 +127,24 @@ def train(
         from embedlab.data import load_table
 
         texts = load_table(corpus, text_column, None, encoding=encoding).texts
-        source = sentences_from_texts(texts, split=split_sentences, **prep)
+        source = sentences_from_texts(texts, split=split_sentences, lowercase=lowercase,
+                                      punctuation=punct, remove_stopwords=remove_stopwords)
         name = f"{corpus}:{','.join(text_column)}"
     else:
         source, name = corpus, str(corpus)
     vectors = train_vectors(
-        source, method=method, sg=sg, dim=dim, window=window, min_count=min_count,
+        source, method=cast("Literal['word2vec', 'fasttext']", method), sg=sg, dim=dim, window=window, min_count=min_count,
         negative=negative, hs=hs, epochs=epochs, workers=workers, seed=seed, min_n=min_n,
         max_n=max_n, buckets=buckets, split_sentences=split_sentences, encoding=encoding,
-        progress=sys.stderr.isatty(), **prep,
+        progress=sys.stderr.isatty(), lowercase=lowercase, punctuation=punct,
+        remove_stopwords=remove_stopwords,
     )
     vectors.name = name
     vectors.meta["corpus"] = name
     vectors.save(out, overwrite=overwrite)
     if export:
         suffix = ".bin" if export.endswith("binary") else ".txt"
-        vectors.export(out / f"vectors.{export}{suffix}", format=export)
+        vectors.export(out / f"vectors.{export}{suffix}", format=cast("ExportFormat", export))
     table = Table(title=f"{method} vectors → {out}")
     table.add_column("words", justify="right")
     table.add_column("dim", justify="right")
@@ -199,7 +204,8 @@ def analogy(
         raise UsageError("analogy needs --positive words (e.g. --positive king woman "
                          "--negative man)", ctx=ctx)
     vectors = _load(source, fmt, limit)
-    hits = vectors.analogy(groups["positive"], groups["negative"], topn=topn, method=method)
+    hits = vectors.analogy(groups["positive"], groups["negative"], topn=topn,
+                            method=cast("Literal['add', 'mul']", method))
     title = f"{' + '.join(groups['positive'])}" + "".join(f" − {w}" for w in groups["negative"])
     console.print(_pairs_table(f"{title} ({method}) in {vectors.name}", hits))
 
@@ -225,10 +231,12 @@ def plot(
         free_file(path, overwrite)
     vectors = _load(source, fmt, limit)
     if out is not None:
-        plot_projection(vectors, words, method=method, seed=seed, out=out)
+        plot_projection(vectors, words, method=cast("Literal['pca', 'tsne']", method), seed=seed,
+                        out=out)
         console.print(f"wrote {out}")
     if html is not None:
-        plot_projection_html(vectors, words, method=method, seed=seed, out=html)
+        plot_projection_html(vectors, words, method=cast("Literal['pca', 'tsne']", method),
+                             seed=seed, out=html)
         console.print(f"wrote {html}")
 
 
@@ -321,7 +329,7 @@ def convert(
     if to == "embedlab":
         vectors.save(out, overwrite=overwrite)
     else:
-        vectors.export(out, format=to)
+        vectors.export(out, format=cast("ExportFormat", to))
     console.print(f"wrote {len(vectors):,} × {vectors.dim} vectors to {out} ({to})")
 
 

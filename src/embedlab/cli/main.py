@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from embedlab.cli.common import console, free_file, new_app, setup_logging
+from embedlab.cli.common import console, free_file, new_app, setup_logging, starting
 
 app = new_app(
     help="embedlab: text classifiers on word embeddings — train, evaluate, predict; learn and "
@@ -61,6 +61,7 @@ def train(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train a classifier and write a run directory (config, vocabulary, labels, weights, metrics, plots)."""
+    starting("training: loading PyTorch and the data…")
     from embedlab.config import RunConfig
     from embedlab.config.keys import parse_set
     from embedlab.training.metrics import metrics_table
@@ -182,19 +183,22 @@ def ensemble(
 
 @app.command()
 def demo(
-    model: Annotated[str, typer.Option(help="model to train")] = "cnn",
-    epochs: Annotated[int, typer.Option()] = 8,
+    model: Annotated[str | None, typer.Option(help="model to train (default: the default "
+                                              "model, as `embedlab train`)")] = None,
+    epochs: Annotated[int | None, typer.Option(help="epochs; default: the model's")] = None,
     out: Annotated[Path, typer.Option(help="run directory")] = Path("runs/demo"),
 ) -> None:
     """Train the default model on the AG News sample shipped in the package, show metrics, predict 3 texts."""
+    starting("demo: loading PyTorch and the AG News sample…")
     from embedlab.config import RunConfig
     from embedlab.predictor import load
     from embedlab.training.metrics import metrics_table
     from embedlab.training.run import train_run
 
     setup_logging()
-    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample"}, "model": {"name": model},
-                               "training": {"epochs": epochs}})
+    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample"},
+                               "model": {"name": model} if model else {},
+                               "training": {"epochs": epochs} if epochs else {}})
     result = train_run(cfg, out, overwrite=True)
     console.print(metrics_table(result.metrics["test"], title="ag_news_sample test metrics"))
     predictor = load(out)

@@ -102,7 +102,7 @@ def evaluate_similarity(vectors: Vectors, path: str | Path) -> dict:
     def unit(i: int) -> np.ndarray:
         if i not in unit_cache:
             v = np.asarray(vectors.kv.vectors[i], dtype=np.float64)
-            unit_cache[i] = v / max(np.linalg.norm(v), 1e-12)
+            unit_cache[i] = v / max(float(np.linalg.norm(v)), 1e-12)
         return unit_cache[i]
 
     for line in path.read_text(encoding="utf-8").splitlines():

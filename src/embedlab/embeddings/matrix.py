@@ -146,6 +146,7 @@ def build_embedding_matrix(
 
     n_words = sum(1 for w in words if w not in specials)
     n_found = len(rows)
+    top: list[tuple[str, int | None]]
     if counts is not None:
         missing.sort(key=lambda w: -counts.get(w, 0))
         top = [(w, int(counts.get(w, 0))) for w in missing[:top_missing]]

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal
 
 from gensim.models import FastText, Word2Vec
 from gensim.models.callbacks import CallbackAny2Vec
@@ -15,6 +15,9 @@ from gensim.models.callbacks import CallbackAny2Vec
 from embedlab.embeddings.corpus import read_corpus, sentences_from_texts
 from embedlab.embeddings.vectors import Vectors
 from embedlab.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 log = logging.getLogger("embedlab.embeddings")
 
@@ -145,9 +148,9 @@ class _EpochProgress(CallbackAny2Vec):
         self.epochs, self.with_loss, self.show = epochs, with_loss, show
         self.losses: list[float] = []
         self._previous = 0.0
-        self._bar = None
+        self._bar: Progress | None = None
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> _EpochProgress:
         if self.show:
             from rich.progress import BarColumn, Progress, TimeElapsedColumn
 

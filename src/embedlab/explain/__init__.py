@@ -27,6 +27,7 @@ _LAZY = {
     "FaithfulnessReport": "embedlab.explain.faithfulness",
     "global_explanation": "embedlab.explain.global_",
     "render_html_page": "embedlab.explain.render_html",
+    "explanations_from_html": "embedlab.explain.render_html",
 }
 
 # eager: each function must win over the submodule of the same name

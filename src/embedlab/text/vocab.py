@@ -124,8 +124,8 @@ class Vocabulary:
             lengths = np.minimum(lengths, length)
             lists = [ids[:length] for ids in lists]
         width = max(length if length is not None else int(lengths.max(initial=0)), 1)
-        flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=dtype, count=int(lengths.sum()))
-        out = np.zeros((len(lists), width), dtype=dtype)
+        flat: np.ndarray = np.fromiter(itertools.chain.from_iterable(lists), dtype=dtype, count=int(lengths.sum()))
+        out: np.ndarray = np.zeros((len(lists), width), dtype=dtype)
         out[np.arange(width) < lengths[:, None]] = flat
         return out, lengths
 
@@ -165,7 +165,7 @@ class Vocabulary:
         if data.get("format") != FORMAT:
             raise ArtifactError(f"{source}: expected format '{FORMAT}', found {data.get('format')!r}")
         vocab = data["tokenizer"]["model"]["vocab"]
-        itos = [None] * len(vocab)
+        itos = [""] * len(vocab)
         for tok, i in vocab.items():
             itos[i] = tok
         return cls(itos, data.get("counts"), VocabConfig(**data["config"]))

@@ -27,8 +27,8 @@ def confusion_figure(cm: Sequence[Sequence[float]], classes: Sequence[str],
                      title: str = "Confusion matrix (row-normalised)", title_size: float | None = None):
     """The confusion-matrix figure: rows = true class, normalised to sum 1; cells annotated with
     the share (also used by experiment reports)."""
-    cm = np.asarray(cm, dtype=np.float64)
-    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    counts = np.asarray(cm, dtype=np.float64)
+    norm = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     size = max(4.5, 0.8 * len(classes) + 2.5)
     fig = new_figure((size, size))
     ax = fig.subplots()

@@ -46,7 +46,7 @@ def seeded(seed: int, threads: int | None = None) -> Iterator[None]:
     cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    nan_fill = torch.utils.deterministic.fill_uninitialized_memory
+    nan_fill = torch.utils.deterministic.fill_uninitialized_memory  # type: ignore[attr-defined]
     n_threads = torch.get_num_threads()
     try:
         _seed_everything(seed)
@@ -54,7 +54,7 @@ def seeded(seed: int, threads: int | None = None) -> Iterator[None]:
         # deterministic mode would also fill every new tensor with NaN (a debugging aid for
         # reads of uninitialised memory, no effect on results; its cost in a training step:
         # benchmarks/cnn_speed.py, variant before+nanfill)
-        torch.utils.deterministic.fill_uninitialized_memory = False
+        torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
         if threads is not None:
             torch.set_num_threads(threads)
         yield
@@ -62,7 +62,7 @@ def seeded(seed: int, threads: int | None = None) -> Iterator[None]:
         if threads is not None:
             torch.set_num_threads(n_threads)
         torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
-        torch.utils.deterministic.fill_uninitialized_memory = nan_fill
+        torch.utils.deterministic.fill_uninitialized_memory = nan_fill  # type: ignore[attr-defined]
         random.setstate(py_state)
         np.random.set_state(np_state)
         torch.set_rng_state(torch_state)
