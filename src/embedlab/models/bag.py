@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from torch import nn
 from torch.nn import functional as F
 
+from embedlab.errors import ConfigError
 from embedlab.models.classifier import ClassifierModule, ModelParams, Signals
 from embedlab.models.embedding import PAD_ID, EmbeddingSpec
 from embedlab.models.masking import masked_max, masked_mean, packed_bag, padding_mask
@@ -60,6 +61,8 @@ class BagOfEmbeddings(ClassifierModule):
 
     Params = BagParams
     params: BagParams
+    #: ``nn.EmbeddingBag`` in the pooling's mode, or ``nn.Embedding`` for flatten
+    embedding: nn.Embedding | nn.EmbeddingBag
 
     #: benchmarks/explain.py: occlusion ties ig at a tenth of the time
     auto_explanation = ("occlusion", "ig")
@@ -74,6 +77,8 @@ class BagOfEmbeddings(ClassifierModule):
         params = self.params
         self.pooling = params.pooling
         if params.pooling == "flatten":
+            if params.max_length is None:  # BagParams rejects it; checked again for the types
+                raise ConfigError("pooling 'flatten' needs max_length (tokens per text), found none")
             self.fixed_length = params.max_length
             self.embedding = embedding.build(self.vocab_size)
             return embedding.dim * params.max_length
@@ -83,16 +88,18 @@ class BagOfEmbeddings(ClassifierModule):
         return embedding.dim
 
     def sparse_parameters(self) -> list[nn.Parameter]:
-        weight = self.embedding.weight
-        return [weight] if self.params.sparse and weight.requires_grad else []
+        return self._trained_weights(self.embedding) if self.params.sparse else []
 
     def _run(self, ids: torch.Tensor, signals: Signals | None) -> torch.Tensor:
         if signals is not None:
             return super()._run(ids, signals)
         if self.fixed_length is not None:
             pooled = self.embedding(_fit_length(ids, self.fixed_length)).flatten(1)
-        else:
+        elif isinstance(self.embedding, nn.EmbeddingBag):  # _build made one for mean, sum, max
             pooled = packed_bag(self.embedding, ids, padding_mask(ids))
+        else:
+            raise TypeError(f"bag pooling '{self.pooling}' without max_length needs an "
+                            f"nn.EmbeddingBag table, found {type(self.embedding).__name__}")
         return self.head(pooled)
 
     def _embed(self, ids: torch.Tensor) -> torch.Tensor:

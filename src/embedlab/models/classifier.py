@@ -88,6 +88,9 @@ class ClassifierModule(nn.Module):
 
     Params: ClassVar[type[ModelParams]]
     fixed_length: int | None = None
+    #: the token table the default ``_embed`` looks ids up in (a family that overrides
+    #: ``_embed`` may keep its tables under other names and not set it)
+    embedding: nn.Module
     #: the family this class is registered under (set by ``register_model``)
     family: ClassVar[str] = ""
     #: the explanation methods ``auto`` tries, in order (the first one the model can do and
@@ -191,6 +194,17 @@ class ClassifierModule(nn.Module):
     def sparse_parameters(self) -> list[nn.Parameter]:
         """Trainable parameters whose gradients are sparse (train them with ``SparseAdam``)."""
         return []
+
+    @staticmethod
+    def _trained_weights(*tables: nn.Embedding | nn.EmbeddingBag | None) -> list[nn.Parameter]:
+        """The weights of ``tables`` that train (``requires_grad``), for ``sparse_parameters``."""
+        out = []
+        for table in tables:
+            # torch types Embedding.weight as Tensor; it is always the table's Parameter
+            weight = None if table is None else table.weight
+            if isinstance(weight, nn.Parameter) and weight.requires_grad:
+                out.append(weight)
+        return out
 
     def dense_parameters(self) -> list[nn.Parameter]:
         """Trainable parameters with dense gradients (everything not in ``sparse_parameters``)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, cast
 
 import torch
 from pydantic import Field, field_validator
@@ -165,6 +165,7 @@ class CNNClassifier(ClassifierModule):
 
     Params = CNNParams
     params: CNNParams
+    embedding: nn.Embedding
 
     #: benchmarks/explain.py: ig has the highest AOPC on TREC, SST-2 and AG News (lime scored
     #: higher still but is a sampled surrogate at 5-10x the cost: an explicit choice)
@@ -200,8 +201,7 @@ class CNNClassifier(ClassifierModule):
         return params.filters * len(self.widths)
 
     def sparse_parameters(self) -> list[nn.Parameter]:
-        weight = self.embedding.weight
-        return [weight] if self.params.sparse and weight.requires_grad else []
+        return self._trained_weights(self.embedding) if self.params.sparse else []
 
     def _left(self, width: int) -> int:
         return (width - 1) // 2 if self.padding == "same" else 0
@@ -211,10 +211,15 @@ class CNNClassifier(ClassifierModule):
         start = position - self._left(width)
         return start, start + width
 
+    def conv_layers(self) -> list[nn.Conv1d]:
+        """``convs``, one ``nn.Conv1d`` per width, typed as such."""
+        # nn.ModuleList yields nn.Module; _build fills convs with nn.Conv1d only
+        return [cast(nn.Conv1d, conv) for conv in self.convs]
+
     def _conv_weights(self) -> list[torch.Tensor]:
         """Each width's Conv1d weight as a ``[k * dim, filters]`` matrix in shift order."""
         out = []
-        for conv, columns, k in zip(self.convs, self._columns, self.widths):
+        for conv, columns, k in zip(self.conv_layers(), self._columns, self.widths):
             weight = conv.weight[:, :, columns] if k > 1 else conv.weight
             out.append(weight.permute(2, 1, 0).reshape(k * conv.in_channels, conv.out_channels))
         return out
@@ -236,14 +241,22 @@ class CNNClassifier(ClassifierModule):
         """Activated convolution outputs ``[..., len(widths) * filters]`` (width-major)."""
         dim = self.embedding.embedding_dim
         parts = [windows[..., : k * dim] @ w for k, w in zip(self.widths, self._conv_weights())]
-        bias = torch.cat([conv.bias for conv in self.convs])
-        return self.activation(torch.cat(parts, -1) + bias)
+        return self.activation(torch.cat(parts, -1) + self._bias())
+
+    def _bias(self) -> torch.Tensor:
+        """``[len(widths) * filters]``: every width's Conv1d bias, width-major."""
+        biases = []
+        for conv in self.conv_layers():
+            if conv.bias is None:  # _build makes each Conv1d with one
+                raise TypeError(f"cnn convolution of width {conv.kernel_size[0]} has no bias")
+            biases.append(conv.bias)
+        return torch.cat(biases)
 
     def _kernel_columns(self) -> torch.Tensor:
         """``[dim, C * filters]``: every kernel column of every width, in
         :meth:`_shift_blocks` order (width-major, then shift order)."""
         return torch.cat(
-            [conv.weight[:, :, col].t() for conv, cols in zip(self.convs, self._columns)
+            [conv.weight[:, :, col].t() for conv, cols in zip(self.conv_layers(), self._columns)
              for col in cols], 1)
 
     def _shift_blocks(self) -> list[list[int]]:
@@ -272,7 +285,7 @@ class CNNClassifier(ClassifierModule):
         """
         batch, time = ids.shape
         if time == 0:  # nothing but empty texts: they pool to zeros
-            return self.convs[0].bias.new_zeros(batch, len(self.widths) * self.filters)
+            return self._bias().new_zeros(batch, len(self.widths) * self.filters)
         lead = self._pad_left
         padded = time + lead + self._pad_right
         flat = mask.reshape(-1).nonzero().squeeze(1)
@@ -287,8 +300,7 @@ class CNNClassifier(ClassifierModule):
         pooled = _ShiftMaxPool.apply(vectors, self._kernel_columns(), rows.view(batch, padded),
                                      self._window_masks(mask), self.padding == "same",
                                      self._shift_blocks(), lead, self.filters)
-        bias = torch.cat([conv.bias for conv in self.convs])
-        return torch.where(mask.any(1, keepdim=True), self.activation(pooled + bias), 0.0)
+        return torch.where(mask.any(1, keepdim=True), self.activation(pooled + self._bias()), 0.0)
 
     def _run(self, ids: torch.Tensor, signals: Signals | None) -> torch.Tensor:
         if signals is not None or self.params.activation not in _MONOTONE:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import torch
@@ -49,7 +50,16 @@ class EmbeddingSpec:
                     f"pretrained matrix has dim={self.matrix.shape[1]}"
                 )
 
-    def build(self, vocab_size: int, *, bag_mode: str | None = None, sparse: bool = False) -> nn.Module:
+    @overload
+    def build(self, vocab_size: int, *, bag_mode: None = None, sparse: bool = False) -> nn.Embedding:
+        ...
+
+    @overload
+    def build(self, vocab_size: int, *, bag_mode: str, sparse: bool = False) -> nn.EmbeddingBag:
+        ...
+
+    def build(self, vocab_size: int, *, bag_mode: str | None = None,
+              sparse: bool = False) -> nn.Embedding | nn.EmbeddingBag:
         """Create ``nn.Embedding`` (or ``nn.EmbeddingBag`` when ``bag_mode`` is given)."""
         if self.matrix is not None and self.matrix.shape[0] != vocab_size:
             raise ConfigError(
@@ -57,7 +67,7 @@ class EmbeddingSpec:
                 f"{vocab_size} tokens"
             )
         if bag_mode is None:
-            layer: nn.Module = nn.Embedding(vocab_size, self.dim, padding_idx=PAD_ID, sparse=sparse)
+            layer: nn.Embedding | nn.EmbeddingBag = nn.Embedding(vocab_size, self.dim, padding_idx=PAD_ID, sparse=sparse)
         else:
             layer = nn.EmbeddingBag(
                 vocab_size, self.dim, mode=bag_mode, padding_idx=PAD_ID, sparse=sparse

@@ -133,8 +133,10 @@ class FastTextClassifier(ClassifierModule):
     ``n = 2 + axis-1 index`` starting at each token, -1 where there is none) and ``pooled``.
     """
 
-    Params = FastTextParams
-    params: FastTextParams
+    # typed as version 2's: version 3 only changes defaults, and FastTextClassifierV2 reuses
+    # every method with FastTextV2Params
+    Params: ClassVar[type[FastTextV2Params]] = FastTextParams
+    params: FastTextV2Params
     #: multiplier of :func:`hash_ngrams` (version 2 keeps its own)
     hash_multiplier: ClassVar[int] = HASH_MULTIPLIER
     #: benchmarks/explain.py: exact, ig and occlusion rank identically; exact is the fastest
@@ -169,10 +171,7 @@ class FastTextClassifier(ClassifierModule):
         return embedding.dim
 
     def sparse_parameters(self) -> list[nn.Parameter]:
-        if not self.sparse:
-            return []
-        tables = [self.words, self.ngram_vectors]
-        return [t.weight for t in tables if t is not None and t.weight.requires_grad]
+        return self._trained_weights(self.words, self.ngram_vectors) if self.sparse else []
 
     def _buckets(self, ids: torch.Tensor) -> torch.Tensor:
         return hash_ngrams(ids, self.params.ngrams, self.params.buckets, self.hash_multiplier)
@@ -218,17 +217,18 @@ class FastTextClassifier(ClassifierModule):
         if self.ngram_vectors is not None:
             buckets = self._buckets(ids)
             bags.append((self.ngram_vectors.weight, buckets + 1, buckets >= 0))
-        total, count, rows = None, None, []
+        sums, rows = [], []
         for weight, index, keep in bags:
             keep = keep.reshape(batch, -1)
             flat = index.reshape(batch, -1)[keep]
             lengths = keep.sum(1)
             offsets = torch.zeros_like(lengths)
             offsets[1:] = lengths.cumsum(0)[:-1]
-            summed = F.embedding_bag(flat, weight, offsets, mode="sum")
-            total = summed if total is None else total + summed
-            count = lengths if count is None else count + lengths
+            sums.append((F.embedding_bag(flat, weight, offsets, mode="sum"), lengths))
             rows.append((weight, flat, lengths))
+        total, count = sums[0]
+        for summed, lengths in sums[1:]:
+            total, count = total + summed, count + lengths
         inverse = 1.0 / count.clamp_min(1).to(total.dtype)
         pooled = total * inverse.unsqueeze(1)
         out = self.head.output

@@ -19,7 +19,7 @@ from embedlab.models.masking import (
 )
 from embedlab.models.registry import register_model
 
-_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+_CELLS: dict[str, type[nn.RNN] | type[nn.GRU] | type[nn.LSTM]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
 class RNNParams(ModelParams):
@@ -57,6 +57,11 @@ class RNNClassifier(ClassifierModule):
     Params = RNNParams
 
     params: RNNParams
+    embedding: nn.Embedding
+    #: the stacked cell when not bidirectional (else ``forward_layers`` / ``backward_layers``)
+    rnn: nn.RNNBase | None
+    #: the scoring layer of attention pooling (``None`` with other poolings)
+    attention: nn.Linear | None
 
     #: benchmarks/explain.py: ig has the highest AOPC on TREC, SST-2 and AG News
     auto_explanation = ("ig",)
@@ -116,7 +121,7 @@ class RNNClassifier(ClassifierModule):
         x = self.embedding_dropout(vectors) * mask.unsqueeze(-1)
         states, last = self._encode(x, lengths)
         pooling = self.params.pooling
-        if pooling == "attention":
+        if self.attention is not None:  # built for, and only for, attention pooling
             weights = masked_softmax(self.attention(states).squeeze(-1), mask)
             pooled = torch.bmm(weights.unsqueeze(1), states).squeeze(1)
             if signals is not None:
