@@ -269,7 +269,10 @@ def test_outputs_get_the_umask_modes_not_the_temporary_owner_only_ones(tmp_path)
             tmp.write_text("a\n")
     finally:
         os.umask(old)
-    mode = lambda p: (tmp_path / p).stat().st_mode & 0o777
+
+    def mode(p: str) -> int:
+        return (tmp_path / p).stat().st_mode & 0o777
+
     assert mode("preds.csv") == 0o644 and mode("strict.csv") == 0o640
     assert mode("run") == 0o755 and mode("run/sub") == 0o755
     assert mode("run/sub/w.bin") == 0o644 and mode("run/manifest.json") == 0o644

@@ -127,7 +127,7 @@ def test_attention_weights_peak_at_or_after_the_keyword(trained):
     """A left-to-right GRU carries the keyword into every later state, so attention may look at
     any of them: the peak is never before the keyword. It is not an attribution, and says so."""
     explanations = trained["rnn"].explain(HELD_OUT[0], method="attention")
-    for e, at in zip(explanations, HELD_OUT[2]):
+    for e in explanations:
         weights = np.array(e.scores)
         assert weights.sum() == pytest.approx(1.0, abs=1e-5) and (weights >= 0).all()
         assert e.score_kind == "attention"

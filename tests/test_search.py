@@ -47,7 +47,7 @@ def test_two_workers_share_one_budget_exactly(tmp_path):
     workers = [subprocess.Popen([*cmd, "--out", str(tmp_path / f"w{i}")], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=env) for i in range(2)]
     outputs = [w.communicate(timeout=300) for w in workers]
-    for w, (out, err) in zip(workers, outputs):
+    for w, (_, err) in zip(workers, outputs):
         assert w.returncode == 0, err
     ran = [int(re.search(r"this worker ran (\d+) trials", out).group(1)) for out, _ in outputs]
     assert sum(ran) == 5

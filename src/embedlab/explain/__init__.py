@@ -17,6 +17,13 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
+# eager: each function must win over the submodule of the same name
+from embedlab.explain.faithfulness import faithfulness
+from embedlab.explain.render_html import render_html
+from embedlab.explain.render_png import render_png
+from embedlab.explain.render_terminal import render_terminal
+
+#: name -> module it loads from on first use
 _LAZY = {
     "Explanation": "embedlab.explain.explanation",
     "TokenScore": "embedlab.explain.explanation",
@@ -29,12 +36,6 @@ _LAZY = {
     "render_html_page": "embedlab.explain.render_html",
     "explanations_from_html": "embedlab.explain.render_html",
 }
-
-# eager: each function must win over the submodule of the same name
-from embedlab.explain.faithfulness import faithfulness
-from embedlab.explain.render_html import render_html
-from embedlab.explain.render_png import render_png
-from embedlab.explain.render_terminal import render_terminal
 
 __all__ = [  # noqa: PLE0604
     "explain", "faithfulness", "render_html", "render_png", "render_terminal", *sorted(_LAZY)]

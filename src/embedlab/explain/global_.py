@@ -24,7 +24,7 @@ import torch
 
 from embedlab.explain.explainer import explain_prepared, resolve_method
 from embedlab.explain.model_view import ModelView, Prepared
-from embedlab.explain.ngrams import window
+from embedlab.explain.ngrams import cnn_model
 
 FORMAT = "embedlab-global-explanation-v1"
 
@@ -78,13 +78,21 @@ class GlobalExplanation:
         return out
 
 
+#: per predicted class, the summed contribution of each term
+TermScores = dict[str, dict[str, float]]
+
+
+def _term_scores() -> TermScores:
+    return defaultdict(lambda: defaultdict(float))
+
+
 def _cnn(view: ModelView, prepared: list[Prepared], top: int, batch: int = 128
-         ) -> tuple[dict[str, Counter], dict[str, Counter], dict[str, Counter]]:
-    model: Any = view.model  # offers ngrams (the cnn): widths, params.filters, pool_argmax
+         ) -> tuple[TermScores, dict[str, Counter[str]], dict[str, Counter[str]]]:
+    model = cnn_model(view.model)  # the family that offers ngrams
     filters = model.params.filters
-    per_class: dict[str, Counter] = defaultdict(Counter)
-    per_class_n: dict[str, Counter] = defaultdict(Counter)
-    per_width: dict[str, Counter] = defaultdict(Counter)
+    per_class: TermScores = _term_scores()
+    per_class_n: dict[str, Counter[str]] = defaultdict(Counter)
+    per_width: dict[str, Counter[str]] = defaultdict(Counter)
     for start in range(0, len(prepared), batch):
         part = prepared[start:start + batch]
         ids = view.pad([p.ids for p in part])
@@ -106,7 +114,7 @@ def _cnn(view: ModelView, prepared: list[Prepared], top: int, batch: int = 128
                     col = i * filters + f
                     if values[r, col] <= 0:
                         continue
-                    a, b = window(model, k, int(argmax[r, f]))
+                    a, b = model.window(k, int(argmax[r, f]))
                     a, b = max(a, 0), min(b, p.seen)
                     if b <= a:
                         continue
@@ -134,7 +142,7 @@ def global_explanation(predictor: Any, texts: Sequence[str], method: str = "auto
         widths = {k: [[g, n] for g, n in c.most_common(top)] for k, c in per_width.items()}
     else:
         name = resolve_method(view, method)
-        per_class = defaultdict(Counter)
+        per_class = _term_scores()
         per_class_n = defaultdict(Counter)
         for p in (progress(prepared) if progress else prepared):
             e = explain_prepared(view, p, name, None, **settings)

@@ -18,6 +18,7 @@ from torch import nn
 from embedlab.explain.extras import require
 from embedlab.explain.model_view import ModelView, Prepared
 from embedlab.explain.result import MethodResult, spread
+from embedlab.models.classifier import ClassifierModule
 
 #: flag the result when |delta| exceeds this share of |logit(x) − logit(baseline)| (and 0.01)
 DELTA_WARNING = 0.05
@@ -26,7 +27,7 @@ DELTA_WARNING = 0.05
 class _TokenVectors(nn.Module):
     """The per-token embedding layer of a classifier, as a module captum can hook."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: ClassifierModule) -> None:
         super().__init__()
         self.model = model
 
@@ -41,7 +42,7 @@ class _OnText(nn.Module):
     where the interpolation path starts.
     """
 
-    def __init__(self, model: nn.Module, ids: torch.Tensor) -> None:
+    def __init__(self, model: ClassifierModule, ids: torch.Tensor) -> None:
         super().__init__()
         self.model = model
         self.tokens = _TokenVectors(model)
@@ -68,14 +69,14 @@ def integrated_gradients(view: ModelView, prepared: Prepared, target: int, n_ste
         ends = wrapper(torch.cat([ids, baseline]))[:, target].double()
     features = attributions[0].sum(-1).detach().double().numpy()
     spans = model.feature_spans(ids).numpy()
+    delta = float(features.sum() - (ends[0] - ends[1]))
     result = MethodResult(
         scores=spread(features, spans, prepared.seen),
         settings={"n_steps": n_steps, "baseline": "<PAD>", "output": "logit"},
-        delta=float(features.sum() - (ends[0] - ends[1])), base=float(ends[1]),
-        ngrams=_ngram_features(features, spans, prepared.seen))
+        delta=delta, base=float(ends[1]), ngrams=_ngram_features(features, spans, prepared.seen))
     gap = abs(float(ends[0] - ends[1]))
-    if abs(result.delta) > max(DELTA_WARNING * gap, 0.01):
-        result.notes.append(f"integrated gradients did not converge well (delta {result.delta:.3g}"
+    if abs(delta) > max(DELTA_WARNING * gap, 0.01):
+        result.notes.append(f"integrated gradients did not converge well (delta {delta:.3g}"
                             f" for a logit change of {gap:.3g}); raise n_steps")
     return result
 

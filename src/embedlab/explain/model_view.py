@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from embedlab.errors import ConfigError, DataError
+from embedlab.explain.explanation import TokenStatus
 from embedlab.explain.spans import token_spans
 from embedlab.models.classifier import ClassifierModule
 from embedlab.text.vocab import PAD_ID, UNK_ID
@@ -43,7 +44,7 @@ class Prepared:
     def known(self) -> int:
         return sum(i > UNK_ID for i in self.ids)
 
-    def status(self, i: int) -> str:
+    def status(self, i: int) -> TokenStatus:
         if i >= self.seen:
             return "cut"
         return "known" if self.ids[i] > UNK_ID else "unknown"

@@ -12,17 +12,17 @@ score is the sum of its n-grams' contributions, each split evenly over the n-gra
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
 from embedlab.errors import ConfigError
 from embedlab.explain.model_view import ModelView, Prepared
 from embedlab.explain.result import MethodResult
+from embedlab.models.classifier import ClassifierModule
+from embedlab.models.cnn import CNNClassifier
 
 
-def head_contributions(model: torch.nn.Module, pooled: torch.Tensor,
+def head_contributions(model: ClassifierModule, pooled: torch.Tensor,
                        target: int) -> tuple[np.ndarray, float]:
     """``(contribution per pooled feature, logit − their sum)`` for one pooled vector."""
     with torch.enable_grad():
@@ -33,23 +33,22 @@ def head_contributions(model: torch.nn.Module, pooled: torch.Tensor,
     return contributions, float(logit.detach()) - float(contributions.sum())
 
 
-def cnn_signals(model: torch.nn.Module, ids: torch.Tensor) -> dict[str, torch.Tensor]:
-    if not hasattr(model, "widths"):
+def cnn_model(model: ClassifierModule) -> CNNClassifier:
+    """``model`` as the cnn the n-gram statistics need (its widths, filters and windows)."""
+    if not isinstance(model, CNNClassifier):
         raise ConfigError("method 'ngrams' needs a cnn model")
+    return model
+
+
+def cnn_signals(model: CNNClassifier, ids: torch.Tensor) -> dict[str, torch.Tensor]:
     with torch.no_grad():
         _, signals = model.forward_with_signals(ids)
     return signals
 
 
-def window(model: torch.nn.Module, width: int, position: int) -> tuple[int, int]:
-    """Token span ``[start, stop)`` of the window of ``width`` anchored at ``position``."""
-    left = (width - 1) // 2 if model.params.padding == "same" else 0
-    return position - left, position - left + width
-
-
 def ngrams(view: ModelView, prepared: Prepared, target: int) -> MethodResult:
     """Chosen n-grams with their contributions, token scores, and each width's filter maps."""
-    model: Any = view.model  # a cnn (cnn_signals checks): widths, params.filters, window
+    model = cnn_model(view.model)
     ids = view.pad([prepared.ids])
     signals = cnn_signals(model, ids)
     contributions, base = head_contributions(model, signals["pooled"], target)
@@ -70,7 +69,7 @@ def ngrams(view: ModelView, prepared: Prepared, target: int) -> MethodResult:
             value = float(contributions[i * filters + f])
             if value == 0.0:
                 continue
-            a, b = window(model, k, position)
+            a, b = model.window(k, position)
             a, b = max(a, 0), min(b, seen)
             if b <= a:
                 continue

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from embedlab.explain.explanation import ScoreKind
+
 
 @dataclass
 class MethodResult:
@@ -19,7 +21,7 @@ class MethodResult:
 
     scores: np.ndarray
     settings: dict[str, Any] = field(default_factory=dict)
-    score_kind: str = "attribution"
+    score_kind: ScoreKind = "attribution"
     ngrams: list[tuple[int, int, float, int]] = field(default_factory=list)
     delta: float | None = None
     base: float | None = None

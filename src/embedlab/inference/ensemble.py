@@ -156,11 +156,16 @@ class EnsemblePredictor(TextPredictor):
 
 
 def member_model_name(predictor: Any) -> str:
-    """The model family a member runs (``fasttext``, ``cnn``...): the middle of the versioned
-    architecture name its run records (``embedlab.cnn.v2``)."""
+    """The model family a member runs (``fasttext``, ``cnn``...): the ``family`` of the model
+    class its recorded architecture name (``embedlab.cnn.v2``, a family or a legacy name) builds;
+    the recorded name itself when no registered class builds it."""
+    from embedlab.models import model_class  # here: importing this module must not import torch
+
     name = str(getattr(predictor, "model_info", {}).get("name", "run"))
-    parts = name.split(".")
-    return parts[1] if len(parts) == 3 and parts[0] == "embedlab" else name
+    try:
+        return model_class(name).family
+    except EmbedlabError:
+        return name
 
 
 def verify_ensemble(d: Path) -> dict[str, Any]:
