@@ -211,7 +211,7 @@ class CNNClassifier(ClassifierModule):
         start = position - self._left(width)
         return start, start + width
 
-    def conv_layers(self) -> list[nn.Conv1d]:
+    def _conv_layers(self) -> list[nn.Conv1d]:
         """``convs``, one ``nn.Conv1d`` per width, typed as such."""
         # nn.ModuleList yields nn.Module; _build fills convs with nn.Conv1d only
         return [cast(nn.Conv1d, conv) for conv in self.convs]
@@ -219,7 +219,7 @@ class CNNClassifier(ClassifierModule):
     def _conv_weights(self) -> list[torch.Tensor]:
         """Each width's Conv1d weight as a ``[k * dim, filters]`` matrix in shift order."""
         out = []
-        for conv, columns, k in zip(self.conv_layers(), self._columns, self.widths):
+        for conv, columns, k in zip(self._conv_layers(), self._columns, self.widths):
             weight = conv.weight[:, :, columns] if k > 1 else conv.weight
             out.append(weight.permute(2, 1, 0).reshape(k * conv.in_channels, conv.out_channels))
         return out
@@ -246,7 +246,7 @@ class CNNClassifier(ClassifierModule):
     def _bias(self) -> torch.Tensor:
         """``[len(widths) * filters]``: every width's Conv1d bias, width-major."""
         biases = []
-        for conv in self.conv_layers():
+        for conv in self._conv_layers():
             if conv.bias is None:  # _build makes each Conv1d with one
                 raise TypeError(f"cnn convolution of width {conv.kernel_size[0]} has no bias")
             biases.append(conv.bias)
@@ -256,7 +256,7 @@ class CNNClassifier(ClassifierModule):
         """``[dim, C * filters]``: every kernel column of every width, in
         :meth:`_shift_blocks` order (width-major, then shift order)."""
         return torch.cat(
-            [conv.weight[:, :, col].t() for conv, cols in zip(self.conv_layers(), self._columns)
+            [conv.weight[:, :, col].t() for conv, cols in zip(self._conv_layers(), self._columns)
              for col in cols], 1)
 
     def _shift_blocks(self) -> list[list[int]]:

@@ -67,7 +67,9 @@ class EmbeddingSpec:
                 f"{vocab_size} tokens"
             )
         if bag_mode is None:
-            layer: nn.Embedding | nn.EmbeddingBag = nn.Embedding(vocab_size, self.dim, padding_idx=PAD_ID, sparse=sparse)
+            layer: nn.Embedding | nn.EmbeddingBag = nn.Embedding(
+                vocab_size, self.dim, padding_idx=PAD_ID, sparse=sparse
+            )
         else:
             layer = nn.EmbeddingBag(
                 vocab_size, self.dim, mode=bag_mode, padding_idx=PAD_ID, sparse=sparse
