@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import yaml
 from pydantic import (
@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from embedlab.config.defaults import DEFAULT_VECTORS
+from embedlab.data.loaders import TableFormat
 from embedlab.errors import ConfigError, suggest
 from embedlab.text.preprocess import PreprocessConfig
 from embedlab.text.vocab import VocabConfig
@@ -38,7 +39,8 @@ class DataConfig(_Strict):
     test_path: str | None = Field(None, description="optional separate test file in the same format")
     text_columns: list[str] = Field(default_factory=lambda: ["text"])
     label_column: str = "label"
-    format: str | None = None
+    format: TableFormat | None = Field(None, description="the table format when the suffix does "
+                                       "not tell (csv, tsv, jsonl, json, parquet)")
     encoding: str = "utf-8"
     pattern: str | None = Field(None, description="class folders: read only files matching this "
                                 "glob (e.g. '*.txt'); default: every non-hidden file")
@@ -183,6 +185,11 @@ def read_yaml(path: str | Path, what: str = "file") -> Any:
         raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
 
 
+def _is_model(annotation: Any) -> TypeGuard[type[BaseModel]]:
+    """Whether a field's annotation is a pydantic model class (a config section)."""
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
 def config_error(e: ValidationError, source: str, model: type[BaseModel]) -> ConfigError:
     """One line from the first pydantic error, with a suggestion for misspelled keys."""
     err = e.errors()[0]
@@ -190,9 +197,9 @@ def config_error(e: ValidationError, source: str, model: type[BaseModel]) -> Con
     if err["type"] == "extra_forbidden":
         parent: Any = model
         for p in err["loc"][:-1]:
-            field = parent.model_fields.get(str(p)) if isinstance(parent, type) else None
+            field = parent.model_fields.get(str(p)) if _is_model(parent) else None
             parent = field.annotation if field is not None else None
-        known = list(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+        known = list(parent.model_fields) if _is_model(parent) else []
         name = str(err["loc"][-1])
         hint = suggest(name, known)
         return ConfigError(f"{source}: unknown option '{loc}'{hint}; valid: {', '.join(known)}")
