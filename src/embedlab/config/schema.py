@@ -22,6 +22,7 @@ from pydantic import (
 
 from embedlab.config.defaults import DEFAULT_VECTORS
 from embedlab.data.loaders import TableFormat
+from embedlab.data.tables import file_format
 from embedlab.errors import ConfigError, suggest
 from embedlab.text.preprocess import PreprocessConfig
 from embedlab.text.vocab import VocabConfig
@@ -52,6 +53,14 @@ class DataConfig(_Strict):
         "carve: use its train split alone and carve val_size and test_size from it (stratified, "
         "seeded), as tutorials that split train.csv 70/15/15 do")
     limit: int | None = Field(None, ge=1, description="use only the first N training rows (quick runs)")
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _known_format(cls, value: Any) -> Any:
+        """An unknown name is refused with the table reader's own message (a "did you mean")."""
+        if isinstance(value, str):
+            file_format("", value)
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
