@@ -11,9 +11,9 @@ Each step is a method that can be called and tested alone: :meth:`Trainer.build_
 Distributed data parallel: when ``torch.distributed`` is initialised (``embedlab.training.run``
 joins the group ``torchrun`` describes, see :mod:`embedlab.training.distributed`), the model
 is wrapped in DDP and every rank trains on its equal shard of each shuffled epoch
-(:mod:`embedlab.training.loader`), so no collective waits forever. Validation is split between the ranks and its sums all-reduced, so
-every rank sees the same validation loss and takes the same early-stopping, scheduler and
-callback decisions; only rank 0 logs.
+(:mod:`embedlab.training.loader`), so no collective waits forever. Validation is split between
+the ranks and its sums all-reduced, so every rank sees the same validation loss and takes the
+same early-stopping, scheduler and callback decisions; only rank 0 logs.
 """
 
 from __future__ import annotations
