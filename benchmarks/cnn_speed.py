@@ -53,8 +53,9 @@ from embedlab.models import build_model
 from embedlab.models.classifier import ClassifierModule
 from embedlab.text.preprocess import Preprocessor
 from embedlab.text.vocab import Vocabulary
+from embedlab.training.loader import shard_batches
 from embedlab.training.seed import seeded
-from embedlab.training.trainer import Trainer, shard_batches
+from embedlab.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -25,6 +25,14 @@ def test_bad_value_names_the_field_and_the_value():
         RunConfig.from_dict({"preprocess": {"punctuation": "drop"}})
 
 
+def test_an_unknown_table_format_is_refused_with_the_config():
+    # refused when the config is read, before any data, with the table reader's suggestion
+    with pytest.raises(ConfigError, match=r"data.format: unknown table format 'cvs' \(did you "
+                       r"mean 'csv'\?\); known: csv, json, jsonl, parquet, tsv"):
+        RunConfig.from_dict({"data": {"path": "x.txt", "format": "cvs"}})
+    assert RunConfig.from_dict({"data": {"path": "x.txt", "format": "tsv"}}).data.format == "tsv"
+
+
 def test_dataset_and_path_are_exclusive():
     with pytest.raises(ConfigError, match="either data.dataset or data.path"):
         RunConfig.from_dict({"data": {"dataset": "trec", "path": "x.csv"}})

@@ -17,8 +17,9 @@ from embedlab.errors import ConfigError
 from embedlab.inference.forward import EncodedTexts
 from embedlab.models import EmbeddingSpec, build_model
 from embedlab.models.fasttext import FastTextParams
+from embedlab.training.loader import shard_batches
 from embedlab.training.run import fit, load_splits, resolve_config, train_run
-from embedlab.training.trainer import Trainer, shard_batches
+from embedlab.training.trainer import Trainer
 
 VOCAB, CLASSES = 40, 3
 

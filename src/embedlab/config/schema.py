@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import yaml
 from pydantic import (
@@ -21,6 +21,8 @@ from pydantic import (
 )
 
 from embedlab.config.defaults import DEFAULT_VECTORS
+from embedlab.data.loaders import TableFormat
+from embedlab.data.tables import file_format
 from embedlab.errors import ConfigError, suggest
 from embedlab.text.preprocess import PreprocessConfig
 from embedlab.text.vocab import VocabConfig
@@ -38,7 +40,8 @@ class DataConfig(_Strict):
     test_path: str | None = Field(None, description="optional separate test file in the same format")
     text_columns: list[str] = Field(default_factory=lambda: ["text"])
     label_column: str = "label"
-    format: str | None = None
+    format: TableFormat | None = Field(None, description="the table format when the suffix does "
+                                       "not tell (csv, tsv, jsonl, json, parquet)")
     encoding: str = "utf-8"
     pattern: str | None = Field(None, description="class folders: read only files matching this "
                                 "glob (e.g. '*.txt'); default: every non-hidden file")
@@ -50,6 +53,14 @@ class DataConfig(_Strict):
         "carve: use its train split alone and carve val_size and test_size from it (stratified, "
         "seeded), as tutorials that split train.csv 70/15/15 do")
     limit: int | None = Field(None, ge=1, description="use only the first N training rows (quick runs)")
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _known_format(cls, value: Any) -> Any:
+        """An unknown name is refused with the table reader's own message (a "did you mean")."""
+        if isinstance(value, str):
+            file_format("", value)
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
@@ -183,6 +194,11 @@ def read_yaml(path: str | Path, what: str = "file") -> Any:
         raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
 
 
+def _is_model(annotation: Any) -> TypeGuard[type[BaseModel]]:
+    """Whether a field's annotation is a pydantic model class (a config section)."""
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
 def config_error(e: ValidationError, source: str, model: type[BaseModel]) -> ConfigError:
     """One line from the first pydantic error, with a suggestion for misspelled keys."""
     err = e.errors()[0]
@@ -190,9 +206,9 @@ def config_error(e: ValidationError, source: str, model: type[BaseModel]) -> Con
     if err["type"] == "extra_forbidden":
         parent: Any = model
         for p in err["loc"][:-1]:
-            field = parent.model_fields.get(str(p)) if isinstance(parent, type) else None
+            field = parent.model_fields.get(str(p)) if _is_model(parent) else None
             parent = field.annotation if field is not None else None
-        known = list(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+        known = list(parent.model_fields) if _is_model(parent) else []
         name = str(err["loc"][-1])
         hint = suggest(name, known)
         return ConfigError(f"{source}: unknown option '{loc}'{hint}; valid: {', '.join(known)}")

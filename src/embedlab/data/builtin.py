@@ -403,8 +403,7 @@ def _from_package(info: DatasetInfo, file: DataFile) -> Located:
     from importlib import resources
 
     assert info.package_dir is not None  # called only for packaged data sets (see _locate)
-    resource = resources.files("embedlab").joinpath("resources", "samples", info.package_dir,
-                                                    file.name)
+    resource = resources.files("embedlab") / "resources" / "samples" / info.package_dir / file.name
     if not resource.is_file():
         raise DataError(f"package resource {info.package_dir}/{file.name} is missing; "
                         "reinstall embedlab")

@@ -71,7 +71,7 @@ def file_format(path: str | Path, format: str | None = None) -> Format:
                 f"unknown table format '{format}'{suggest(format, list(TABLE_FORMATS))}; "
                 f"known: {', '.join(sorted(TABLE_FORMATS))}"
             )
-        return format  # type: ignore[return-value]
+        return format
     path = Path(path)
     if path.is_dir():
         return "folder"

@@ -195,34 +195,13 @@ def read_text(path: str | Path, *, header: bool, limit: int | None = None) -> Ke
     linenos = int_array("q")  # the line of every word, for messages
     blocks: list[np.ndarray] = []
     batch: list[bytes] = []
-    dim: int | None = None
     count: int | None = None
+    dim: int | None = None
     lineno = 0
-
-    def flush() -> None:
-        nonlocal batch
-        if batch:
-            first = len(words) - len(batch)
-            block = _parse_floats(path, batch, linenos[first:], dim)
-            bad = first_non_finite(block)
-            if bad is not None:
-                raise EmbeddingError(
-                    f"{path} line {linenos[first + bad]}: the vector of '{words[first + bad]}' "
-                    f"holds {_non_finite(block[bad])}; vectors must be finite numbers")
-            blocks.append(block)
-            batch = []
-
     with open(path, "rb") as f:
         if header:
-            first = f.readline()
+            count, dim = _read_header(path, f.readline())
             lineno = 1
-            m = _HEADER.fullmatch(first.rstrip(b"\r\n"))
-            if not m:
-                raise EmbeddingError(
-                    f"{path} line 1: expected a '<count> <dim>' header; found "
-                    f"{first[:40]!r}"
-                )
-            count, dim = int(m.group(1)), int(m.group(2))
         for raw in f:
             lineno += 1
             if limit is not None and len(words) >= limit:
@@ -231,38 +210,87 @@ def read_text(path: str | Path, *, header: bool, limit: int | None = None) -> Ke
             if not line:
                 continue
             if dim is None:
-                dim = line.count(b" ")
-                if dim < 1:
-                    raise EmbeddingError(
-                        f"{path} line {lineno}: expected a word followed by numbers; found "
-                        f"{line[:40]!r}"
-                    )
-            spaces = line.count(b" ")
-            if spaces == dim:
-                cut = line.index(b" ")
-            elif spaces > dim:
-                # A word containing spaces (GloVe 840B has some) or too many values.
-                # A number right before the last ``dim`` values means too many values.
-                cut = len(line.rsplit(b" ", dim)[0])
-                extra = _count_numeric_tail(line[:cut])
-                if extra:
-                    raise _dim_error(path, lineno, dim, dim + extra)
-            else:
-                raise _dim_error(path, lineno, dim, spaces)
-            try:
-                words.append(line[:cut].decode("utf-8"))
-            except UnicodeDecodeError as e:
-                bad = line[:cut][e.start]
-                raise EmbeddingError(
-                    f"{path} line {lineno}: the word is not valid UTF-8 (byte 0x{bad:02x}); "
-                    "vectors text files must be UTF-8 — re-encode the file (e.g. iconv -f cp1252 "
-                    "-t utf-8)"
-                ) from None
+                dim = _first_line_dim(path, lineno, line)
+            cut = _word_end(path, lineno, line, dim)
+            words.append(_decode_word(path, lineno, line[:cut]))
             linenos.append(lineno)
             batch.append(line[cut + 1:])
             if len(batch) >= _BATCH_LINES:
-                flush()
-        flush()
+                blocks.append(_parse_block(path, batch, words, linenos, dim))
+                batch = []
+        if batch and dim is not None:  # a non-empty batch means a vector line set dim
+            blocks.append(_parse_block(path, batch, words, linenos, dim))
+    return _text_vectors(path, words, linenos, blocks, count, limit)
+
+
+def _read_header(path: Path, first: bytes) -> tuple[int, int]:
+    """``(count, dim)`` from a word2vec / ``.vec`` file's first line."""
+    m = _HEADER.fullmatch(first.rstrip(b"\r\n"))
+    if not m:
+        raise EmbeddingError(
+            f"{path} line 1: expected a '<count> <dim>' header; found "
+            f"{first[:40]!r}"
+        )
+    return int(m.group(1)), int(m.group(2))
+
+
+def _first_line_dim(path: Path, lineno: int, line: bytes) -> int:
+    """The dimension of a headerless file: the number of values on its first vector line."""
+    dim = line.count(b" ")
+    if dim < 1:
+        raise EmbeddingError(
+            f"{path} line {lineno}: expected a word followed by numbers; found "
+            f"{line[:40]!r}"
+        )
+    return dim
+
+
+def _word_end(path: Path, lineno: int, line: bytes, dim: int) -> int:
+    """Where the word of a vector line ends (the space before its ``dim`` values)."""
+    spaces = line.count(b" ")
+    if spaces == dim:
+        return line.index(b" ")
+    if spaces < dim:
+        raise _dim_error(path, lineno, dim, spaces)
+    # A word containing spaces (GloVe 840B has some) or too many values.
+    # A number right before the last ``dim`` values means too many values.
+    cut = len(line.rsplit(b" ", dim)[0])
+    extra = _count_numeric_tail(line[:cut])
+    if extra:
+        raise _dim_error(path, lineno, dim, dim + extra)
+    return cut
+
+
+def _decode_word(path: Path, lineno: int, word: bytes) -> str:
+    """The word of a vector line; text vectors files must be UTF-8."""
+    try:
+        return word.decode("utf-8")
+    except UnicodeDecodeError as e:
+        bad = word[e.start]
+        raise EmbeddingError(
+            f"{path} line {lineno}: the word is not valid UTF-8 (byte 0x{bad:02x}); "
+            "vectors text files must be UTF-8 — re-encode the file (e.g. iconv -f cp1252 "
+            "-t utf-8)"
+        ) from None
+
+
+def _parse_block(path: Path, batch: list[bytes], words: list[str], linenos: Sequence[int],
+                 dim: int) -> np.ndarray:
+    """The vectors of the last ``len(batch)`` words read, refused when one is not finite."""
+    first = len(words) - len(batch)
+    block = _parse_floats(path, batch, linenos[first:], dim)
+    bad = first_non_finite(block)
+    if bad is not None:
+        raise EmbeddingError(
+            f"{path} line {linenos[first + bad]}: the vector of '{words[first + bad]}' "
+            f"holds {_non_finite(block[bad])}; vectors must be finite numbers")
+    return block
+
+
+def _text_vectors(path: Path, words: list[str], linenos: Sequence[int], blocks: list[np.ndarray],
+                  count: int | None, limit: int | None) -> KeyedVectors:
+    """The vectors of a text file once read: checked against its header's count, the later
+    copies of a word listed twice dropped."""
     if not words:
         raise EmbeddingError(f"{path} has no vectors; expected at least one '<word> <numbers>' line")
     if count is not None and limit is None and len(words) != count:
@@ -414,6 +442,28 @@ def read_embedlab(path: str | Path, *, mmap: bool = True) -> tuple[KeyedVectors,
     array shapes and the word count are checked against the manifest.
     """
     path = Path(path)
+    manifest = _read_manifest(path)
+    try:
+        files = manifest["files"]
+        n, dim = int(manifest["words"]), int(manifest["dim"])
+        subwords = manifest.get("subwords")
+    except (KeyError, TypeError, ValueError):
+        raise EmbeddingError(f"{path / MANIFEST_FILE}: not a valid vectors manifest") from None
+    if not isinstance(files, dict):
+        raise EmbeddingError(f"{path / MANIFEST_FILE}: not a valid vectors manifest")
+    _check_files(path, files)
+    words = _read_words(path, n)
+    vectors = _read_array(path, VECTORS_FILE, n, dim, mmap)
+    if not subwords:
+        words, vectors = keep_first(path, words, vectors, lambda i: f"position {i}")
+        kv = from_arrays(words, vectors)
+    else:
+        kv = _subword_vectors(path, words, vectors, subwords, mmap)
+    return kv, dict(manifest.get("meta") or {})
+
+
+def _read_manifest(path: Path) -> dict:
+    """The manifest of an embedlab vectors directory, of the kind and version this reads."""
     try:
         manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -432,14 +482,11 @@ def read_embedlab(path: str | Path, *, mmap: bool = True) -> tuple[KeyedVectors,
             f"{path}: vectors format version {manifest.get('version')!r} is not supported "
             f"(this embedlab reads version {VECTORS_VERSION})"
         )
-    try:
-        files = manifest["files"]
-        n, dim = int(manifest["words"]), int(manifest["dim"])
-        subwords = manifest.get("subwords")
-    except (KeyError, TypeError, ValueError):
-        raise EmbeddingError(f"{path / MANIFEST_FILE}: not a valid vectors manifest") from None
-    if not isinstance(files, dict):
-        raise EmbeddingError(f"{path / MANIFEST_FILE}: not a valid vectors manifest")
+    return manifest
+
+
+def _check_files(path: Path, files: dict) -> None:
+    """Every file the manifest lists is a safe name inside ``path``, present, of its size."""
     for name in [*files, WORDS_FILE, VECTORS_FILE, VOCAB_FILE, NGRAMS_FILE]:
         unsafe = unsafe_name_problem(path, name)  # before anything is opened
         if unsafe:
@@ -455,45 +502,52 @@ def read_embedlab(path: str | Path, *, mmap: bool = True) -> tuple[KeyedVectors,
                 f"{p}: size {p.stat().st_size} bytes differs from the manifest's "
                 f"{entry.get('bytes')}; the vectors directory is damaged"
             )
+
+
+def _read_words(path: Path, n: int) -> list[str]:
+    """The directory's word list: JSON, ``n`` strings."""
     try:
         words = json.loads((path / WORDS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise EmbeddingError(f"{path / WORDS_FILE}: not a JSON word list ({e})") from None
     if not isinstance(words, list) or len(words) != n or not all(isinstance(w, str) for w in words):
         raise EmbeddingError(f"{path / WORDS_FILE}: expected a JSON list of {n} strings")
+    return words
 
-    def array(name: str, rows: int | None) -> np.ndarray:
-        try:
-            a = np.load(path / name, mmap_mode="r" if mmap else None, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise EmbeddingError(f"{path / name}: not a valid .npy array ({msg})") from None
-        if a.ndim != 2 or a.shape[1] != dim or (rows is not None and a.shape[0] != rows):
-            raise EmbeddingError(
-                f"{path / name}: expected an array of shape ({rows if rows is not None else 'n'}, "
-                f"{dim}); found {a.shape}"
-            )
-        return a
 
-    vectors = array(VECTORS_FILE, n)
-    if not subwords:
-        words, vectors = keep_first(path, words, vectors, lambda i: f"position {i}")
-        kv = from_arrays(words, vectors)
+def _read_array(path: Path, name: str, rows: int | None, dim: int, mmap: bool) -> np.ndarray:
+    """A ``.npy`` array of the directory (no pickle), of shape ``(rows, dim)``."""
+    try:
+        a = np.load(path / name, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise EmbeddingError(f"{path / name}: not a valid .npy array ({msg})") from None
+    if a.ndim != 2 or a.shape[1] != dim or (rows is not None and a.shape[0] != rows):
+        raise EmbeddingError(
+            f"{path / name}: expected an array of shape ({rows if rows is not None else 'n'}, "
+            f"{dim}); found {a.shape}"
+        )
+    return a
+
+
+def _subword_vectors(path: Path, words: list[str], vectors: np.ndarray, subwords: dict,
+                     mmap: bool) -> KeyedVectors:
+    """fastText vectors: the word vectors with the saved subword (n-gram bucket) tables."""
+    from gensim.models.fasttext import FastTextKeyedVectors
+
+    n, dim = vectors.shape
+    bucket = int(subwords["bucket"])
+    kv = FastTextKeyedVectors(dim, int(subwords["min_n"]), int(subwords["max_n"]), bucket,
+                              count=0, dtype=vectors.dtype)
+    kv.vectors = vectors
+    kv.index_to_key = words
+    kv.key_to_index = {w: i for i, w in enumerate(words)}
+    if bucket > 0:
+        kv.vectors_vocab = _read_array(path, VOCAB_FILE, n, dim, mmap)
+        kv.vectors_ngrams = _read_array(path, NGRAMS_FILE, bucket, dim, mmap)
     else:
-        from gensim.models.fasttext import FastTextKeyedVectors
-
-        bucket = int(subwords["bucket"])
-        kv = FastTextKeyedVectors(dim, int(subwords["min_n"]), int(subwords["max_n"]), bucket,
-                                  count=0, dtype=vectors.dtype)
-        kv.vectors = vectors
-        kv.index_to_key = words
-        kv.key_to_index = {w: i for i, w in enumerate(words)}
-        if bucket > 0:
-            kv.vectors_vocab = array(VOCAB_FILE, n)
-            kv.vectors_ngrams = array(NGRAMS_FILE, bucket)
-        else:
-            kv.vectors_vocab = vectors
-    return kv, dict(manifest.get("meta") or {})
+        kv.vectors_vocab = vectors
+    return kv
 
 
 def read_gensim(path: str | Path, *, mmap: bool = True) -> tuple[KeyedVectors, dict]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -301,10 +301,11 @@ class Vectors:
         return path
 
 
-def _ngram_hashes(kv: FastTextKeyedVectors, word: str) -> Iterable[int]:
+def _ngram_hashes(kv: FastTextKeyedVectors, word: str) -> list[int]:
+    """The bucket of each character n-gram of ``word`` (gensim answers a list)."""
     from gensim.models.fasttext import ft_ngram_hashes
 
-    return ft_ngram_hashes(word, kv.min_n, kv.max_n, kv.bucket)
+    return list(ft_ngram_hashes(word, kv.min_n, kv.max_n, kv.bucket))
 
 
 def head(kv: KeyedVectors, limit: int) -> KeyedVectors:

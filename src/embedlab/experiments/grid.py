@@ -197,17 +197,54 @@ def check_top_keys(data: Any, source: str, keys: tuple[str, ...], what: str) -> 
 def parse_grid(data: dict, source: str = "grid", base_dir: Path | None = None) -> Grid:
     """Validate a grid mapping and expand its cells (see the module docstring for the format)."""
     check_top_keys(data, source, TOP_KEYS, "grid-file")
+    base = _base_config(data, source, base_dir)
+    grid = _grid_axes(data, source)
+    variants = _variants(data, source)
+    if not grid and not variants:
+        raise ConfigError(f"{source}: empty grid: give 'grid' (dotted keys → lists of values) and/or "
+                          "'variants'")
+    cells = _expand(grid, variants, source)
+    for cell in cells:
+        _validate_cell(source, cell, base)
+    names = [c.name for c in cells]
+
+    folds = _folds(data.get("folds"), source)
+    metric = data.get("metric", "accuracy")
+    if metric not in METRICS:
+        raise unknown_name("metric", str(metric), METRICS)
+    reference = data.get("reference")
+    if reference is not None and str(reference) not in names:
+        raise ConfigError(f"{source}: reference cell '{reference}' is not a cell"
+                          f"{suggest(str(reference), names)}; cells: {', '.join(names)}")
+    published = _published(data.get("published") or {}, source, names)
+    notes = data.get("notes") or []
+    return Grid(
+        name=str(data.get("name") or source), base=base, cells=cells,
+        seeds=_seeds(data.get("seeds"), source), folds=folds, metric=metric,
+        reference=str(reference) if reference is not None else None,
+        description=str(data.get("description") or ""),
+        published=published,
+        published_source=str(data.get("published_source") or ""),
+        notes=[str(n) for n in (notes if isinstance(notes, list) else [notes])], source=source,
+    )
+
+
+def _base_config(data: dict, source: str, base_dir: Path | None) -> RunConfig:
+    """The config every cell starts from: ``base_config`` (a YAML file, relative to
+    ``base_dir``) or the inline ``base`` mapping."""
     if data.get("base") is not None and data.get("base_config") is not None:
         raise ConfigError(f"{source}: give either base or base_config, not both")
     if data.get("base_config") is not None:
         path = Path(data["base_config"])
-        base = RunConfig.from_yaml(path if path.is_absolute() or base_dir is None else base_dir / path)
-    else:
-        raw = data.get("base") or {}
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{source}: base must be a run-config mapping; found {type(raw).__name__}")
-        base = RunConfig.from_dict(raw, f"{source}: base")
+        return RunConfig.from_yaml(path if path.is_absolute() or base_dir is None else base_dir / path)
+    raw = data.get("base") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: base must be a run-config mapping; found {type(raw).__name__}")
+    return RunConfig.from_dict(raw, f"{source}: base")
 
+
+def _grid_axes(data: dict, source: str) -> dict[str, list]:
+    """The ``grid`` mapping: known dotted keys, each to a non-empty list of values."""
     grid = data.get("grid") or {}
     if not isinstance(grid, dict):
         raise ConfigError(f"{source}: grid must map dotted keys to lists of values; found {type(grid).__name__}")
@@ -215,6 +252,11 @@ def parse_grid(data: dict, source: str = "grid", base_dir: Path | None = None) -
         check_key(key, source)
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{source}: grid key '{key}' needs a non-empty list of values; found {values!r}")
+    return grid
+
+
+def _variants(data: dict, source: str) -> list[Cell]:
+    """The ``variants`` list: each a name and a ``set`` mapping of known dotted keys."""
     variants_raw = data.get("variants") or []
     if not isinstance(variants_raw, list):
         raise ConfigError(f"{source}: variants must be a list of {{name, set}} mappings")
@@ -230,10 +272,12 @@ def parse_grid(data: dict, source: str = "grid", base_dir: Path | None = None) -
         for key in v.get("set") or {}:
             check_key(key, f"{source}: variant '{v['name']}'")
         variants.append(Cell(_slug(v["name"]), dict(v.get("set") or {})))
-    if not grid and not variants:
-        raise ConfigError(f"{source}: empty grid: give 'grid' (dotted keys → lists of values) and/or "
-                          "'variants'")
+    return variants
 
+
+def _expand(grid: dict[str, list], variants: list[Cell], source: str) -> list[Cell]:
+    """Every variant crossed with every combination of the grid's values, each cell named by
+    its variant and its values; two cells with one name are refused."""
     keys = list(grid)
     combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
     cells: list[Cell] = []
@@ -246,37 +290,26 @@ def parse_grid(data: dict, source: str = "grid", base_dir: Path | None = None) -
     if dupes:
         raise ConfigError(f"{source}: cells share a name ({', '.join(dupes)}); give variants distinct names "
                           "or grid values with distinct last key parts")
-    for cell in cells:
-        _validate_cell(source, cell, base)
+    return cells
 
-    folds = data.get("folds")
+
+def _folds(folds: Any, source: str) -> int | str | None:
+    """``folds``: unset, an integer of at least 2, or ``protocol``."""
     if folds is not None and folds != "protocol" and (
             not isinstance(folds, int) or isinstance(folds, bool) or folds < 2):
         raise ConfigError(f"{source}: folds must be an integer of at least 2 or 'protocol'; found {folds!r}")
-    metric = data.get("metric", "accuracy")
-    if metric not in METRICS:
-        raise unknown_name("metric", str(metric), METRICS)
-    reference = data.get("reference")
-    if reference is not None and str(reference) not in names:
-        raise ConfigError(f"{source}: reference cell '{reference}' is not a cell"
-                          f"{suggest(str(reference), names)}; cells: {', '.join(names)}")
-    published = data.get("published") or {}
+    return folds
+
+
+def _published(published: Any, source: str, names: list[str]) -> dict[str, float]:
+    """``published``: numbers from a paper, keyed by the names of cells of this grid."""
     if not isinstance(published, dict) or not all(isinstance(v, (int, float)) for v in published.values()):
         raise ConfigError(f"{source}: published must map cell names to numbers")
     for cell_name in published:
         if cell_name not in names:
             raise ConfigError(f"{source}: published number for unknown cell '{cell_name}'"
                               f"{suggest(str(cell_name), names)}")
-    notes = data.get("notes") or []
-    return Grid(
-        name=str(data.get("name") or source), base=base, cells=cells,
-        seeds=_seeds(data.get("seeds"), source), folds=folds, metric=metric,
-        reference=str(reference) if reference is not None else None,
-        description=str(data.get("description") or ""),
-        published={str(k): float(v) for k, v in published.items()},
-        published_source=str(data.get("published_source") or ""),
-        notes=[str(n) for n in (notes if isinstance(notes, list) else [notes])], source=source,
-    )
+    return {str(k): float(v) for k, v in published.items()}
 
 
 def load_grid(path: str | Path) -> Grid:

@@ -48,7 +48,7 @@ class EncodedTexts:
                 shard: tuple[int, int] = (0, 1)) -> Iterator[torch.Tensor]:
         """Yield index tensors in input order. ``by_length`` groups similar lengths (prediction
         speed); ``shard=(rank, world)`` gives each distributed worker its own slice. Training's
-        shuffled epochs are cut by :func:`embedlab.training.trainer.shard_batches`."""
+        shuffled epochs are cut by :func:`embedlab.training.loader.shard_batches`."""
         n = len(self)
         if by_length and shard[1] == 1:
             for index in length_sorted_batches(self.lengths.numpy(), batch_size):

@@ -8,7 +8,7 @@ on one process trains on several::
     torchrun --nproc_per_node 2 -m embedlab train --dataset trec --out runs/trec-ddp
 
 Every rank loads the data and builds the same vocabulary; each trains on its equal shard of
-every epoch (:func:`embedlab.training.trainer.shard_batches`), gradients are averaged by DDP,
+every epoch (:func:`embedlab.training.loader.shard_batches`), gradients are averaged by DDP,
 validation is all-reduced, and only rank 0 writes the run directory and logs.
 ``tests/test_distributed.py`` runs two real processes this way.
 """
@@ -55,3 +55,10 @@ def process_group(device: torch.device, timeout_s: float = 600.0) -> Iterator[bo
 def is_main_process() -> bool:
     """True on rank 0 of the initialised group, and without one."""
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def world() -> tuple[int, int]:
+    """``(rank, world_size)`` of the initialised process group, ``(0, 1)`` without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1

@@ -87,15 +87,17 @@ def load_splits(config: RunConfig) -> Splits:
         test = load_dataset(d.dataset, "test") if "test" in splits else None
         val = load_dataset(d.dataset, "validation") if "validation" in splits else None
         order = list(info.classes)
-        note = holdout_note(d.dataset, d.val_size, d.test_size, seed)
-        if note:
-            log.warning(note)
-            train.notes.append(note)
+        holdout = holdout_note(d.dataset, d.val_size, d.test_size, seed)
+        if holdout:
+            log.warning(holdout)
+            train.notes.append(holdout)
     elif d.path:
-        kwargs = {"text_columns": d.text_columns, "label_column": d.label_column, "format": d.format,
-                  "encoding": d.encoding, "empty": d.empty, "pattern": d.pattern}
-        train = load_data(d.path, **kwargs)
-        test = load_data(d.test_path, **kwargs) if d.test_path else None
+        def read(path: str) -> TextDataset:
+            return load_data(path, text_columns=d.text_columns, label_column=d.label_column,
+                             format=d.format, encoding=d.encoding, empty=d.empty, pattern=d.pattern)
+
+        train = read(d.path)
+        test = read(d.test_path) if d.test_path else None
         val, order = None, None
     else:
         raise DataError("no data given: set data.dataset (--dataset) or data.path (--data)")

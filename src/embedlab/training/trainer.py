@@ -10,12 +10,10 @@ Each step is a method that can be called and tested alone: :meth:`Trainer.build_
 
 Distributed data parallel: when ``torch.distributed`` is initialised (``embedlab.training.run``
 joins the group ``torchrun`` describes, see :mod:`embedlab.training.distributed`), the model
-is wrapped in DDP and every rank trains on its shard of each shuffled epoch. Shards are made
-equal as ``DistributedSampler`` makes them (the epoch order is padded by repeating its start
-up to a multiple of the world size), so every rank runs the same number of batches and no
-collective waits forever. Validation is split between the ranks and its sums all-reduced, so
-every rank sees the same validation loss and takes the same early-stopping, scheduler and
-callback decisions; only rank 0 logs.
+is wrapped in DDP and every rank trains on its equal shard of each shuffled epoch
+(:mod:`embedlab.training.loader`), so no collective waits forever. Validation is split between
+the ranks and its sums all-reduced, so every rank sees the same validation loss and takes the
+same early-stopping, scheduler and callback decisions; only rank 0 logs.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
@@ -40,7 +38,9 @@ from embedlab.errors import TrainingError
 from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.forward import EncodedTexts
 from embedlab.training.device import resolve_device
+from embedlab.training.distributed import world
 from embedlab.training.early_stopping import EarlyStopping
+from embedlab.training.loader import labels_of, shard_batches
 
 log = logging.getLogger("embedlab")
 
@@ -50,27 +50,15 @@ log = logging.getLogger("embedlab")
 EpochCallback = Callable[[dict[str, Any]], bool | None]
 
 
-def world() -> tuple[int, int]:
-    """``(rank, world_size)`` of the initialised process group, ``(0, 1)`` without one."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
+class SgdStepper(Protocol):
+    """A model that makes plain SGD's update itself with written-out gradients (the fasttext
+    model): :meth:`Trainer.train_step` hands it the batch when it says it can."""
 
+    def can_step_sgd(self) -> bool: ...
 
-def shard_batches(n: int, batch_size: int, generator: torch.Generator, rank: int = 0,
-                  world_size: int = 1) -> list[torch.Tensor]:
-    """This rank's batches of one shuffled epoch over ``n`` rows.
-
-    With ``world_size > 1`` the permutation is padded by repeating its first rows up to
-    ``ceil(n / world_size) * world_size`` and rank ``r`` takes every ``world_size``-th row from
-    ``r``: all ranks get ``ceil(n / world_size)`` rows, hence the same number of batches.
-    Every rank must pass a generator in the same state (the same seed).
-    """
-    order = torch.randperm(n, generator=generator)
-    if world_size > 1:
-        total = math.ceil(n / world_size) * world_size
-        order = order.repeat(math.ceil(total / max(n, 1)))[:total][rank::world_size]
-    return list(order.split(batch_size))
+    def sgd_step(self, ids: torch.Tensor, y: torch.Tensor, lr: float, weight_decay: float = 0.0,
+                 class_weights: torch.Tensor | None = None, clip: float | None = None
+                 ) -> tuple[float, int]: ...
 
 
 def _stop_non_finite(where: str, loss: float) -> None:
@@ -106,7 +94,12 @@ class Trainer:
         if missing:
             raise ValueError(f"Trainer needs a resolved training config; unset: {', '.join(missing)} "
                              "(resolve it with embedlab.config.resolve_config or resolve_training)")
+        assert config.epochs is not None and config.lr is not None and config.patience is not None
         self.config = config
+        # the resolved settings typed as set (unresolved() above checked them)
+        self._epochs: int = config.epochs
+        self._lr: float = config.lr
+        self._patience: int = config.patience
         self.device = resolve_device(self.config.device)
         self.model = model.to(self.device)
         self.rank, self.world = world()
@@ -138,7 +131,7 @@ class Trainer:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         dense = [p for p in trainable if id(p) not in sparse_ids]
         sparse = [p for p in trainable if id(p) in sparse_ids]
-        lr = self.config.lr
+        lr = self._lr
         optimizers: list[torch.optim.Optimizer] = []
         if self.config.optimizer == "sgd":
             # one optimizer, two groups: one step and one schedule per batch instead of two
@@ -169,14 +162,16 @@ class Trainer:
     def total_steps(self, n_train: int) -> int:
         """Batches of the whole run on this rank: ``epochs x ceil(shard rows / batch_size)``."""
         rows = math.ceil(n_train / self.world)
-        return max(1, self.config.epochs * math.ceil(rows / self.config.batch_size))
+        return max(1, self._epochs * math.ceil(rows / self.config.batch_size))
 
-    def _written_sgd(self, optimizers: list[torch.optim.Optimizer]) -> bool:
-        """Whether this step goes through the model's own ``sgd_step`` (the fasttext model's
+    def _sgd_stepper(self, optimizers: list[torch.optim.Optimizer]) -> SgdStepper | None:
+        """The model, when this step goes through its own ``sgd_step`` (the fasttext model's
         written-out gradients): plain SGD, one process, a model that says it can."""
-        can = getattr(self.model, "can_step_sgd", None)
-        return (self.config.optimizer == "sgd" and self.world == 1 and len(optimizers) == 1
-                and can is not None and can())
+        can = getattr(self.model, "can_step_sgd", None)  # per batch: cheaper than isinstance
+        if (self.config.optimizer == "sgd" and self.world == 1 and len(optimizers) == 1
+                and can is not None and can()):
+            return cast(SgdStepper, self.model)
+        return None
 
     def train_step(self, ids: torch.Tensor, y: torch.Tensor,
                    optimizers: list[torch.optim.Optimizer]) -> tuple[float, int]:
@@ -188,9 +183,10 @@ class Trainer:
         same update itself with written-out gradients, 1.7-1.9x faster per step
         (`python benchmarks/sgd_step.py`); it leaves no gradients on the parameters."""
         ids, y = ids.to(self.device), y.to(self.device)
-        if self._written_sgd(optimizers):
+        stepper = self._sgd_stepper(optimizers)
+        if stepper is not None:
             group = optimizers[0].param_groups[0]
-            return self.model.sgd_step(ids, y, group["lr"], self.config.weight_decay,
+            return stepper.sgd_step(ids, y, group["lr"], self.config.weight_decay,
                                        self.weights, self.config.clip_grad_norm)
         logits = self._parallel(ids)
         loss = F.cross_entropy(logits, y, weight=self.weights)
@@ -218,23 +214,24 @@ class Trainer:
         self._parallel.train()
         start = time.perf_counter()
         batches = shard_batches(len(train), cfg.batch_size, generator, self.rank, self.world)
+        labels = labels_of(train)
         bar = None
         if cfg.progress and self.rank == 0 and sys.stderr.isatty():
             from tqdm import tqdm
 
-            bar = tqdm(total=len(batches), desc=f"epoch {epoch}/{cfg.epochs}", leave=False,
+            bar = tqdm(total=len(batches), desc=f"epoch {epoch}/{self._epochs}", leave=False,
                        unit="batch")
         loss_sum = correct = seen = 0.0
-        lr = optimizers[0].param_groups[0]["lr"] if optimizers else cfg.lr
+        lr = optimizers[0].param_groups[0]["lr"] if optimizers else self._lr
         scale = cfg.batch_size if cfg.optimizer == "sgd" else 1
         with warnings.catch_warnings():
-            if self._written_sgd(optimizers):
+            if self._sgd_stepper(optimizers) is not None:
                 # the model's own sgd_step never calls optimizer.step(), which torch's schedulers
                 # take for a wrong call order; the schedule is the same either way (tested)
                 warnings.filterwarnings("ignore", "Detected call of `lr_scheduler")
             for step, index in enumerate(batches):
                 batch_loss, batch_correct = self.train_step(
-                    train.batch(index), train.y.index_select(0, index), optimizers)
+                    train.batch(index), labels.index_select(0, index), optimizers)
                 if self.world == 1 and not math.isfinite(batch_loss):  # ranks: after the epoch
                     _stop_non_finite(f"epoch {epoch}, batch {step + 1}", batch_loss)
                 loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
@@ -267,8 +264,9 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         loss_sum = denom = correct = count = 0.0
+        labels = labels_of(data)
         for index in data.batches(batch_size, by_length=True, shard=(self.rank, self.world)):
-            y = data.y.index_select(0, index).to(self.device)
+            y = labels.index_select(0, index).to(self.device)
             logits = self.model(data.batch(index).to(self.device))
             loss_sum += float(F.cross_entropy(logits, y, weight=self.weights, reduction="sum"))
             denom += float(self.weights[y].sum()) if self.weights is not None else len(y)
@@ -306,19 +304,19 @@ class Trainer:
         optimizers = self.build_optimizers()
         schedulers = self.build_schedulers(optimizers, self.total_steps(len(train)))
         linear = cfg.schedule == "linear"
-        stopper = EarlyStopping(cfg.patience)
+        stopper = EarlyStopping(self._patience)
         generator = torch.Generator().manual_seed(cfg.seed)
-        validate = val is not None and len(val) > 0
+        validate = val if val is not None and len(val) > 0 else None
         try:
-            for epoch in range(1, cfg.epochs + 1):
+            for epoch in range(1, self._epochs + 1):
                 row = self.train_epoch(train, epoch, optimizers, generator,
                                        schedulers if linear else None)
-                if validate:
-                    row["val_loss"], row["val_acc"] = self.evaluate(val)
+                if validate is not None:
+                    row["val_loss"], row["val_acc"] = self.evaluate(validate)
                     if not math.isfinite(row["val_loss"]):
                         _stop_non_finite(f"epoch {epoch} (validation)", row["val_loss"])
                     if linear:  # fixed epochs: the last weights are the result
-                        row["best"] = epoch == cfg.epochs
+                        row["best"] = epoch == self._epochs
                     else:
                         row["best"] = stopper.step(row["val_loss"], epoch, self.model)
                         for scheduler in schedulers:
@@ -328,8 +326,8 @@ class Trainer:
                 if self._callback_stops(row):
                     self._log(f"stopped by on_epoch_end after epoch {epoch}")
                     break
-                if validate and stopper.should_stop:
-                    self._log(f"early stopping: no val-loss improvement for {cfg.patience} epochs")
+                if validate is not None and stopper.should_stop:
+                    self._log(f"early stopping: no val-loss improvement for {self._patience} epochs")
                     break
             if stopper.best_state is not None:
                 stopper.restore(self.model)
