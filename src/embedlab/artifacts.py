@@ -2,7 +2,7 @@
 
 A run directory holds ``config.yaml``, ``vocab.json``, ``labels.json``, ``model.json``,
 ``model.safetensors`` and, when trained through the pipeline, ``metrics.json``,
-``history.json`` and PNG plots; ``manifest.json`` (kind ``"embedlab-run"``) lists every file
+``history.json`` and PNG plots; ``manifest.json`` (kind :data:`embedlab.kinds.RUN_KIND`) lists every file
 with its size and sha256. Writing goes through :func:`embedlab.atomic.atomic_dir`, the one
 writer that refuses to replace what embedlab did not write (``--overwrite`` included: a run
 holding a file its manifest does not list, e.g. the user's notes, is refused, naming it).
@@ -30,10 +30,10 @@ from embedlab.atomic import (
 )
 from embedlab.atomic import write_manifest as _write_manifest
 from embedlab.errors import ArtifactError
+from embedlab.kinds import RUN_FORMAT as FORMAT
+from embedlab.kinds import RUN_KIND as KIND
 
 REQUIRED = ("config.yaml", "vocab.json", "labels.json", "model.json", "model.safetensors")
-FORMAT = "embedlab-run-v1"
-KIND = "embedlab-run"
 
 __all__ = ["FORMAT", "KIND", "MANIFEST", "REQUIRED", "atomic_run_dir", "check_run_files",
            "ensure_free", "sha256_file", "verify_run", "write_manifest"]

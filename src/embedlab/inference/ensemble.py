@@ -2,7 +2,7 @@
 
 An ensemble directory is self-contained: ``ensemble.json`` names its members and their weights,
 ``members/<i>-<model>/`` holds a copy of each member's run directory (with the run's own
-manifest), and ``manifest.json`` (kind ``"embedlab-ensemble"``) lists every other file with its
+manifest), and ``manifest.json`` (kind :data:`embedlab.kinds.ENSEMBLE_KIND`) lists every other file with its
 sha256. Loading verifies all of them and executes no pickle, as for a run.
 
 Members must predict the same set of classes (in any order; the ensemble uses the first
@@ -28,13 +28,13 @@ from embedlab.atomic import MANIFEST, artifact_kind, atomic_dir, listed_file_pro
 from embedlab.errors import ArtifactError, ConfigError, EmbedlabError
 from embedlab.inference.encoding import EncodedArrays, check_texts
 from embedlab.inference.prediction import TextPredictor
+from embedlab.kinds import ENSEMBLE_FORMAT as FORMAT
+from embedlab.kinds import ENSEMBLE_KIND as KIND
 
 if TYPE_CHECKING:
     from embedlab.config import RunConfig
     from embedlab.predictor import Predictor
 
-FORMAT = "embedlab-ensemble-v1"
-KIND = "embedlab-ensemble"
 SPEC = "ensemble.json"
 COMBINE = "weighted mean of probabilities"
 
