@@ -16,8 +16,8 @@ import embedlab
 from embedlab.artifacts import sha256_file
 from embedlab.errors import ArtifactError, DataError
 from embedlab.inference.forward import EncodedTexts, predict_logits
+from embedlab.inference.predictor import Predictor
 from embedlab.models import EmbeddingSpec, build_model
-from embedlab.predictor import Predictor
 from embedlab.text import Preprocessor
 
 FAMILIES = {

@@ -45,7 +45,7 @@ def verify_export(directory: str | Path) -> dict:
 
 class OnnxPredictor(TextPredictor):
     """The ``predict`` / ``predict_proba`` / ``predict_labels`` API of
-    :class:`embedlab.predictor.Predictor`, running an exported graph on onnxruntime."""
+    :class:`embedlab.inference.predictor.Predictor`, running an exported graph on onnxruntime."""
 
     def __init__(self, session, preprocessor: Preprocessor, vocab: Vocabulary,
                  labels: LabelEncoder, info: dict) -> None:

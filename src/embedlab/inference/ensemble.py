@@ -33,7 +33,7 @@ from embedlab.kinds import ENSEMBLE_KIND as KIND
 
 if TYPE_CHECKING:
     from embedlab.config import RunConfig
-    from embedlab.predictor import Predictor
+    from embedlab.inference.predictor import Predictor
 
 SPEC = "ensemble.json"
 COMBINE = "weighted mean of probabilities"
@@ -115,7 +115,7 @@ class EnsemblePredictor(TextPredictor):
     @classmethod
     def load(cls, directory: str | Path) -> EnsemblePredictor:
         """Load an ensemble directory: its manifest and every member run are verified."""
-        from embedlab.predictor import Predictor
+        from embedlab.inference.predictor import Predictor
 
         d = Path(directory)
         spec = verify_ensemble(d)
@@ -198,7 +198,7 @@ def make_ensemble(members: Sequence[str | Path | Predictor], out: str | Path | N
                   ) -> EnsemblePredictor:
     """An ensemble of trained runs (run directories or in-memory predictors), written to
     ``out`` when given. Each member directory is verified as ``embedlab.load`` verifies it."""
-    from embedlab.predictor import Predictor
+    from embedlab.inference.predictor import Predictor
 
     loaded = []
     for m in members:

@@ -70,7 +70,7 @@ def normalise_specs(run_dirs: Mapping[str, str | Path] | Iterable[str | Path]) -
 
 def load_served_model(name: str, path: Path, warm_up: bool = True) -> ServedModel:
     """Verify and load one run (no pickle), build its card, run one prediction to warm it up."""
-    from embedlab.predictor import Predictor
+    from embedlab.inference.predictor import Predictor
 
     try:
         predictor = Predictor.load(path)

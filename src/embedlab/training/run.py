@@ -25,11 +25,11 @@ from embedlab.errors import ConfigError, DataError
 from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.forward import EncodedTexts
 from embedlab.inference.prediction import TextPredictor
+from embedlab.inference.predictor import Predictor
 from embedlab.models import (
     EmbeddingSpec,
     build_model,
 )
-from embedlab.predictor import Predictor
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
 from embedlab.training.device import resolve_device
 from embedlab.training.distributed import is_main_process, process_group

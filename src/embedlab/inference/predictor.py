@@ -1,9 +1,11 @@
-"""A trained text classifier ready for inference: preprocessing + vocabulary + model + labels.
+"""A trained run's PyTorch classifier ready for inference: preprocessing + vocabulary + model +
+labels.
 
-``embedlab.load(path)`` returns a :class:`Predictor` for a run directory (PyTorch) or an
-:class:`embedlab.export.OnnxPredictor` for an ONNX export (onnxruntime; torch is not imported).
-Both have the same ``predict`` / ``predict_proba`` / ``predict_labels`` API (see
-:mod:`embedlab.inference.prediction` for what an empty text gives). Predictors are thread-safe:
+:class:`Predictor` is one predictor kind beside :class:`embedlab.inference.ensemble.EnsemblePredictor`
+and :class:`embedlab.export.OnnxPredictor`; :func:`embedlab.load` (:func:`embedlab.artifacts.load`)
+picks among them by the directory's kind. All have the same ``predict`` / ``predict_proba`` /
+``predict_labels`` API (see :mod:`embedlab.inference.prediction` for what an empty text
+gives). Predictors are thread-safe:
 inference holds no mutable state (the model stays in eval mode under ``torch.no_grad``; the HF
 tokenizer's batch encoding is re-entrant).
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from embedlab.inference.forward import EncodedTexts
 
-__all__ = ["Prediction", "Predictor", "TextPredictor", "load"]
+__all__ = ["Prediction", "Predictor", "TextPredictor"]
 
 
 class Predictor(TextPredictor):
@@ -147,23 +149,3 @@ def _damaged(d: Path, reason: str) -> ArtifactError:
     if len(reason) > 300:
         reason = reason[:300] + "…"
     return ArtifactError(f"{d}: this run directory is damaged: {reason}")
-
-
-def load(directory: str | Path) -> TextPredictor:
-    """Load a trained run directory (PyTorch), an ensemble of runs or an ONNX export
-    (onnxruntime) for prediction."""
-    from embedlab.atomic import artifact_kind
-    from embedlab.export.runtime import EXPORT_KIND
-    from embedlab.inference.ensemble import KIND as ENSEMBLE_KIND
-
-    d = Path(directory)
-    kind = artifact_kind(d)
-    if kind == ENSEMBLE_KIND:
-        from embedlab.inference.ensemble import EnsemblePredictor
-
-        return EnsemblePredictor.load(d)
-    if kind == EXPORT_KIND or (d / "model.onnx").is_file():
-        from embedlab.export.runtime import OnnxPredictor
-
-        return OnnxPredictor.load(d)
-    return Predictor.load(d)
