@@ -26,7 +26,7 @@ import numpy as np
 
 from embedlab.atomic import MANIFEST, artifact_kind, atomic_dir, listed_file_problem
 from embedlab.errors import ArtifactError, ConfigError, EmbedlabError
-from embedlab.inference.encoding import EncodedArrays, check_texts
+from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays, check_texts
 from embedlab.inference.prediction import TextPredictor
 from embedlab.kinds import ENSEMBLE_FORMAT as FORMAT
 from embedlab.kinds import ENSEMBLE_KIND as KIND
@@ -96,7 +96,11 @@ class EnsemblePredictor(TextPredictor):
         known = np.max([e.known for e in encs], axis=0)
         return EnsembleEncoded(np.zeros((len(texts), 0), dtype=np.int64), lengths, known, encs)
 
-    def _probabilities(self, enc: EncodedArrays, batch_size: int) -> np.ndarray:
+    def probabilities(self, encoded: EncodedArrays,
+                      batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+        """The weighted mean of the members' class probabilities of texts encoded by
+        :meth:`encode_arrays` (every row scored; see the module docstring for empty texts)."""
+        enc = encoded
         if not isinstance(enc, EnsembleEncoded):
             raise TypeError("an ensemble scores its own encoding (EnsemblePredictor.encode_arrays)")
         n = len(enc)
@@ -106,7 +110,7 @@ class EnsemblePredictor(TextPredictor):
         for member, w, columns, menc in zip(self.members, self.weights, self._columns, enc.members):
             rows = np.flatnonzero((menc.lengths > 0) | nobody)
             if len(rows):
-                probs = member._probabilities(menc.subset(rows), batch_size)
+                probs = member.probabilities(menc.subset(rows), batch_size)
                 total[rows] += w * probs[:, columns]
                 weight[rows] += w
         return (total / np.maximum(weight, 1e-12)[:, None]).astype(np.float32)

@@ -108,7 +108,9 @@ class Predictor(TextPredictor):
 
         Any file that cannot be read as written by training — even one whose checksum matches
         (the manifest recomputed after a damaging edit) — is reported as one
-        :class:`ArtifactError` line: ``<dir>: this run directory is damaged: <reason>``.
+        :class:`ArtifactError` line: ``<dir>: this run directory is damaged: <reason>``. So are
+        weights holding nan or inf (saved before training refused a non-finite loss, or edited):
+        such a model could only predict nan, so ``load``, ``predict`` and ``serve`` all refuse it.
         """
         from safetensors import SafetensorError
 
@@ -137,11 +139,20 @@ class Predictor(TextPredictor):
         labels = LabelEncoder.load(d / "labels.json")
         info = json.loads((d / "model.json").read_text(encoding="utf-8"))
         # load_model translates older architecture versions (embedlab.models.compat)
-        model = load_model(info, load_file(str(d / "model.safetensors")),
-                           vocab_size=len(vocab), num_classes=len(labels))
+        weights = load_file(str(d / "model.safetensors"))
+        _check_finite(weights)
+        model = load_model(info, weights, vocab_size=len(vocab), num_classes=len(labels))
         predictor = cls(config, Preprocessor.from_config(config.preprocess), vocab, labels, model, info)
         predictor.path = d
         return predictor
+
+
+def _check_finite(weights: dict[str, torch.Tensor]) -> None:
+    """Refuse weights holding nan or inf, naming the first such tensor (its name in the file)."""
+    for key, tensor in weights.items():
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise ArtifactError(f"the model's weights are not finite (nan or inf in '{key}'): "
+                                "it could only predict nan; retrain it")
 
 
 def _damaged(d: Path, reason: str) -> ArtifactError:

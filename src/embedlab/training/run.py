@@ -251,7 +251,7 @@ def evaluate(predictor: TextPredictor, data: TextDataset) -> dict:
     t0 = time.perf_counter()
     # every row is scored, texts empty after preprocessing too (the model's no-token output);
     # through the predictor, so an ensemble or an export is evaluated as it predicts
-    pred = predictor._probabilities(predictor.encode_arrays(data.texts), INFERENCE_BATCH).argmax(1)
+    pred = predictor.probabilities(predictor.encode_arrays(data.texts), INFERENCE_BATCH).argmax(1)
     seconds = time.perf_counter() - t0
     m = classification_metrics(y, pred, predictor.classes)
     m["predict_seconds"] = seconds
