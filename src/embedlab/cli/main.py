@@ -131,7 +131,7 @@ def evaluate(
     from embedlab.data import load_data, load_dataset
     from embedlab.errors import DataError
     from embedlab.training.metrics import metrics_table
-    from embedlab.training.run import evaluate as _evaluate
+    from embedlab.training.run import predictor_metrics
 
     setup_logging()
     for path in (out, plot):
@@ -148,7 +148,7 @@ def evaluate(
         ds = load_dataset(d.dataset, split)
     else:
         raise DataError("nothing to evaluate on: give --dataset NAME or --data FILE")
-    metrics = _evaluate(predictor, ds)
+    metrics = predictor_metrics(predictor, ds)
     console.print(metrics_table(metrics, title=f"{ds.source}"))
     if out:
         from embedlab.atomic import atomic_file

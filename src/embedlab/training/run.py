@@ -243,7 +243,7 @@ def check_model_memory(config: RunConfig, vocab_size: int, num_classes: int, dim
             f"{json.dumps(config.model.params)})")
 
 
-def evaluate(predictor: TextPredictor, data: TextDataset) -> dict:
+def predictor_metrics(predictor: TextPredictor, data: TextDataset) -> dict:
     """Metrics of a predictor on labelled data (a label it never saw is a clear error)."""
     if not len(data):
         raise DataError(f"{data.source}: no rows to evaluate")
@@ -294,9 +294,9 @@ def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
                   "epochs": len(result.history), "best_epoch": result.best_epoch},
     }
     if splits.validation is not None:
-        metrics["validation"] = evaluate(result.predictor, splits.validation)
+        metrics["validation"] = predictor_metrics(result.predictor, splits.validation)
     if splits.test is not None:
-        metrics["test"] = evaluate(result.predictor, splits.test)
+        metrics["test"] = predictor_metrics(result.predictor, splits.test)
     if result.coverage is not None:
         metrics["embeddings_coverage"] = result.coverage
     if out is not None:
