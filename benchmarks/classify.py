@@ -47,7 +47,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from embedlab.config import RunConfig
 from embedlab.text import Preprocessor
-from embedlab.training.run import evaluate, fit, load_splits
+from embedlab.training.run import fit, load_splits, predictor_metrics
 
 HERE = Path(__file__).resolve().parent
 
@@ -82,7 +82,7 @@ def run_ours(name: str, overrides: dict, dataset: str, splits) -> dict:
     loop_s = sum(h["seconds"] for h in res.history)
     samples = sum(h["samples_per_s"] * h["seconds"] for h in res.history)
     res.predictor.predict_proba(splits.test.texts[:256])  # warm-up
-    m = evaluate(res.predictor, splits.test)
+    m = predictor_metrics(res.predictor, splits.test)
     return {"dataset": dataset, "model": name, "accuracy": m["accuracy"], "f1": m["weighted"]["f1"],
             "train_s": train_s, "train_sps": samples / max(loop_s, 1e-9), "predict_tps": m["texts_per_s"],
             "epochs": f"{len(res.history)} ({res.best_epoch})"}
@@ -332,7 +332,7 @@ def run_ours_seed(name: str, overrides: dict, splits, seed: int) -> dict:
     t0 = time.perf_counter()
     res = fit(cfg, splits.train, splits.validation, splits.class_order)
     train_s = time.perf_counter() - t0
-    m = evaluate(res.predictor, splits.test)
+    m = predictor_metrics(res.predictor, splits.test)
     return {"model": name, "accuracy": m["accuracy"], "train_s": train_s, "seed": seed,
             "predict_tps": m["texts_per_s"], "note": f"{len(res.history)} ep (best {res.best_epoch})",
             "predictor": res.predictor}
@@ -352,7 +352,7 @@ def run_autotune(splits, seconds: float, seed: int) -> dict:
     found = autotune(base, seconds, splits=splits)
     res = fit(found.best_config, splits.train, splits.validation, splits.class_order)
     train_s = time.perf_counter() - t0
-    m = evaluate(res.predictor, splits.test)
+    m = predictor_metrics(res.predictor, splits.test)
     shown = ", ".join(f"{k.split('.')[-1]} {v:.3g}" if isinstance(v, float) else f"{k.split('.')[-1]} {v}"
                       for k, v in found.best_params.items())
     return {"model": AUTOTUNE.format(seconds), "accuracy": m["accuracy"], "train_s": train_s,
@@ -381,7 +381,7 @@ def ensemble_rows(got: list[dict], splits) -> list[dict]:
             if any(m is None for m in members):
                 continue
             ens = EnsemblePredictor([m["predictor"] for m in members])
-            m = evaluate(ens, splits.test)
+            m = predictor_metrics(ens, splits.test)
             out.append({"model": name, "accuracy": m["accuracy"], "seed": seed,
                         "train_s": sum(r["train_s"] for r in members),
                         "predict_tps": m["texts_per_s"], "note": "members trained above"})
@@ -490,7 +490,7 @@ def warm_up() -> None:
     for overrides in ACCURACY_SUITE.values():
         cfg = RunConfig.from_dict({**overrides, "training": {"epochs": 1, "progress": False,
                                                              "threads": 1}})
-        evaluate(fit(cfg, data, data).predictor, data)
+        predictor_metrics(fit(cfg, data, data).predictor, data)
 
 
 THREADS_CHILD = """

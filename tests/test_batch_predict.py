@@ -127,7 +127,7 @@ def test_bad_rows_and_interrupts_leave_no_output(predictor, tmp_path, monkeypatc
     good = tmp_path / "good.txt"
     good.write_text("oil prices\n" * 20)
     calls = []
-    original = type(predictor)._probabilities
+    original = type(predictor).probabilities
 
     def interrupted(self, enc, batch_size):
         calls.append(1)
@@ -135,7 +135,7 @@ def test_bad_rows_and_interrupts_leave_no_output(predictor, tmp_path, monkeypatc
             raise KeyboardInterrupt
         return original(self, enc, batch_size)
 
-    monkeypatch.setattr(type(predictor), "_probabilities", interrupted)
+    monkeypatch.setattr(type(predictor), "probabilities", interrupted)
     with pytest.raises(KeyboardInterrupt):
         predict_file(predictor, good, out, chunk_rows=5)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.txt", "ragged.csv"]

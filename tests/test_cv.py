@@ -73,7 +73,7 @@ def test_protocols_of_the_builtin_data_sets():
 
 
 def test_a_fold_is_an_ordinary_run_directory(data_file, tmp_path):
-    from embedlab.predictor import load
+    from embedlab.artifacts import load
 
     out = tmp_path / "fold3"
     result = train_fold(_config(data_file), 5, 3, out)

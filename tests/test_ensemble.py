@@ -19,7 +19,7 @@ from embedlab.errors import ArtifactError, ConfigError
 from embedlab.inference.ensemble import EnsemblePredictor
 from embedlab.inference.prediction import TextPredictor
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
-from embedlab.training.run import evaluate
+from embedlab.training.run import predictor_metrics
 
 runner = CliRunner()
 TEXTS = ["Stocks fall as oil prices climb", "The striker scored twice in the final",
@@ -54,7 +54,7 @@ def test_an_ensemble_predicts_the_weighted_mean_and_reloads_the_same(runs, tmp_p
 def test_evaluate_scores_the_ensemble_as_it_predicts(runs, tmp_path):
     ens = embedlab.ensemble([runs["fasttext"], runs["cnn"]])
     test = load_dataset("ag_news_sample", "test")
-    m = evaluate(ens, test)
+    m = predictor_metrics(ens, test)
     pred = ens.labels.decode(ens.predict_proba(test.texts).argmax(1))
     assert m["accuracy"] == pytest.approx(np.mean([p == y for p, y in zip(pred, test.labels)]))
 
@@ -113,7 +113,7 @@ def test_cli_ensemble_then_predict_evaluate_and_predict_file(runs, tmp_path):
     r = runner.invoke(app, ["evaluate", str(out), "--out", str(tmp_path / "m.json")])
     assert r.exit_code == 0, r.output
     metrics = json.loads((tmp_path / "m.json").read_text())
-    expected = evaluate(embedlab.load(out), load_dataset("ag_news_sample", "test"))
+    expected = predictor_metrics(embedlab.load(out), load_dataset("ag_news_sample", "test"))
     assert metrics["accuracy"] == pytest.approx(expected["accuracy"])
     r = runner.invoke(app, ["predict", str(out), TEXTS[1], "--json"])
     assert r.exit_code == 0, r.output

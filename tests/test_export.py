@@ -16,7 +16,7 @@ import embedlab
 from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError
 from embedlab.export import OnnxPredictor, export_onnx
-from embedlab.predictor import Predictor
+from embedlab.inference.predictor import Predictor
 
 FAMILIES = {
     "cnn": ("cnn", {}),

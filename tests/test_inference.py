@@ -16,8 +16,8 @@ import embedlab
 from embedlab.artifacts import sha256_file
 from embedlab.errors import ArtifactError, DataError
 from embedlab.inference.forward import EncodedTexts, predict_logits
+from embedlab.inference.predictor import Predictor
 from embedlab.models import EmbeddingSpec, build_model
-from embedlab.predictor import Predictor
 from embedlab.text import Preprocessor
 
 FAMILIES = {
@@ -166,3 +166,29 @@ def test_a_missing_field_is_named_in_the_damaged_run_error(run_dir, tmp_path):
     _rewrite_manifest(copy)
     with pytest.raises(ArtifactError, match=r"damaged: a required field is missing \('name'\)"):
         embedlab.load(copy)
+
+
+def test_a_run_with_nan_weights_is_refused_by_load_and_predict(run_dir, tmp_path):
+    """Weights holding nan (a model saved before training refused a non-finite loss, or edited
+    and its manifest recomputed) could only predict nan: load and `embedlab predict` refuse
+    them in one line, as `embedlab serve` does."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from embedlab.cli import app
+
+    copy = tmp_path / "nan-run"
+    shutil.copytree(run_dir, copy)
+    weights = load_file(str(copy / "model.safetensors"))
+    key = sorted(k for k, v in weights.items() if v.is_floating_point())[-1]
+    weights[key].view(-1)[0] = float("nan")
+    save_file(weights, str(copy / "model.safetensors"))
+    _rewrite_manifest(copy)
+    expected = rf"this run directory is damaged: the model's weights are not finite \(nan or inf in '{key}'\)"
+    with pytest.raises(ArtifactError, match=expected):
+        embedlab.load(copy)
+    r = CliRunner().invoke(app, ["predict", str(copy), "oil prices"])
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert r.exit_code == 1 and len(lines) == 1, r.output
+    assert "weights are not finite" in lines[0] and "Traceback" not in r.output

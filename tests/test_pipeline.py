@@ -188,12 +188,12 @@ def test_altered_or_incomplete_runs_are_refused(trained, tmp_path):
 
 def test_evaluation_with_a_label_the_model_never_saw(trained):
     from embedlab.data import TextDataset
-    from embedlab.training.run import evaluate
+    from embedlab.training.run import predictor_metrics
 
     _, out, _ = trained
     bad = TextDataset(["a text", "another"], ["World", "Weather"], "eval.csv")
     with pytest.raises(DataError, match="eval.csv: row 2: label 'Weather' was never seen"):
-        evaluate(embedlab.load(out), bad)
+        predictor_metrics(embedlab.load(out), bad)
 
 
 def test_existing_run_directory_is_not_overwritten_by_default(trained, tmp_path):

@@ -20,9 +20,9 @@ __version__ = "0.1.0"
 _LAZY = {
     "RunConfig": "embedlab.config",
     "TextClassifier": "embedlab.estimator",
-    "Prediction": "embedlab.predictor",
-    "Predictor": "embedlab.predictor",
-    "load": "embedlab.predictor",
+    "Prediction": "embedlab.inference.prediction",
+    "Predictor": "embedlab.inference.predictor",
+    "load": "embedlab.artifacts",
     "ensemble": "embedlab.inference.ensemble",
     "train": "embedlab.training.run",
 }

@@ -2,10 +2,13 @@
 
 A run directory holds ``config.yaml``, ``vocab.json``, ``labels.json``, ``model.json``,
 ``model.safetensors`` and, when trained through the pipeline, ``metrics.json``,
-``history.json`` and PNG plots; ``manifest.json`` (kind ``"embedlab-run"``) lists every file
+``history.json`` and PNG plots; ``manifest.json`` (kind :data:`embedlab.kinds.RUN_KIND`) lists every file
 with its size and sha256. Writing goes through :func:`embedlab.atomic.atomic_dir`, the one
 writer that refuses to replace what embedlab did not write (``--overwrite`` included: a run
 holding a file its manifest does not list, e.g. the user's notes, is refused, naming it).
+
+:func:`load` is ``embedlab.load``: it reads a directory's kind (:mod:`embedlab.kinds`) and hands
+it to that kind's predictor — a run, an ensemble or an ONNX export.
 
 A run directory is self-contained: :func:`verify_run` refuses a manifest entry that is not a
 plain relative name inside the directory (``../x``, ``/etc/x``) before opening anything, and
@@ -19,6 +22,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from embedlab.atomic import (
     MANIFEST,
@@ -30,13 +34,17 @@ from embedlab.atomic import (
 )
 from embedlab.atomic import write_manifest as _write_manifest
 from embedlab.errors import ArtifactError
+from embedlab.kinds import ENSEMBLE_KIND, EXPORT_KIND
+from embedlab.kinds import RUN_FORMAT as FORMAT
+from embedlab.kinds import RUN_KIND as KIND
+
+if TYPE_CHECKING:
+    from embedlab.inference.prediction import TextPredictor
 
 REQUIRED = ("config.yaml", "vocab.json", "labels.json", "model.json", "model.safetensors")
-FORMAT = "embedlab-run-v1"
-KIND = "embedlab-run"
 
 __all__ = ["FORMAT", "KIND", "MANIFEST", "REQUIRED", "atomic_run_dir", "check_run_files",
-           "ensure_free", "sha256_file", "verify_run", "write_manifest"]
+           "ensure_free", "load", "sha256_file", "verify_run", "write_manifest"]
 
 
 def write_manifest(directory: Path) -> dict:
@@ -118,3 +126,22 @@ def verify_run(directory: str | Path) -> dict:
         raise _damaged(d, problem[1])
     check_run_files(d)
     return manifest
+
+
+def load(directory: str | Path) -> TextPredictor:
+    """Load a trained run directory (PyTorch), an ensemble of runs or an ONNX export
+    (onnxruntime) for prediction, by the kind its manifest declares. Each predictor module is
+    imported only when its kind is loaded, so loading an export does not import torch."""
+    d = Path(directory)
+    kind = artifact_kind(d)
+    if kind == ENSEMBLE_KIND:
+        from embedlab.inference.ensemble import EnsemblePredictor
+
+        return EnsemblePredictor.load(d)
+    if kind == EXPORT_KIND or (d / "model.onnx").is_file():
+        from embedlab.export.runtime import OnnxPredictor
+
+        return OnnxPredictor.load(d)
+    from embedlab.inference.predictor import Predictor
+
+    return Predictor.load(d)

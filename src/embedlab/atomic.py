@@ -9,7 +9,7 @@ place that decides whether a directory may be written or replaced. Use it as::
 
     from embedlab.atomic import atomic_dir
 
-    with atomic_dir(out, kind="embedlab-vectors", overwrite=overwrite) as tmp:
+    with atomic_dir(out, kind=VECTORS_KIND, overwrite=overwrite) as tmp:  # embedlab.kinds
         ...  # write files into tmp (leave manifest.json to the writer, or write one whose
              # "kind" is the same)
 
@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.errors import ArtifactError
+from embedlab.kinds import LEGACY_FORMATS, LEGACY_VECTORS_META
 
 try:  # POSIX; where it is missing, leftovers are named but never removed
     import fcntl
@@ -67,9 +68,9 @@ log = logging.getLogger(__name__)
 
 #: The file that marks a directory as an embedlab artifact; its ``"kind"`` names which.
 MANIFEST = "manifest.json"
-#: Markers of directories written before manifests carried a ``"kind"``.
-LEGACY_KINDS = {"embedlab-run-v1": "embedlab-run"}
-_LEGACY_VECTORS_META = ("meta.json", "embedlab-vectors")
+#: Markers of directories written before manifests carried a ``"kind"`` (see :mod:`embedlab.kinds`).
+LEGACY_KINDS = LEGACY_FORMATS
+_LEGACY_VECTORS_META = LEGACY_VECTORS_META
 
 
 def sha256_file(path: str | Path) -> str:
@@ -89,7 +90,7 @@ def _read_json(path: Path) -> Any:
 
 
 def artifact_kind(path: str | Path) -> str | None:
-    """The kind of embedlab artifact ``path`` is (``"embedlab-run"``, ...), or None if it is not
+    """The kind of embedlab artifact ``path`` is (one of :mod:`embedlab.kinds`), or None if it is not
     one: a directory whose ``manifest.json`` has a ``"kind"`` (or, for directories written by
     embedlab 0.1, a run manifest's ``"format"`` or a vectors ``meta.json``)."""
     path = Path(path)

@@ -301,7 +301,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         (original label values); one written by ``embedlab train`` gives the parameters of its
         config and string labels.
         """
-        from embedlab.predictor import Predictor
+        from embedlab.inference.predictor import Predictor
 
         predictor = Predictor.load(directory)
         state_file = Path(directory) / ESTIMATOR_FILE

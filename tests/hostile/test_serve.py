@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from embedlab.artifacts import write_manifest
 from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError
-from embedlab.predictor import Predictor
+from embedlab.inference.predictor import Predictor
 from embedlab.serve import create_app
 from embedlab.training.run import train_run
 

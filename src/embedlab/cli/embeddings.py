@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 import typer
 
 from embedlab.cli.common import console, free_file, new_app
+from embedlab.kinds import VECTORS_KIND
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -20,9 +21,6 @@ if TYPE_CHECKING:
     from embedlab.embeddings import Vectors
     from embedlab.embeddings.vectors import ExportFormat
     from embedlab.text.preprocess import Punctuation
-
-#: The kind in the manifest of a vectors directory (see :mod:`embedlab.atomic`).
-VECTORS_KIND = "embedlab-vectors"
 
 app = new_app(help="Learn, load, explore and probe word embeddings.")
 

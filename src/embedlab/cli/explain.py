@@ -101,9 +101,9 @@ def explain(
     Bad input (an empty text, an unknown --target, a method the model cannot do) is a one-line
     error, exit 1, and nothing is written.
     """
+    from embedlab.artifacts import load
     from embedlab.errors import ConfigError
     from embedlab.explain.model_view import ModelView
-    from embedlab.predictor import load
 
     setup_logging()
     _check_mode(text, file, global_, faithfulness)

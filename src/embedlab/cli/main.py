@@ -126,12 +126,12 @@ def evaluate(
     overwrite: Annotated[bool, typer.Option(help="replace existing --out / --plot files")] = False,
 ) -> None:
     """Evaluate a trained run, an ensemble or an ONNX export on a data set split or a labelled file."""
+    from embedlab.artifacts import load
     from embedlab.config import DataConfig
     from embedlab.data import load_data, load_dataset
     from embedlab.errors import DataError
-    from embedlab.predictor import load
     from embedlab.training.metrics import metrics_table
-    from embedlab.training.run import evaluate as _evaluate
+    from embedlab.training.run import predictor_metrics
 
     setup_logging()
     for path in (out, plot):
@@ -148,7 +148,7 @@ def evaluate(
         ds = load_dataset(d.dataset, split)
     else:
         raise DataError("nothing to evaluate on: give --dataset NAME or --data FILE")
-    metrics = _evaluate(predictor, ds)
+    metrics = predictor_metrics(predictor, ds)
     console.print(metrics_table(metrics, title=f"{ds.source}"))
     if out:
         from embedlab.atomic import atomic_file
@@ -190,8 +190,8 @@ def demo(
 ) -> None:
     """Train the default model on the AG News sample shipped in the package, show metrics, predict 3 texts."""
     starting("demo: loading PyTorch and the AG News sample…")
+    from embedlab.artifacts import load
     from embedlab.config import RunConfig
-    from embedlab.predictor import load
     from embedlab.training.metrics import metrics_table
     from embedlab.training.run import train_run
 

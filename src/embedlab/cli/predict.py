@@ -42,8 +42,8 @@ def predict(
     """
     from rich.markup import escape
 
+    from embedlab.artifacts import load
     from embedlab.errors import ConfigError, DataError
-    from embedlab.predictor import load
 
     setup_logging()
     if file is not None and texts:

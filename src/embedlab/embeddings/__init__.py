@@ -11,11 +11,11 @@ if TYPE_CHECKING:
     from embedlab.embeddings import bias
     from embedlab.embeddings.corpus import read_corpus, sentences_from_texts, split_sentences
     from embedlab.embeddings.evaluation import evaluate, evaluate_analogies, evaluate_similarity
+    from embedlab.embeddings.learn import train
     from embedlab.embeddings.loading import load
     from embedlab.embeddings.matrix import CoverageReport, build_embedding_matrix
     from embedlab.embeddings.projection import plot_projection, plot_projection_html, project
     from embedlab.embeddings.registry import SOURCES, Source, cache_dir
-    from embedlab.embeddings.training import train
     from embedlab.embeddings.vectors import Vectors
 
 #: public name -> the module that defines it. Imported on first use, so that the registry
@@ -28,7 +28,7 @@ _HOME = {
     "CoverageReport": "matrix", "build_embedding_matrix": "matrix",
     "plot_projection": "projection", "plot_projection_html": "projection", "project": "projection",
     "SOURCES": "registry", "Source": "registry", "cache_dir": "registry",
-    "train": "training",
+    "train": "learn",
     "Vectors": "vectors",
 }
 

@@ -29,6 +29,7 @@ from gensim.models.fasttext import FastTextKeyedVectors
 
 from embedlab.atomic import atomic_dir, atomic_file, check_destination, sha256_file
 from embedlab.errors import ConfigError, EmbeddingError
+from embedlab.kinds import VECTORS_KIND
 
 #: Files inside a directory written by :meth:`Vectors.save` (no pickle: ``.npy`` + JSON).
 MANIFEST_FILE = "manifest.json"
@@ -36,7 +37,6 @@ VECTORS_FILE = "vectors.npy"
 WORDS_FILE = "words.json"
 VOCAB_FILE = "vectors_vocab.npy"
 NGRAMS_FILE = "vectors_ngrams.npy"
-VECTORS_KIND = "embedlab-vectors"
 VECTORS_VERSION = 2
 #: Files of the pickle-based directories written by embedlab 0.1 (``vectors.kv`` is gensim's
 #: pickle; loading it needs the explicit ``format="gensim"``).

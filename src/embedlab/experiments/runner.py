@@ -33,11 +33,11 @@ from embedlab.atomic import atomic_file
 from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError, ConfigError
 from embedlab.experiments.grid import Grid, RunSpec
+from embedlab.kinds import EXPERIMENT_FORMAT as FORMAT
+from embedlab.kinds import EXPERIMENT_KIND as KIND
 
 log = logging.getLogger("embedlab")
 
-KIND = "embedlab-experiment"
-FORMAT = "embedlab-experiment-v1"
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 _STALE = re.compile(r"^\..+\.(tmp|old)$")

@@ -1,6 +1,6 @@
 """What every explanation method needs from a trained run: tokens with spans, ids, logits.
 
-:class:`ModelView` wraps a :class:`~embedlab.predictor.Predictor` (its public ``model``,
+:class:`ModelView` wraps a :class:`~embedlab.inference.predictor.Predictor` (its public ``model``,
 ``vocab``, ``preprocessor`` and ``classes``) and adds what explaining needs: a text's tokens with
 their character spans in the original text and their vocabulary status, the window the model
 sees, and batched logits for token-id rows (any number of them, any lengths, empty rows allowed:

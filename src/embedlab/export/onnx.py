@@ -26,8 +26,8 @@ from torch import nn
 from embedlab.atomic import atomic_dir
 from embedlab.errors import ArtifactError
 from embedlab.export.runtime import EXPORT_FORMAT, EXPORT_KIND, OnnxPredictor
+from embedlab.inference.predictor import Predictor
 from embedlab.models.classifier import ClassifierModule
-from embedlab.predictor import Predictor
 
 log = logging.getLogger("embedlab")
 

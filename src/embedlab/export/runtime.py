@@ -3,7 +3,7 @@
 An export directory holds ``model.onnx`` (input ``ids`` int64 ``[batch, time]``, output
 ``logits`` ``[batch, classes]``; both axes dynamic), ``vocab.json``, ``labels.json``,
 ``preprocess.json``, ``export.json`` (architecture, lengths, n-gram hashing settings) and
-``manifest.json`` (``"kind": "embedlab-export"``, sha256 of every file, verified on load).
+``manifest.json`` (kind :data:`embedlab.kinds.EXPORT_KIND`, sha256 of every file, verified on load).
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from embedlab.atomic import MANIFEST, listed_file_problem
 from embedlab.errors import ArtifactError, DataError, EmbedlabError
 from embedlab.inference.encoding import EncodedArrays, batch_width, length_sorted_batches
 from embedlab.inference.prediction import TextPredictor
+from embedlab.kinds import EXPORT_FORMAT, EXPORT_KIND
 from embedlab.text import LabelEncoder, PreprocessConfig, Preprocessor, Vocabulary
 
-EXPORT_KIND = "embedlab-export"
-EXPORT_FORMAT = "embedlab-export-onnx-v1"
 REQUIRED = ("model.onnx", "vocab.json", "labels.json", "preprocess.json", "export.json")
 
 
@@ -46,7 +45,7 @@ def verify_export(directory: str | Path) -> dict:
 
 class OnnxPredictor(TextPredictor):
     """The ``predict`` / ``predict_proba`` / ``predict_labels`` API of
-    :class:`embedlab.predictor.Predictor`, running an exported graph on onnxruntime."""
+    :class:`embedlab.inference.predictor.Predictor`, running an exported graph on onnxruntime."""
 
     def __init__(self, session, preprocessor: Preprocessor, vocab: Vocabulary,
                  labels: LabelEncoder, info: dict) -> None:

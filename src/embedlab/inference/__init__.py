@@ -5,7 +5,9 @@ Used by training (validation) and prediction alike; importing it does not import
 
 * :mod:`embedlab.inference.encoding` — encoding and the length-sorted batching rule (numpy);
 * :mod:`embedlab.inference.forward` — ``EncodedTexts`` and ``predict_logits`` (PyTorch);
-* :mod:`embedlab.inference.prediction` — ``Prediction`` and the empty-text rule;
+* :mod:`embedlab.inference.prediction` — ``Prediction``, ``TextPredictor`` and the empty-text rule;
+* :mod:`embedlab.inference.predictor` — ``Predictor``, a run's PyTorch model (torch on load);
+* :mod:`embedlab.inference.ensemble` — ``EnsemblePredictor``, soft voting over runs;
 * :mod:`embedlab.inference.files` — streaming prediction over files (read by
   :mod:`embedlab.data.tables`).
 """

@@ -2,7 +2,7 @@
 
 An ensemble directory is self-contained: ``ensemble.json`` names its members and their weights,
 ``members/<i>-<model>/`` holds a copy of each member's run directory (with the run's own
-manifest), and ``manifest.json`` (kind ``"embedlab-ensemble"``) lists every other file with its
+manifest), and ``manifest.json`` (kind :data:`embedlab.kinds.ENSEMBLE_KIND`) lists every other file with its
 sha256. Loading verifies all of them and executes no pickle, as for a run.
 
 Members must predict the same set of classes (in any order; the ensemble uses the first
@@ -26,15 +26,15 @@ import numpy as np
 
 from embedlab.atomic import MANIFEST, artifact_kind, atomic_dir, listed_file_problem
 from embedlab.errors import ArtifactError, ConfigError, EmbedlabError
-from embedlab.inference.encoding import EncodedArrays, check_texts
+from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays, check_texts
 from embedlab.inference.prediction import TextPredictor
+from embedlab.kinds import ENSEMBLE_FORMAT as FORMAT
+from embedlab.kinds import ENSEMBLE_KIND as KIND
 
 if TYPE_CHECKING:
     from embedlab.config import RunConfig
-    from embedlab.predictor import Predictor
+    from embedlab.inference.predictor import Predictor
 
-FORMAT = "embedlab-ensemble-v1"
-KIND = "embedlab-ensemble"
 SPEC = "ensemble.json"
 COMBINE = "weighted mean of probabilities"
 
@@ -96,7 +96,11 @@ class EnsemblePredictor(TextPredictor):
         known = np.max([e.known for e in encs], axis=0)
         return EnsembleEncoded(np.zeros((len(texts), 0), dtype=np.int64), lengths, known, encs)
 
-    def _probabilities(self, enc: EncodedArrays, batch_size: int) -> np.ndarray:
+    def probabilities(self, encoded: EncodedArrays,
+                      batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+        """The weighted mean of the members' class probabilities of texts encoded by
+        :meth:`encode_arrays` (every row scored; see the module docstring for empty texts)."""
+        enc = encoded
         if not isinstance(enc, EnsembleEncoded):
             raise TypeError("an ensemble scores its own encoding (EnsemblePredictor.encode_arrays)")
         n = len(enc)
@@ -106,7 +110,7 @@ class EnsemblePredictor(TextPredictor):
         for member, w, columns, menc in zip(self.members, self.weights, self._columns, enc.members):
             rows = np.flatnonzero((menc.lengths > 0) | nobody)
             if len(rows):
-                probs = member._probabilities(menc.subset(rows), batch_size)
+                probs = member.probabilities(menc.subset(rows), batch_size)
                 total[rows] += w * probs[:, columns]
                 weight[rows] += w
         return (total / np.maximum(weight, 1e-12)[:, None]).astype(np.float32)
@@ -115,7 +119,7 @@ class EnsemblePredictor(TextPredictor):
     @classmethod
     def load(cls, directory: str | Path) -> EnsemblePredictor:
         """Load an ensemble directory: its manifest and every member run are verified."""
-        from embedlab.predictor import Predictor
+        from embedlab.inference.predictor import Predictor
 
         d = Path(directory)
         spec = verify_ensemble(d)
@@ -203,7 +207,7 @@ def make_ensemble(members: Sequence[str | Path | Predictor], out: str | Path | N
                   ) -> EnsemblePredictor:
     """An ensemble of trained runs (run directories or in-memory predictors), written to
     ``out`` when given. Each member directory is verified as ``embedlab.load`` verifies it."""
-    from embedlab.predictor import Predictor
+    from embedlab.inference.predictor import Predictor
 
     loaded = []
     for m in members:

@@ -69,7 +69,7 @@ def predict_chunk(predictor: TextPredictor, chunk: Chunk, top_k: int,
     enc = predictor.encode_arrays(chunk.texts)
     keep = np.flatnonzero(enc.lengths > 0)
     sub = enc.subset(keep)
-    probs = predictor._probabilities(sub, batch_size)
+    probs = predictor.probabilities(sub, batch_size)
     k = min(top_k, probs.shape[1])
     order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     top_p = np.take_along_axis(probs, order, 1)

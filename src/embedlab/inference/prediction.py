@@ -64,7 +64,8 @@ def describe_empty(indices: Sequence[int]) -> str:
 class TextPredictor:
     """Preprocessing + vocabulary + labels around a forward function (PyTorch or ONNX).
 
-    Subclasses implement :meth:`_logits` (encoded rows → logits in row order).
+    Subclasses implement :meth:`_logits` (encoded rows → logits in row order), or override
+    :meth:`probabilities` when they do not come from one set of logits (an ensemble).
     """
 
     preprocessor: Preprocessor
@@ -89,10 +90,15 @@ class TextPredictor:
     def _logits(self, enc: EncodedArrays, batch_size: int) -> np.ndarray:
         raise NotImplementedError
 
-    def _probabilities(self, enc: EncodedArrays, batch_size: int) -> np.ndarray:
-        if not len(enc):
+    def probabilities(self, encoded: EncodedArrays,
+                      batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+        """``(n_texts, n_classes)`` class probabilities (columns in ``classes`` order) of texts
+        already encoded by :meth:`encode_arrays`, in row order. Every row is scored, empty
+        texts included (the model's output for no tokens): callers that must not predict them
+        (``predict``, batch files) drop them first; evaluation scores them as the model would."""
+        if not len(encoded):
             return np.zeros((0, len(self.classes)), dtype=np.float32)
-        return softmax(self._logits(enc, batch_size))
+        return softmax(self._logits(encoded, batch_size))
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> np.ndarray:
         """``(n_texts, n_classes)`` softmax probabilities, columns in ``classes`` order.
@@ -103,7 +109,7 @@ class TextPredictor:
         empty = np.flatnonzero(enc.lengths == 0)
         if len(empty):
             raise DataError(describe_empty(empty.tolist()))
-        return self._probabilities(enc, batch_size)
+        return self.probabilities(enc, batch_size)
 
     def predict_labels(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> list[str]:
         return self.labels.decode(self.predict_proba(texts, batch_size).argmax(1))
@@ -115,7 +121,7 @@ class TextPredictor:
     def predict_encoded(self, enc: EncodedArrays, batch_size: int = INFERENCE_BATCH) -> list[Prediction]:
         keep = np.flatnonzero(enc.lengths > 0)
         sub = enc.subset(keep)
-        probs = self._probabilities(sub, batch_size)
+        probs = self.probabilities(sub, batch_size)
         classes = self.classes
         out: list[Prediction] = [Prediction(None, {}, "empty", 0)] * len(enc)
         orders = np.argsort(-probs, axis=1, kind="stable")

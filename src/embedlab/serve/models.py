@@ -1,7 +1,9 @@
 """The runs a server holds: naming (``name=path``), loading once at start-up, model cards.
 
 A run directory that is missing, incomplete, altered after training (checksum mismatch), whose
-files do not fit together or whose weights are not finite is refused here, before the server listens, with the reason in one line.
+files do not fit together or whose weights are not finite is refused by ``Predictor.load``
+(:mod:`embedlab.inference.predictor`); one that loads but answers a plain sentence with nan is
+refused by the warm-up here. Either way before the server listens, with the reason in one line.
 """
 
 from __future__ import annotations
@@ -70,11 +72,10 @@ def normalise_specs(run_dirs: Mapping[str, str | Path] | Iterable[str | Path]) -
 
 def load_served_model(name: str, path: Path, warm_up: bool = True) -> ServedModel:
     """Verify and load one run (no pickle), build its card, run one prediction to warm it up."""
-    from embedlab.predictor import Predictor
+    from embedlab.inference.predictor import Predictor
 
     try:
-        predictor = Predictor.load(path)
-        check_finite_weights(predictor, path)
+        predictor = Predictor.load(path)  # refuses non-finite weights
         card = model_card(name, predictor, path)
         view, card["explanations"] = explanation_view(predictor)
         if warm_up and not np.isfinite(predictor.predict_proba([WARM_UP_TEXT])).all():
@@ -86,18 +87,6 @@ def load_served_model(name: str, path: Path, warm_up: bool = True) -> ServedMode
         first = str(e).splitlines()[0] if str(e) else ""
         raise ArtifactError(f"{path}: cannot load run ({type(e).__name__}: {first})") from None
     return ServedModel(name, path, predictor, card, view)
-
-
-def check_finite_weights(predictor: Any, path: Path) -> None:
-    """Refuse a model whose weights hold NaN or infinity (saved before training refused a
-    non-finite loss, or damaged and its manifest recomputed): it could only answer NaN."""
-    model = getattr(predictor, "model", None)
-    if model is None:
-        return
-    for key, tensor in model.state_dict().items():
-        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
-            raise ArtifactError(f"{path}: the model's weights are not finite (nan or inf in "
-                                f"'{key}'): it cannot be served; retrain it")
 
 
 def explanation_view(predictor: Any) -> tuple[Any, dict[str, Any]]:

@@ -25,11 +25,11 @@ from embedlab.errors import ConfigError, DataError
 from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.forward import EncodedTexts
 from embedlab.inference.prediction import TextPredictor
+from embedlab.inference.predictor import Predictor
 from embedlab.models import (
     EmbeddingSpec,
     build_model,
 )
-from embedlab.predictor import Predictor
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
 from embedlab.training.device import resolve_device
 from embedlab.training.distributed import is_main_process, process_group
@@ -245,7 +245,7 @@ def check_model_memory(config: RunConfig, vocab_size: int, num_classes: int, dim
             f"{json.dumps(config.model.params)})")
 
 
-def evaluate(predictor: TextPredictor, data: TextDataset) -> dict:
+def predictor_metrics(predictor: TextPredictor, data: TextDataset) -> dict:
     """Metrics of a predictor on labelled data (a label it never saw is a clear error)."""
     if not len(data):
         raise DataError(f"{data.source}: no rows to evaluate")
@@ -253,7 +253,7 @@ def evaluate(predictor: TextPredictor, data: TextDataset) -> dict:
     t0 = time.perf_counter()
     # every row is scored, texts empty after preprocessing too (the model's no-token output);
     # through the predictor, so an ensemble or an export is evaluated as it predicts
-    pred = predictor._probabilities(predictor.encode_arrays(data.texts), INFERENCE_BATCH).argmax(1)
+    pred = predictor.probabilities(predictor.encode_arrays(data.texts), INFERENCE_BATCH).argmax(1)
     seconds = time.perf_counter() - t0
     m = classification_metrics(y, pred, predictor.classes)
     m["predict_seconds"] = seconds
@@ -296,9 +296,9 @@ def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
                   "epochs": len(result.history), "best_epoch": result.best_epoch},
     }
     if splits.validation is not None:
-        metrics["validation"] = evaluate(result.predictor, splits.validation)
+        metrics["validation"] = predictor_metrics(result.predictor, splits.validation)
     if splits.test is not None:
-        metrics["test"] = evaluate(result.predictor, splits.test)
+        metrics["test"] = predictor_metrics(result.predictor, splits.test)
     if result.coverage is not None:
         metrics["embeddings_coverage"] = result.coverage
     if out is not None:

@@ -31,7 +31,7 @@ class _Objective:
 
     def __call__(self, trial: Any) -> tuple[float | None, bool]:
         """(value, pruned)."""
-        from embedlab.training.run import evaluate, fit, resolve_config
+        from embedlab.training.run import fit, predictor_metrics, resolve_config
 
         values = {p.key: p.suggest(trial) for p in self.space.params}
         config = self.space.config({**values, "training.progress": False})
@@ -54,7 +54,7 @@ class _Objective:
         result = fit(config, splits.train, splits.validation, splits.class_order, on_epoch_end=on_epoch_end)
         if pruned:
             return None, True
-        m = evaluate(result.predictor, splits.validation)
+        m = predictor_metrics(result.predictor, splits.validation)
         value = {"accuracy": m["accuracy"], "macro_f1": m["macro"]["f1"], "weighted_f1": m["weighted"]["f1"]}
         trial.set_user_attr("train_seconds", result.train_seconds)
         trial.set_user_attr("epochs", len(result.history))

@@ -19,6 +19,7 @@ from embedlab.errors import ArtifactError, ConfigError
 from embedlab.experiments.search.objective import _Objective, _shown
 from embedlab.experiments.search.space import Space
 from embedlab.experiments.search.storage import _check_optuna, _claim_lock, open_storage
+from embedlab.kinds import SEARCH_KIND as KIND
 
 log = logging.getLogger("embedlab")
 
@@ -44,9 +45,6 @@ def _count(study: Any) -> int:
 
     return sum(t.state != optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False))
 
-
-#: the ``"kind"`` in the ``manifest.json`` of a search folder
-KIND = "embedlab-search"
 
 
 def _check_out(out: Path) -> None:

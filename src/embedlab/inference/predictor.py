@@ -1,9 +1,11 @@
-"""A trained text classifier ready for inference: preprocessing + vocabulary + model + labels.
+"""A trained run's PyTorch classifier ready for inference: preprocessing + vocabulary + model +
+labels.
 
-``embedlab.load(path)`` returns a :class:`Predictor` for a run directory (PyTorch) or an
-:class:`embedlab.export.OnnxPredictor` for an ONNX export (onnxruntime; torch is not imported).
-Both have the same ``predict`` / ``predict_proba`` / ``predict_labels`` API (see
-:mod:`embedlab.inference.prediction` for what an empty text gives). Predictors are thread-safe:
+:class:`Predictor` is one predictor kind beside :class:`embedlab.inference.ensemble.EnsemblePredictor`
+and :class:`embedlab.export.OnnxPredictor`; :func:`embedlab.load` (:func:`embedlab.artifacts.load`)
+picks among them by the directory's kind. All have the same ``predict`` / ``predict_proba`` /
+``predict_labels`` API (see :mod:`embedlab.inference.prediction` for what an empty text
+gives). Predictors are thread-safe:
 inference holds no mutable state (the model stays in eval mode under ``torch.no_grad``; the HF
 tokenizer's batch encoding is re-entrant).
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from embedlab.inference.forward import EncodedTexts
 
-__all__ = ["Prediction", "Predictor", "TextPredictor", "load"]
+__all__ = ["Prediction", "Predictor", "TextPredictor"]
 
 
 class Predictor(TextPredictor):
@@ -106,7 +108,9 @@ class Predictor(TextPredictor):
 
         Any file that cannot be read as written by training — even one whose checksum matches
         (the manifest recomputed after a damaging edit) — is reported as one
-        :class:`ArtifactError` line: ``<dir>: this run directory is damaged: <reason>``.
+        :class:`ArtifactError` line: ``<dir>: this run directory is damaged: <reason>``. So are
+        weights holding nan or inf (saved before training refused a non-finite loss, or edited):
+        such a model could only predict nan, so ``load``, ``predict`` and ``serve`` all refuse it.
         """
         from safetensors import SafetensorError
 
@@ -135,11 +139,20 @@ class Predictor(TextPredictor):
         labels = LabelEncoder.load(d / "labels.json")
         info = json.loads((d / "model.json").read_text(encoding="utf-8"))
         # load_model translates older architecture versions (embedlab.models.compat)
-        model = load_model(info, load_file(str(d / "model.safetensors")),
-                           vocab_size=len(vocab), num_classes=len(labels))
+        weights = load_file(str(d / "model.safetensors"))
+        _check_finite(weights)
+        model = load_model(info, weights, vocab_size=len(vocab), num_classes=len(labels))
         predictor = cls(config, Preprocessor.from_config(config.preprocess), vocab, labels, model, info)
         predictor.path = d
         return predictor
+
+
+def _check_finite(weights: dict[str, torch.Tensor]) -> None:
+    """Refuse weights holding nan or inf, naming the first such tensor (its name in the file)."""
+    for key, tensor in weights.items():
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise ArtifactError(f"the model's weights are not finite (nan or inf in '{key}'): "
+                                "it could only predict nan; retrain it")
 
 
 def _damaged(d: Path, reason: str) -> ArtifactError:
@@ -147,23 +160,3 @@ def _damaged(d: Path, reason: str) -> ArtifactError:
     if len(reason) > 300:
         reason = reason[:300] + "…"
     return ArtifactError(f"{d}: this run directory is damaged: {reason}")
-
-
-def load(directory: str | Path) -> TextPredictor:
-    """Load a trained run directory (PyTorch), an ensemble of runs or an ONNX export
-    (onnxruntime) for prediction."""
-    from embedlab.atomic import artifact_kind
-    from embedlab.export.runtime import EXPORT_KIND
-    from embedlab.inference.ensemble import KIND as ENSEMBLE_KIND
-
-    d = Path(directory)
-    kind = artifact_kind(d)
-    if kind == ENSEMBLE_KIND:
-        from embedlab.inference.ensemble import EnsemblePredictor
-
-        return EnsemblePredictor.load(d)
-    if kind == EXPORT_KIND or (d / "model.onnx").is_file():
-        from embedlab.export.runtime import OnnxPredictor
-
-        return OnnxPredictor.load(d)
-    return Predictor.load(d)
