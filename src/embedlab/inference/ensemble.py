@@ -194,8 +194,8 @@ def verify_ensemble(d: Path) -> dict[str, Any]:
     if not isinstance(spec, dict) or spec.get("format") != FORMAT:
         raise ArtifactError(f"{d}: this ensemble directory is damaged: {SPEC} is not "
                             f"'{FORMAT}'")
-    for e in spec.get("members") or []:
-        member = (d / str(e.get("dir", ""))).resolve() if isinstance(e, dict) else None
+    for entry in spec.get("members") or []:
+        member = (d / str(entry.get("dir", ""))).resolve() if isinstance(entry, dict) else None
         if member is None or d.resolve() not in member.parents:
             raise ArtifactError(f"{d}: this ensemble directory is damaged: {SPEC} names a "
                                 "member outside the directory")
