@@ -192,3 +192,19 @@ def test_a_run_with_nan_weights_is_refused_by_load_and_predict(run_dir, tmp_path
     lines = [ln for ln in r.output.splitlines() if ln.strip()]
     assert r.exit_code == 1 and len(lines) == 1, r.output
     assert "weights are not finite" in lines[0] and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("bad, match", [
+    (None, "found None"),
+    ("one text", "single str"),
+    (np.array([["a"], ["b"]]), "must be 1-D"),
+    (["fine", 3], r"non-strings at index 1 \(int\)"),
+])
+def test_a_predictor_checks_its_input_as_the_estimator_does(run_dir, bad, match):
+    # one check_texts for every entry point: None used to raise TypeError from list(None)
+    p = embedlab.load(run_dir)
+    for call in (p.predict, p.predict_proba, p.predict_labels):
+        with pytest.raises(DataError, match=match) as err:
+            call(bad)
+        assert "\n" not in str(err.value)
+    assert p.predict([]) == []

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError, DataError
+from embedlab.inference.encoding import check_texts
 
 #: Estimator parameter -> (config section, config field). One table for both directions.
 PARAMS: dict[str, tuple[str, str]] = {
@@ -217,7 +218,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             ``X`` is a single string or holds non-strings, ``y`` holds missing labels (None,
             NaN), their lengths differ, or ``X`` is empty.
         """
-        texts = check_texts(X, "X")
+        texts = check_texts(X, "X", allow_empty=False)
         y = check_labels(y, len(texts))
         from embedlab.data import TextDataset, stratified_split
         from embedlab.training.run import fit
@@ -251,7 +252,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         preprocessing (there is nothing to predict for them).
         """
         check_is_fitted(self, "predictor_")
-        proba = self.predictor_.predict_proba(check_texts(X, "X"))
+        proba = self.predictor_.predict_proba(check_texts(X, "X", allow_empty=False))
         out = np.zeros_like(proba)
         out[:, self._columns()] = proba
         return out
@@ -339,34 +340,6 @@ def _read_history(directory: Path) -> list[dict]:
         return json.loads((directory / "history.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-
-
-def check_texts(X: Any, name: str = "X") -> list[str]:
-    """``X`` as a list of strings, or a clear ``ValueError`` (:class:`DataError`).
-
-    A single string is refused (it is not split into characters); so are None, numbers, lists
-    and other non-strings inside ``X``, and 2-D input.
-    """
-    if isinstance(X, (str, bytes)):
-        raise DataError(f"{name} must be a list of texts, found a single {type(X).__name__}; "
-                        f"wrap it in a list: [{name.lower()}]")
-    if X is None:
-        raise DataError(f"{name} must be a list of texts, found None")
-    if getattr(X, "ndim", 1) != 1:
-        raise DataError(f"{name} must be 1-D (one text per sample); found shape "
-                        f"{getattr(X, 'shape', None)}")
-    try:
-        texts = list(X)
-    except TypeError:
-        raise DataError(f"{name} must be a list of texts, found {type(X).__name__}") from None
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-    if bad:
-        shown = ", ".join(f"{i} ({type(texts[i]).__name__})" for i in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise DataError(f"{name} must hold strings; found non-strings at index {shown}{more}")
-    if not texts:
-        raise DataError(f"{name} is empty: found 0 texts, at least 1 is required")
-    return texts
 
 
 def check_labels(y: Any, n: int) -> np.ndarray:

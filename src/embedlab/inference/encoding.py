@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,14 +36,32 @@ class EncodedArrays:
         return EncodedArrays(self.ids[rows], self.lengths[rows], self.known[rows])
 
 
-def check_texts(texts: Sequence[str] | str) -> list[str]:
-    """A list of strings, or a one-line :class:`DataError` naming the first bad item."""
-    if isinstance(texts, str):
-        raise DataError("expected a list of texts, found a single string (wrap it in a list)")
-    out = list(texts)
-    for i, t in enumerate(out):
-        if not isinstance(t, str):
-            raise DataError(f"text {i}: expected a string, found {type(t).__name__}")
+def check_texts(texts: Any, name: str = "texts", *, allow_empty: bool = True) -> list[str]:
+    """``texts`` as a list of strings, or a one-line :class:`DataError` (a ``ValueError``).
+
+    The one input check of every text entry point (predictors, the estimator): a single string is
+    refused (it is not split into characters); so are None, 2-D input, and non-strings inside,
+    named by index. ``allow_empty=False`` also refuses an empty list (``fit`` needs texts).
+    """
+    if isinstance(texts, (str, bytes)):
+        raise DataError(f"{name} must be a list of texts, found a single {type(texts).__name__}; "
+                        f"wrap it in a list: [{name.lower()}]")
+    if texts is None:
+        raise DataError(f"{name} must be a list of texts, found None")
+    if getattr(texts, "ndim", 1) != 1:
+        raise DataError(f"{name} must be 1-D (one text per sample); found shape "
+                        f"{getattr(texts, 'shape', None)}")
+    try:
+        out = list(texts)
+    except TypeError:
+        raise DataError(f"{name} must be a list of texts, found {type(texts).__name__}") from None
+    bad = [i for i, t in enumerate(out) if not isinstance(t, str)]
+    if bad:
+        shown = ", ".join(f"{i} ({type(out[i]).__name__})" for i in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise DataError(f"{name} must hold strings; found non-strings at index {shown}{more}")
+    if not out and not allow_empty:
+        raise DataError(f"{name} is empty: found 0 texts, at least 1 is required")
     return out
 
 
