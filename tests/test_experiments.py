@@ -21,13 +21,9 @@ from embedlab.experiments import load_grid, parse_grid, run_experiment
 from embedlab.experiments.grid import builtin_names, load_builtin
 from embedlab.experiments.report import write_report
 from embedlab.experiments.runner import experiment_lock, read_manifest
+from tiny_configs import BAG_BASE
 
-BASE = {
-    "data": {"dataset": "ag_news_sample", "limit": 240},
-    "model": {"name": "bag"},
-    "embeddings": {"dim": 8},
-    "training": {"epochs": 2, "batch_size": 32, "threads": 1, "progress": False},
-}
+BASE = BAG_BASE
 GRID = {"name": "tiny", "base": BASE,
         "grid": {"model.params.pooling": ["mean", "sum"], "training.lr": [0.01, 0.003]},
         "seeds": [0, 1]}

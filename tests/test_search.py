@@ -18,13 +18,9 @@ from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError, ConfigError
 from embedlab.experiments import load_grid
 from embedlab.experiments.search import autotune, load_space, open_storage, parse_space, run_search
+from tiny_configs import BAG_BASE
 
-BASE = {
-    "data": {"dataset": "ag_news_sample", "limit": 240},
-    "model": {"name": "bag"},
-    "embeddings": {"dim": 8},
-    "training": {"epochs": 2, "batch_size": 32, "threads": 1, "progress": False},
-}
+BASE = BAG_BASE
 SPACE = {"name": "tiny", "base": BASE,
          "space": {"training.lr": {"loguniform": [1.0e-3, 3.0e-2]},
                    "model.params.pooling": {"choice": ["mean", "sum"]},

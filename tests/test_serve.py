@@ -19,27 +19,19 @@ from fastapi.testclient import TestClient
 
 import embedlab
 from embedlab.artifacts import write_manifest
-from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError, ConfigError
 from embedlab.serve import ServeLimits, create_app
 from embedlab.serve.models import parse_model_spec
-from embedlab.training.run import train_run
 
 PREDICT = "/v1/models/ag/predict"
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
+def run_dir(trained_run) -> Path:
     """A small cnn trained through the pipeline on the shipped AG News sample (metrics included)."""
-    cfg = RunConfig.from_dict({
-        "data": {"dataset": "ag_news_sample", "limit": 600},
-        "model": {"name": "cnn", "params": {"filters": 16, "hidden": 32}},
-        "embeddings": {"dim": 16, "source": None},
-        "training": {"epochs": 3, "progress": False, "seed": 1},
-    })
-    out = tmp_path_factory.mktemp("serve") / "ag-cnn"
-    train_run(cfg, out)
-    return out
+    return trained_run("cnn", **{"data.limit": 600, "model.params.filters": 16,
+                                 "model.params.hidden": 32, "embeddings.dim": 16,
+                                 "training.epochs": 3, "training.seed": 1})
 
 
 @pytest.fixture(scope="module")

@@ -82,6 +82,16 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def read_json(path: str | Path, what: str) -> Any:
+    """The JSON in ``path``, or one :class:`ArtifactError` line naming the file and ``what`` it
+    should hold (the reader of every JSON file an artifact lists)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ArtifactError(f"{path}: cannot read {what} JSON ({str(e).splitlines()[0]})") from None
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -18,27 +18,19 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from embedlab.artifacts import write_manifest
-from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError
 from embedlab.inference.predictor import Predictor
 from embedlab.serve import create_app
-from embedlab.training.run import train_run
 
 WORD = "oil"  # in the AG News sample's vocabulary, not in the server's warm-up sentence
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
+def run_dir(trained_run) -> Path:
     """A tiny cnn trained through the real pipeline on the shipped AG News sample."""
-    cfg = RunConfig.from_dict({
-        "data": {"dataset": "ag_news_sample", "limit": 200},
-        "model": {"name": "cnn", "params": {"filters": 8, "hidden": 16}},
-        "embeddings": {"dim": 8, "source": None},
-        "training": {"epochs": 1, "progress": False, "seed": 1},
-    })
-    out = tmp_path_factory.mktemp("hostile-serve") / "ag"
-    train_run(cfg, out)
-    return out
+    return trained_run("cnn", **{"data.limit": 200, "model.params.filters": 8,
+                                 "model.params.hidden": 16, "embeddings.dim": 8,
+                                 "training.epochs": 1, "training.seed": 1})
 
 
 def corrupted(run_dir: Path, dest: Path, edit) -> Path:

@@ -9,6 +9,7 @@ from typing import Literal
 
 import numpy as np
 
+from embedlab.atomic import read_json
 from embedlab.errors import ArtifactError, DataError
 
 FORMAT = "embedlab-labels-v1"
@@ -74,11 +75,7 @@ class LabelEncoder:
 
     @classmethod
     def load(cls, path) -> LabelEncoder:
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, json.JSONDecodeError) as e:
-            raise ArtifactError(f"{path}: cannot read labels JSON ({e})") from None
+        data = read_json(path, "labels")
         if data.get("format") != FORMAT:
             raise ArtifactError(f"{path}: expected format '{FORMAT}', found {data.get('format')!r}")
         return cls(data["classes"])

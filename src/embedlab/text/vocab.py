@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers
 
+from embedlab.atomic import read_json
 from embedlab.errors import ArtifactError, DataError
 
 PAD, UNK = "<PAD>", "<UNK>"
@@ -172,9 +173,5 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path) -> Vocabulary:
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, json.JSONDecodeError) as e:
-            raise ArtifactError(f"{path}: cannot read vocabulary JSON ({e})") from None
+        data = read_json(path, "vocabulary")
         return cls.from_dict(data, str(path))
