@@ -491,7 +491,7 @@ def test_download_caches_once_over_http(
     for split, data in content.items():
         (root / f"tiny.{split}").write_bytes(data)
     sha = {s: hashlib.sha256(d).hexdigest() for s, d in content.items()}
-    monkeypatch.setitem(registry._REGISTRY, "tiny_trec", _tiny_dataset(base, sha))
+    monkeypatch.setitem(registry.DATASETS, "tiny_trec", _tiny_dataset(base, sha))
 
     paths = download("tiny_trec")
     assert paths == [cache_dir() / "datasets" / "tiny_trec" / f"tiny.{s}" for s in content]
@@ -511,7 +511,7 @@ def test_download_bad_checksum_leaves_nothing(
     (root / "tiny.train").write_bytes(b"HUM:ind Who ?\n")
     (root / "tiny.test").write_bytes(b"NUM:count How many ?\n")
     wrong = {"train": "0" * 64, "test": "1" * 64}
-    monkeypatch.setitem(registry._REGISTRY, "tiny_trec", _tiny_dataset(base, wrong))
+    monkeypatch.setitem(registry.DATASETS, "tiny_trec", _tiny_dataset(base, wrong))
     msg = _raises(rf"checksum mismatch for {base}tiny\.train: expected sha256 0{{64}}, found "
                   r"[0-9a-f]{64}", load_dataset, "tiny_trec", "train")
     assert hashlib.sha256(b"HUM:ind Who ?\n").hexdigest() in msg
