@@ -575,6 +575,21 @@ def test_stratified_split_edge_cases(caplog: pytest.LogCaptureFixture) -> None:
     _raises("cannot split an empty data set", stratified_split, [])
 
 
+def test_split_warning_names_ten_small_classes_then_counts_the_rest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    labels = [f"label{i:04d}" for i in range(3000)] + ["big"] * 40  # 3,000 one-example classes
+    with caplog.at_level(logging.WARNING, logger="embedlab"):
+        train, val, test = stratified_split(labels, seed=0)
+    assert len(train) + len(val) + len(test) == 3040 and set(range(3000)) <= set(train)
+    (message,) = [r.getMessage() for r in caplog.records if "stay in training" in r.getMessage()]
+    assert message.startswith("3000 class(es) have fewer than 3 examples")
+    assert message.endswith("'label0000' (1), 'label0001' (1), 'label0002' (1), 'label0003' (1), "
+                            "'label0004' (1), 'label0005' (1), 'label0006' (1), 'label0007' (1), "
+                            "'label0008' (1), 'label0009' (1) and 2990 more")
+    assert all(len(r.getMessage()) < 400 and "\n" not in r.getMessage() for r in caplog.records)
+
+
 @pytest.mark.parametrize(("val_size", "test_size", "parts"),
                          [(0.15, 0.15, 3), (0.2, 0.0, 2), (0.0, 0.3, 2)])
 def test_stratified_split_keeps_every_class_in_train(
