@@ -41,7 +41,8 @@ IN_PROCESS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 #: examples per CLI test (each a new process: ~4 s); EMBEDLAB_FUZZ_CLI_EXAMPLES raises it
 CLI_RUNS = settings(max_examples=int(os.environ.get("EMBEDLAB_FUZZ_CLI_EXAMPLES", "5")),
-                    database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+                    deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 # --------------------------------------------------------------------------- generated files
