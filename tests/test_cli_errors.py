@@ -203,3 +203,100 @@ def test_ctrl_c_inside_a_command_exits_130_with_one_line(monkeypatch, tmp_path):
     monkeypatch.setattr(run, "train_run", interrupted)
     line = one_line(invoke("train", "--dataset", "ag_news_sample", "--out", tmp_path / "r"), 130)
     assert line == "error: interrupted; nothing was written"
+
+
+# ------------------------------------------------------------------------ bad values found by probing
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("labelled") / "lab.csv"
+    path.write_text("text,label\nstocks fell on oil news,Business\nthe striker scored,Sports\n")
+    return path
+
+
+def test_names_and_non_runs_are_one_line(tmp_path, vectors_dir):
+    assert "unknown dataset 'nope'" in one_line(invoke("datasets", "info", "nope"), 1)
+    line = one_line(invoke("embeddings", "neighbors", "nope", "x"), 1)
+    assert line.startswith("error: unknown embeddings source 'nope'; known: ")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("mine")
+    for args in (["evaluate", tmp_path / "notes"], ["predict", tmp_path / "notes", "hello"],
+                 ["export", tmp_path / "notes", "--out", tmp_path / "exp"]):
+        assert "notes" in one_line(invoke(*args), 1)
+    assert not (tmp_path / "exp").exists()
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["predict", "RUN", "hello", "--top-k", "0"], "--top-k"),
+    (["predict", "RUN", "hello", "--top-k", "-1"], "--top-k"),
+    (["predict", "RUN", "--file", "LAB", "--top-k", "0"], "--top-k"),
+    (["embeddings", "neighbors", "VEC", "king", "--topn", "0"], "--topn"),
+    (["embeddings", "analogy", "VEC", "--topn", "-1", "--positive", "king"], "--topn"),
+    (["embeddings", "bias", "VEC", "--topn", "0"], "--topn"),
+    (["embeddings", "bias", "VEC", "--permutations", "0"], "--permutations"),
+    (["embeddings", "evaluate", "VEC", "--restrict-vocab", "0"], "--restrict-vocab"),
+])
+def test_counts_below_one_are_usage_errors(args, option, trained_run, vectors_dir, labelled):
+    """--topn -1 printed an empty table, --restrict-vocab 0 scored nothing, both with exit 0."""
+    swap = {"RUN": trained_run("bag"), "VEC": vectors_dir, "LAB": labelled}
+    line = one_line(invoke(*[swap.get(a, a) for a in args]), 2)
+    assert f"Invalid value for '{option}'" in line
+
+
+def test_predict_file_errors_are_one_line(trained_run, labelled, tmp_path):
+    run = trained_run("bag")
+    assert "missing.csv: file not found" in one_line(
+        invoke("predict", run, "--file", tmp_path / "missing.csv"), 1)
+    for encoding in ("nope", "hex", "rot13"):  # LookupError tracebacks before
+        line = one_line(invoke("predict", run, "--file", labelled, "--encoding", encoding,
+                               "--out", tmp_path / "p.csv"), 1)
+        assert f"unknown encoding '{encoding}'" in line
+    assert "no column 'nope'" in one_line(
+        invoke("predict", run, "--file", labelled, "--text-column", "nope"), 1)
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_an_image_suffix_matplotlib_cannot_write_is_refused_before_any_work(
+        trained_run, labelled, vectors_dir, tmp_path):
+    """Both were a matplotlib ValueError traceback, after the work (and after evaluate --out)."""
+    line = one_line(invoke("evaluate", trained_run("bag"), "--data", labelled, "--plot",
+                           tmp_path / "cm.xyz", "--out", tmp_path / "m.json"), 1)
+    assert "cm.xyz: unknown image format '.xyz'; use " in line and ".png" in line
+    line = one_line(invoke("embeddings", "plot", vectors_dir, "king", "queen", "--out",
+                           tmp_path / "p.xyz"), 1)
+    assert "p.xyz: unknown image format '.xyz'" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_writes_plot_and_metrics_whole_into_new_folders(trained_run, labelled, tmp_path):
+    """--plot into a missing folder was "No such file or directory" after --out was written."""
+    out, plot = tmp_path / "a" / "m.json", tmp_path / "b" / "cm.svg"
+    r = invoke("evaluate", trained_run("bag"), "--data", labelled, "--plot", plot, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert plot.read_text().lstrip().startswith("<?xml") and "accuracy" in out.read_text()
+    assert [p.name for p in out.parent.iterdir()] == ["m.json"]
+    assert [p.name for p in plot.parent.iterdir()] == ["cm.svg"]
+
+
+def test_evaluate_conflicting_inputs_are_usage_errors(trained_run, labelled, tmp_path):
+    run = trained_run("bag")
+    line = one_line(invoke("evaluate", run, "--data", labelled, "--dataset", "ag_news_sample"), 2)
+    assert "give either --data FILE or --dataset NAME, not both" in line
+    same = tmp_path / "x.png"
+    line = one_line(invoke("evaluate", run, "--data", labelled, "--out", same, "--plot", same), 2)
+    assert "--out and --plot name the same file" in line and not same.exists()
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    (["--punctuation", "nope"], "unknown --punctuation 'nope'; known: separate, remove, keep"),
+    (["--export", "nope"], "unknown --export format 'nope'"),
+    (["--export", "fasttext-bin"], "--export fasttext-bin needs --method fasttext"),
+])
+def test_embeddings_train_refuses_bad_options_before_training(tmp_path, extra, expected):
+    """--punctuation nope was a pydantic traceback; --export nope exited 1 after the vectors
+    were saved at --out."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat with the dog\n" * 50)
+    line = one_line(invoke("embeddings", "train", corpus, "--out", tmp_path / "vec",
+                           "--min-count", "1", "--epochs", "1", *extra), 1)
+    assert expected in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt"]

@@ -491,7 +491,7 @@ def test_download_caches_once_over_http(
     for split, data in content.items():
         (root / f"tiny.{split}").write_bytes(data)
     sha = {s: hashlib.sha256(d).hexdigest() for s, d in content.items()}
-    monkeypatch.setitem(registry._REGISTRY, "tiny_trec", _tiny_dataset(base, sha))
+    monkeypatch.setitem(registry.DATASETS, "tiny_trec", _tiny_dataset(base, sha))
 
     paths = download("tiny_trec")
     assert paths == [cache_dir() / "datasets" / "tiny_trec" / f"tiny.{s}" for s in content]
@@ -511,7 +511,7 @@ def test_download_bad_checksum_leaves_nothing(
     (root / "tiny.train").write_bytes(b"HUM:ind Who ?\n")
     (root / "tiny.test").write_bytes(b"NUM:count How many ?\n")
     wrong = {"train": "0" * 64, "test": "1" * 64}
-    monkeypatch.setitem(registry._REGISTRY, "tiny_trec", _tiny_dataset(base, wrong))
+    monkeypatch.setitem(registry.DATASETS, "tiny_trec", _tiny_dataset(base, wrong))
     msg = _raises(rf"checksum mismatch for {base}tiny\.train: expected sha256 0{{64}}, found "
                   r"[0-9a-f]{64}", load_dataset, "tiny_trec", "train")
     assert hashlib.sha256(b"HUM:ind Who ?\n").hexdigest() in msg
@@ -573,6 +573,21 @@ def test_stratified_split_edge_cases(caplog: pytest.LogCaptureFixture) -> None:
     _raises(r"test_size must be in \[0, 1\)", stratified_split, labels, test_size=-0.1,
             error=ConfigError)
     _raises("cannot split an empty data set", stratified_split, [])
+
+
+def test_split_warning_names_ten_small_classes_then_counts_the_rest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    labels = [f"label{i:04d}" for i in range(3000)] + ["big"] * 40  # 3,000 one-example classes
+    with caplog.at_level(logging.WARNING, logger="embedlab"):
+        train, val, test = stratified_split(labels, seed=0)
+    assert len(train) + len(val) + len(test) == 3040 and set(range(3000)) <= set(train)
+    (message,) = [r.getMessage() for r in caplog.records if "stay in training" in r.getMessage()]
+    assert message.startswith("3000 class(es) have fewer than 3 examples")
+    assert message.endswith("'label0000' (1), 'label0001' (1), 'label0002' (1), 'label0003' (1), "
+                            "'label0004' (1), 'label0005' (1), 'label0006' (1), 'label0007' (1), "
+                            "'label0008' (1), 'label0009' (1) and 2990 more")
+    assert all(len(r.getMessage()) < 400 and "\n" not in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize(("val_size", "test_size", "parts"),

@@ -30,6 +30,8 @@ from embedlab.errors import ConfigError, EmbedlabError, suggest
 
 T = TypeVar("T")
 F = TypeVar("F")
+D = TypeVar("D")
+_MISSING = object()
 
 
 class Registry(Generic[T]):
@@ -39,6 +41,11 @@ class Registry(Generic[T]):
     (default :class:`~embedlab.errors.ConfigError`), so each caller keeps its CLI exit code.
     A name registered with ``listed=False`` (an alias, a retired version) is found by ``get``
     and ``in`` but left out of ``names()``, iteration and the error's list of known names.
+
+    It also reads and writes like the dicts it replaced (``SOURCES`` was one): ``reg[name]``,
+    ``get(name, default)``, ``values()``, ``items()``, ``reg[name] = obj`` (rebinds, as
+    ``register(..., overwrite=True)``) and ``del reg[name]`` — so pytest's
+    ``monkeypatch.setitem`` can add an entry for one test and take it away again.
     """
 
     def __init__(self, kind: str, *, error: type[EmbedlabError] = ConfigError) -> None:
@@ -82,11 +89,20 @@ class Registry(Generic[T]):
         else:
             self._unlisted.add(name)
 
-    def get(self, name: str) -> T:
-        """The object registered as ``name``; unknown: ``self.error`` with "did you mean"."""
+    @overload
+    def get(self, name: str) -> T: ...
+
+    @overload
+    def get(self, name: str, default: D) -> T | D: ...
+
+    def get(self, name: str, default: object = _MISSING) -> object:
+        """The object registered as ``name``; unknown: ``default`` if given, else
+        ``self.error`` with "did you mean"."""
         try:
             return self._entries[name]
         except (KeyError, TypeError):
+            if default is not _MISSING:
+                return default
             raise self.unknown(name) from None
 
     def unknown(self, name: object) -> EmbedlabError:
@@ -99,8 +115,25 @@ class Registry(Generic[T]):
         """Registered names in registration order (aliases too with ``unlisted=True``)."""
         return [n for n in self._entries if unlisted or n not in self._unlisted]
 
+    def values(self) -> list[T]:
+        """The listed objects, in registration order."""
+        return [self._entries[n] for n in self.names()]
+
+    def items(self) -> list[tuple[str, T]]:
+        """``(name, object)`` of the listed names, in registration order."""
+        return [(n, self._entries[n]) for n in self.names()]
+
     def __getitem__(self, name: str) -> T:
         return self.get(name)
+
+    def __setitem__(self, name: str, obj: T) -> None:
+        self._add(name, obj, True, True)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._entries:
+            raise KeyError(name)
+        del self._entries[name]
+        self._unlisted.discard(name)
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

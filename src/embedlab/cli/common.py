@@ -188,3 +188,19 @@ def free_file(path: Path | None, overwrite: bool) -> None:
     if path.exists() and path.is_dir():
         raise ArtifactError(f"{path}: is a directory, expected a file path")
     check_writable(path)  # before any work: an unwritable later output must not strand earlier ones
+
+
+def free_image(path: Path | None, overwrite: bool) -> None:
+    """:func:`free_file`, and a suffix matplotlib can write (``.png``, ``.svg``, ``.pdf``...;
+    none: PNG), refused before any work rather than as a traceback after it."""
+    free_file(path, overwrite)
+    if path is None or not path.suffix:
+        return
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    from embedlab.errors import ConfigError
+
+    known = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in known:
+        raise ConfigError(f"{path}: unknown image format '{path.suffix}'; use "
+                          f"{', '.join('.' + k for k in sorted(known))}")

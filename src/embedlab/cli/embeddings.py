@@ -8,11 +8,11 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast, get_args
 
 import typer
 
-from embedlab.cli.common import console, free_file, new_app
+from embedlab.cli.common import console, free_file, free_image, new_app
 from embedlab.kinds import VECTORS_KIND
 
 if TYPE_CHECKING:
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
     from embedlab.embeddings import Vectors
     from embedlab.embeddings.vectors import ExportFormat
-    from embedlab.text.preprocess import Punctuation
 
 app = new_app(help="Learn, load, explore and probe word embeddings.")
 
@@ -64,7 +63,7 @@ Source = Annotated[str, typer.Argument(help="Registered name (see 'list') or vec
 Format = Annotated[str | None, typer.Option("--format", help="Vectors file format "
                                                "(sniffed when left out).")]
 Limit = Annotated[int | None, typer.Option("--limit", help="Keep the N most frequent words.")]
-TopN = Annotated[int, typer.Option("--topn", help="How many words to show.")]
+TopN = Annotated[int, typer.Option("--topn", min=1, help="How many words to show.")]
 
 
 @app.command()
@@ -103,9 +102,22 @@ def train(
 
     from embedlab.embeddings import sentences_from_texts
     from embedlab.embeddings import train as train_vectors
-    from embedlab.errors import ConfigError
+    from embedlab.embeddings.vectors import EXPORT_FORMATS
+    from embedlab.errors import ConfigError, suggest
+    from embedlab.text.preprocess import Punctuation
 
-    # the option strings are checked by the functions they go to (a one-line ConfigError)
+    # checked before any work: a bad value must not surface after training (or after --out
+    # is written); the other option strings are checked by the functions they go to
+    if punctuation not in get_args(Punctuation):
+        raise ConfigError(f"unknown --punctuation '{punctuation}'"
+                          f"{suggest(punctuation, get_args(Punctuation))}; known: "
+                          f"{', '.join(get_args(Punctuation))}")
+    if export is not None and export not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown --export format '{export}'{suggest(export, EXPORT_FORMATS)}; "
+                          f"known: {', '.join(EXPORT_FORMATS)}")
+    if export == "fasttext-bin" and method != "fasttext":
+        raise ConfigError("--export fasttext-bin needs --method fasttext (it writes the full "
+                          "fastText model)")
     punct = cast("Punctuation", punctuation)
     if dataset and corpus:
         raise ConfigError("give either a corpus file or --dataset, not both")
@@ -225,8 +237,8 @@ def plot(
 
     if out is None and html is None:
         out = Path("projection.png")
-    for path in (out, html):
-        free_file(path, overwrite)
+    free_image(out, overwrite)
+    free_file(html, overwrite)
     vectors = _load(source, fmt, limit)
     if out is not None:
         plot_projection(vectors, words, method=cast("Literal['pca', 'tsne']", method), seed=seed,
@@ -241,7 +253,7 @@ def plot(
 @app.command()
 def bias(
     source: Source,
-    permutations: int = 10_000,
+    permutations: Annotated[int, typer.Option(min=1)] = 10_000,
     seed: int = 0,
     topn: TopN = 3,
     fmt: Format = None,
@@ -280,7 +292,7 @@ def bias(
 def evaluate(
     source: Source,
     restrict_vocab: Annotated[int, typer.Option(
-        "--restrict-vocab", help="Answer analogies among the N most frequent words.")] = 300_000,
+        "--restrict-vocab", min=1, help="Answer analogies among the N most frequent words.")] = 300_000,
     fmt: Format = None,
     limit: Limit = None,
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from embedlab.cli.common import console, free_file, new_app, setup_logging, starting
+from embedlab.cli.common import console, free_file, free_image, new_app, setup_logging, starting
 
 app = new_app(
     help="embedlab: text classifiers on word embeddings — train, evaluate, predict; learn and "
@@ -134,8 +134,14 @@ def evaluate(
     from embedlab.training.run import predictor_metrics
 
     setup_logging()
-    for path in (out, plot):
-        free_file(path, overwrite)
+    if data is not None and dataset is not None:
+        raise typer.BadParameter("give either --data FILE or --dataset NAME, not both",
+                                 param_hint="'--data' / '--dataset'")
+    if out is not None and plot is not None and out.resolve() == plot.resolve():
+        raise typer.BadParameter("--out and --plot name the same file",
+                                 param_hint="'--out' / '--plot'")
+    free_file(out, overwrite)
+    free_image(plot, overwrite)
     predictor = load(run)
     config = getattr(predictor, "config", None)  # an ONNX export carries no training config
     d = config.data if config is not None else DataConfig()
@@ -150,15 +156,17 @@ def evaluate(
         raise DataError("nothing to evaluate on: give --dataset NAME or --data FILE")
     metrics = predictor_metrics(predictor, ds)
     console.print(metrics_table(metrics, title=f"{ds.source}"))
+    from embedlab.atomic import atomic_file
+
+    if plot:  # first: the figure is the likelier to fail, and neither file is written half
+        from embedlab.training.plots import confusion_figure
+
+        figure = confusion_figure(metrics["confusion_matrix"], metrics["classes"])
+        with atomic_file(plot, overwrite=overwrite) as tmp:
+            figure.savefig(tmp, dpi=100, format=plot.suffix.lstrip(".").lower() or "png")
     if out:
-        from embedlab.atomic import atomic_file
-
-        with atomic_file(out) as tmp:
+        with atomic_file(out, overwrite=overwrite) as tmp:
             tmp.write_text(json.dumps(metrics, indent=1), encoding="utf-8")
-    if plot:
-        from embedlab.training.plots import plot_confusion_matrix
-
-        plot_confusion_matrix(metrics["confusion_matrix"], metrics["classes"], plot)
 
 
 @app.command()

@@ -45,6 +45,9 @@ def check_key(key: Any, source: str) -> None:
         raise ConfigError(f"{source}: keys must be dotted config keys such as training.lr; "
                           f"found {key!r}")
     parts = key.split(".")
+    if not all(parts):  # "model.params." or "a..b": a name left empty
+        raise ConfigError(f"{source}: key '{key}' has an empty part; expected dotted names such "
+                          "as training.lr or model.params.filters")
     node: Any = RunConfig
     for i, part in enumerate(parts):
         if node is None:
@@ -65,15 +68,49 @@ def check_key(key: Any, source: str) -> None:
                               f"found key '{key}'")
 
 
+#: how deeply a ``--set`` value may nest lists and mappings (a YAML alias that contains
+#: itself, ``&a [*a]``, nests without end)
+MAX_DEPTH = 32
+
+
 def parse_value(key: str, text: str, source: str = "--set") -> Any:
     """A ``--set`` value read as YAML data (``3``, ``0.01``, ``null``, ``[1, 2]``, ``{a: 1}``);
-    YAML tags that build Python objects are refused (safe loading), in one line."""
+    YAML tags that build Python objects are refused (safe loading), and so are values nested
+    deeper than :data:`MAX_DEPTH` and lone surrogate escapes, each in one line."""
+    too_deep = ConfigError(f"{source} {key}: the value nests lists or mappings more than "
+                           f"{MAX_DEPTH} levels deep (or a YAML alias refers to itself)")
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError as e:
         reason = str(e).splitlines()[0]
         raise ConfigError(f"{source} {key}: not a plain YAML value ({reason}); found {text!r}"
                           ) from None
+    except RecursionError:  # too deep for the YAML parser itself
+        raise too_deep from None
+    try:
+        return _plain(value, MAX_DEPTH)
+    except RecursionError:
+        raise too_deep from None
+    except UnicodeError:  # '"\ud800"': no file (config.yaml, a JSON file) can hold the value
+        raise ConfigError(f"{source} {key}: the value holds a lone UTF-16 surrogate escape, not "
+                          f"valid Unicode text; found {text!r}") from None
+
+
+def _plain(value: Any, depth: int) -> Any:
+    """``value`` with YAML's surrogate-pair escapes (``"\\ud83d\\ude42"``) joined into the
+    characters they spell. A lone surrogate raises ``UnicodeError``, nesting beyond ``depth``
+    ``RecursionError``."""
+    if isinstance(value, str):
+        if not any("\ud800" <= ch <= "\udfff" for ch in value):
+            return value
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    if isinstance(value, dict | list) and depth <= 0:
+        raise RecursionError
+    if isinstance(value, dict):
+        return {_plain(k, depth - 1): _plain(v, depth - 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, depth - 1) for v in value]
+    return value
 
 
 def parse_set(items: list[str], source: str = "--set") -> dict[str, Any]:

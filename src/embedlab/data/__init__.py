@@ -9,6 +9,7 @@
 
 from embedlab.data.ag_news_text import unescape_ag_news
 from embedlab.data.builtin import (
+    DATASETS,
     DataFile,
     DatasetInfo,
     PartialCopy,
@@ -36,6 +37,7 @@ from embedlab.data.tables import read_chunks, read_text
 from embedlab.download import cache_dir, fetch_file, sha256_file
 
 __all__ = [
+    "DATASETS",
     "TABLE_SUFFIXES",
     "DataFile",
     "DatasetInfo",

@@ -37,7 +37,8 @@ from embedlab.download import (
     locate,
     sha256_file,
 )
-from embedlab.errors import ConfigError, DataError, suggest, unknown_name
+from embedlab.errors import ConfigError, DataError, suggest
+from embedlab.registry import Registry
 
 SPLITS = ("train", "validation", "test")
 
@@ -347,26 +348,28 @@ _BUILTIN: list[DatasetInfo] = [
     ),
 ]
 
-_REGISTRY: dict[str, DatasetInfo] = {info.name: info for info in _BUILTIN}
+#: every built-in data set by name (``embedlab datasets list``); add one with
+#: :func:`register_dataset`
+DATASETS: Registry[DatasetInfo] = Registry("dataset")
+for _info in _BUILTIN:
+    DATASETS.register(_info.name, _info)
 
 
 def register_dataset(info: DatasetInfo, *, overwrite: bool = False) -> None:
     """Add a dataset to the registry (e.g. a private corpus with its own URLs and checksums)."""
-    if info.name in _REGISTRY and not overwrite:
+    if info.name in DATASETS and not overwrite:
         raise ConfigError(f"dataset '{info.name}' is already registered; pass overwrite=True")
-    _REGISTRY[info.name] = info
+    DATASETS.register(info.name, info, overwrite=True)
 
 
 def list_datasets() -> list[DatasetInfo]:
     """All registered datasets, sorted by name."""
-    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+    return [DATASETS.get(name) for name in sorted(DATASETS.names())]
 
 
 def dataset_info(name: str) -> DatasetInfo:
     """Return the :class:`DatasetInfo` for ``name``; unknown names list the known ones."""
-    if name not in _REGISTRY:
-        raise unknown_name("dataset", name, _REGISTRY)
-    return _REGISTRY[name]
+    return DATASETS.get(name)
 
 
 def available_splits(name: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from embedlab.errors import ConfigError, DataError
@@ -14,6 +14,18 @@ if TYPE_CHECKING:
     import numpy as np
 
 logger = logging.getLogger("embedlab")
+
+
+#: how many class names a warning lists before "and N more"
+SHOWN_CLASSES = 10
+
+
+def _first(names: Iterable[str], limit: int = SHOWN_CLASSES) -> str:
+    """``names`` joined with commas, cut after ``limit`` with "and N more": a warning about
+    3,000 one-example classes stays readable."""
+    items = list(names)
+    shown = ", ".join(items[:limit])
+    return f"{shown} and {len(items) - limit} more" if len(items) > limit else shown
 
 
 def _can_stratify(counts: Counter[str], n_total: int, n_split: int) -> bool:
@@ -88,8 +100,8 @@ def stratified_split(
     -----
     Every class keeps at least one example in train. A class with fewer examples than
     there are non-empty parts (3 with validation and test, 2 with one of them) stays
-    entirely in train, and a warning on the ``"embedlab"`` logger names it: it is too small
-    to appear in validation or test. Stratification needs every remaining class to have at
+    entirely in train, and a warning on the ``"embedlab"`` logger names it (the first ten
+    such classes, then "and N more"): it is too small to appear in validation or test. Stratification needs every remaining class to have at
     least two members and every part to be at least as large as the number of classes;
     when that fails the split falls back to a plain random one (still keeping every class
     in train) and logs a warning, rather than failing.
@@ -118,7 +130,7 @@ def stratified_split(
     counts = Counter(y.tolist())
     small = sorted(c for c, k in counts.items() if k < parts)
     if small and parts > 1:
-        shown = ", ".join(f"'{c}' ({counts[c]})" for c in small)
+        shown = _first(f"'{c}' ({counts[c]})" for c in small)
         where = " and ".join(w for w, n in (("validation", n_val), ("test", n_test)) if n)
         logger.warning(
             "%d class(es) have fewer than %d examples and stay in training only, too small to "

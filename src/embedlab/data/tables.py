@@ -196,10 +196,15 @@ def _is_latin1(encoding: str) -> bool:
 
 
 def _check_encoding(encoding: str, path: Path) -> None:
+    """An unknown codec, or one that is not a text encoding (``hex``, ``zlib``), is a one-line
+    error before the file is opened. (``b"".decode("nope")`` does not look the codec up, so
+    one byte is decoded; a decode error of that byte is no concern here.)"""
     try:
-        b"".decode(encoding)
-    except LookupError:
-        raise ConfigError(f"{path}: unknown encoding '{encoding}'") from None
+        b"\n".decode(encoding)
+    except UnicodeError:
+        pass
+    except (LookupError, ValueError, TypeError):
+        raise ConfigError(f"{path}: unknown encoding {encoding!r}") from None
 
 
 def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, offset: int, line: int,

@@ -8,7 +8,7 @@ import numpy as np
 
 from embedlab.embeddings import formats, registry
 from embedlab.embeddings.vectors import Vectors, from_arrays
-from embedlab.errors import ConfigError, EmbeddingError, unknown_name
+from embedlab.errors import ConfigError, EmbeddingError
 
 
 def load(
@@ -66,7 +66,7 @@ def load(
             f"vectors file {source} not found; expected a path or a registered name "
             f"({', '.join(sorted(registry.SOURCES))})"
         )
-    raise unknown_name("embeddings source", str(source), registry.SOURCES)
+    raise registry.SOURCES.unknown(str(source))
 
 
 def load_registered(

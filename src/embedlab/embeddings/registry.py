@@ -33,7 +33,8 @@ from typing import Literal
 
 from embedlab import download
 from embedlab.download import RemoteFile
-from embedlab.errors import EmbeddingError, unknown_name
+from embedlab.errors import EmbeddingError
+from embedlab.registry import Registry
 
 GLOVE = "https://nlp.stanford.edu/data"
 FASTTEXT = "https://dl.fbaipublicfiles.com/fasttext"
@@ -102,34 +103,34 @@ def _fasttext_vec(name: str, words: int, archive: str, sha256: str, size: int,
                   description=description)
 
 
-SOURCES: dict[str, Source] = {
-    s.name: s
-    for s in [
-        *_glove("6b", (50, 100, 200, 300), 400_000, "glove.6B.zip",
-                "617afb2fe6cbd085c235baf7a465b96f4112bd7f7ccb2b2cbd649fed9cbcf2fb", 862_182_613,
-                "GloVe, Wikipedia 2014 + Gigaword 5 (6B tokens, uncased)"),
-        *_glove("42b", (300,), 1_917_494, "glove.42B.300d.zip",
-                "03d5d7fa28e58762ace4b85fb71fe86a345ef0b5ff39f5390c14869da0fc1970",
-                1_877_800_501, "GloVe, Common Crawl (42B tokens, uncased)"),
-        *_glove("840b", (300,), 2_196_017, "glove.840B.300d.zip",
-                "c06db255e65095393609f19a4cfca20bf3a71e20cc53e892aafa490347e3849f",
-                2_176_768_927, "GloVe, Common Crawl (840B tokens, cased)"),
-        *_glove("twitter-27b", (25, 50, 100, 200), 1_193_514, "glove.twitter.27B.zip",
-                "792af52f795d1a32c9842a3240f5f3fe5e941a8ff6df5eb0f9d668092ebc019c",
-                1_520_408_563, "GloVe, 2B tweets (27B tokens, uncased)"),
-        _fasttext_vec("wiki-news-300d-1m", 999_994, "wiki-news-300d-1M.vec.zip",
-                      "bdeb85f44892c505953e3654183e9cb0d792ee51be0992460593e27198d746f8",
-                      681_808_098,
-                      "fastText, Wikipedia 2017 + UMBC + statmt news (16B tokens)"),
-        _fasttext_vec("crawl-300d-2m", 1_999_995, "crawl-300d-2M.vec.zip",
-                      "5bfffffbabdab299d4c9165c47275e8f982807a6eaca37ee1f71d3a79ddb544d",
-                      1_523_785_255, "fastText, Common Crawl (600B tokens)"),
-        Source("fasttext-cc-en-300-bin", 300, 2_000_000, "fasttext-bin",
-               _archived(f"{FASTTEXT}/vectors-crawl/cc.en.300.bin.gz", "cc.en.300.bin", None,
-                         4_503_593_528),
-               description="fastText, Common Crawl + Wikipedia, with subwords (OOV vectors)"),
-    ]
-}
+#: every named embeddings source (``embedlab embeddings list``), in listing order
+SOURCES: Registry[Source] = Registry("embeddings source")
+for _source in [
+    *_glove("6b", (50, 100, 200, 300), 400_000, "glove.6B.zip",
+            "617afb2fe6cbd085c235baf7a465b96f4112bd7f7ccb2b2cbd649fed9cbcf2fb", 862_182_613,
+            "GloVe, Wikipedia 2014 + Gigaword 5 (6B tokens, uncased)"),
+    *_glove("42b", (300,), 1_917_494, "glove.42B.300d.zip",
+            "03d5d7fa28e58762ace4b85fb71fe86a345ef0b5ff39f5390c14869da0fc1970",
+            1_877_800_501, "GloVe, Common Crawl (42B tokens, uncased)"),
+    *_glove("840b", (300,), 2_196_017, "glove.840B.300d.zip",
+            "c06db255e65095393609f19a4cfca20bf3a71e20cc53e892aafa490347e3849f",
+            2_176_768_927, "GloVe, Common Crawl (840B tokens, cased)"),
+    *_glove("twitter-27b", (25, 50, 100, 200), 1_193_514, "glove.twitter.27B.zip",
+            "792af52f795d1a32c9842a3240f5f3fe5e941a8ff6df5eb0f9d668092ebc019c",
+            1_520_408_563, "GloVe, 2B tweets (27B tokens, uncased)"),
+    _fasttext_vec("wiki-news-300d-1m", 999_994, "wiki-news-300d-1M.vec.zip",
+                  "bdeb85f44892c505953e3654183e9cb0d792ee51be0992460593e27198d746f8",
+                  681_808_098,
+                  "fastText, Wikipedia 2017 + UMBC + statmt news (16B tokens)"),
+    _fasttext_vec("crawl-300d-2m", 1_999_995, "crawl-300d-2M.vec.zip",
+                  "5bfffffbabdab299d4c9165c47275e8f982807a6eaca37ee1f71d3a79ddb544d",
+                  1_523_785_255, "fastText, Common Crawl (600B tokens)"),
+    Source("fasttext-cc-en-300-bin", 300, 2_000_000, "fasttext-bin",
+           _archived(f"{FASTTEXT}/vectors-crawl/cc.en.300.bin.gz", "cc.en.300.bin", None,
+                     4_503_593_528),
+           description="fastText, Common Crawl + Wikipedia, with subwords (OOV vectors)"),
+]:
+    SOURCES.register(_source.name, _source)
 
 
 def cache_dir() -> Path:
@@ -139,10 +140,7 @@ def cache_dir() -> Path:
 
 def get_source(name: str) -> Source:
     """The registered source called ``name``; unknown names list the known ones."""
-    try:
-        return SOURCES[name]
-    except KeyError:
-        raise unknown_name("embeddings source", name, SOURCES) from None
+    return SOURCES.get(name)
 
 
 def package_files(source: Source) -> tuple[Path, Path] | None:
