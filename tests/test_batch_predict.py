@@ -183,6 +183,7 @@ def test_cli_file_prediction(run_dir, tmp_path):
     assert records[1]["label"] is None and records[0]["label"] == rows[0]["label"]
 
 
+@pytest.mark.slow  # a real process: seconds
 def test_streaming_memory_stays_bounded(run_dir, predictor, tmp_path):
     """200,000 lines through a subprocess: peak RSS may grow by less than the bound, which is
     below what holding the file's lines alone as Python strings takes, so whole-file loading
@@ -217,6 +218,7 @@ def test_streaming_memory_stays_bounded(run_dir, predictor, tmp_path):
     assert result["growth_kb"] < bound_kb, result
 
 
+@pytest.mark.slow  # a real process: seconds
 def test_ctrl_c_in_a_real_process_leaves_no_output(run_dir, tmp_path):
     src = tmp_path / "many.txt"
     src.write_text("oil prices rise again as the team wins\n" * 300_000)

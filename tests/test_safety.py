@@ -99,6 +99,7 @@ def test_embeddings_cli_refuses_a_crafted_pickle(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow  # a real process: seconds
 def test_train_refuses_a_crafted_pickle_as_embeddings(tmp_path):
     """``embedlab train --embeddings evil`` as a user runs it: one line, exit 1, no marker, no run."""
     path, marker = evil_pickle(tmp_path)

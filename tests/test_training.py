@@ -303,6 +303,7 @@ except KeyboardInterrupt:
 """
 
 
+@pytest.mark.slow  # a real process: seconds
 def test_ctrl_c_while_torch_imports_stays_a_keyboard_interrupt():
     """It was masked by an AttributeError (half-imported torch._dynamo) from seeded()'s cleanup,
     so `embedlab train` printed a traceback and exited 1 instead of 130."""

@@ -77,6 +77,7 @@ def rows(csv: Path) -> int:
 
 
 # ------------------------------------------------------------------ data loss
+@pytest.mark.slow  # a real process: seconds
 def test_overwrite_refuses_a_run_holding_files_the_user_added(run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
@@ -109,6 +110,7 @@ def test_saving_vectors_over_a_directory_with_added_files_is_refused(tmp_path):
     assert (tmp_path / "v" / "README").read_text() == "where these came from"
 
 
+@pytest.mark.slow  # a real process: seconds
 def test_two_predicts_to_one_out_never_replace_each_other(run, texts, tmp_path):
     out = tmp_path / "same.csv"
     procs = [subprocess.Popen([*CLI, "predict", str(run), "--file", str(f), "--out", str(out)],
@@ -138,6 +140,7 @@ def test_a_live_temporary_is_not_taken_for_a_leftover(tmp_path):
     assert target.read_text() == "half"
 
 
+@pytest.mark.slow  # a real process: seconds
 def test_sigkill_during_predict_leaves_a_temporary_the_next_run_removes(run, texts, tmp_path):
     out = tmp_path / "same.csv"
     proc = subprocess.Popen([*CLI, "predict", str(run), "--file", str(texts[0]), "--out", str(out)],
@@ -157,6 +160,7 @@ def test_sigkill_during_predict_leaves_a_temporary_the_next_run_removes(run, tex
     assert rows(out) == 120_000
 
 
+@pytest.mark.slow  # a real process: seconds
 def test_a_killed_run_write_leaves_a_temporary_the_next_train_removes(run, tmp_path):
     out = tmp_path / "run"
     code = ("import sys, time\nfrom embedlab.atomic import atomic_dir\n"
@@ -276,6 +280,7 @@ def test_non_finite_binary_and_directory_vectors_are_refused_naming_the_word(tmp
         load(tmp_path / "dir")
 
 
+@pytest.mark.slow  # a real process: seconds
 def test_training_on_vectors_with_nan_is_one_line_and_writes_nothing(tmp_path):
     vectors = tmp_path / "v.txt"
     vectors.write_text("the 0.1 0.2\nstocks nan 0.4\n")
