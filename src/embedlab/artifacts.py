@@ -104,10 +104,17 @@ def verify_run(directory: str | Path) -> dict:
     symbolic link (checked before any file is opened). Every failure is one
     :class:`ArtifactError` line naming the file."""
     d = Path(directory)
-    if not d.is_dir():
+    if not d.exists():
         raise ArtifactError(f"{d}: run directory not found")
+    if not d.is_dir():
+        raise ArtifactError(f"{d}: not a run directory but a file; give the folder that "
+                            "`embedlab train --out` wrote")
     mpath = d / MANIFEST
     if not mpath.is_file():
+        if not any((d / name).exists() for name in REQUIRED):
+            raise ArtifactError(f"{d}: not a run directory (no {MANIFEST} and none of "
+                                f"{', '.join(REQUIRED)}); give the folder that "
+                                "`embedlab train --out` wrote")
         raise ArtifactError(f"{d}: incomplete run: {MANIFEST} is missing (was training interrupted?)")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))

@@ -123,3 +123,22 @@ def test_train_says_it_started_before_importing_torch(tmp_path):
     lines = [ln for ln in text.splitlines() if ln.strip()]
     assert lines and lines[0].startswith("training: loading PyTorch"), text
     assert "torch" in text[text.index(lines[1]):], text  # then the import of torch failed
+
+
+def test_loading_a_file_or_a_foreign_folder_says_what_it_is(tmp_path):
+    # load(file) used to say "run directory not found" for a path that exists, and a folder
+    # with nothing of a run in it "incomplete run ... (was training interrupted?)"
+    import embedlab
+    from embedlab.errors import ArtifactError
+
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(ArtifactError, match="not a run directory but a file"):
+        embedlab.load(tmp_path / "notes.txt")
+    with pytest.raises(ArtifactError, match=r"not a run directory \(no manifest.json"):
+        embedlab.load(tmp_path / "photos")
+    with pytest.raises(ArtifactError, match="run directory not found"):
+        embedlab.load(tmp_path / "nothing")
+    result = invoke("predict", tmp_path / "notes.txt", "some text")
+    assert result.exit_code == 1
+    assert "not a run directory but a file" in result.output and "Traceback" not in result.output

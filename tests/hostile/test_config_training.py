@@ -142,3 +142,17 @@ def test_a_model_with_non_finite_weights_is_never_saved(tmp_path):
     with pytest.raises(TrainingError, match="weights are not finite"):
         clf.save(tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("setting, field", [
+    ("training.lr=.inf", "training.lr"),
+    ("data.val_size=.nan", "data.val_size"),
+    ("model.params.dropout=.nan", "dropout"),
+])
+def test_a_non_finite_number_in_the_config_is_refused_before_training(two_classes, tmp_path,
+                                                                     setting, field):
+    # .inf / .nan are valid YAML floats: the config accepted them and training failed later
+    out = tmp_path / "run"
+    line = one_line(invoke("train", "--data", two_classes, "--out", out, "--set", setting), 1)
+    assert field in line and "finite" in line
+    assert not out.exists()

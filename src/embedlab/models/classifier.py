@@ -28,7 +28,7 @@ class ModelParams(BaseModel):
     with others. :func:`embedlab.config.resolve_config` applies it.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     training_defaults: ClassVar[dict[str, Any]] = {"lr": 1e-3, "patience": 3}
 
     hidden: list[int] = Field(
