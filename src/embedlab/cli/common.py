@@ -21,6 +21,9 @@ from typing import Any
 import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
+
+# Typer 0.29 bundles click and exposes its usage exceptions only under typer._click: this module
+# is the one place the CLI touches Typer's internals (the pin typer>=0.29,<0.30 says why).
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOption, UsageError
 from typer.core import TyperGroup
 

@@ -194,7 +194,7 @@ def analogy(
     limit: Limit = None,
 ) -> None:
     """Solve analogies: --positive king woman --negative man  →  queen."""
-    from typer._click.exceptions import UsageError
+    from embedlab.cli.common import UsageError
 
     groups: dict[str, list[str]] = {"positive": [], "negative": []}
     current: str | None = None
