@@ -177,6 +177,17 @@ def test_embeddings_train_and_convert_never_replace_what_they_did_not_write(fore
     assert "missing.txt" in line and untouched(foreign)
 
 
+@pytest.mark.parametrize("suffix", [".tab", ".ndjson", ".pq"])
+def test_embeddings_train_reads_every_suffix_of_the_one_table_as_a_table(tmp_path, suffix):
+    """`embeddings train` kept its own copy of the table suffixes: a .tab file trained as a
+    plain corpus (its header line a sentence) instead of asking for --text-column."""
+    corpus = tmp_path / f"corpus{suffix}"
+    corpus.write_text("text\tlabel\ngood film here\tpos\n", encoding="utf-8")
+    line = one_line(invoke("embeddings", "train", corpus, "--out", tmp_path / "vec"), 1)
+    assert f"corpus{suffix} is a table; name the text column(s) with --text-column" in line
+    assert not (tmp_path / "vec").exists()
+
+
 def test_embeddings_overwrite_replaces_our_own_vectors(tmp_path, vectors_dir):
     from embedlab.embeddings import load
 

@@ -100,6 +100,7 @@ def train(
     """Train word2vec or fastText vectors and save them (atomically) to --out."""
     from rich.table import Table
 
+    from embedlab.data.tables import SUFFIXES
     from embedlab.embeddings import sentences_from_texts
     from embedlab.embeddings import train as train_vectors
     from embedlab.embeddings.vectors import EXPORT_FORMATS
@@ -131,7 +132,7 @@ def train(
         name = f"{dataset}:{split}"
     elif corpus is None:
         raise ConfigError("no corpus: give a text file, a table with --text-column, or --dataset")
-    elif text_column or corpus.suffix.lower() in {".csv", ".tsv", ".jsonl", ".json", ".parquet"}:
+    elif text_column or corpus.suffix.lower() in SUFFIXES:
         if not text_column:
             raise ConfigError(f"{corpus} is a table; name the text column(s) with --text-column")
         from embedlab.data import load_table
