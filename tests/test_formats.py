@@ -213,7 +213,7 @@ def test_line_numbers_count_from_one(reference, tmp_path):
     assert "--encoding latin-1" in line
 
 
-def test_a_json_array_is_read_one_object_at_a_time_across_block_edges(tmp_path, monkeypatch):
+def test_a_json_array_read_in_blocks_of_1_to_9_bytes_gives_what_json_loads_gives(tmp_path, monkeypatch):
     """Blocks of 1-9 bytes cut records, strings, escapes and UTF-8 characters anywhere: the
     rows must equal json.loads of the whole file, and a cut file is a one-line error."""
     from embedlab.data import tables
