@@ -12,8 +12,9 @@ it to that kind's predictor — a run, an ensemble or an ONNX export.
 
 A run directory is self-contained: :func:`verify_run` refuses a manifest entry that is not a
 plain relative name inside the directory (``../x``, ``/etc/x``) before opening anything, and
-refuses a symbolic link (to a file or a folder) inside the run rather than following it — a link
-could make loading read, and report on, files outside the directory.
+refuses a listed file that is a symbolic link or lies in a linked folder rather than following
+it — a link could make loading read, and report on, files outside the directory. (Unlisted
+entries are never read; ``manifest.json`` itself is still read through a link.)
 """
 
 from __future__ import annotations

@@ -460,8 +460,8 @@ def atomic_dir(path: str | Path, kind: str | None = None, overwrite: bool = Fals
     same ``"kind"``. Whether ``path`` may be written or replaced follows the module's rules
     (:func:`check_destination`), checked before the block and again before the swap. The swap:
     a missing or empty ``path`` is one rename; an existing artifact is renamed aside, the new
-    directory renamed in, and the old one deleted (renamed back if the second rename fails).
-    On any error or Ctrl-C inside the block, the temporary directory is removed and ``path`` is
+    directory renamed in, and the old one deleted (renamed back if the second rename fails; kept,
+    with a warning, if files were added to it meanwhile). On any error or Ctrl-C inside the block, the temporary directory is removed and ``path`` is
     untouched.
     """
     path = Path(path)

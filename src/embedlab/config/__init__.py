@@ -1,9 +1,6 @@
 """A run's configuration: the schema (:mod:`.schema`), its defaults and the one step that
 resolves them (:mod:`.defaults`), and dotted keys for ``--set``, grids and search spaces
 (:mod:`.keys`).
-
-YAML files and CLI flags both map onto :class:`RunConfig`; a run saves the resolved config so
-``embedlab train --config runs/x/config.yaml`` reproduces it.
 """
 
 from embedlab.config.defaults import (

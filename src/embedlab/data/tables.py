@@ -1,8 +1,9 @@
 """Every input format, one suffix table, read in chunks: the one reader of text files.
 
-Training (:mod:`embedlab.data.loaders`: train, evaluate, ``embeddings train``) and prediction
-(:mod:`embedlab.inference.files`: ``predict --file``, ``explain --file``, ``export --texts``)
-both read through :func:`iter_records`, so a file gives the same rows to both. Loading a whole
+Training (:mod:`embedlab.data.loaders`: train, evaluate, ``embeddings train`` on a table) and
+prediction (:func:`read_chunks`: ``predict --file`` through :mod:`embedlab.inference.files`,
+``explain --file``, ``export --texts``) both read through :func:`iter_records`, so a file gives
+the same rows to both. Loading a whole
 training set is "read all chunks"; prediction keeps one chunk in memory at a time.
 
 Formats (:data:`SUFFIXES` maps a file suffix to one; a folder is ``folder``; any other file is

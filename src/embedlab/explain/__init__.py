@@ -1,12 +1,13 @@
 """Why a classifier decided: token attributions, n-grams, attention, and their faithfulness.
 
 >>> from embedlab.explain import explain                                       # doctest: +SKIP
->>> [e] = explain(embedlab.load("runs/trec-cnn"), ["What is the capital of Peru ?"])
+>>> [e] = explain(embedlab.load("runs/trec-cnn"), ["What is the capital of Peru ?"])  # doctest: +SKIP
 >>> e.top_tokens(3)                                                              # doctest: +SKIP
 
-Methods: ``ig`` (integrated gradients, every family), ``exact`` (linear models: fasttext),
-``ngrams`` (cnn), ``attention`` (rnn with attention pooling), ``lime``, ``occlusion`` and
-``auto`` (the family's best method by ``benchmarks/explain.py``). ``METHODS`` is their
+Methods: ``ig`` (integrated gradients, every family), ``exact`` (linear models: fasttext, or bag
+with mean or sum pooling, each without a hidden layer), ``ngrams`` (cnn), ``attention`` (rnn with
+attention pooling), ``lime``, ``occlusion`` and ``auto`` (the family's best method by
+``benchmarks/explain.py``). ``METHODS`` is their
 :class:`~embedlab.registry.Registry`; which a model can do, and ``auto``'s choice, its class
 says (``ClassifierModule.explanation_methods`` / ``auto_explanation``). Names load lazily.
 """

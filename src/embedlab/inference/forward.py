@@ -1,4 +1,5 @@
-"""The batched forward pass shared by training (validation) and prediction (PyTorch)."""
+"""Encoded texts and their batches, shared by training and prediction, and prediction's batched
+forward pass (PyTorch)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ class EncodedTexts:
 def predict_logits(model: nn.Module, data: EncodedTexts,
                    batch_size: int = INFERENCE_BATCH) -> torch.Tensor:
     """Logits for every row, computed in length-sorted batches (each trimmed to its longest
-    text) and returned in input order. This is the only place inference batches are cut."""
+    text) and returned in input order: the PyTorch predictors' one forward pass (the ONNX runtime
+    cuts its batches by the same rule, :func:`~embedlab.inference.encoding.length_sorted_batches`)."""
     was_training = model.training
     model.eval()
     parts, order = [], []
