@@ -106,7 +106,7 @@ DEVICE_PATTERN = r"^(auto|cpu|cuda(:[0-9]+)?)$"
 class TrainConfig(_Strict):
     """How the model is trained. Settings left unset (None) take the model's own
     ``training_defaults``, then :data:`~embedlab.config.defaults.TRAINING_FALLBACKS`
-    (:func:`embedlab.config.resolve`; the resolved values are saved with the run)."""
+    (:func:`embedlab.config.resolve_config`; the resolved values are saved with the run)."""
 
     epochs: int | None = Field(None, ge=1, description="epochs to train (the most, with early "
                                "stopping); None: the model's default")
