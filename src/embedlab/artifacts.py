@@ -14,7 +14,7 @@ A run directory is self-contained: :func:`verify_run` refuses a manifest entry t
 plain relative name inside the directory (``../x``, ``/etc/x``) before opening anything, and
 refuses a listed file that is a symbolic link or lies in a linked folder rather than following
 it — a link could make loading read, and report on, files outside the directory. (Unlisted
-entries are never read; ``manifest.json`` itself is still read through a link.)
+entries are never read; a linked ``manifest.json`` is refused before it is read.)
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from embedlab.atomic import (
     atomic_dir,
     check_destination,
     listed_file_problem,
+    refuse_link,
     sha256_file,
 )
 from embedlab.atomic import write_manifest as _write_manifest
@@ -110,7 +111,7 @@ def verify_run(directory: str | Path) -> dict:
     if not d.is_dir():
         raise ArtifactError(f"{d}: not a run directory but a file; give the folder that "
                             "`embedlab train --out` wrote")
-    mpath = d / MANIFEST
+    mpath = refuse_link(d / MANIFEST)
     if not mpath.is_file():
         if not any((d / name).exists() for name in REQUIRED):
             raise ArtifactError(f"{d}: not a run directory (no {MANIFEST} and none of "

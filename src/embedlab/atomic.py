@@ -82,6 +82,16 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def refuse_link(path: str | Path, error: type[Exception] = ArtifactError) -> Path:
+    """``path`` itself, or ``error`` when it is a symbolic link: an embedlab directory is
+    self-contained, so its manifest (like every file it lists) is never read through a link."""
+    path = Path(path)
+    if path.is_symlink():
+        raise error(f"{path}: is a symbolic link; an embedlab directory is self-contained, links "
+                    "are refused rather than followed")
+    return path
+
+
 def read_json(path: str | Path, what: str) -> Any:
     """The JSON in ``path``, or one :class:`ArtifactError` line naming the file and ``what`` it
     should hold (the reader of every JSON file an artifact lists)."""
@@ -93,6 +103,8 @@ def read_json(path: str | Path, what: str) -> Any:
 
 
 def _read_json(path: Path) -> Any:
+    if path.is_symlink():  # never read through a link (see refuse_link): not ours
+        return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):

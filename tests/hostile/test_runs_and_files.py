@@ -216,6 +216,26 @@ def test_a_symlinked_file_inside_a_run_is_refused(run, tmp_path):
         embedlab.load(copy)
 
 
+def test_a_symlinked_manifest_is_refused_before_it_is_read(run, export, tmp_path):
+    # the manifest decides what is read and hashed: read through a link, it could come from
+    # anywhere; runs, ensembles, exports and vectors directories all refuse it
+    from embedlab.inference.ensemble import make_ensemble
+
+    cases = [(run, ArtifactError, embedlab.load), (export, ArtifactError, embedlab.load)]
+    make_ensemble([run, run], tmp_path / "ens-src")
+    cases.append((tmp_path / "ens-src", ArtifactError, embedlab.load))
+    Vectors(from_arrays(["a", "b"], np.eye(2, dtype=np.float32))).save(tmp_path / "v-src")
+    cases.append((tmp_path / "v-src", EmbeddingError, load))
+    for i, (source, error, loader) in enumerate(cases):
+        copy = tmp_path / f"copy{i}"
+        shutil.copytree(source, copy)
+        outside = tmp_path / f"manifest{i}.json"
+        shutil.move(copy / "manifest.json", outside)
+        (copy / "manifest.json").symlink_to(outside)  # same bytes: only the link differs
+        with pytest.raises(error, match="manifest.json: is a symbolic link"):
+            loader(copy)
+
+
 def test_a_vectors_directory_naming_a_file_outside_it_is_refused(tmp_path):
     Vectors(from_arrays(["a", "b"], np.eye(2, dtype=np.float32))).save(tmp_path / "v")
     (tmp_path / "other.npy").write_bytes(b"x" * 10)

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors
 
-from embedlab.atomic import unsafe_name_problem
+from embedlab.atomic import refuse_link, unsafe_name_problem
 from embedlab.embeddings.vectors import (
     LEGACY_META_FILE,
     LEGACY_NATIVE_FILE,
@@ -464,6 +464,7 @@ def read_embedlab(path: str | Path, *, mmap: bool = True) -> tuple[KeyedVectors,
 
 def _read_manifest(path: Path) -> dict:
     """The manifest of an embedlab vectors directory, of the kind and version this reads."""
+    refuse_link(path / MANIFEST_FILE, EmbeddingError)
     try:
         manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedlab.atomic import MANIFEST, listed_file_problem
+from embedlab.atomic import MANIFEST, listed_file_problem, refuse_link
 from embedlab.errors import ArtifactError, DataError, EmbedlabError
 from embedlab.inference.encoding import EncodedArrays, batch_width, length_sorted_batches
 from embedlab.inference.prediction import TextPredictor
@@ -28,6 +28,7 @@ def verify_export(directory: str | Path) -> dict:
     d = Path(directory)
     if not d.is_dir():
         raise ArtifactError(f"{d}: export directory not found")
+    refuse_link(d / MANIFEST)
     try:
         manifest = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
         files = manifest["files"]

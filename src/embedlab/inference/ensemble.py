@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embedlab.atomic import MANIFEST, artifact_kind, atomic_dir, listed_file_problem
+from embedlab.atomic import MANIFEST, artifact_kind, atomic_dir, listed_file_problem, refuse_link
 from embedlab.errors import ArtifactError, ConfigError, EmbedlabError
 from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays, check_texts
 from embedlab.inference.prediction import TextPredictor
@@ -180,6 +180,7 @@ def verify_ensemble(d: Path) -> dict[str, Any]:
     kind = artifact_kind(d)
     if kind != KIND:
         raise ArtifactError(f"{d}: not an ensemble directory ({MANIFEST} says {kind or 'no kind'})")
+    refuse_link(d / MANIFEST)
     try:
         manifest = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
         problem = listed_file_problem(d, manifest.get("files"), (SPEC,), "the ensemble was written")
