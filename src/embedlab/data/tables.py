@@ -120,6 +120,10 @@ class Records:
                                 f"{type(value).__name__}; expected a string or number")
         else:
             value = row[key] if isinstance(key, int) and key < len(row) else None
+            if isinstance(value, dict | list | bytes):  # Parquet lists, structs, maps, binary
+                name = self.names[key] if isinstance(key, int) and key < len(self.names) else key
+                raise DataError(f"{self.source}: column {show(name)} at {self.where(i)} holds "
+                                f"{type(value).__name__} values; expected a string or number")
         return as_text(value)
 
 

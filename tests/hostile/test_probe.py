@@ -1,0 +1,43 @@
+"""Hostile inputs found by a second probe of issue 18: each one gave a traceback, a silent
+surprise or a false success before its fix; each must now be one clear line, a non-zero exit
+and nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from embedlab.cli import app
+
+WORDS = {"pos": "good great fine nice", "neg": "bad awful poor nasty", "neu": "table chair door wall"}
+
+
+def _rows(n: int = 90) -> list[tuple[str, str]]:
+    labels = list(WORDS)
+    return [(f"{WORDS[labels[i % 3]]} {i}", labels[i % 3]) for i in range(n)]
+
+
+def _refused(args: list[str], out: Path | None = None) -> str:
+    """Run the CLI; assert exit 1/2, one error line, no traceback, nothing written at ``out``."""
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code in (1, 2), r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    if out is not None:
+        assert not out.exists()
+    return r.output
+
+
+@pytest.mark.parametrize("column", [pa.array([[1, 2]] * 90), pa.array([b"abc"] * 90)],
+                         ids=["list", "binary"])
+def test_parquet_text_column_of_lists_or_bytes_is_refused(tmp_path: Path, column) -> None:
+    """A Parquet list/binary text column was turned into '[1, 2]' / "b'abc'" and trained on."""
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"text": column, "label": [lab for _, lab in _rows()]}), path)
+    out = tmp_path / "run"
+    msg = _refused(["train", "--data", str(path), "--epochs", "1", "--out", str(out),
+                    "--set", "embeddings.source=null"], out)
+    assert "column 'text'" in msg and "expected a string or number" in msg
