@@ -41,3 +41,26 @@ def test_parquet_text_column_of_lists_or_bytes_is_refused(tmp_path: Path, column
     msg = _refused(["train", "--data", str(path), "--epochs", "1", "--out", str(out),
                     "--set", "embeddings.source=null"], out)
     assert "column 'text'" in msg and "expected a string or number" in msg
+
+
+def test_all_zero_vectors_are_never_an_answer(tmp_path: Path) -> None:
+    """A word with an all-zero vector has cosine nan (0/0): gensim ranked it first, so it was
+    printed as the analogy's answer and listed among the neighbours; as a query it gave 0.0 for
+    every word (and a numpy RuntimeWarning)."""
+    from embedlab.embeddings import load
+    from embedlab.errors import EmbeddingError
+
+    path = tmp_path / "v.txt"
+    path.write_text("good 0.1 0.2 0.3\nzero 0 0 0\nbad 0.3 0.2 0.1\nnice 0.1 0.25 0.3\n"
+                    "fine 0.12 0.2 0.28\n")
+    v = load(path)
+    assert [w for w, _ in v.neighbors("good")] == ["fine", "nice", "bad"]
+    for method in ("add", "mul"):
+        hits = v.analogy(["good", "nice"], ["bad"], method=method)  # type: ignore[arg-type]
+        assert [w for w, _ in hits] == ["fine"]
+    with pytest.raises(EmbeddingError, match="'zero' has an all-zero vector"):
+        v.neighbors("zero")
+    with pytest.raises(EmbeddingError, match="'zero' has an all-zero vector"):
+        v.analogy(["good", "zero"], ["bad"])
+    msg = _refused(["embeddings", "neighbors", str(path), "zero"])
+    assert "all-zero vector" in msg
