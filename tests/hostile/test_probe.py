@@ -64,3 +64,29 @@ def test_all_zero_vectors_are_never_an_answer(tmp_path: Path) -> None:
         v.analogy(["good", "zero"], ["bad"])
     msg = _refused(["embeddings", "neighbors", str(path), "zero"])
     assert "all-zero vector" in msg
+
+
+def _csv(tmp_path: Path) -> Path:
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in _rows()))
+    return path
+
+
+def test_an_option_and_a_set_of_the_same_key_that_disagree_are_refused(tmp_path: Path) -> None:
+    """``--epochs 2 --set training.epochs=3`` trained 3 epochs without a word."""
+    data, out = _csv(tmp_path), tmp_path / "run"
+    msg = _refused(["train", "--data", str(data), "--epochs", "2", "--set", "training.epochs=3",
+                    "--out", str(out)], out)
+    assert "training.epochs" in msg and "disagrees" in msg
+    msg = _refused(["train", "--data", str(data), "--set", f"data.path={tmp_path / 'e.csv'}",
+                    "--out", str(out)], out)
+    assert "data.path" in msg
+
+
+def test_the_label_column_as_a_text_column_is_refused(tmp_path: Path) -> None:
+    """``--text-column text --label-column text``: each text became its own class, and the
+    error blamed too-small classes after a ten-line warning."""
+    data, out = _csv(tmp_path), tmp_path / "run"
+    msg = _refused(["train", "--data", str(data), "--text-column", "text", "--label-column",
+                    "text", "--out", str(out)], out)
+    assert "both the label column and a text column" in msg
