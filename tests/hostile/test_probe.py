@@ -90,3 +90,13 @@ def test_the_label_column_as_a_text_column_is_refused(tmp_path: Path) -> None:
     msg = _refused(["train", "--data", str(data), "--text-column", "text", "--label-column",
                     "text", "--out", str(out)], out)
     assert "both the label column and a text column" in msg
+
+
+def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path: Path) -> None:
+    """YAML keeps the last of two equal keys: a config naming ``data.path`` twice trained on
+    the second file without a word."""
+    data, out = _csv(tmp_path), tmp_path / "run"
+    config = tmp_path / "c.yaml"
+    config.write_text(f"data:\n  path: {data}\n  path: {tmp_path / 'other.csv'}\n")
+    msg = _refused(["train", "--config", str(config), "--out", str(out)], out)
+    assert "key 'path' is given twice (line 3)" in msg
