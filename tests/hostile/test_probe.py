@@ -100,3 +100,11 @@ def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path: Path) -> None:
     config.write_text(f"data:\n  path: {data}\n  path: {tmp_path / 'other.csv'}\n")
     msg = _refused(["train", "--config", str(config), "--out", str(out)], out)
     assert "key 'path' is given twice (line 3)" in msg
+
+
+def test_a_set_key_given_twice_with_different_values_is_refused(tmp_path: Path) -> None:
+    """``--set training.lr=0.1 --set training.lr=0.2`` kept the last value without a word."""
+    data, out = _csv(tmp_path), tmp_path / "run"
+    msg = _refused(["train", "--data", str(data), "--set", "training.lr=0.1", "--set",
+                    "training.lr=0.2", "--out", str(out)], out)
+    assert "training.lr is given twice (0.1 and 0.2)" in msg
