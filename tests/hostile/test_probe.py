@@ -108,3 +108,38 @@ def test_a_set_key_given_twice_with_different_values_is_refused(tmp_path: Path) 
     msg = _refused(["train", "--data", str(data), "--set", "training.lr=0.1", "--set",
                     "training.lr=0.2", "--out", str(out)], out)
     assert "training.lr is given twice (0.1 and 0.2)" in msg
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """A real fastText run trained for one epoch on generated text."""
+    folder = tmp_path_factory.mktemp("probe")
+    out = folder / "run"
+    r = CliRunner().invoke(app, ["train", "--data", str(_csv(folder)), "--epochs", "1", "--out",
+                                 str(out), "--set", "embeddings.source=null"])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_an_output_onto_a_file_of_a_run_is_refused_even_with_overwrite(tiny_run: Path,
+                                                                      tmp_path: Path) -> None:
+    """``evaluate RUN --out RUN/metrics.json --overwrite`` replaced the run's own file: exit 0,
+    and every later load of the run said it was damaged."""
+    from embedlab.artifacts import load, verify_run
+    from embedlab.errors import ArtifactError
+    from embedlab.inference.files import predict_file
+
+    data = _csv(tmp_path)
+    before = (tiny_run / "metrics.json").read_bytes()
+    for option, name in (("--out", "metrics.json"), ("--plot", "confusion_matrix.png")):
+        msg = _refused(["evaluate", str(tiny_run), "--data", str(data), option,
+                        str(tiny_run / name), "--overwrite"])
+        assert "is a file of the embedlab-run directory" in msg
+    with pytest.raises(ArtifactError, match="would damage"):
+        predict_file(load(tiny_run), data, tiny_run / "history.json", overwrite=True)
+    assert (tiny_run / "metrics.json").read_bytes() == before
+    verify_run(tiny_run)
+    r = CliRunner().invoke(app, ["evaluate", str(tiny_run), "--data", str(data), "--out",
+                                 str(tiny_run / "eval.json")])  # a new file beside them is fine
+    assert r.exit_code == 0, r.output
+    (tiny_run / "eval.json").unlink()
