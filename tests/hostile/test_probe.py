@@ -143,3 +143,15 @@ def test_an_output_onto_a_file_of_a_run_is_refused_even_with_overwrite(tiny_run:
                                  str(tiny_run / "eval.json")])  # a new file beside them is fine
     assert r.exit_code == 0, r.output
     (tiny_run / "eval.json").unlink()
+
+
+def test_an_ensemble_of_one_run_twice_is_refused(tiny_run: Path, tmp_path: Path) -> None:
+    """``ensemble RUN RUN`` (or ``RUN ./RUN/``) wrote "an ensemble of 2 runs": one model."""
+    from embedlab.errors import ConfigError
+    from embedlab.inference.ensemble import make_ensemble
+
+    out = tmp_path / "ens"
+    msg = _refused(["ensemble", str(tiny_run), f"{tiny_run}/", "--out", str(out)], out)
+    assert "members 1 and 2 are one run" in msg
+    with pytest.raises(ConfigError, match="one run"):
+        make_ensemble([tiny_run, tiny_run])
