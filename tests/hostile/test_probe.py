@@ -155,3 +155,14 @@ def test_an_ensemble_of_one_run_twice_is_refused(tiny_run: Path, tmp_path: Path)
     assert "members 1 and 2 are one run" in msg
     with pytest.raises(ConfigError, match="one run"):
         make_ensemble([tiny_run, tiny_run])
+
+
+@pytest.mark.parametrize("seconds", ["nan", "inf"])
+def test_autotune_refuses_a_budget_that_is_not_a_finite_number(tmp_path: Path, seconds: str) -> None:
+    """``--autotune nan`` passed the ``seconds <= 0`` check and ran a search that could never
+    finish a trial; ``inf`` has no end."""
+    pytest.importorskip("optuna")
+    data, out = _csv(tmp_path), tmp_path / "run"
+    msg = _refused(["train", "--data", str(data), "--epochs", "1", "--autotune", seconds,
+                    "--out", str(out)], out)
+    assert "positive, finite number of seconds" in msg
