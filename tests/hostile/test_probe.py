@@ -166,3 +166,15 @@ def test_autotune_refuses_a_budget_that_is_not_a_finite_number(tmp_path: Path, s
     msg = _refused(["train", "--data", str(data), "--epochs", "1", "--autotune", seconds,
                     "--out", str(out)], out)
     assert "positive, finite number of seconds" in msg
+
+
+def test_a_projection_with_nothing_to_spread_is_refused(tmp_path: Path) -> None:
+    """``embeddings plot V good good`` wrote a plot of one point with a numpy RuntimeWarning
+    (PCA's 0/0), exit 0; words with one equal vector did the same."""
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("good 0.1 0.2 0.3\nbad 0.3 0.2 0.1\na 0 0 0\nb 0 0 0\n")
+    out = tmp_path / "p.png"
+    msg = _refused(["embeddings", "plot", str(vectors), "good", "good", "--out", str(out)], out)
+    assert "words given more than once: 'good'" in msg
+    msg = _refused(["embeddings", "plot", str(vectors), "a", "b", "--out", str(out)], out)
+    assert "all have the same vector" in msg
