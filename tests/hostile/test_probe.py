@@ -178,3 +178,11 @@ def test_a_projection_with_nothing_to_spread_is_refused(tmp_path: Path) -> None:
     assert "words given more than once: 'good'" in msg
     msg = _refused(["embeddings", "plot", str(vectors), "a", "b", "--out", str(out)], out)
     assert "all have the same vector" in msg
+
+
+def test_the_training_file_as_its_own_test_file_is_refused(tmp_path: Path) -> None:
+    """``--data d.csv --test-data ./d.csv`` reported test scores on the training rows, exit 0."""
+    data, out = _csv(tmp_path), tmp_path / "run"
+    msg = _refused(["train", "--data", str(data), "--test-data", f"{tmp_path}/./d.csv",
+                    "--epochs", "1", "--set", "embeddings.source=null", "--out", str(out)], out)
+    assert "the test file is the training file" in msg
