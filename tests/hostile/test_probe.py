@@ -186,3 +186,17 @@ def test_the_training_file_as_its_own_test_file_is_refused(tmp_path: Path) -> No
     msg = _refused(["train", "--data", str(data), "--test-data", f"{tmp_path}/./d.csv",
                     "--epochs", "1", "--set", "embeddings.source=null", "--out", str(out)], out)
     assert "the test file is the training file" in msg
+
+
+def test_a_compressed_data_file_is_named_as_such(tmp_path: Path) -> None:
+    """``--data d.csv.gz`` said "cannot decode byte 0x8b ... try --encoding latin-1", and with
+    latin-1 it complained of a 'LABEL text' line of binary garbage."""
+    import gzip
+
+    data = _csv(tmp_path)
+    packed = tmp_path / "d.csv.gz"
+    packed.write_bytes(gzip.compress(data.read_bytes()))
+    out = tmp_path / "run"
+    for extra in ([], ["--encoding", "latin-1"]):
+        msg = _refused(["train", "--data", str(packed), "--out", str(out), *extra], out)
+        assert "is gzip-compressed, not text; extract it first" in msg

@@ -228,9 +228,23 @@ def _open_file(path: Path) -> BinaryIO:
     if path.is_dir():
         raise DataError(f"{path}: expected a file, found a directory")
     try:
-        return open(path, "rb")
+        f = open(path, "rb")
     except OSError as exc:
         raise DataError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    head = f.read(10)
+    f.seek(0)
+    packed = next((name for magic, name in _PACKED.items() if head.startswith(magic)), None)
+    if packed is not None and SUFFIXES.get(path.suffix.lower()) != "parquet":
+        f.close()
+        raise DataError(f"{path}: is {packed}, not text; extract it first (embedlab reads plain "
+                        "CSV, TSV, JSON, JSON Lines, label-lines text or Parquet)")
+    return f
+
+
+#: Leading bytes of compressed or archive files, which no encoding turns into text.
+_PACKED = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a ZIP archive (.zip, .xlsx, .docx...)",
+           b"\xfd7zXZ\x00": "xz-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed",
+           **{b"BZh%d1AY&SY" % level: "bzip2-compressed" for level in range(1, 10)}}
 
 
 def read_text(path: str | Path, encoding: str = "utf-8") -> str:
