@@ -200,3 +200,16 @@ def test_a_compressed_data_file_is_named_as_such(tmp_path: Path) -> None:
     for extra in ([], ["--encoding", "latin-1"]):
         msg = _refused(["train", "--data", str(packed), "--out", str(out), *extra], out)
         assert "is gzip-compressed, not text; extract it first" in msg
+
+
+@pytest.mark.parametrize("seconds", ["nan", "inf"])
+def test_search_refuses_a_timeout_that_is_not_a_finite_number(tmp_path: Path, seconds: str) -> None:
+    """``search SPACE --timeout nan`` passed ``timeout <= 0``, ran no trial, exit 0, and wrote a
+    study folder with a 'best' grid chosen from nothing."""
+    pytest.importorskip("optuna")
+    data, out = _csv(tmp_path), tmp_path / "study"
+    space = tmp_path / "space.yaml"
+    space.write_text(f"base:\n  data:\n    path: {data}\n  training:\n    epochs: 1\n"
+                     "space:\n  training.lr: {loguniform: [0.01, 0.1]}\n")
+    msg = _refused(["search", str(space), "--out", str(out), "--timeout", seconds], out)
+    assert "positive, finite number of seconds" in msg
