@@ -213,3 +213,11 @@ def test_search_refuses_a_timeout_that_is_not_a_finite_number(tmp_path: Path, se
                      "space:\n  training.lr: {loguniform: [0.01, 0.1]}\n")
     msg = _refused(["search", str(space), "--out", str(out), "--timeout", seconds], out)
     assert "positive, finite number of seconds" in msg
+
+
+def test_an_analogy_whose_words_cancel_out_is_refused(tmp_path: Path) -> None:
+    """``analogy --positive good --negative good`` printed every word at cosine 0.0000, exit 0."""
+    path = tmp_path / "v.txt"
+    path.write_text("good 0.1 0.2 0.3\nbad 0.3 0.2 0.1\nnice 0.1 0.25 0.3\n")
+    msg = _refused(["embeddings", "analogy", str(path), "--positive", "good", "--negative", "good"])
+    assert "'good' is both a positive and a negative word" in msg

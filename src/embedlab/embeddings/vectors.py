@@ -163,6 +163,10 @@ class Vectors:
         neg = [negative] if isinstance(negative, str) else list(negative)
         if not pos:
             raise ConfigError("analogy needs at least one positive word")
+        both = sorted(set(pos) & set(neg))
+        if both:  # they cancel out: the query would be no direction at all
+            raise ConfigError(f"{', '.join(map(repr, both))} is both a positive and a negative "
+                              "word; give each word on one side")
         for word in pos + neg:
             self._check(word)
             if not np.any(self.kv.get_vector(word)):
