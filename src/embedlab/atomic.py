@@ -183,11 +183,24 @@ def _named(items: list[str], most: int = 5) -> str:
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
+def _refuse_artifact_file(path: Path) -> None:
+    """Refuse a path that is one of the files an artifact's manifest lists (``--out
+    RUN/metrics.json``): replacing it, even with ``--overwrite``, would damage that artifact."""
+    target = path.absolute()
+    for folder in target.parents:
+        kind = artifact_kind(folder)
+        if kind is not None and target.relative_to(folder).as_posix() in (_listed_names(folder) or ()):
+            raise ArtifactError(f"{path}: is a file of the {kind} directory {folder}; writing it "
+                                "would damage that directory, even with --overwrite: choose "
+                                "another path")
+
+
 def check_writable(path: str | Path) -> None:
     """Refuse (one line) when ``path`` cannot be created: a path below a regular file, or a
     read-only location. Creates and removes a probe directory in the nearest existing ancestor;
     nothing else is touched (missing parents are not created)."""
     path = Path(path)
+    _refuse_artifact_file(path)
     base = _nearest_existing(path.parent)
     if not base.is_dir():
         raise ArtifactError(f"{path}: cannot be written: {base} is a file, not a directory")

@@ -91,7 +91,9 @@ def train(
     updates.update({k: v for k, v in flags.items() if v not in (None, [])})
     if model is not None and (config is None or base.model.name != model):
         updates["model.params"] = {}
-    updates.update(parse_set(set_ or []))
+    sets = parse_set(set_ or [])
+    _refuse_clashes(updates, sets)
+    updates.update(sets)
     cfg = base.override(updates) if updates else base
     out = out or _default_out(cfg)
     if folds is not None or autotune is not None:
@@ -110,6 +112,16 @@ def train(
     console.print(f"trained {tr['epochs']} epochs (best {tr['best_epoch']}) in {tr['seconds']:.1f}s, "
                   f"{tr['samples_per_s']:.0f} samples/s")
     console.print(f"run saved to [bold]{out}[/]")
+
+
+def _refuse_clashes(options: dict, sets: dict) -> None:
+    """An option and a ``--set`` of the same key with different values is a mistake, not a
+    precedence rule to guess (``--epochs 2 --set training.epochs=3``)."""
+    for key, value in sets.items():
+        if key in options and key != "model.params" and options[key] != value:
+            raise typer.BadParameter(f"--set {key}={value} disagrees with the option that sets "
+                                     f"{key} to {options[key]!r}; give one of them",
+                                     param_hint="'--set'")
 
 
 @app.command()

@@ -123,7 +123,11 @@ def parse_set(items: list[str], source: str = "--set") -> dict[str, Any]:
         key, value = item.split("=", 1)
         key = key.strip()
         check_key(key, source)
-        updates[key] = parse_value(key, value, source)
+        parsed = parse_value(key, value, source)
+        if key in updates and updates[key] != parsed:  # which one was meant is a guess
+            raise ConfigError(f"{source}: {key} is given twice ({updates[key]!r} and "
+                              f"{parsed!r}); give it once")
+        updates[key] = parsed
     return updates
 
 

@@ -7,6 +7,7 @@ YAML files and CLI flags both map onto :class:`RunConfig`; a run saves the resol
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Literal, TypeGuard
 
@@ -182,14 +183,29 @@ class RunConfig(_Strict):
         return apply(self, updates)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key given twice in one mapping (plain YAML keeps the last
+    one silently: ``path: a.csv`` then ``path: b.csv`` would train on b.csv)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' is given twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: str | Path, what: str = "file") -> Any:
-    """Parse a YAML file safely (no Python objects); a missing file or bad YAML is a one-line
-    :class:`ConfigError` naming ``what`` it is (e.g. "config file", "grid file")."""
+    """Parse a YAML file safely (no Python objects, no key given twice); a missing file or bad
+    YAML is a one-line :class:`ConfigError` naming ``what`` it is (e.g. "config file")."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: {what} not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
 

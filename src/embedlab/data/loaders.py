@@ -198,6 +198,10 @@ def load_table(
                                            json=json_rows)
                 name = rec.names[label_key] if isinstance(label_key, int) else label_key
                 label_what = f"label (column {show(name)})"
+                if label_key in text_keys:  # the model would read its answer in its input
+                    raise ConfigError(f"{path}: column {show(name)} is both the label column "
+                                      "and a text column; give a different --label-column "
+                                      "or --text-column")
         for i in range(len(rec.rows)):
             parts = (rec.cell(i, k).strip() for k in text_keys)
             texts.append(" ".join(p for p in parts if p))

@@ -121,6 +121,10 @@ class Records:
                                 f"{type(value).__name__}; expected a string or number")
         else:
             value = row[key] if isinstance(key, int) and key < len(row) else None
+            if isinstance(value, dict | list | bytes):  # Parquet lists, structs, maps, binary
+                name = self.names[key] if isinstance(key, int) and key < len(self.names) else key
+                raise DataError(f"{self.source}: column {show(name)} at {self.where(i)} holds "
+                                f"{type(value).__name__} values; expected a string or number")
         return as_text(value)
 
 
@@ -225,9 +229,23 @@ def _open_file(path: Path) -> BinaryIO:
     if path.is_dir():
         raise DataError(f"{path}: expected a file, found a directory")
     try:
-        return open(path, "rb")
+        f = open(path, "rb")
     except OSError as exc:
         raise DataError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    head = f.read(10)
+    f.seek(0)
+    packed = next((name for magic, name in _PACKED.items() if head.startswith(magic)), None)
+    if packed is not None and SUFFIXES.get(path.suffix.lower()) != "parquet":
+        f.close()
+        raise DataError(f"{path}: is {packed}, not text; extract it first (embedlab reads plain "
+                        "CSV, TSV, JSON, JSON Lines, label-lines text or Parquet)")
+    return f
+
+
+#: Leading bytes of compressed or archive files, which no encoding turns into text.
+_PACKED = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a ZIP archive (.zip, .xlsx, .docx...)",
+           b"\xfd7zXZ\x00": "xz-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed",
+           **{b"BZh%d1AY&SY" % level: "bzip2-compressed" for level in range(1, 10)}}
 
 
 def read_text(path: str | Path, encoding: str = "utf-8") -> str:

@@ -37,7 +37,14 @@ def project(
         raise EmbeddingError(
             f"not in the vocabulary of {vectors.name}: {', '.join(repr(w) for w in missing)}"
         )
+    twice = sorted({w for w in words if words.count(w) > 1})
+    if twice:
+        raise EmbeddingError(f"words given more than once: {', '.join(map(repr, twice))}; give "
+                             "each word once")
     data = np.stack([vectors.vector(w) for w in words]).astype(np.float64)
+    if len(np.unique(data, axis=0)) < 2:  # nothing to spread: PCA would divide 0 by 0
+        raise EmbeddingError(f"the words {', '.join(map(repr, words))} all have the same "
+                             f"vector in {vectors.name}; there is nothing to project")
     if method == "pca":
         from sklearn.decomposition import PCA
 

@@ -140,8 +140,12 @@ class Vectors:
                     f"found {query.shape}"
                 )
             exclude = set()
-        hits = self.kv.most_similar(positive=[query], topn=topn + len(exclude))
-        return [(w, float(s)) for w, s in hits if w not in exclude][:topn]
+        if not np.any(query):
+            what = f"'{word_or_vector}' has" if exclude else "the query is"
+            raise EmbeddingError(f"{what} an all-zero vector in {self.name}: its cosine "
+                                 "similarity to any word is undefined")
+        hits = self._ranked(self.kv.most_similar, topn + len(exclude), positive=[query])
+        return [(w, s) for w, s in hits if w not in exclude][:topn]
 
     def analogy(
         self,
@@ -159,15 +163,28 @@ class Vectors:
         neg = [negative] if isinstance(negative, str) else list(negative)
         if not pos:
             raise ConfigError("analogy needs at least one positive word")
+        both = sorted(set(pos) & set(neg))
+        if both:  # they cancel out: the query would be no direction at all
+            raise ConfigError(f"{', '.join(map(repr, both))} is both a positive and a negative "
+                              "word; give each word on one side")
         for word in pos + neg:
             self._check(word)
-        if method == "add":
-            hits = self.kv.most_similar(positive=pos, negative=neg, topn=topn)
-        elif method == "mul":
-            hits = self.kv.most_similar_cosmul(positive=pos, negative=neg, topn=topn)
-        else:
+            if not np.any(self.kv.get_vector(word)):
+                raise EmbeddingError(f"'{word}' has an all-zero vector in {self.name}: its "
+                                     "cosine similarity to any word is undefined")
+        if method not in ("add", "mul"):
             raise ConfigError(f"unknown analogy method '{method}'; known: add, mul")
-        return [(w, float(s)) for w, s in hits]
+        ask = self.kv.most_similar if method == "add" else self.kv.most_similar_cosmul
+        return self._ranked(ask, topn, positive=pos, negative=neg)
+
+    def _ranked(self, ask: Any, topn: int, **query: Any) -> list[tuple[str, float]]:
+        """gensim's ranking without the words whose vector is all zeros: their cosine is nan
+        (0/0), which gensim would rank first and print as the answer."""
+        self.kv.fill_norms()
+        zeros = int(np.count_nonzero(self.kv.norms == 0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hits = ask(topn=topn + zeros, **query)
+        return [(w, float(s)) for w, s in hits if np.isfinite(s)][:topn]
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two words."""

@@ -70,6 +70,7 @@ class EnsemblePredictor(TextPredictor):
                               "weight per member")
         if not all(np.isfinite(w) and w > 0 for w in weights):
             raise ConfigError(f"ensemble weights must be positive numbers, found {weights}")
+        _refuse_repeats(members)
         self.members = members
         self.weights = np.asarray(weights, dtype=np.float64) / sum(weights)
         self.names = list(names) if names is not None else [
@@ -157,6 +158,19 @@ class EnsemblePredictor(TextPredictor):
             (tmp / SPEC).write_text(json.dumps(spec, indent=1), encoding="utf-8")
         self.path = Path(out)
         return self.path
+
+
+def _refuse_repeats(members: Sequence[Any]) -> None:
+    """The same run twice is one model counted twice, not an ensemble of two."""
+    seen: dict[Any, int] = {}
+    for i, m in enumerate(members, 1):
+        path = getattr(m, "path", None)
+        key = Path(path).resolve() if path is not None else id(m)
+        if key in seen:
+            where = f"{path}" if path is not None else "the same predictor"
+            raise ConfigError(f"members {seen[key]} and {i} are one run ({where}); an ensemble "
+                              "combines different runs")
+        seen[key] = i
 
 
 def member_model_name(predictor: Any) -> str:

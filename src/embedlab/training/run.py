@@ -96,6 +96,10 @@ def load_splits(config: RunConfig) -> Splits:
             return load_data(path, text_columns=d.text_columns, label_column=d.label_column,
                              format=d.format, encoding=d.encoding, empty=d.empty, pattern=d.pattern)
 
+        if d.test_path and Path(d.test_path).resolve() == Path(d.path).resolve():
+            raise ConfigError(f"{d.test_path}: the test file is the training file, so its scores "
+                              "would say nothing of unseen text; give another file or leave "
+                              "--test-data out (a test split is then held out)")
         train = read(d.path)
         test = read(d.test_path) if d.test_path else None
         val, order = None, None

@@ -73,8 +73,8 @@ def _check_budget(budget: int | None, timeout: float | None) -> None:
         raise ConfigError(f"--trials must be at least 1; found {budget}")
     if budget is None and timeout is None:
         raise ConfigError("give a trial budget (--trials or 'trials' in the space file) or --timeout")
-    if timeout is not None and timeout <= 0:
-        raise ConfigError(f"--timeout must be positive; found {timeout}")
+    if timeout is not None and not 0 < timeout < math.inf:  # nan fails both comparisons
+        raise ConfigError(f"--timeout must be a positive, finite number of seconds; found {timeout}")
 
 
 def _open_study(name: str, url: str, store: Any, local: Path | None) -> Any:

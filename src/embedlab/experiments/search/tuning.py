@@ -4,6 +4,7 @@ config, starting from the config itself."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -96,8 +97,8 @@ def autotune(base: RunConfig, seconds: float, metric: str = "accuracy",
     _check_optuna()
     import optuna
 
-    if seconds <= 0:
-        raise ConfigError(f"--autotune needs a positive number of seconds; found {seconds}")
+    if not 0 < seconds < math.inf:  # nan fails both comparisons
+        raise ConfigError(f"--autotune needs a positive, finite number of seconds; found {seconds}")
     space = autotune_space(base)
     space.metric = metric
     optuna.logging.set_verbosity(optuna.logging.WARNING)
