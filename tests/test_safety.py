@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from embedlab.embeddings import Vectors, load
@@ -154,6 +155,10 @@ def test_no_load_path_can_unpickle():
             if node.func.attr == "load" and "KeyedVectors" in owner and file.name != "formats.py":
                 offenders.append(f"{file}:{node.lineno} gensim unpickling outside read_gensim")
     assert not offenders, offenders
+    # the one YAML loader that is not yaml.safe_load (it refuses duplicate keys) is a SafeLoader
+    from embedlab.config.schema import _UniqueKeyLoader
+
+    assert issubclass(_UniqueKeyLoader, yaml.SafeLoader)
 
 
 def test_a_trusted_gensim_file_is_usable_for_training_by_prefix(tmp_path):

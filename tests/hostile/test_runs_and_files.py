@@ -222,7 +222,8 @@ def test_a_symlinked_manifest_is_refused_before_it_is_read(run, export, tmp_path
     from embedlab.inference.ensemble import make_ensemble
 
     cases = [(run, ArtifactError, embedlab.load), (export, ArtifactError, embedlab.load)]
-    make_ensemble([run, run], tmp_path / "ens-src")
+    shutil.copytree(run, tmp_path / "run-copy")  # an ensemble of two runs (one run twice is refused)
+    make_ensemble([run, tmp_path / "run-copy"], tmp_path / "ens-src")
     cases.append((tmp_path / "ens-src", ArtifactError, embedlab.load))
     Vectors(from_arrays(["a", "b"], np.eye(2, dtype=np.float32))).save(tmp_path / "v-src")
     cases.append((tmp_path / "v-src", EmbeddingError, load))
