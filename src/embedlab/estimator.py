@@ -275,10 +275,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Write a run directory: ``embedlab.load`` reads it as a Predictor and
         :meth:`TextClassifier.load` as this estimator (parameters and ``classes_`` kept)."""
         from embedlab.artifacts import atomic_run_dir
-        from embedlab.training.trainer import check_finite_weights
 
         check_is_fitted(self, "predictor_")
-        check_finite_weights(self.predictor_.model)  # never a run that predicts nan
         state = {
             "params": self.get_params(deep=False),
             "classes": self.classes_.tolist(),

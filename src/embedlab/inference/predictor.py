@@ -83,15 +83,19 @@ class Predictor(TextPredictor):
 
     # ----- persistence -------------------------------------------------------------------
     def write(self, directory: Path) -> None:
-        """Write the inference files into ``directory`` (use inside :func:`atomic_run_dir`)."""
+        """Write the inference files into ``directory`` (use inside :func:`atomic_run_dir`);
+        weights holding nan or inf are refused (:func:`refuse_non_finite`) before any is written."""
         from safetensors.torch import save_file
 
+        from embedlab.models.classifier import refuse_non_finite
+
+        state = {k: v.detach().contiguous() for k, v in self.model.state_dict().items()}
+        refuse_non_finite(state)
         directory = Path(directory)
         (directory / "config.yaml").write_text(self.config.to_yaml(), encoding="utf-8")
         self.vocab.save(directory / "vocab.json")
         self.labels.save(directory / "labels.json")
         (directory / "model.json").write_text(json.dumps(self.model_info, indent=1), encoding="utf-8")
-        state = {k: v.detach().contiguous() for k, v in self.model.state_dict().items()}
         save_file(state, str(directory / "model.safetensors"), metadata={"format": "embedlab-model-v1"})
 
     def save(self, out: str | Path, overwrite: bool = False) -> Path:
@@ -133,6 +137,7 @@ class Predictor(TextPredictor):
         from safetensors.torch import load_file
 
         from embedlab.models import load_model
+        from embedlab.models.classifier import non_finite_weight
 
         config = RunConfig.from_yaml(d / "config.yaml")
         vocab = Vocabulary.load(d / "vocab.json")
@@ -140,19 +145,14 @@ class Predictor(TextPredictor):
         info = json.loads((d / "model.json").read_text(encoding="utf-8"))
         # load_model translates older architecture versions (embedlab.models.compat)
         weights = load_file(str(d / "model.safetensors"))
-        _check_finite(weights)
+        bad = non_finite_weight(weights)  # refused before a model is built
+        if bad is not None:
+            raise ArtifactError(f"the model's weights are not finite (nan or inf in '{bad}'): "
+                                "it could only predict nan; retrain it")
         model = load_model(info, weights, vocab_size=len(vocab), num_classes=len(labels))
         predictor = cls(config, Preprocessor.from_config(config.preprocess), vocab, labels, model, info)
         predictor.path = d
         return predictor
-
-
-def _check_finite(weights: dict[str, torch.Tensor]) -> None:
-    """Refuse weights holding nan or inf, naming the first such tensor (its name in the file)."""
-    for key, tensor in weights.items():
-        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
-            raise ArtifactError(f"the model's weights are not finite (nan or inf in '{key}'): "
-                                "it could only predict nan; retrain it")
 
 
 def _damaged(d: Path, reason: str) -> ArtifactError:

@@ -3,13 +3,14 @@ optional explanation signals."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 
-from embedlab.errors import DataError
+from embedlab.errors import DataError, TrainingError
 from embedlab.models.embedding import EmbeddingSpec
 from embedlab.models.head import OutputHead
 
@@ -252,3 +253,22 @@ def _describe(value: object) -> str:
     if isinstance(value, torch.Tensor):
         return f"shape {tuple(value.shape)} dtype {value.dtype}"
     return type(value).__name__
+
+
+def non_finite_weight(weights: Mapping[str, torch.Tensor]) -> str | None:
+    """The name of the first floating-point tensor holding nan or inf, or None: the one check
+    behind refusing such weights at the end of training, at saving and at loading."""
+    for key, tensor in weights.items():
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            return key
+    return None
+
+
+def refuse_non_finite(weights: Mapping[str, torch.Tensor]) -> None:
+    """:class:`TrainingError` when the weights about to be saved hold nan or inf: a run that
+    could only predict nan is never written."""
+    bad = non_finite_weight(weights)
+    if bad is not None:
+        raise TrainingError(f"the trained weights are not finite ({bad} holds nan or inf); "
+                            "nothing was saved. Lower training.lr, or look for nan / inf "
+                            "values in the data or the vectors")

@@ -35,7 +35,7 @@ from embedlab.training.device import resolve_device
 from embedlab.training.distributed import is_main_process, process_group
 from embedlab.training.metrics import classification_metrics
 from embedlab.training.seed import seeded
-from embedlab.training.trainer import EpochCallback, Trainer, check_finite_weights
+from embedlab.training.trainer import EpochCallback, Trainer
 
 log = logging.getLogger("embedlab")
 
@@ -117,9 +117,7 @@ def load_splits(config: RunConfig) -> Splits:
 
 def _no_held_out(train: TextDataset) -> str:
     """Why no validation or test split could be carved, and the ways out."""
-    counts: dict[str, int] = {}
-    for label in train.labels:
-        counts[label] = counts.get(label, 0) + 1
+    counts = train.class_counts()
     small = sum(1 for c in counts.values() if c < 3)
     return (f"{train.source}: no validation or test split can be held out: {small:,} of "
             f"{len(counts):,} classes have fewer than 3 examples; add examples, give a test file "
@@ -306,7 +304,6 @@ def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
     if result.coverage is not None:
         metrics["embeddings_coverage"] = result.coverage
     if out is not None:
-        check_finite_weights(result.predictor.model)  # never a run that predicts nan
         with atomic_run_dir(out, overwrite=overwrite) as tmp:
             result.predictor.write(tmp)
             (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")

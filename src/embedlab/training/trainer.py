@@ -37,6 +37,7 @@ from embedlab.config.defaults import unresolved
 from embedlab.errors import TrainingError
 from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.forward import EncodedTexts
+from embedlab.models.classifier import refuse_non_finite
 from embedlab.training.device import resolve_device
 from embedlab.training.distributed import world
 from embedlab.training.early_stopping import EarlyStopping
@@ -65,16 +66,6 @@ def _stop_non_finite(where: str, loss: float) -> None:
     raise TrainingError(
         f"training stopped at {where}: the loss is not finite ({loss}); nothing was saved. "
         "Lower training.lr, or look for nan / inf values in the data or the vectors")
-
-
-def check_finite_weights(model: nn.Module) -> None:
-    """Refuse a model with a nan or infinite weight (:class:`~embedlab.errors.TrainingError`,
-    naming the first such parameter): it must never be saved as a run."""
-    for name, p in model.state_dict().items():
-        if p.is_floating_point() and not bool(torch.isfinite(p).all()):
-            raise TrainingError(f"the trained weights are not finite ({name} holds nan or inf); "
-                                "nothing was saved. Lower training.lr, or look for nan / inf "
-                                "values in the data or the vectors")
 
 
 class Trainer:
@@ -336,7 +327,7 @@ class Trainer:
                           f"(val loss {stopper.best_loss:.4f})")
             else:
                 self.best_epoch = len(self.history)
-            check_finite_weights(self.model)
+            refuse_non_finite(self.model.state_dict())  # fit never returns nan weights
         finally:
             self._parallel = self.model
             self.model.to("cpu").eval()
