@@ -41,9 +41,8 @@ def suggest(name: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def unknown_name(kind: str, name: str, choices: Iterable[str]) -> ConfigError:
+def unknown_name(kind: str, name: str, choices: Iterable[str],
+                 error: type[EmbedlabError] = ConfigError) -> EmbedlabError:
     """Build the standard error for an unknown registered name, listing the known ones."""
     choices = sorted(str(c) for c in choices)
-    return ConfigError(
-        f"unknown {kind} '{name}'{suggest(name, choices)}; known: {', '.join(choices)}"
-    )
+    return error(f"unknown {kind} '{name}'{suggest(name, choices)}; known: {', '.join(choices)}")

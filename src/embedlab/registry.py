@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar, overload
 
-from embedlab.errors import ConfigError, EmbedlabError, suggest
+from embedlab.errors import ConfigError, EmbedlabError, unknown_name
 
 T = TypeVar("T")
 F = TypeVar("F")
@@ -107,9 +107,7 @@ class Registry(Generic[T]):
 
     def unknown(self, name: object) -> EmbedlabError:
         """The error for an unknown ``name``: the closest listed name, then every listed one."""
-        known = sorted(self.names())
-        return self.error(f"unknown {self.kind} '{name}'{suggest(str(name), known)}; "
-                          f"known: {', '.join(known)}")
+        return unknown_name(self.kind, str(name), self.names(), self.error)
 
     def names(self, *, unlisted: bool = False) -> list[str]:
         """Registered names in registration order (aliases too with ``unlisted=True``)."""

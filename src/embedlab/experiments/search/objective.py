@@ -41,7 +41,8 @@ class _Objective:
         pruned = False
         # under the linear schedule the rate is still high mid-run: a trial's accuracy at epoch k
         # of a longer schedule says nothing against a shorter one's at k, so nothing is pruned
-        linear = resolve_config(config).training.schedule == "linear"
+        config = resolve_config(config)  # fit gets it resolved: "auto" is decided (and logged) once
+        linear = config.training.schedule == "linear"
 
         def on_epoch_end(row: dict) -> bool:
             nonlocal pruned
