@@ -65,10 +65,11 @@ def explain(
         help="auto, ig, exact (fasttext), ngrams (cnn), attention (rnn), lime, occlusion")] = "auto",
     target: Annotated[str | None, typer.Option(
         help="class to explain (default: the predicted one)")] = None,
-    html: Annotated[Path | None, typer.Option(help="write a self-contained HTML page")] = None,
+    html: Annotated[Path | None, typer.Option(
+        help="write a self-contained HTML page (one text, --file or --global)")] = None,
     png: Annotated[Path | None, typer.Option(
         help="write a picture: token bars, cnn filters heatmap (ngrams), attention heatmap; "
-             "with --faithfulness, the deletion curves")] = None,
+             "with --global, the terms per class; with --faithfulness, the deletion curves")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the explanation JSON")] = None,
     file: Annotated[Path | None, typer.Option(
         help="explain every row of a CSV/TSV/JSONL/Parquet table or text-per-line file")] = None,
@@ -78,7 +79,11 @@ def explain(
         help="--file: JSON Lines, one explanation per row (without the cnn filter maps); "
              "--global / --faithfulness: the report JSON")] = None,
     global_: Annotated[bool, typer.Option(
-        "--global", help="per class: top words / n-grams; cnn: most-chosen n-grams per width")] = False,
+        "--global", help="per predicted class: the words / n-grams with the largest mean "
+        "contribution (seen --min-count+ times); cnn: most-chosen n-grams per width; "
+        "--png / --html draw it")] = False,
+    min_count: Annotated[int, typer.Option(
+        min=1, help="--global: leave out terms seen fewer times in a class's texts")] = 5,
     faithfulness: Annotated[bool, typer.Option(
         "--faithfulness", help="ERASER comprehensiveness / sufficiency / AOPC of each method")] = False,
     methods: Annotated[list[str] | None, typer.Option(
@@ -123,7 +128,8 @@ def explain(
         raise ConfigError("--compare is for --faithfulness")
     resolved, chosen = _method_settings(view, method, settings, seed)
     if global_:
-        _global(view, method, chosen, dataset, split, file, columns, limit, seed, top, out, progress)
+        _global(view, method, chosen, dataset, split, file, columns, limit, seed, top, min_count,
+                {"out": out, "png": png, "html": html}, progress)
     elif file is not None:
         _batch(view, resolved, target, chosen, file, columns, out, html, progress)
     else:
@@ -158,11 +164,14 @@ def _check_outputs(text: str | None, file: Path | None, global_: bool, faithfuln
     if file is not None and not report and (png or json_out):
         raise ConfigError("--png and --json are for one text; with --file use --out (JSON "
                           "Lines) and/or --html")
-    if report and (html or json_out):
-        raise ConfigError("--global and --faithfulness write their report with --out (JSON)"
-                          + (" and --png (deletion curves)" if faithfulness else ""))
-    if global_ and png:
-        raise ConfigError("--png with --global is not drawn; use --out for the JSON report")
+    if report and json_out:
+        raise ConfigError("--json is for one text; --global and --faithfulness write their "
+                          "JSON report with --out")
+    if faithfulness and html:
+        raise ConfigError("--faithfulness writes --out (JSON) and --png (deletion curves), "
+                          "not --html")
+    if png is not None and png.suffix.lower() != ".png":
+        raise ConfigError(f"--png must end in .png, found '{png.name}'")
 
 
 def _method_settings(view, method: str, settings: dict, seed: int) -> tuple[str, dict]:
@@ -191,10 +200,6 @@ def _one(view, text: str, method: str, target: str | None, settings: dict, html:
     from embedlab.explain.explainer import explain_prepared
     from embedlab.explain.render_terminal import render_terminal
 
-    if png is not None and png.suffix.lower() != ".png":
-        from embedlab.errors import ConfigError
-
-        raise ConfigError(f"--png must end in .png, found '{png.name}'")
     e = explain_prepared(view, view.prepare(text), method, target, **settings)
     outputs = []
     if png is not None:
@@ -272,21 +277,23 @@ def _explain_rows(view, method: str, target: str | None, settings: dict,
 
 
 def _global(view, method: str, settings: dict, dataset, split, file, text_column, limit, seed,
-            top, out, progress) -> None:
+            top, min_count: int, outputs: dict[str, Path | None], progress) -> None:
     from embedlab.explain.global_ import global_explanation
 
     texts, name = _dataset_texts(dataset, split, file, text_column, limit, seed)
     wrap = _progress(progress, f"explaining {len(texts):,} texts")
     report = global_explanation(view, texts, method, top=top, data=name, progress=wrap,
-                                **settings)
+                                min_count=min_count, **settings)
     for table in report.tables():
         console.print(table)
     if report.skipped:
         err_console.print(f"[yellow]warning:[/] {report.skipped:,} empty texts skipped",
                           highlight=False)
-    if out is not None:
-        report.write_json(out)
-        console.print(f"wrote {out}", highlight=False)
+    writers = {"out": report.write_json, "png": report.plot, "html": report.write_html}
+    for key, path in outputs.items():
+        if path is not None:
+            writers[key](path)
+            console.print(f"wrote {path}", highlight=False)
 
 
 def _faithfulness(view, methods, settings, dataset, split, file, text_column, limit, seed, out,

@@ -17,6 +17,17 @@ from embedlab.errors import DataError
 
 FORMAT = "embedlab-explanation-v1"
 
+#: what each method's scores measure (the legend of every rendering, and the served model card)
+UNITS = {
+    "ig": "share of the class's logit (integrated gradients: they sum to logit − logit of an "
+          "all-padding text)",
+    "exact": "exact share of the class's logit (they sum to logit − bias)",
+    "ngrams": "share of the class's logit, credited to the n-grams the filters chose",
+    "occlusion": "drop of the class's logit when the token is deleted",
+    "lime": "LIME weight: change of the class's probability (local linear fit)",
+    "attention": "attention weight (they sum to 1; not an attribution)",
+}
+
 #: what the scores of a method mean (shown next to every rendering)
 ScoreKind = Literal["attribution", "attention"]
 TokenStatus = Literal["known", "unknown", "cut"]
@@ -100,12 +111,20 @@ class Explanation:
         return any(t.status == "cut" for t in self.tokens)
 
     def top_tokens(self, k: int = 10) -> list[TokenScore]:
-        """The ``k`` seen tokens with the highest score (ties: first in the text)."""
-        order = sorted(range(len(self.tokens)), key=lambda i: (-self.tokens[i].score, i))
+        """The ``k`` seen tokens with the largest ``|score|`` (ties: first in the text): the
+        strongest evidence for the explained class and against it, in one ranked list (every
+        ranked list, in the terminal, HTML and the web page, is this one)."""
+        order = sorted(range(len(self.tokens)), key=lambda i: (-abs(self.tokens[i].score), i))
         return [self.tokens[i] for i in order if self.tokens[i].status != "cut"][:k]
 
     def top_ngrams(self, k: int = 10) -> list[NGramScore]:
-        return sorted(self.ngrams, key=lambda g: -g.score)[:k]
+        """The ``k`` n-grams with the largest ``|score|`` (ties: first in the text)."""
+        return sorted(self.ngrams, key=lambda g: (-abs(g.score), g.first))[:k]
+
+    @property
+    def units(self) -> str:
+        """What this explanation's scores measure (see :data:`UNITS`)."""
+        return UNITS.get(self.method, "score")
 
     @property
     def scores(self) -> list[float]:

@@ -5,7 +5,9 @@
 * :func:`filters_png` — the cnn's filters × tokens heatmap (one panel per width) with the
   n-grams the max-pool chose;
 * :func:`attention_png` — the rnn's attention weights over the tokens as a heatmap;
-* :func:`deletion_curves_png` — faithfulness deletion curves, one line per method.
+* :func:`deletion_curves_png` — faithfulness deletion curves, one line per method;
+* :func:`global_png` — a global explanation: one panel per class, a bar per term (its mean
+  contribution per occurrence, red for the class and blue against it).
 
 :func:`render_png` picks the picture that fits the method.
 """
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from embedlab.explain.faithfulness import FaithfulnessReport
+    from embedlab.explain.global_ import GlobalExplanation
 
 #: tokens shown by the bar chart before it keeps only the highest |scores|
 MAX_BARS = 40
@@ -183,3 +186,41 @@ def deletion_curves_png(report: FaithfulnessReport, path: str | Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def global_png(report: GlobalExplanation, path: str | Path) -> Path:
+    """One panel per class: the terms' mean contribution per occurrence (occurrences in the
+    labels), red for the class and blue against it, on a shared axis."""
+    classes = list(report.classes)
+    cols = min(len(classes), 2) or 1
+    rows = -(-len(classes) // cols) or 1
+    longest = max((len(v) for v in report.classes.values()), default=1) or 1
+    fig = _figure(6.2 * cols, 1.0 + rows * (0.9 + 0.27 * longest))
+    limit = max((abs(t[1]) for v in report.classes.values() for t in v), default=1.0) or 1.0
+    for i, c in enumerate(classes or [""]):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        terms = report.classes.get(c, [])
+        y = np.arange(len(terms))
+        means = [t[1] for t in terms]
+        ax.barh(y, means, color=["#ca0020" if m > 0 else "#0571b0" for m in means])
+        ax.set_yticks(y, [f"{_short(str(t[0]))} ({t[2]})" for t in terms], fontsize=8)
+        ax.invert_yaxis()
+        ax.axvline(0, color="#444", linewidth=0.8)
+        ax.set_xlim(-1.05 * limit, 1.05 * limit)
+        ax.set_title(f"{c}: {report.predicted.get(c, 0)} texts predicted", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+        if not terms:
+            ax.text(0.5, 0.5, f"no term seen {report.min_count}+ times", ha="center",
+                    va="center", transform=ax.transAxes, fontsize=8, color="#777")
+        if i >= len(classes) - cols:
+            ax.set_xlabel("mean contribution per occurrence (red: for the class, blue: "
+                          "against)", fontsize=8)
+    fig.suptitle(f"{report.model} on {report.data} ({report.texts} texts, {report.method}): "
+                 f"terms seen {report.min_count}+ times, by |mean contribution|; "
+                 "(n) = occurrences", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _short(text: str, n: int = 24) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -6,6 +6,7 @@ assembles the app from the routers in :mod:`embedlab.serve.routes`, the error ha
 endpoints are plain ``def`` functions, so FastAPI runs them in its thread pool and the event loop
 keeps answering other requests (health checks, metrics) meanwhile. Every error is JSON
 ``{"detail": "<one line>"}`` (422s also list ``errors``); bad input is never a 500.
+``/docs`` (Swagger UI) loads its assets from this server, not a CDN (:mod:`.routes.docs`).
 ``embedlab serve`` runs it under uvicorn.
 """
 
@@ -23,7 +24,7 @@ from embedlab.serve.body_limit import BodyLimitMiddleware
 from embedlab.serve.errors import install_error_handlers
 from embedlab.serve.metrics import MetricsMiddleware, ServeMetrics
 from embedlab.serve.models import ServedModel, load_served_models
-from embedlab.serve.routes import cards, explain, health, page, predict
+from embedlab.serve.routes import cards, docs, explain, health, page, predict
 from embedlab.serve.schemas import ServeLimits, request_models
 
 ENV_CONFIG = "EMBEDLAB_SERVE_CONFIG"
@@ -48,7 +49,11 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
     from embedlab.explain.explainer import METHODS
 
     predict_request, explain_request = request_models(limits, ["auto", *METHODS])
+    # /docs is served by routes/docs.py with Swagger UI's assets from the package (no CDN); ReDoc
+    # would load its script from a CDN, so it is not offered
     app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
         title="embedlab",
         version=__version__,
         description="Text classifiers trained with embedlab: model cards, predictions, explanations. "
@@ -64,7 +69,7 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
     for router in (page.router(), health.router(models), cards.router(models),
                    predict.router(models, metrics, predict_request),
                    explain.router(models, metrics, explain_request),
-                   health.metrics_router(metrics)):
+                   health.metrics_router(metrics), docs.router(app.openapi_url or "", app.title)):
         app.include_router(router)
     return app
 

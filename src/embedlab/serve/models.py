@@ -78,6 +78,7 @@ def load_served_model(name: str, path: Path, warm_up: bool = True) -> ServedMode
         predictor = Predictor.load(path)  # refuses non-finite weights
         card = model_card(name, predictor, path)
         view, card["explanations"] = explanation_view(predictor)
+        card["examples"] = examples(predictor)
         if warm_up and not np.isfinite(predictor.predict_proba([WARM_UP_TEXT])).all():
             raise ArtifactError(f"{path}: the model gives non-finite probabilities (nan or inf) "
                                 "for a plain sentence: it cannot be served; retrain it")
@@ -99,8 +100,42 @@ def explanation_view(predictor: Any) -> tuple[Any, dict[str, Any]]:
         view = ModelView(predictor)
     except ConfigError as e:
         return None, {"methods": [], "auto": None, "note": str(e)}
-    return view, {"methods": ["auto", *available_methods(view)], "auto": resolve_method(view, "auto"),
-                  "note": None}
+    from embedlab.explain.explanation import UNITS
+
+    methods = available_methods(view)
+    return view, {"methods": ["auto", *methods], "auto": resolve_method(view, "auto"),
+                  "note": None, "units": {m: UNITS.get(m, "score") for m in methods}}
+
+
+#: example texts offered per class, and the longest one kept
+EXAMPLES_PER_CLASS = 1
+EXAMPLE_CHARS = 300
+
+
+def examples(predictor: Any) -> dict[str, Any]:
+    """Example texts for the page: held-out texts of the run's own data set, one per class.
+
+    Only a data set shipped inside the package (e.g. ``ag_news_sample``) is read, from its test
+    split, so starting a server never downloads or reads a large file; any other run gets no
+    examples (``texts`` empty, and ``note`` says why). The run stores no texts itself.
+    """
+    from embedlab.data.builtin import dataset_info, load_dataset
+
+    name = predictor.config.data.dataset
+    try:
+        info = dataset_info(name) if name else None
+    except EmbedlabError:
+        info = None
+    if info is None or info.package_dir is None or "test" not in info.splits:
+        return {"texts": [], "source": None,
+                "note": "no example texts: the run's data set is not shipped with embedlab"}
+    data = load_dataset(name, "test")
+    picked: dict[str, list[str]] = {c: [] for c in predictor.classes}
+    for text, label in zip(data.texts, data.labels):
+        if label in picked and len(picked[label]) < EXAMPLES_PER_CLASS and len(text) <= EXAMPLE_CHARS:
+            picked[label].append(text)
+    return {"texts": [{"label": c, "text": t} for c, ts in picked.items() for t in ts],
+            "source": f"{name}/test", "note": None}
 
 
 def load_served_models(run_dirs: Mapping[str, str | Path] | Iterable[str | Path],

@@ -125,7 +125,11 @@ class ModelCard(BaseModel):
     data: dict[str, Any]
     checksum: dict[str, Any]
     explanations: dict[str, Any] = Field(description="methods this model can be explained with "
-                                         "(POST /v1/models/{name}/explain) and the one auto picks")
+                                         "(POST /v1/models/{name}/explain), the one auto picks "
+                                         "and what each method's scores measure (units)")
+    examples: dict[str, Any] = Field(default_factory=dict, description=(
+        "example texts (one per class) from the test split of the run's data set when that "
+        "data set is shipped with embedlab; otherwise none, and a note"))
 
 
 class ExplainedToken(BaseModel):
