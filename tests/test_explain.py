@@ -10,6 +10,7 @@ first for at most 40 % (its expectation is about 1/8).
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -389,3 +390,160 @@ def test_data_set_explanations_skip_empty_texts_and_refuse_all_empty(trained):
             run(["", "  ", "\t"])
     assert faithfulness(cnn, ["", *HELD_OUT[0][:3]], methods=["occlusion"]).skipped == 1
     assert global_explanation(cnn, ["", " ", *HELD_OUT[0][:3]]).skipped == 2
+
+
+# ----- what people see: ranked lists, colours in every terminal, attention, --global --------------
+def _made(scores: list[float], kind: str = "attribution") -> Explanation:
+    """An explanation with given token scores (the renderers' input, as a method returns it)."""
+    from embedlab.explain.explanation import TokenScore
+
+    words = [f"w{i}" for i in range(len(scores))]
+    text, tokens = " ".join(words), []
+    for i, (w, s) in enumerate(zip(words, scores)):
+        start = sum(len(x) + 1 for x in words[:i])
+        tokens.append(TokenScore(w, start, start + len(w), "known", s))
+    return Explanation(text=text, predicted="a", explained="a", probability=0.7,
+                       probabilities={"a": 0.7, "b": 0.3},
+                       method="attention" if kind == "attention" else "ig", settings={},
+                       tokens=tokens, score_kind=kind)  # type: ignore[arg-type]
+
+
+def test_ranked_lists_keep_the_strongest_evidence_against(trained):
+    """Explaining 'science' for a football text: the keyword is the strongest evidence AGAINST
+    it; every ranked list (terminal, HTML) lists it first, with its minus sign."""
+    from rich.console import Console
+
+    from embedlab.explain.render_terminal import render_terminal
+
+    [e] = trained["cnn"].explain(["alpha football beta gamma delta epsilon zeta eta theta iota "
+                                  "kappa lambda"], method="occlusion", target="science")
+    strongest = max(e.seen, key=lambda t: abs(t.score))
+    assert strongest.token == "football" and strongest.score < 0
+    assert e.top_tokens(1) == [strongest] and len(e.top_tokens(10)) == 10
+    # the positive-first order would have cut it from a 10-item list of 12 tokens
+    assert sorted(e.seen, key=lambda t: -t.score)[:10].count(strongest) == 0
+    console = Console(record=True, width=120, color_system=None)
+    render_terminal(e, console, top=10)
+    ranked = console.export_text().split("ranked by |score|")[1].splitlines()
+    assert ranked[2].split()[:3] == ["1", "football", f"{strongest.score:+.4f}"]
+    html = render_html(e)
+    first = html.split("top tokens by |score|")[1].split("<li>")[1]
+    assert "football" in first and f"{strongest.score:+.4f}" in first
+
+
+_RENDER = """
+import sys
+from rich.console import Console
+from embedlab.explain.explanation import Explanation
+from embedlab.explain.render_terminal import coloured_text
+e = Explanation.from_json(sys.stdin.read())
+console = Console(color_system=sys.argv[1], force_terminal=True, width=200)
+console.print(coloured_text(e, console.color_system), end="")
+"""
+
+
+def _ansi(e: Explanation, system: str) -> dict[str, str]:
+    """Each token's SGR codes as a terminal with this colour system receives them (a fresh
+    process per system: Rich caches a style's codes for the first system it renders for)."""
+    import re
+
+    out = subprocess.run([sys.executable, "-c", _RENDER, system], input=e.to_json(),
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    codes: dict[str, str] = {}
+    for m in re.finditer(r"(?:\x1b\[([0-9;]*)m)?(w\d+)", out):
+        codes[m.group(2)] = m.group(1) or ""
+    return codes
+
+
+@pytest.mark.parametrize("system", ["standard", "256", "truecolor"])
+def test_terminal_colours_keep_the_sign_and_fade_near_zero(system):
+    """Strong and weak evidence for (red) and against (blue) stay distinguishable in 16, 256
+    and 16.7 M colours; a token under a tenth of the largest |score| gets no colour at all (no
+    near-white box on a dark theme)."""
+    e = _made([1.0, 0.3, 0.02, -0.03, -0.3, -1.0])
+    codes = _ansi(e, system)
+    assert codes["w2"] == "" and codes["w3"] == ""  # near zero: plain text
+    if system == "standard":
+        assert codes["w0"].endswith(";41") and codes["w5"].endswith(";44")  # white on red / blue
+        assert codes["w1"] == "1;91" and codes["w4"] == "1;94"  # weak: red / blue letters
+        assert not any("38;" in c or "48;" in c for c in codes.values())
+        return
+    marker = "48;5;" if system == "256" else "48;2;"
+    assert all(marker in codes[w] for w in ("w0", "w1", "w4", "w5"))
+    if system == "truecolor":
+        for w in ("w0", "w1", "w4", "w5"):
+            r, g, b = (int(x) for x in codes[w].split("48;2;")[1].split(";")[:3])
+            assert min(r, g, b) < 200  # a real tint, not near-white
+            assert (r > b) == (w in ("w0", "w1"))  # red for, blue against
+    else:
+        from rich.color import EIGHT_BIT_PALETTE
+
+        for w in ("w0", "w1", "w4", "w5"):
+            r, g, b = EIGHT_BIT_PALETTE[int(codes[w].split("48;5;")[1].split(";")[0])]
+            assert len({r, g, b}) > 1 and min(r, g, b) < 200  # not a grey, not near-white
+            assert (r > b) == (w in ("w0", "w1"))
+
+
+def test_the_cli_colours_a_16_colour_terminal(trained, tmp_path):
+    run = trained["cnn"].save(tmp_path / "run")
+    env = {**os.environ, "TERM": "xterm", "FORCE_COLOR": "1", "COLUMNS": "120"}
+    env.pop("COLORTERM", None)
+    env.pop("NO_COLOR", None)
+    res = subprocess.run([sys.executable, "-m", "embedlab", "explain", str(run),
+                          "alpha football beta", "--method", "occlusion", "--target", "science"],
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    assert "\x1b[1;97;44mfootball" in res.stdout  # strong evidence against: white on blue
+    assert "48;5;" not in res.stdout and "48;2;" not in res.stdout
+
+
+def test_attention_is_coloured_relative_to_the_uniform_weight():
+    """Nearly uniform attention shows no colour (it used to be scaled to its maximum, so it
+    looked strong); a peak at 4x the uniform weight gets the full colour; the legend says so."""
+    import re
+
+    def coloured(e: Explanation) -> list[str]:
+        spans = re.findall(r'<span title="(w\d+):[^"]*" style="([^"]*)"', render_html(e))
+        assert len(spans) == len(e.tokens)
+        return [w for w, style in spans if "background" in style]
+
+    flat = _made([0.26, 0.25, 0.25, 0.24], kind="attention")
+    assert coloured(flat) == [] and "uniform weight 1/4" in render_html(flat)
+    peaked = _made([0.04] * 10 + [0.6], kind="attention")
+    assert coloured(peaked) == ["w10"]
+    assert "background:rgb(123,50,148)" in render_html(peaked)  # 0.6 > 4/11: full colour
+
+
+def test_global_view_is_per_occurrence_frequency_aware_and_drawn(trained, tmp_path):
+    from typer.testing import CliRunner
+
+    from embedlab.cli import app
+    from embedlab.explain import global_explanation
+
+    g = global_explanation(trained["fasttext"].predictor_, HELD_OUT[0], top=5, min_count=3)
+    for cls, terms in g.classes.items():
+        assert terms[0][0] == KEYS[cls]
+        assert all(n >= 3 for _, _, n, _ in terms)
+        means = [abs(m) for _, m, _, _ in terms]
+        assert means == sorted(means, reverse=True)
+    assert sum(g.predicted.values()) == g.texts == len(HELD_OUT[0])
+    assert "mean contribution" in g.caption()
+    rare = global_explanation(trained["fasttext"].predictor_, HELD_OUT[0], top=50, min_count=31)
+    assert all(terms == [] for terms in rare.classes.values())  # nobody seen 31 times in 30 texts
+
+    run = trained["cnn"].save(tmp_path / "run")
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(HELD_OUT[0]) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["explain", str(run), "--global", "--file", str(texts),
+                              "--min-count", "2", "--png", str(tmp_path / "g.png"),
+                              "--html", str(tmp_path / "g.html"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "g.png").stat().st_size > 10_000
+    page = (tmp_path / "g.html").read_text(encoding="utf-8")
+    assert page.count('class="embedlab-global-class"') == len(KEYS)
+    assert all(k in page for k in KEYS.values()) and "https://" not in page
+    res = runner.invoke(app, ["explain", str(run), "--faithfulness", "--file", str(texts),
+                              "--html", str(tmp_path / "f.html")])
+    assert res.exit_code == 1 and "not --html" in res.output

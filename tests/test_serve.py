@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,21 @@ def test_models_list_and_card_come_from_the_run_files(client, run_dir):
     assert card["checksum"]["manifest_sha256"] == checksum
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert card["checksum"]["files"] == {k: v["sha256"] for k, v in manifest["files"].items()}
+
+
+def test_card_offers_held_out_examples_and_the_units_of_each_method(client):
+    from embedlab.data import load_dataset
+
+    card = strict_json(client.get("/v1/models/ag"))
+    examples = card["examples"]
+    assert examples["source"] == "ag_news_sample/test" and examples["note"] is None
+    assert [e["label"] for e in examples["texts"]] == card["classes"]  # one per class
+    test = load_dataset("ag_news_sample", "test")
+    truth = dict(zip(test.texts, test.labels))
+    assert all(truth[e["text"]] == e["label"] for e in examples["texts"])
+    info = card["explanations"]
+    assert set(info["units"]) == set(info["methods"]) - {"auto"}
+    assert "logit" in info["units"]["ig"] and "logit" in info["units"]["occlusion"]
 
 
 def test_card_of_a_run_without_metrics_and_with_nan_is_valid_json(run_dir, tmp_path):
@@ -329,6 +345,18 @@ def test_metrics_count_requests_texts_errors_and_latency(run_dir):
 
 def test_docs_openapi_and_page(client):
     assert client.get("/docs").status_code == 200
+    # Swagger UI and ReDoc load their assets from this server, never from a CDN
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assert "http://" not in html and "https://" not in html and "fonts.googleapis" not in html
+        urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert len(urls) >= 2 and all(u.startswith("/docs-assets/") for u in urls), urls
+        for u in urls:
+            r = client.get(u)
+            assert r.status_code == 200 and len(r.content) > 1000, u
+    assert client.get("/docs-assets/swagger-ui-bundle.js").headers["content-type"].startswith(
+        "text/javascript")
+    assert client.get("/docs-assets/core.py").status_code == 404
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/healthz", "/readyz", "/v1/models", "/v1/models/{name}", "/v1/models/{name}/predict",
             "/v1/models/{name}/explain", "/metrics"} <= set(paths)

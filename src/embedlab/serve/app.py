@@ -6,7 +6,8 @@ assembles the app from the routers in :mod:`embedlab.serve.routes`, the error ha
 endpoints are plain ``def`` functions, so FastAPI runs them in its thread pool and the event loop
 keeps answering other requests (health checks, metrics) meanwhile. Every error is JSON
 ``{"detail": "<one line>"}`` (422s also list ``errors``); bad input is never a 500.
-``/docs`` (Swagger UI) loads its assets from this server, not a CDN (:mod:`.routes.docs`).
+``/docs`` (Swagger UI) and ``/redoc`` load their assets from this server, not a CDN
+(:mod:`.routes.docs`).
 ``embedlab serve`` runs it under uvicorn.
 """
 
@@ -49,8 +50,7 @@ def create_app(run_dirs: Mapping[str, str | Path] | Iterable[str | Path], *,
     from embedlab.explain.explainer import METHODS
 
     predict_request, explain_request = request_models(limits, ["auto", *METHODS])
-    # /docs is served by routes/docs.py with Swagger UI's assets from the package (no CDN); ReDoc
-    # would load its script from a CDN, so it is not offered
+    # /docs and /redoc are served by routes/docs.py with their assets from a package (no CDN)
     app = FastAPI(
         docs_url=None,
         redoc_url=None,
