@@ -1,5 +1,6 @@
 """The web page in a real browser: Debian's headless Chromium driven by selenium against
-`embedlab serve` running in a subprocess on a free loopback port."""
+`embedlab serve` running in a subprocess on a free loopback port. The browser resolves no host
+but 127.0.0.1 (the network is off for it), so everything the page and /docs show is local."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ def browser(tmp_path_factory):
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage", "--window-size=1280,860",
+                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                  f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
@@ -94,7 +96,7 @@ def test_page_classifies_typed_text_and_shows_the_card(server, browser, tmp_path
     ranked = browser.find_elements(By.CSS_SELECTOR, "#ranked li")
     assert len(ranked) == 10
     explained = httpx.post(f"{server}/v1/models/ag-news/explain", json={"text": text}, timeout=60).json()
-    best = max(explained["tokens"], key=lambda t: t["score"])
+    best = max(explained["tokens"], key=lambda t: abs(t["score"]))  # ranked by |score|
     assert ranked[0].find_element(By.CSS_SELECTOR, ".w").text == text[best["start"]:best["end"]]
     assert "method ig" in browser.find_element(By.ID, "legend").text
     # the page shows what the API says
@@ -115,3 +117,103 @@ def test_page_classifies_typed_text_and_shows_the_card(server, browser, tmp_path
     browser.find_element(By.ID, "submit").click()
     wait.until(lambda d: d.find_element(By.ID, "error").is_displayed())
     assert browser.find_element(By.ID, "error").text == "Type a text first."
+
+
+def _classify(browser, server: str, text: str, width: int | None = None) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if width is not None:  # the viewport of a phone-sized window (headless windows have a minimum)
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    wait = WebDriverWait(browser, 30)
+    browser.get(server + "/")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#examples button"))
+    box = browser.find_element(By.ID, "text")
+    box.clear()
+    box.send_keys(text)
+    browser.find_element(By.ID, "submit").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ranked li"))
+
+
+def test_clicking_a_class_explains_it_and_ngrams_are_listed(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    wait = WebDriverWait(browser, 30)
+    text = "Oil prices climb and stocks fall as investors sell shares of the bank"
+    _classify(browser, server, text)
+    explanation = browser.find_element(By.ID, "explanation")
+    predicted = browser.find_element(By.ID, "label").text
+    assert explanation.get_attribute("data-explained") == predicted
+    other = browser.find_elements(By.CSS_SELECTOR, "#bars .bar")[-1]  # the least probable class
+    target = other.get_attribute("data-label")
+    other.click()
+    wait.until(lambda d: explanation.get_attribute("data-explained") == target)
+    wait.until(lambda d: explanation.get_attribute("aria-busy") == "false")
+    assert browser.find_element(By.ID, "explain-title").text.lower() == f"why not {target}?".lower()
+    assert "explained" in other.get_attribute("class")
+    api = httpx.post(f"{server}/v1/models/ag-news/explain", json={"text": text, "target": target},
+                     timeout=60).json()
+    assert api["explained"] == target
+    best = max(api["tokens"], key=lambda t: abs(t["score"]))
+    first = browser.find_element(By.CSS_SELECTOR, "#ranked li .w").text
+    assert first == text[best["start"]:best["end"]]
+    assert "logit" in browser.find_element(By.ID, "units").text  # ig: what the scores measure
+    assert "unknown word" in browser.find_element(By.ID, "legend").text
+    # the method's n-grams (cnn: the windows the filters' max-pool chose), for the same class
+    Select(browser.find_element(By.ID, "method")).select_by_value("ngrams")
+    wait.until(lambda d: d.find_element(By.ID, "ngrams-box").is_displayed())
+    wait.until(lambda d: explanation.get_attribute("aria-busy") == "false")
+    grams = browser.find_elements(By.CSS_SELECTOR, "#ngrams li")
+    api = httpx.post(f"{server}/v1/models/ag-news/explain",
+                     json={"text": text, "target": target, "method": "ngrams"}, timeout=60).json()
+    assert len(grams) == min(10, len(api["ngrams"])) > 0
+    top = max(api["ngrams"], key=lambda g: abs(g["score"]))
+    assert grams[0].find_element(By.CSS_SELECTOR, ".w").text == text[top["start"]:top["end"]]
+    assert explanation.get_attribute("data-explained") == target
+    # back to the predicted class
+    browser.find_element(By.ID, "explain-predicted").click()
+    wait.until(lambda d: explanation.get_attribute("data-explained") == predicted)
+    browser.save_screenshot(str(tmp_path / "why-not.png"))
+
+
+def test_page_fits_a_420px_screen_and_long_texts_scroll(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    long = " ".join(["Stocks fall as oil prices climb and investors sell shares."] * 60)
+    try:
+        _classify(browser, server, "placeholder", width=420)
+        browser.execute_script("document.getElementById('text').value = arguments[0]", long)
+        browser.find_element(By.ID, "submit").click()
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "cut-note").is_displayed())
+        size = browser.execute_script(
+            "const h = document.querySelector('header'); const box = document.getElementById('highlight');"
+            "return [document.documentElement.scrollWidth, window.innerWidth, h.scrollWidth,"
+            " h.clientWidth, box.scrollHeight, box.clientHeight];")
+        assert size[1] == 420 and size[0] <= 420 and size[2] <= size[3], size
+        assert size[4] > size[5] > 0  # the highlight box is capped and scrolls
+        note = browser.find_element(By.ID, "cut-note")
+        verdict = browser.find_element(By.ID, "label")
+        assert "first 400 of 660 tokens" in note.text  # 60 × (10 words and a full stop)
+        assert 0 < note.location["y"] - verdict.location["y"] < 80  # beside the verdict
+        browser.save_screenshot(str(tmp_path / "page-420.png"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_api_docs_render_with_the_network_off(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server + "/docs")
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock"))
+    paths = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")]
+    assert "/v1/models/{name}/explain" in paths
+    loaded = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name)")
+    assert loaded and all(u.startswith(server + "/") for u in loaded), loaded
