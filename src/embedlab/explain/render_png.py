@@ -196,7 +196,9 @@ def global_png(report: GlobalExplanation, path: str | Path) -> Path:
     rows = -(-len(classes) // cols) or 1
     longest = max((len(v) for v in report.classes.values()), default=1) or 1
     fig = _figure(6.2 * cols, 1.0 + rows * (0.9 + 0.27 * longest))
-    limit = max((abs(t[1]) for v in report.classes.values() for t in v), default=1.0) or 1.0
+    means = [t[1] for v in report.classes.values() for t in v] or [1.0]
+    low, high = min(min(means), 0.0), max(max(means), 0.0)
+    pad = 0.05 * ((high - low) or 1.0)
     for i, c in enumerate(classes or [""]):
         ax = fig.add_subplot(rows, cols, i + 1)
         terms = report.classes.get(c, [])
@@ -206,7 +208,7 @@ def global_png(report: GlobalExplanation, path: str | Path) -> Path:
         ax.set_yticks(y, [f"{_short(str(t[0]))} ({t[2]})" for t in terms], fontsize=8)
         ax.invert_yaxis()
         ax.axvline(0, color="#444", linewidth=0.8)
-        ax.set_xlim(-1.05 * limit, 1.05 * limit)
+        ax.set_xlim(low - pad, high + pad)  # one axis for every class, 0 always shown
         ax.set_title(f"{c}: {report.predicted.get(c, 0)} texts predicted", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
         if not terms:
