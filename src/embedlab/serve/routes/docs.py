@@ -9,6 +9,7 @@ package both pages fall back to FastAPI's defaults, which load the assets from a
 """
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -34,26 +35,24 @@ def router(openapi_url: str, title: str) -> APIRouter:
     api = APIRouter()
     assets = bundle_dir()
 
+    def local(request: Request, **names: str) -> dict[str, Any]:
+        """The schema URL, and each asset's URL under this server (none without the package)."""
+        root = request.scope.get("root_path", "").rstrip("/")
+        urls: dict[str, Any] = {"openapi_url": root + openapi_url}
+        if assets is not None:
+            urls |= {key: f"{root}{ASSETS}/{name}" for key, name in names.items()}
+        return urls
+
     @api.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "").rstrip("/")
-        if assets is None:
-            return get_swagger_ui_html(openapi_url=root + openapi_url, title=f"{title} - API docs")
-        return get_swagger_ui_html(
-            openapi_url=root + openapi_url, title=f"{title} - API docs",
-            swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS}/favicon.png")
+        return get_swagger_ui_html(title=f"{title} - API docs", **local(
+            request, swagger_js_url="swagger-ui-bundle.js", swagger_css_url="swagger-ui.css",
+            swagger_favicon_url="favicon.png"))
 
     @api.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "").rstrip("/")
-        if assets is None:
-            return get_redoc_html(openapi_url=root + openapi_url, title=f"{title} - ReDoc")
-        return get_redoc_html(
-            openapi_url=root + openapi_url, title=f"{title} - ReDoc",
-            redoc_js_url=f"{root}{ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS}/favicon.png", with_google_fonts=False)
+        return get_redoc_html(title=f"{title} - ReDoc", with_google_fonts=False, **local(
+            request, redoc_js_url="redoc.standalone.js", redoc_favicon_url="favicon.png"))
 
     @api.get(ASSETS + "/{name}", include_in_schema=False)
     async def swagger_asset(name: str) -> FileResponse:
