@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedlab.explain.attention import LABEL as ATTENTION_LABEL
+from embedlab.explain.colours import FULL_AT_UNIFORM
 from embedlab.explain.explanation import Explanation
 
 if TYPE_CHECKING:
@@ -146,16 +147,21 @@ def attention_png(e: Explanation, path: str | Path) -> Path:
     weights = np.array([[e.tokens[i].score for i in idx]])
     fig = _figure(max(6.0, 0.6 * len(idx) + 1.5), 2.4)
     ax = fig.add_subplot()
-    image = ax.imshow(weights, aspect="auto", cmap="Purples", vmin=0,
-                      vmax=max(float(weights.max()), 1e-9))
+    # full colour at FULL_AT_UNIFORM × the uniform weight (or the largest weight, if higher):
+    # never scaled to the largest weight alone, which makes nearly uniform weights look strong
+    n = len(e.seen) or 1
+    vmax = max(float(weights.max()), FULL_AT_UNIFORM / n, 1e-9)
+    image = ax.imshow(weights, aspect="auto", cmap="Purples", vmin=0, vmax=vmax)
     for j, v in enumerate(weights[0]):
         ax.text(j, 0, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                color="white" if v > 0.6 * weights.max() else "black")
+                color="white" if v > 0.6 * vmax else "black")
     ax.set_xticks(range(len(idx)), [_label(e, i) for i in idx], rotation=60, ha="right",
                   fontsize=8)
     ax.set_yticks([])
     ax.set_title(_title(e) + f"\n{ATTENTION_LABEL}", fontsize=10)
-    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="attention weight")
+    bar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02,
+                       label=f"attention weight (uniform 1/{n} = {1 / n:.2g}, marked)")
+    bar.ax.axhline(1 / n, color="#444", linewidth=1)
     return _save(fig, path)
 
 
