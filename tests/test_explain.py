@@ -484,6 +484,7 @@ def test_terminal_colours_keep_the_sign_and_fade_near_zero(system):
             assert (r > b) == (w in ("w0", "w1"))
 
 
+@pytest.mark.slow
 def test_the_cli_colours_a_16_colour_terminal(trained, tmp_path):
     run = trained["cnn"].save(tmp_path / "run")
     env = {**os.environ, "TERM": "xterm", "FORCE_COLOR": "1", "COLUMNS": "120"}
