@@ -161,6 +161,14 @@ def test_clicking_a_class_explains_it_and_ngrams_are_listed(server, browser, tmp
     first = browser.find_element(By.CSS_SELECTOR, "#ranked li .w").text
     assert first == text[best["start"]:best["end"]]
     assert "logit" in browser.find_element(By.ID, "units").text  # ig: what the scores measure
+    # the page's colour rule is explain/colours.py's: no colour under a tenth of the largest |score|
+    from embedlab.explain import Explanation
+    from embedlab.explain.colours import strengths, tint
+
+    tokens = browser.find_elements(By.CSS_SELECTOR, "#highlight .tok")
+    expected = [tint(a) is not None for a in strengths(Explanation.from_dict(api))]
+    assert ["background" in (t.get_attribute("style") or "") for t in tokens] == expected
+    assert True in expected and False in expected
     assert "unknown word" in browser.find_element(By.ID, "legend").text
     # the method's n-grams (cnn: the windows the filters' max-pool chose), for the same class
     Select(browser.find_element(By.ID, "method")).select_by_value("ngrams")
