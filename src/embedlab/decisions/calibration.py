@@ -1,0 +1,166 @@
+"""Temperature scaling and the figures that say whether probabilities mean what they say.
+
+Temperature scaling (Guo et al. 2017) divides the logits by one number ``T`` fitted on held-out
+data to minimise the negative log-likelihood; it never changes the arg-max, so accuracy is
+unchanged. For multi-label outputs (one sigmoid per label) each label gets its own ``T``.
+
+The figures are the usual three: expected calibration error (ECE, 15 equal-width bins of the
+top-label confidence), the Brier score (mean squared error of the probability vector against the
+one-hot truth) and the log loss, computed with scikit-learn where it has them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import expit, log_expit, log_softmax
+
+from embedlab.errors import DataError
+
+#: temperatures are searched on a log scale between these bounds
+T_BOUNDS = (0.05, 20.0)
+#: bins of :func:`expected_calibration_error`
+ECE_BINS = 15
+
+
+def _check(logits: np.ndarray, what: str) -> np.ndarray:
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.ndim != 2 or not len(logits):
+        raise DataError(f"{what}: expected logits of shape (n_texts, n_classes) with n_texts > 0, "
+                        f"found shape {logits.shape}")
+    if not np.isfinite(logits).all():
+        raise DataError(f"{what}: the logits hold nan or infinite values")
+    return logits
+
+
+def fit_temperature(logits: np.ndarray, y: Sequence[int] | np.ndarray) -> float:
+    """The ``T`` > 0 minimising the softmax NLL of ``logits / T`` for the true classes ``y``."""
+    z = _check(logits, "temperature scaling")
+    y = np.asarray(y, dtype=np.int64)
+    rows = np.arange(len(z))
+
+    def nll(log_t: float) -> float:
+        return float(-log_softmax(z / np.exp(log_t), axis=1)[rows, y].mean())
+
+    best = minimize_scalar(nll, bounds=tuple(np.log(T_BOUNDS)), method="bounded",
+                           options={"xatol": 1e-4})
+    return float(np.exp(best.x))
+
+
+def fit_label_temperatures(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """One ``T`` per label (column) minimising the binary NLL of ``sigmoid(logits / T)`` against
+    the 0/1 indicator matrix ``y`` (multi-label)."""
+    z = _check(logits, "temperature scaling")
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != z.shape:
+        raise DataError(f"temperature scaling: indicator matrix shape {y.shape} does not match "
+                        f"the logits {z.shape}")
+    temps = np.ones(z.shape[1])
+    for j in range(z.shape[1]):
+        zj, yj = z[:, j], y[:, j]
+
+        def nll(log_t: float, zj: np.ndarray = zj, yj: np.ndarray = yj) -> float:
+            s = zj / np.exp(log_t)
+            return float(-(yj * log_expit(s) + (1 - yj) * log_expit(-s)).mean())
+
+        best = minimize_scalar(nll, bounds=tuple(np.log(T_BOUNDS)), method="bounded",
+                               options={"xatol": 1e-4})
+        temps[j] = float(np.exp(best.x))
+    return temps
+
+
+def softmax_at(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Softmax probabilities of ``logits / temperature``."""
+    return np.exp(log_softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=1))
+
+
+def sigmoid_at(logits: np.ndarray, temperatures: np.ndarray | float = 1.0) -> np.ndarray:
+    """Per-label sigmoid probabilities of ``logits / temperatures`` (broadcast per column)."""
+    return expit(np.asarray(logits, dtype=np.float64) / np.asarray(temperatures))
+
+
+def expected_calibration_error(probs: np.ndarray, y: Sequence[int] | np.ndarray,
+                               bins: int = ECE_BINS) -> float:
+    """ECE of the top-label confidence: the bin-weighted mean |accuracy − confidence| over
+    ``bins`` equal-width confidence bins."""
+    probs = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(y)
+    conf = probs.max(1)
+    correct = probs.argmax(1) == y
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+    return float(ece)
+
+
+def reliability_bins(probs: np.ndarray, y: Sequence[int] | np.ndarray,
+                     bins: int = ECE_BINS) -> list[dict]:
+    """Per confidence bin: its range, count, mean confidence and accuracy (empty bins left out)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(y)
+    conf = probs.max(1)
+    correct = probs.argmax(1) == y
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
+    out = []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            out.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": int(mask.sum()),
+                        "confidence": float(conf[mask].mean()), "accuracy": float(correct[mask].mean())})
+    return out
+
+
+def calibration_figures(probs: np.ndarray, y: Sequence[int] | np.ndarray) -> dict[str, float]:
+    """``{"ece", "brier", "log_loss"}`` of single-label probabilities against classes ``y``."""
+    from sklearn.metrics import log_loss
+
+    probs = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    onehot = np.zeros_like(probs)
+    onehot[np.arange(len(y)), y] = 1.0
+    return {"ece": expected_calibration_error(probs, y),
+            "brier": float(((probs - onehot) ** 2).sum(1).mean()),
+            "log_loss": float(log_loss(y, probs, labels=list(range(probs.shape[1]))))}
+
+
+def multilabel_calibration_figures(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The same figures for independent per-label probabilities: each (text, label) cell is one
+    binary prediction (ECE over the cells' confidence in their predicted side)."""
+    p = np.clip(np.asarray(probs, dtype=np.float64).ravel(), 1e-12, 1 - 1e-12)
+    t = np.asarray(y, dtype=np.float64).ravel()
+    two = np.stack([1 - p, p], 1)
+    return {"ece": expected_calibration_error(two, t.astype(np.int64)),
+            "brier": float(((p - t) ** 2).mean()),
+            "log_loss": float(-(t * np.log(p) + (1 - t) * np.log(1 - p)).mean())}
+
+
+def plot_reliability(before: list[dict], after: list[dict] | None, out: str | Path,
+                     title: str = "reliability") -> Path:
+    """A reliability diagram: accuracy against confidence per bin, before (and after)
+    calibration, with the diagonal of perfect calibration and the bin counts as bar widths."""
+    from embedlab.training.plots import new_figure
+
+    fig = new_figure((5.2, 5.0))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot([0, 1], [0, 1], color="#888888", linestyle="--", linewidth=1, label="perfectly calibrated")
+    for bins, name, colour in ((before, "before", "#d62728"), (after, "after", "#1f77b4")):
+        if bins:
+            ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
+                    color=colour, label=f"{name} (per confidence bin)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence of the predicted class")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    out = Path(out)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
+    return out

@@ -1,0 +1,160 @@
+"""Calibration, conformal sets, risk–coverage and OOD scores on a real trained model's outputs
+(a bag model trained on TREC questions; scored on TREC's validation / test texts and on texts
+of other data sets)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embedlab.decisions.calibration import (
+    calibration_figures,
+    expected_calibration_error,
+    fit_label_temperatures,
+    fit_temperature,
+    multilabel_calibration_figures,
+    plot_reliability,
+    reliability_bins,
+    sigmoid_at,
+    softmax_at,
+)
+from embedlab.decisions.conformal import (
+    ConformalSets,
+    check_coverage,
+    plot_risk_coverage,
+    risk_coverage,
+    set_figures,
+)
+from embedlab.decisions.ood import OodDetector
+from embedlab.errors import ConfigError, DataError
+
+
+@pytest.fixture(scope="module")
+def trec_outputs():
+    """Logits of a fastText-style model trained on 3,000 TREC training questions (random 32-d
+    vectors), on 2,000 other training questions (calibration), on the remaining 452 training
+    questions (exchangeable with the calibration ones) and on the 500 test questions."""
+    from embedlab.config import RunConfig
+    from embedlab.data import load_dataset
+    from embedlab.training.run import fit
+
+    full = load_dataset("trec", "train")
+    order = np.random.default_rng(0).permutation(len(full.texts))
+    train, cal, rest = (full.subset(order[:3000]), full.subset(order[3000:5000]),
+                       full.subset(order[5000:]))
+    test = load_dataset("trec", "test")
+    cfg = RunConfig.from_dict({"model": {"name": "fasttext"}, "embeddings": {"dim": 32},
+                               "training": {"epochs": 8, "progress": False, "seed": 0}})
+    predictor = fit(cfg, train, None, sorted(set(full.labels))).predictor
+
+    def out(data):
+        enc = predictor.encode_arrays(data.texts)
+        index = {c: i for i, c in enumerate(predictor.classes)}
+        return (predictor._logits(enc, 256), np.array([index[y] for y in data.labels]),
+                enc.known, enc.lengths)
+
+    return predictor, out(cal), out(test), out(rest)
+
+
+def test_temperature_lowers_nll_and_keeps_every_argmax(trec_outputs):
+    _, (zc, yc, _, _), (zt, yt, _, _), _ = trec_outputs
+    # an over-confident copy of the same model: logits × 4
+    hot = zt * 4
+    t = fit_temperature(zc * 4, yc)
+    assert t == pytest.approx(4 * fit_temperature(zc, yc), rel=0.02)
+    before, after = calibration_figures(softmax_at(hot), yt), calibration_figures(softmax_at(hot, t), yt)
+    assert after["log_loss"] < before["log_loss"]
+    assert after["ece"] < before["ece"]
+    assert (softmax_at(hot, t).argmax(1) == softmax_at(hot).argmax(1)).all()
+
+
+def test_ece_is_zero_for_perfectly_calibrated_bins_and_large_for_overconfidence():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.5, 1.0, 20000)
+    y = (rng.uniform(size=p.size) < p).astype(int)  # class 1 is right with probability p
+    probs = np.stack([1 - p, p], 1)
+    target = np.where(y == 1, 1, 0)
+    assert expected_calibration_error(probs, target) < 0.02
+    over = np.stack([np.zeros_like(p), np.ones_like(p)], 1)
+    assert expected_calibration_error(over, target) > 0.2
+    assert sum(b["count"] for b in reliability_bins(probs, target)) == p.size
+
+
+def test_label_temperatures_fit_each_label(trec_outputs):
+    _, (zc, yc, _, _), _, _ = trec_outputs
+    y = np.eye(zc.shape[1])[yc]
+    scale = np.linspace(0.5, 4, zc.shape[1])
+    temps = fit_label_temperatures(zc * scale, y)
+    assert temps.shape == (zc.shape[1],)
+    # a label whose logits were scaled up needs a larger temperature than one scaled down
+    assert temps[-1] > temps[0]
+    before = multilabel_calibration_figures(sigmoid_at(zc * scale), y)
+    after = multilabel_calibration_figures(sigmoid_at(zc * scale, temps), y)
+    assert after["log_loss"] <= before["log_loss"]
+
+
+def test_conformal_sets_reach_the_asked_coverage(trec_outputs):
+    _, (zc, yc, _, _), _, (zt, yt, _, _) = trec_outputs
+    t = fit_temperature(zc, yc)
+    for coverage in (0.8, 0.9, 0.95):
+        sets = ConformalSets.fit(softmax_at(zc, t), yc, coverage)
+        got = set_figures(sets.sets(softmax_at(zt, t)), yt)
+        assert got["coverage"] >= coverage - 0.03, (coverage, got)
+        assert 0 <= got["empty"] <= 1 and got["mean_size"] >= 1 - got["empty"]
+    small = ConformalSets.fit(softmax_at(zc, t), yc, 0.8).sets(softmax_at(zt, t)).sum(1).mean()
+    large = ConformalSets.fit(softmax_at(zc, t), yc, 0.95).sets(softmax_at(zt, t)).sum(1).mean()
+    assert large > small
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, -0.1, "0.9"])
+def test_coverage_outside_the_open_interval_is_one_line_error(bad):
+    with pytest.raises(ConfigError, match="strictly between 0 and 1"):
+        check_coverage(bad)
+
+
+def test_coverage_needing_more_texts_than_calibration_has():
+    probs = np.full((10, 3), 1 / 3)
+    with pytest.raises(DataError, match="needs at least 99 calibration texts; the validation split has 10"):
+        ConformalSets.fit(probs, np.zeros(10, int), 0.99)
+
+
+def test_risk_coverage_curve_and_plot(trec_outputs, tmp_path):
+    _, _, (zt, yt, _, _), _ = trec_outputs
+    curve = risk_coverage(softmax_at(zt), yt)
+    risk = np.asarray(curve["risk"])
+    # answering only the most confident texts makes fewer errors than answering all of them
+    assert risk[len(risk) // 5] < risk[-1]
+    assert curve["coverage"][-1] == 1.0
+    png = plot_risk_coverage(curve, tmp_path / "rc.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rel = plot_reliability(reliability_bins(softmax_at(zt), yt), None, tmp_path / "rel.png")
+    assert rel.stat().st_size > 1000
+
+
+def test_ood_detector_flags_few_questions_and_many_other_texts(trec_outputs):
+    from embedlab.data import load_dataset
+
+    predictor, (zc, _, kc, lc), (zt, _, kt, lt), _ = trec_outputs
+    det = OodDetector.fit(zc, kc, lc)
+    from sklearn.metrics import roc_auc_score
+
+    in_flagged = det.flags(zt, kt, lt).mean()
+    assert in_flagged <= 0.10
+    news = load_dataset("ag_news_sample", "train").texts[:300]
+    enc = predictor.encode_arrays(news)
+    zn = predictor._logits(enc, 256)
+    assert det.flags(zn, enc.known, enc.lengths).mean() > 3 * in_flagged
+    scores = np.r_[det.score(zt, kt, lt), det.score(zn, enc.known, enc.lengths)]
+    assert roc_auc_score(np.r_[np.zeros(len(zt)), np.ones(len(zn))], scores) > 0.8
+    again = OodDetector.from_dict(det.to_dict())
+    assert np.array_equal(again.score(zt, kt, lt), det.score(zt, kt, lt))
+
+
+def test_ood_detector_refuses_too_few_texts_and_bad_rate(trec_outputs):
+    _, (zc, _, kc, lc), _, _ = trec_outputs
+    with pytest.raises(DataError, match="at least 20"):
+        OodDetector.fit(zc[:5], kc[:5], lc[:5])
+    with pytest.raises(DataError, match="strictly between 0 and 1"):
+        OodDetector.fit(zc, kc, lc, alpha=1.0)
+    with pytest.raises(DataError, match="malformed"):
+        OodDetector.from_dict({"alpha": 0.05})
