@@ -34,11 +34,18 @@ def predict(
     json_lines: Annotated[bool, typer.Option(
         "--json", help="print one JSON object per text (label, probabilities, status, "
                        "known_words) instead of a table line")] = False,
+    coverage: Annotated[float | None, typer.Option(
+        help="also give each text's conformal prediction set: the classes that hold the true "
+             "one this often (e.g. 0.95) on texts like the validation split")] = None,
+    min_confidence: Annotated[float | None, typer.Option(
+        help="abstain (no label, status 'abstained') when the top probability is below this")] = None,
 ) -> None:
     """Predict the class of texts given as arguments, or of every row of a file (streamed).
 
     A text that preprocessing turns into no tokens (empty, blank, only removed punctuation) is
     an error when given as an argument; in a --file its row is kept with status 'empty'.
+    A run calibrated on a validation split flags texts unlike its training data (status
+    'out_of_distribution', the label is the model's guess).
     """
     from rich.markup import escape
 
@@ -55,16 +62,17 @@ def predict(
     predictor = load(run)
     if file is not None:
         _predict_file(predictor, file, out, text_column or ["text"], id_column, encoding, top_k,
-                      batch_size, overwrite, progress, json_lines)
+                      batch_size, overwrite, progress, json_lines, coverage, min_confidence)
         return
     from embedlab.inference.prediction import describe_empty
 
-    preds = predictor.predict(list(texts or []), batch_size=batch_size)
+    preds = predictor.predict(list(texts or []), batch_size=batch_size, coverage=coverage,
+                              min_confidence=min_confidence)
     empty = [i for i, p in enumerate(preds) if p.status == "empty"]
     if empty:
         raise DataError(describe_empty(empty))
     for i, (text, p) in enumerate(zip(texts or [], preds, strict=True)):
-        if p.status == "no_known_words":
+        if p.known_words == 0:
             err_console.print(f"[yellow]warning:[/] text {i}: no word is in the model's vocabulary; "
                               "the prediction is a guess", highlight=False, soft_wrap=True)
         if json_lines:
@@ -72,13 +80,23 @@ def predict(
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
             continue
         top = ", ".join(f"{c} {v:.3f}" for c, v in p.top(top_k))
-        console.print(f"[bold]{escape(p.label or '-')}[/]\t{escape(top)}\t{escape(text)}", highlight=False,
-                      markup=True, soft_wrap=True)
+        extra = _flag(p.status) + ("" if p.prediction_set is None
+                                   else escape(f" set={{{', '.join(p.prediction_set)}}}"))
+        console.print(f"[bold]{escape(p.label or '-')}[/]{extra}\t{escape(top)}\t{escape(text)}",
+                      highlight=False, markup=True, soft_wrap=True)
+
+
+def _flag(status: str) -> str:
+    """`` [status]`` for a status a reader must notice (empty for ok)."""
+    from rich.markup import escape
+
+    return "" if status in ("ok", "no_known_words") else escape(f" [{status}]")
 
 
 def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[str],
                   id_column: str | None, encoding: str, top_k: int, batch_size: int,
-                  overwrite: bool, progress: bool | None, json_lines: bool) -> None:
+                  overwrite: bool, progress: bool | None, json_lines: bool,
+                  coverage: float | None, min_confidence: float | None) -> None:
     from rich.markup import escape
 
     from embedlab.inference.files import iter_predictions, output_records, predict_file
@@ -86,7 +104,8 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
     if out is not None:
         report = predict_file(predictor, file, out, text_columns=text_columns, id_column=id_column,
                               encoding=encoding, top_k=top_k, overwrite=overwrite,
-                              progress=progress, batch_size=batch_size)
+                              progress=progress, batch_size=batch_size, coverage=coverage,
+                              min_confidence=min_confidence)
         console.print(f"wrote {report.rows:,} predictions to {out} in {report.seconds:.1f}s "
                       f"({report.texts_per_s:,.0f} texts/s)", highlight=False)
         if report.empty or report.no_known_words:
@@ -95,7 +114,8 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
                               "(status 'no_known_words')", highlight=False, soft_wrap=True)
         return
     for chunk in iter_predictions(predictor, file, text_columns=text_columns, id_column=id_column,
-                                  encoding=encoding, top_k=top_k, batch_size=batch_size):
+                                  encoding=encoding, top_k=top_k, batch_size=batch_size,
+                                  coverage=coverage, min_confidence=min_confidence):
         if json_lines:
             k = min(top_k, len(predictor.classes))
             sys.stdout.writelines(json.dumps(r, ensure_ascii=False) + "\n"
@@ -104,7 +124,10 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
         for j, row_id in enumerate(chunk.ids):
             top = ", ".join(f"{c} {v:.3f}" for c, v in zip(chunk.top_labels[j], chunk.top_probs[j],
                                                                   strict=True))
-            label = chunk.top_labels[j][0] if chunk.top_labels[j] else "-"
+            label = (chunk.labels[j] if chunk.labels is not None
+                     else chunk.top_labels[j][0] if chunk.top_labels[j] else None) or "-"
             flag = "" if chunk.status[j] == "ok" else escape(f" [{chunk.status[j]}]")
+            if chunk.prediction_sets is not None and chunk.status[j] != "empty":
+                flag += escape(f" set={{{', '.join(chunk.prediction_sets[j])}}}")
             console.print(f"{escape(str(row_id))}\t[bold]{escape(label)}[/]{flag}\t{escape(top)}\t"
                           f"{escape(chunk.texts[j])}", highlight=False, markup=True, soft_wrap=True)

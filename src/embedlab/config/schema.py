@@ -129,7 +129,20 @@ class TrainConfig(_Strict):
     lr_factor: float = Field(0.1, gt=0, lt=1)
     clip_grad_norm: float | None = Field(5.0, gt=0, description="max norm of the dense gradients; "
                                          "None disables clipping")
-    class_weights: Literal["none", "balanced"] = "none"
+    class_weights: Literal["none", "balanced"] | dict[str, float] = Field(
+        "none", description="loss weight per class: none, balanced (n / (classes x count), as "
+        "scikit-learn), or a weight per class name (classes left out weigh 1)")
+    oversample: bool = Field(False, description="resample the training rows of every class, "
+                             "with replacement and seeded, up to the largest class's count")
+
+    @field_validator("class_weights")
+    @classmethod
+    def _weights(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for name, weight in value.items():
+                if not weight > 0:
+                    raise ValueError(f"the weight of class '{name}' must be > 0, found {weight}")
+        return value
     seed: int = 0
     threads: int | None = Field(None, ge=1, description="torch CPU threads while training (None: "
                                 "the model's default, else torch's)")
@@ -146,6 +159,22 @@ class TrainConfig(_Strict):
         return value
 
 
+class DecisionsConfig(_Strict):
+    """What a run fits on its validation split to make decisions (:mod:`embedlab.decisions`):
+    calibrated probabilities, conformal prediction sets, out-of-distribution flags and an
+    optional per-class correction for imbalanced classes."""
+
+    calibration: Literal["temperature", "none"] = Field(
+        "temperature", description="temperature scaling fitted on the validation split "
+        "(needs one), or none")
+    class_bias: Literal["none", "macro_f1"] = Field(
+        "none", description="macro_f1: a per-class logit offset chosen on the validation split "
+        "for macro-F1 (a prior correction for rare classes)")
+    ood_false_flag_rate: float | None = Field(
+        0.05, gt=0, lt=1, description="share of validation texts the out-of-distribution "
+        "detector may flag (its threshold); None: no detector")
+
+
 class RunConfig(_Strict):
     """Everything needed to reproduce a run."""
 
@@ -155,6 +184,7 @@ class RunConfig(_Strict):
     embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainConfig = Field(default_factory=TrainConfig)
+    decisions: DecisionsConfig = Field(default_factory=DecisionsConfig)
 
     # ----- construction --------------------------------------------------------------------
     @classmethod

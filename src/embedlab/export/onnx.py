@@ -107,6 +107,11 @@ def _write_files(predictor: Predictor, tmp: Path, opset: int) -> dict:
     predictor.labels.save(tmp / "labels.json")
     (tmp / "preprocess.json").write_text(
         json.dumps(predictor.preprocessor.config.model_dump(), indent=1), encoding="utf-8")
+    if predictor.decisions is not None:  # calibration, sets and OOD travel with the export
+        from embedlab.decisions.fitted import DECISIONS_FILE
+
+        (tmp / DECISIONS_FILE).write_text(json.dumps(predictor.decisions.to_dict()),
+                                          encoding="utf-8")
     params = predictor.model_info.get("params", {})
     info = {
         "format": EXPORT_FORMAT,
@@ -119,7 +124,8 @@ def _write_files(predictor: Predictor, tmp: Path, opset: int) -> dict:
         "input": {"name": "ids", "dtype": "int64", "shape": ["batch", "time"], "pad_id": 0,
                   "unk_id": 1},
         "output": {"name": "logits", "shape": ["batch", len(predictor.classes)],
-                   "probabilities": "softmax over the last axis"},
+                   "probabilities": "softmax over the last axis" if predictor.decisions is None
+                   else "softmax of (logits + class_bias) / temperature, from decisions.json"},
         "fixed_length": predictor.fixed_length,
         "min_length": min_length,
         "max_length": predictor.vocab.config.max_length,
@@ -142,9 +148,7 @@ def compare(predictor: Predictor, exported: OnnxPredictor, texts: list[str]) -> 
     reference = predictor.predict_proba(texts)
     diffs = [np.abs(exported.predict_proba(texts) - reference).max()]
     padded = exported.encode_arrays(texts)
-    logits = exported.run_ids(padded.ids)
-    z = np.exp(logits - logits.max(1, keepdims=True))
-    diffs.append(np.abs(z / z.sum(1, keepdims=True) - reference).max())
+    diffs.append(np.abs(exported.calibrated(exported.run_ids(padded.ids)) - reference).max())
     few = texts[:16]
     diffs.append(np.abs(exported.predict_proba(few, batch_size=1) - reference[:16]).max())
     return float(max(diffs))

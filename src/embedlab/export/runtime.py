@@ -2,7 +2,8 @@
 
 An export directory holds ``model.onnx`` (input ``ids`` int64 ``[batch, time]``, output
 ``logits`` ``[batch, classes]``; both axes dynamic), ``vocab.json``, ``labels.json``,
-``preprocess.json``, ``export.json`` (architecture, lengths, n-gram hashing settings) and
+``preprocess.json``, ``export.json`` (architecture, lengths, n-gram hashing settings), the run's
+``decisions.json`` when it has one (calibration, conformal scores, OOD reference) and
 ``manifest.json`` (kind :data:`embedlab.kinds.EXPORT_KIND`, sha256 of every file, verified on load).
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from embedlab.atomic import MANIFEST, listed_file_problem, refuse_link
+from embedlab.decisions.fitted import read_decisions
 from embedlab.errors import ArtifactError, DataError, EmbedlabError
 from embedlab.inference.encoding import EncodedArrays, batch_width, length_sorted_batches
 from embedlab.inference.prediction import TextPredictor
@@ -71,8 +73,7 @@ class OnnxPredictor(TextPredictor):
         """Load an export (checksums verified unless ``verify=False``). ``threads`` caps
         onnxruntime's intra-op threads (default: onnxruntime's choice)."""
         d = Path(directory)
-        if verify:
-            verify_export(d)
+        listed = set(verify_export(d)["files"]) if verify else None
         try:
             import onnxruntime as ort
         except ImportError:
@@ -102,6 +103,7 @@ class OnnxPredictor(TextPredictor):
             raise ArtifactError(f"{d}: this export is damaged: labels.json lists {len(labels)} "
                                 f"labels but model.onnx gives {width} scores")
         predictor = cls(session, Preprocessor.from_config(pre), vocab, labels, info)
+        predictor.decisions = read_decisions(d, listed)
         predictor.path = d
         return predictor
 

@@ -7,8 +7,9 @@ one-column CSV/TSV a blank line is an empty cell too, elsewhere it is no record)
 TSV, JSON Lines (``.jsonl``, ``.ndjson``, ``.json``) or Parquet by the ``out`` suffix. Every
 input row gives exactly one output row, in order, carrying the ``id_column`` value (or the
 1-based row number), the top-k labels with their probabilities, ``status`` (``ok`` /
-``no_known_words`` / ``empty``) and ``known_words``. An empty text never aborts the run: its row
-gets status ``empty`` and no label. The output is written to a temporary file renamed into place
+``no_known_words`` / ``empty`` / ``out_of_distribution`` / ``abstained``) and ``known_words``
+(plus ``prediction_set`` with a coverage, ``ood_score`` for a run with a detector). An empty
+text never aborts the run: its row gets status ``empty`` and no label. The output is written to a temporary file renamed into place
 at the end, so an error or Ctrl-C leaves no partial output.
 """
 
@@ -23,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from embedlab.atomic import atomic_file, check_writable
 from embedlab.data.tables import CHUNK_ROWS, SUFFIXES, Chunk, parquet_rows, read_chunks
 from embedlab.errors import ArtifactError, ConfigError, DataError
@@ -37,7 +36,9 @@ WRITE_FORMATS = {suffix: "jsonl" if fmt == "json" else fmt for suffix, fmt in SU
 
 @dataclass
 class ChunkPredictions:
-    """Predictions of one chunk: ``top_labels[i]`` / ``top_probs[i]`` are empty for empty rows."""
+    """Predictions of one chunk: ``top_labels[i]`` / ``top_probs[i]`` are empty for empty rows;
+    ``labels[i]`` is the answer (None for an empty or abstained row); ``prediction_sets`` when a
+    coverage was asked, ``ood_scores`` when the run has an out-of-distribution detector."""
 
     ids: list[Any]
     texts: list[str]
@@ -45,6 +46,9 @@ class ChunkPredictions:
     known_words: list[int]
     top_labels: list[list[str]]
     top_probs: list[list[float]]
+    labels: list[str | None] | None = None
+    prediction_sets: list[list[str]] | None = None
+    ood_scores: list[float | None] | None = None
 
 
 @dataclass
@@ -64,66 +68,77 @@ class BatchReport:
 
 # ----- predicting -------------------------------------------------------------------------
 def predict_chunk(predictor: TextPredictor, chunk: Chunk, top_k: int,
-                  batch_size: int = INFERENCE_BATCH) -> ChunkPredictions:
-    """Top-k labels and probabilities for one chunk (empty texts get none)."""
-    enc = predictor.encode_arrays(chunk.texts)
-    keep = np.flatnonzero(enc.lengths > 0)
-    sub = enc.subset(keep)
-    probs = predictor.probabilities(sub, batch_size)
-    k = min(top_k, probs.shape[1])
-    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    top_p = np.take_along_axis(probs, order, 1)
-    classes = np.asarray(predictor.classes, dtype=object)
-    n = len(chunk.texts)
-    labels: list[list[str]] = [[] for _ in range(n)]
-    ps: list[list[float]] = [[] for _ in range(n)]
-    status = ["empty"] * n
-    known = enc.known.tolist()
-    for row, i in enumerate(keep.tolist()):
-        labels[i] = classes[order[row]].tolist()
-        ps[i] = top_p[row].tolist()
-        status[i] = "ok" if known[i] else "no_known_words"
-    return ChunkPredictions(chunk.ids, chunk.texts, status, known, labels, ps)
+                  batch_size: int = INFERENCE_BATCH, *, coverage: float | None = None,
+                  min_confidence: float | None = None) -> ChunkPredictions:
+    """Top-k labels and probabilities for one chunk (empty texts get none), with the statuses,
+    sets and OOD scores of :meth:`TextPredictor.predict_encoded`."""
+    preds = predictor.predict_encoded(predictor.encode_arrays(chunk.texts), batch_size,
+                                      coverage=coverage, min_confidence=min_confidence)
+    tops = [p.top(top_k) for p in preds]
+    has_ood = any(p.ood_score is not None for p in preds)
+    return ChunkPredictions(
+        chunk.ids, chunk.texts, [p.status for p in preds], [p.known_words for p in preds],
+        [[c for c, _ in t] for t in tops], [[v for _, v in t] for t in tops],
+        [p.label for p in preds],
+        None if coverage is None else [p.prediction_set or [] for p in preds],
+        [p.ood_score for p in preds] if has_ood else None)
 
 
 def iter_predictions(predictor: TextPredictor, path: str | Path, *, text_columns: Sequence[str] = ("text",),
                      id_column: str | None = None, encoding: str = "utf-8", top_k: int = 1,
-                     chunk_rows: int = CHUNK_ROWS,
-                     batch_size: int = INFERENCE_BATCH) -> Iterator[ChunkPredictions]:
+                     chunk_rows: int = CHUNK_ROWS, batch_size: int = INFERENCE_BATCH,
+                     coverage: float | None = None,
+                     min_confidence: float | None = None) -> Iterator[ChunkPredictions]:
     """Predict ``path`` chunk by chunk (memory bounded by the chunk, not the file)."""
+    predictor.set_threshold(coverage)  # a bad coverage fails before the file is read
     if top_k < 1:
         raise ConfigError(f"top_k must be at least 1, found {top_k}")
     rows = 0
     for chunk in read_chunks(path, text_columns, id_column, encoding, chunk_rows):
         rows += len(chunk.ids)
         if len(chunk.ids):
-            yield predict_chunk(predictor, chunk, top_k, batch_size)
+            yield predict_chunk(predictor, chunk, top_k, batch_size, coverage=coverage,
+                                min_confidence=min_confidence)
     if not rows:
         raise DataError(f"{path}: no rows to predict (the file is empty or holds a header only)")
 
 
 # ----- writing ----------------------------------------------------------------------------
-def _columns(id_name: str, k: int) -> list[str]:
+#: separator of the classes in the ``prediction_set`` column
+SET_SEPARATOR = "|"
+
+
+def _columns(id_name: str, k: int, sets: bool = False, ood: bool = False) -> list[str]:
     cols = [id_name, "label", "probability"]
     for i in range(2, k + 1):
         cols += [f"label_{i}", f"probability_{i}"]
-    return cols + ["status", "known_words"]
+    return (cols + ["status", "known_words"] + (["prediction_set"] if sets else [])
+            + (["ood_score"] if ood else []))
 
 
-def _records(p: ChunkPredictions, k: int) -> Iterator[list[Any]]:
+def _records(p: ChunkPredictions, k: int, sets: bool = False, ood: bool = False) -> Iterator[list[Any]]:
     for j in range(len(p.ids)):
         row: list[Any] = [p.ids[j]]
         labels, probs = p.top_labels[j], p.top_probs[j]
         for i in range(k):
             row += [labels[i], probs[i]] if i < len(labels) else [None, None]
+        if p.labels is not None:  # the answer: None when abstained (its probability kept)
+            row[1] = p.labels[j]
         row += [p.status[j], p.known_words[j]]
+        if sets:
+            row.append(None if p.status[j] == "empty" or p.prediction_sets is None
+                       else SET_SEPARATOR.join(p.prediction_sets[j]))
+        if ood:
+            row.append(None if p.ood_scores is None else p.ood_scores[j])
         yield row
 
 
 def output_records(p: ChunkPredictions, id_name: str, top_k: int) -> Iterator[dict[str, Any]]:
-    """The output rows of one chunk as dicts (the columns every output format has)."""
-    columns = _columns(id_name, top_k)
-    for row in _records(p, top_k):
+    """The output rows of one chunk as dicts (the columns every output format has, plus
+    ``prediction_set`` and ``ood_score`` when the chunk has them)."""
+    sets, ood = p.prediction_sets is not None, p.ood_scores is not None
+    columns = _columns(id_name, top_k, sets, ood)
+    for row in _records(p, top_k, sets, ood):
         yield dict(zip(columns, row, strict=True))
 
 
@@ -165,7 +180,7 @@ class _Writer:
                 else:
                     arrays.append(pa.array([None if v is None else str(v) for v in values],
                                            type=pa.string()))
-            elif name.startswith("probability"):
+            elif name.startswith("probability") or name == "ood_score":
                 arrays.append(pa.array(values, type=pa.float32()))
             elif name == "known_words":
                 arrays.append(pa.array(values, type=pa.int32()))
@@ -189,11 +204,14 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
                  text_columns: Sequence[str] = ("text",), id_column: str | None = None,
                  encoding: str = "utf-8", top_k: int = 1, overwrite: bool = False,
                  progress: bool | None = None, chunk_rows: int = CHUNK_ROWS,
-                 batch_size: int = INFERENCE_BATCH) -> BatchReport:
+                 batch_size: int = INFERENCE_BATCH, coverage: float | None = None,
+                 min_confidence: float | None = None) -> BatchReport:
     """Predict every row of ``path`` into ``out`` (format from its suffix), streaming.
 
     ``progress=None`` shows a bar with texts/s on stderr only when it is a terminal. ``out`` is
-    written atomically; an existing file is replaced only with ``overwrite``.
+    written atomically; an existing file is replaced only with ``overwrite``. ``coverage`` adds
+    a ``prediction_set`` column (classes joined by ``|``); a run with an out-of-distribution
+    detector adds ``ood_score``; ``min_confidence`` abstains (no label, status ``abstained``).
     """
     path, out = Path(path), Path(out)
     if top_k < 1:
@@ -209,7 +227,11 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
     if out.exists() and not out.is_file():
         raise ArtifactError(f"{out}: exists and is not a file")
     check_writable(out)
-    columns = _columns(id_column or "row", min(top_k, len(predictor.classes)))
+    predictor.set_threshold(coverage)  # a bad coverage fails before anything is written
+    k = min(top_k, len(predictor.classes))
+    sets = coverage is not None
+    ood = predictor.decisions is not None and predictor.decisions.ood is not None
+    columns = _columns(id_column or "row", k, sets, ood)
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
@@ -222,12 +244,13 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
     try:
         chunks = iter_predictions(predictor, path, text_columns=text_columns, id_column=id_column,
                                   encoding=encoding, top_k=top_k, chunk_rows=chunk_rows,
-                                  batch_size=batch_size)
+                                  batch_size=batch_size, coverage=coverage,
+                                  min_confidence=min_confidence)
         with atomic_file(out, overwrite=overwrite) as tmp:
             writer = _Writer(tmp, fmt, columns, row_numbers=id_column is None)
             try:
                 for p in chunks:
-                    writer.write(list(_records(p, len(columns) // 2 - 1)))
+                    writer.write(list(_records(p, k, sets, ood)))
                     rows += len(p.ids)
                     empty += p.status.count("empty")
                     unknown += p.status.count("no_known_words")

@@ -97,6 +97,11 @@ class Predictor(TextPredictor):
         self.labels.save(directory / "labels.json")
         (directory / "model.json").write_text(json.dumps(self.model_info, indent=1), encoding="utf-8")
         save_file(state, str(directory / "model.safetensors"), metadata={"format": "embedlab-model-v1"})
+        if self.decisions is not None:
+            from embedlab.decisions.fitted import DECISIONS_FILE
+
+            (directory / DECISIONS_FILE).write_text(json.dumps(self.decisions.to_dict()),
+                                                    encoding="utf-8")
 
     def save(self, out: str | Path, overwrite: bool = False) -> Path:
         from embedlab.artifacts import atomic_run_dir
@@ -121,10 +126,15 @@ class Predictor(TextPredictor):
         import embedlab.models  # noqa: F401 - import errors are bugs, not damaged files
 
         d = Path(directory)
+        listed = None
         if verify:
-            verify_run(d)
+            listed = set(verify_run(d)["files"])
         try:
-            return cls._read(d)
+            predictor = cls._read(d)
+            from embedlab.decisions.fitted import read_decisions
+
+            predictor.decisions = read_decisions(d, listed)
+            return predictor
         except EmbedlabError as e:
             raise _damaged(d, str(e)) from None
         except KeyError as e:

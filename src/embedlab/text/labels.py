@@ -1,16 +1,16 @@
-"""Label encoding (class name ↔ index, saved as JSON) and class weights."""
+"""Label encoding (class name ↔ index, saved as JSON), class weights and oversampling."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
 
 from embedlab.atomic import read_json
-from embedlab.errors import ArtifactError, DataError
+from embedlab.errors import ArtifactError, ConfigError, DataError, suggest
 
 FORMAT = "embedlab-labels-v1"
 
@@ -57,13 +57,35 @@ class LabelEncoder:
     def decode(self, ids: Sequence[int]) -> list[str]:
         return [self.classes[int(i)] for i in ids]
 
-    def class_weights(self, y: np.ndarray, mode: Literal["none", "balanced"] = "none") -> np.ndarray | None:
-        """``balanced``: n_samples / (n_classes * count), as scikit-learn; ``none``: None."""
+    def class_weights(self, y: np.ndarray,
+                      mode: Literal["none", "balanced"] | Mapping[str, float] = "none") -> np.ndarray | None:
+        """``balanced``: n_samples / (n_classes * count), as scikit-learn; ``none``: None; a
+        mapping: its weight per class name (1 for classes it leaves out; a name that is not a
+        class is a one-line :class:`ConfigError`)."""
+        if isinstance(mode, Mapping):
+            unknown = [name for name in mode if name not in self.classes]
+            if unknown:
+                raise ConfigError(f"training.class_weights: '{unknown[0]}' is not a class"
+                                  f"{suggest(unknown[0], self.classes)}; classes: "
+                                  f"{', '.join(self.classes[:20])}")
+            return np.array([float(mode.get(c, 1.0)) for c in self.classes], dtype=np.float32)
         if mode == "none":
             return None
         counts = np.bincount(y, minlength=len(self.classes)).astype(np.float64)
         counts[counts == 0] = 1.0
         return (len(y) / (len(self.classes) * counts)).astype(np.float32)
+
+    def oversampled(self, y: np.ndarray, seed: int) -> np.ndarray:
+        """Row indices that resample every class (with replacement, seeded) up to the largest
+        class's count: each row once, then random repeats of its class's rows."""
+        rng = np.random.default_rng(seed)
+        counts = np.bincount(y, minlength=len(self.classes))
+        top = int(counts.max())
+        rows = [np.arange(len(y))]
+        for k, c in enumerate(counts):
+            if 0 < c < top:
+                rows.append(rng.choice(np.flatnonzero(y == k), top - int(c), replace=True))
+        return np.concatenate(rows)
 
     def counts(self, y: np.ndarray) -> dict[str, int]:
         c = Counter(int(i) for i in y)

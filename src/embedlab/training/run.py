@@ -175,6 +175,12 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
     labels = LabelEncoder.fit(train.labels, order=class_order, source=train.source)
     y_train = labels.encode(train.labels, source=train.source)
     vocab = Vocabulary.fit(train_texts, config.vocab)
+    weights = labels.class_weights(y_train, config.training.class_weights)
+    if config.training.oversample:  # after the vocabulary: its counts are the real ones
+        rows = labels.oversampled(y_train, config.training.seed)
+        log.info("oversampling: %d training rows resampled to %d (every class up to the "
+                 "largest one's count)", len(y_train), len(rows))
+        train_texts, y_train = [train_texts[i] for i in rows], y_train[rows]
     spec, coverage = build_embedding_spec(config, vocab)
     check_model_memory(config, len(vocab), len(labels), spec.dim)
     model = build_model(config.model.name, vocab_size=len(vocab), num_classes=len(labels),
@@ -189,9 +195,8 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
     log.info("train %d texts, validation %d, vocabulary %d tokens, %d classes, model %s",
              len(train), len(validation) if validation else 0, len(vocab), len(labels),
              config.model.name)
-    trainer = Trainer(model, config.training,
-                      labels.class_weights(y_train, config.training.class_weights),
-                      on_epoch_end=on_epoch_end)
+    check_decisions(config, validation)
+    trainer = Trainer(model, config.training, weights, on_epoch_end=on_epoch_end)
     t0 = time.perf_counter()
     history = trainer.fit(enc_train, enc_val)
     seconds = time.perf_counter() - t0
@@ -199,7 +204,41 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
             "embedding_dim": spec.dim, "vocab_size": len(vocab), "num_classes": len(labels),
             "n_parameters": sum(p.numel() for p in model.parameters())}
     predictor = Predictor(config, pre, vocab, labels, model, info)
+    if validation is not None and len(validation):
+        predictor.decisions = fit_run_decisions(config, predictor, validation)
     return FitResult(predictor, history, trainer.best_epoch, seconds, coverage)
+
+
+def check_decisions(config: RunConfig, validation: TextDataset | None) -> None:
+    """Refuse, before training, decisions that need a validation split when there is none."""
+    if validation is not None and len(validation):
+        return
+    d = config.decisions
+    asked = [name for name, on in (("decisions.calibration=temperature", d.calibration == "temperature"),
+                                   ("decisions.class_bias=macro_f1", d.class_bias == "macro_f1"))
+             if on]
+    if asked:
+        raise ConfigError(f"{asked[0]} is fitted on the validation split, and this run has none; "
+                          "keep a validation split (data.val_size > 0) or set it to none")
+    log.info("no validation split: probabilities are not calibrated, and there are no "
+             "prediction sets or out-of-distribution flags")
+
+
+def fit_run_decisions(config: RunConfig, predictor: Predictor, validation: TextDataset):
+    """The run's :class:`~embedlab.decisions.fitted.Decisions`, fitted on the validation
+    split's logits (the predictor's own encoding and forward pass)."""
+    from embedlab.decisions.fitted import fit_decisions
+
+    enc = predictor.encode_arrays(validation.texts)
+    y = predictor.labels.encode(validation.labels, source=validation.source)
+    d = config.decisions
+    dec = fit_decisions(predictor.logits(enc), y, enc.known, enc.lengths,
+                        calibrate=d.calibration != "none", class_bias=d.class_bias == "macro_f1",
+                        ood_rate=d.ood_false_flag_rate)
+    log.info("decisions on %d validation texts: temperature %.3f (ECE %.3f -> %.3f)%s",
+             len(y), dec.temperature, dec.figures["before"]["ece"], dec.figures["after"]["ece"],
+             ", per-class bias for macro-F1" if dec.class_bias is not None else "")
+    return dec
 
 
 #: bytes per parameter while training: float32 weights, gradients and Adam's two moments
@@ -263,6 +302,22 @@ def predictor_metrics(predictor: TextPredictor, data: TextDataset) -> dict:
     return m
 
 
+def decision_metrics(predictor: TextPredictor, data: TextDataset | None,
+                     split: str = "test") -> dict | None:
+    """Calibration before / after (ECE, Brier, log loss, reliability bins), conformal sets at
+    90 % and 95 % (coverage, mean size) and the risk–coverage AURC of a predictor with fitted
+    decisions on labelled ``data``; None without decisions or data."""
+    if predictor.decisions is None or data is None or not len(data):
+        return None
+    from embedlab.decisions.fitted import decision_figures
+
+    enc = predictor.encode_arrays(data.texts)
+    out = decision_figures(predictor.decisions, predictor.logits(enc),
+                           predictor.labels.encode(data.labels, source=data.source))
+    out["split"] = split
+    return out
+
+
 def train_run(config: RunConfig, out: str | Path | None = None, overwrite: bool = False,
               splits: Splits | None = None, *,
               on_epoch_end: EpochCallback | None = None) -> RunResult:
@@ -301,6 +356,10 @@ def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
         metrics["validation"] = predictor_metrics(result.predictor, splits.validation)
     if splits.test is not None:
         metrics["test"] = predictor_metrics(result.predictor, splits.test)
+    decisions = (decision_metrics(result.predictor, splits.test, "test") if splits.test is not None
+                 else decision_metrics(result.predictor, splits.validation, "validation"))
+    if decisions is not None:
+        metrics["decisions"] = decisions
     if result.coverage is not None:
         metrics["embeddings_coverage"] = result.coverage
     if out is not None:
@@ -310,6 +369,12 @@ def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
             (tmp / "history.json").write_text(json.dumps(result.history, indent=1),
                                               encoding="utf-8")
             plot_learning_curves(result.history, tmp / "learning_curves.png")
+            if decisions is not None:
+                from embedlab.decisions.calibration import plot_reliability
+
+                plot_reliability(decisions["reliability_before"], decisions["reliability_after"],
+                                 tmp / "reliability.png",
+                                 f"reliability on the {decisions['split']} split")
             report = metrics.get("test") or metrics.get("validation")
             if report:
                 plot_confusion_matrix(report["confusion_matrix"], report["classes"],

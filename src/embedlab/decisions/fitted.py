@@ -1,0 +1,198 @@
+"""What a run learns on its validation split to make decisions: :class:`Decisions`.
+
+Fitted once at the end of training (:func:`fit_decisions`) from the model's validation logits,
+written to ``decisions.json`` in the run directory (plain JSON: no pickle) and applied by every
+predictor kind (PyTorch, ONNX) where probabilities are shown:
+
+* ``class_bias`` (optional, ``decisions.class_bias: macro_f1``): an additive per-class logit
+  correction chosen on validation to maximise macro-F1 — a prior correction for imbalanced
+  classes;
+* ``temperature``: temperature scaling of the (corrected) logits, fitted for log-likelihood;
+* ``conformal_scores``: the sorted split-conformal scores ``1 − p(true class)`` of the
+  validation texts, from which :meth:`Decisions.set_threshold` gives the threshold of any
+  coverage;
+* ``ood``: the reference scores of the out-of-distribution detector (:mod:`.ood`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedlab.decisions.calibration import (
+    calibration_figures,
+    fit_temperature,
+    reliability_bins,
+    softmax_at,
+)
+from embedlab.decisions.conformal import check_coverage
+from embedlab.decisions.ood import OodDetector
+from embedlab.errors import ArtifactError, DataError
+
+DECISIONS_FILE = "decisions.json"
+#: rounds of coordinate ascent of :func:`macro_f1_bias`
+BIAS_ROUNDS = 3
+#: candidate offsets (logit units) of :func:`macro_f1_bias`
+BIAS_GRID = np.linspace(-3.0, 3.0, 25)
+
+
+def macro_f1_bias(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-class additive logit offsets maximising macro-F1 of ``argmax(logits + bias)`` on
+    ``(logits, y)``, by coordinate ascent over :data:`BIAS_GRID` (ties keep the smaller move)."""
+    from sklearn.metrics import f1_score
+
+    z = np.asarray(logits, dtype=np.float64)
+    labels = list(range(z.shape[1]))
+    bias = np.zeros(z.shape[1])
+
+    def score(b: np.ndarray) -> float:
+        return float(f1_score(y, (z + b).argmax(1), labels=labels, average="macro", zero_division=0))
+
+    best = score(bias)
+    for _ in range(BIAS_ROUNDS):
+        moved = False
+        for k in labels:
+            for step in sorted(BIAS_GRID, key=abs):
+                trial = bias.copy()
+                trial[k] = step
+                s = score(trial)
+                if s > best + 1e-9:
+                    best, bias, moved = s, trial, True
+        if not moved:
+            break
+    return bias - bias.mean()
+
+
+@dataclass
+class Decisions:
+    """A run's fitted decision settings (see the module docstring)."""
+
+    temperature: float = 1.0
+    class_bias: list[float] | None = None
+    conformal_scores: list[float] = field(default_factory=list)
+    ood: OodDetector | None = None
+    #: calibration figures on the validation split (before / after) and its reliability bins
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def adjust(self, logits: np.ndarray) -> np.ndarray:
+        """Logits after the class bias (if any): what the temperature then scales."""
+        z = np.asarray(logits, dtype=np.float64)
+        return z + np.asarray(self.class_bias) if self.class_bias is not None else z
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities of raw ``logits``."""
+        return softmax_at(self.adjust(logits), self.temperature).astype(np.float32)
+
+    def set_threshold(self, coverage: float) -> float:
+        """The probability a class needs to enter a split-conformal set of ``coverage``."""
+        coverage = check_coverage(coverage)
+        n = len(self.conformal_scores)
+        rank = math.ceil((n + 1) * coverage)
+        if not n or rank > n:
+            need = math.ceil(coverage / (1 - coverage))
+            raise DataError(f"coverage {coverage:g} needs at least {need} validation texts; this "
+                            f"run was calibrated on {n}")
+        return 1.0 - self.conformal_scores[rank - 1]
+
+    def ood_scores(self, logits: np.ndarray, known: np.ndarray,
+                   lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(score, flagged)`` per text, or None when the run has no detector."""
+        if self.ood is None:
+            return None
+        z = self.adjust(logits)
+        return self.ood.score(z, known, lengths), self.ood.flags(z, known, lengths)
+
+    # ----- persistence -------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"format": "embedlab-decisions-v1", "temperature": self.temperature,
+                "class_bias": self.class_bias, "conformal_scores": self.conformal_scores,
+                "ood": self.ood.to_dict() if self.ood is not None else None,
+                "figures": self.figures}
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = DECISIONS_FILE) -> Decisions:
+        try:
+            if not isinstance(data, dict) or data.get("format") != "embedlab-decisions-v1":
+                raise ValueError("not an embedlab decisions file")
+            t = float(data["temperature"])
+            scores = [float(s) for s in data["conformal_scores"]]
+            bias = data.get("class_bias")
+            out = cls(t, None if bias is None else [float(b) for b in bias], scores,
+                      None if data.get("ood") is None else OodDetector.from_dict(data["ood"]),
+                      dict(data.get("figures") or {}))
+        except (KeyError, TypeError, ValueError, DataError) as e:
+            raise ArtifactError(f"{source}: malformed ({e})") from None
+        if not (math.isfinite(t) and t > 0) or not all(map(math.isfinite, scores)) \
+                or scores != sorted(scores):
+            raise ArtifactError(f"{source}: malformed (temperature must be finite and > 0, the "
+                                "conformal scores finite and sorted)")
+        return out
+
+
+def read_decisions(directory: Path, listed: set[str] | None = None) -> Decisions | None:
+    """The :class:`Decisions` in ``directory``'s ``decisions.json`` (a run or an export), or
+    None when it has none (no validation split, or written before decisions existed). With
+    ``listed`` (the manifest's files, already verified) a file the manifest does not list is
+    not read."""
+    from embedlab.atomic import read_json, refuse_link
+
+    path = Path(directory) / DECISIONS_FILE
+    if (listed is not None and DECISIONS_FILE not in listed) or not path.is_file():
+        return None
+    return Decisions.from_dict(read_json(refuse_link(path), "decisions"), DECISIONS_FILE)
+
+
+def fit_decisions(logits: np.ndarray, y: Sequence[int] | np.ndarray, known: np.ndarray,
+                  lengths: np.ndarray, *, calibrate: bool = True, class_bias: bool = False,
+                  ood_rate: float | None = 0.05) -> Decisions:
+    """Fit :class:`Decisions` on validation ``logits`` and classes ``y`` (``known`` / ``lengths``
+    of the encoded texts for the OOD detector)."""
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    if not len(z):
+        raise DataError("decisions: the validation split is empty; nothing to calibrate on")
+    bias = macro_f1_bias(z, y) if class_bias else None
+    dec = Decisions(class_bias=None if bias is None else bias.round(4).tolist())
+    adjusted = dec.adjust(z)
+    dec.temperature = fit_temperature(adjusted, y) if calibrate else 1.0
+    raw = softmax_at(adjusted)
+    probs = softmax_at(adjusted, dec.temperature)
+    dec.conformal_scores = np.sort(1.0 - probs[np.arange(len(y)), y]).tolist()
+    dec.figures = {"n": len(y), "before": calibration_figures(raw, y),
+                   "after": calibration_figures(probs, y),
+                   "reliability_before": reliability_bins(raw, y),
+                   "reliability_after": reliability_bins(probs, y)}
+    if ood_rate is not None and int((np.asarray(lengths) > 0).sum()) >= 20:
+        dec.ood = OodDetector.fit(adjusted, known, lengths, alpha=ood_rate,
+                                  temperature=dec.temperature)
+    return dec
+
+
+def decision_figures(dec: Decisions, logits: np.ndarray, y: Sequence[int] | np.ndarray) -> dict:
+    """How the fitted decisions do on labelled texts: calibration before / after (with the
+    reliability bins), the temperature, conformal sets at 90 % and 95 % (empirical coverage and
+    mean size) and the risk–coverage curve's AURC."""
+    from embedlab.decisions.conformal import risk_coverage, set_figures
+
+    y = np.asarray(y, dtype=np.int64)
+    adjusted = dec.adjust(logits)
+    raw, probs = softmax_at(adjusted), softmax_at(adjusted, dec.temperature)
+    out: dict[str, Any] = {"n": len(y), "temperature": dec.temperature,
+                           "before": calibration_figures(raw, y),
+                           "after": calibration_figures(probs, y),
+                           "reliability_before": reliability_bins(raw, y),
+                           "reliability_after": reliability_bins(probs, y), "sets": {}}
+    for coverage in (0.9, 0.95):
+        try:
+            threshold = dec.set_threshold(coverage)
+        except DataError:
+            continue
+        out["sets"][f"{coverage:g}"] = {"threshold": threshold,
+                                        **set_figures(probs >= threshold, y)}
+    out["aurc"] = risk_coverage(probs, y)["aurc"]
+    return out
