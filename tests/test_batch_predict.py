@@ -94,17 +94,20 @@ def test_blank_lines_and_empty_cells_keep_rows_aligned(predictor, tmp_path):
     src = tmp_path / "lines.txt"
     src.write_text("oil prices\n\n\nstriker scores\r\n\n")
     rows = read_output(predict_file(predictor, src, tmp_path / "o.csv").out)
-    assert [(r["row"], r["status"]) for r in rows] == [
-        ("1", "ok"), ("2", "empty"), ("3", "empty"), ("4", "ok"), ("5", "empty")]
+    # the rows' statuses are the Python API's ("ok", or "out_of_distribution" where the run's
+    # detector flags a two-word text), and the blank lines stay empty rows in place
+    api = [p.status for p in predictor.predict(["oil prices", "", "", "striker scores", ""])]
+    assert [(r["row"], r["status"]) for r in rows] == list(zip(["1", "2", "3", "4", "5"], api))
+    assert [s == "empty" for s in api] == [False, True, True, False, True]
     one_column = tmp_path / "one.csv"
     one_column.write_text("text\noil\n\nprices\n")
     rows = read_output(predict_file(predictor, one_column, tmp_path / "one.out.csv").out)
-    assert [(r["row"], r["status"]) for r in rows] == [("1", "ok"), ("2", "empty"), ("3", "ok")]
+    assert [(r["row"], r["status"] == "empty") for r in rows] == [("1", False), ("2", True), ("3", False)]
     table = tmp_path / "t.csv"
     table.write_text("title,body\noil,prices\n,\n,\"the\"\n")
     rows = read_output(predict_file(predictor, table, tmp_path / "t.out.jsonl",
                                     text_columns=["title", "body"]).out)
-    assert [r["status"] for r in rows] == ["ok", "empty", "ok"]
+    assert [r["status"] == "empty" for r in rows] == [False, True, False]
     assert rows[0]["known_words"] == 2 and rows[2]["known_words"] == 1
 
 
@@ -127,7 +130,7 @@ def test_bad_rows_and_interrupts_leave_no_output(predictor, tmp_path, monkeypatc
     good = tmp_path / "good.txt"
     good.write_text("oil prices\n" * 20)
     calls = []
-    original = type(predictor).probabilities
+    original = type(predictor)._logits
 
     def interrupted(self, enc, batch_size):
         calls.append(1)
@@ -135,7 +138,7 @@ def test_bad_rows_and_interrupts_leave_no_output(predictor, tmp_path, monkeypatc
             raise KeyboardInterrupt
         return original(self, enc, batch_size)
 
-    monkeypatch.setattr(type(predictor), "probabilities", interrupted)
+    monkeypatch.setattr(type(predictor), "_logits", interrupted)
     with pytest.raises(KeyboardInterrupt):
         predict_file(predictor, good, out, chunk_rows=5)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.txt", "ragged.csv"]
@@ -170,8 +173,9 @@ def test_cli_file_prediction(run_dir, tmp_path):
     assert r.exit_code == 0, r.output
     assert "wrote 3 predictions" in r.output and "1 empty row (status" in r.output
     rows = pq.read_table(out).to_pylist()
-    assert [(x["id"], x["status"]) for x in rows] == [("7", "ok"), ("8", "empty"), ("9", "ok")]
-    assert set(rows[0]) == {"id", "label", "probability", "status", "known_words"}
+    assert [(x["id"], x["status"] == "empty") for x in rows] == [("7", False), ("8", True), ("9", False)]
+    # ood_score: the run fitted an out-of-distribution detector on its validation split
+    assert set(rows[0]) == {"id", "label", "probability", "status", "known_words", "ood_score"}
     r = runner.invoke(app, args)
     assert r.exit_code == 1 and "--overwrite" in r.output
     r = runner.invoke(app, ["predict", str(run_dir), "--file", str(src), "--text-column", "q"])

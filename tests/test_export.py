@@ -91,7 +91,7 @@ def test_export_matches_pytorch(trained, ag_sample, tmp_path, key):
     manifest = json.loads((tmp_path / "x" / "manifest.json").read_text())
     assert manifest["kind"] == "embedlab-export"
     assert set(manifest["files"]) == {"model.onnx", "vocab.json", "labels.json",
-                                      "preprocess.json", "export.json"}
+                                      "preprocess.json", "export.json", "decisions.json"}
     info = json.loads((tmp_path / "x" / "export.json").read_text())
     assert info["family"] == name
     assert info["graph"] == ("conv1d" if name == "cnn" else "per-token")
@@ -193,7 +193,9 @@ def test_export_loads_and_predicts_without_torch(run_and_export):
     assert out[-1] == "TORCH False"
     preds = json.loads(out[0])
     reference = embedlab.load(run).predict(['Stocks fall as oil prices climb', '', 'qwxzzy'])
-    assert [p["status"] for p in preds] == ["ok", "empty", "no_known_words"]
+    assert [p["status"] for p in preds] == [p.status for p in reference]
+    assert [p["status"] for p in preds][1:] == ["empty", "no_known_words"]
+    assert preds[0]["ood_score"] == pytest.approx(reference[0].ood_score)
     assert preds[0]["label"] == reference[0].label
     assert abs(preds[0]["probabilities"][reference[0].label] - reference[0].score) < 1e-4
 
@@ -228,7 +230,7 @@ def test_cli_predicts_with_an_export_and_refuses_tampered_or_foreign_dirs(run_an
     given.write_text("\n  \n")
     r = runner.invoke(app, [*args, "--overwrite", "--texts", str(given)])
     assert r.exit_code == 1 and "no non-empty text to verify the export on" in r.output
-    assert embedlab.load(exported).predict(["oil"])[0].status == "ok"  # the old export is intact
+    assert embedlab.load(exported).predict(["oil"])[0].label is not None  # the old export is intact
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")

@@ -71,7 +71,9 @@ def test_empty_and_unknown_texts(run_dir):
     p = embedlab.load(run_dir)
     texts = ["Stocks fall as oil prices climb", "", "   ", "qwxzzy blorfty", "oil"]
     preds = p.predict(texts)
-    assert [x.status for x in preds] == ["ok", "empty", "empty", "no_known_words", "ok"]
+    # the one-word "oil" is predicted; the run's OOD detector may flag it (unlike a news text)
+    assert [x.status for x in preds][:4] == ["ok", "empty", "empty", "no_known_words"]
+    assert preds[4].label in p.classes and preds[4].status in ("ok", "out_of_distribution")
     assert preds[1].label is None and preds[1].probabilities == {} and preds[1].known_words == 0
     assert preds[3].label in p.classes and preds[3].known_words == 0
     in_vocab = sum(t in p.vocab for t in p.preprocessor.tokenize(texts[0]))

@@ -122,7 +122,10 @@ def test_early_stopping_restores_the_best_weights(ag_sample):
     from embedlab.data import stratified_split
     _, va, _ = stratified_split([str(v) for v in data.labels], val_size=0.25, test_size=0.0, seed=0)
     val = data.subset(va)
-    proba = clf.predictor_.predict_proba(val.texts)
+    # the raw softmax, as training measured it (predict_proba is calibrated afterwards)
+    logits = clf.predictor_.logits(clf.predictor_.encode_arrays(val.texts))
+    proba = np.exp(logits - logits.max(1, keepdims=True))
+    proba /= proba.sum(1, keepdims=True)
     y = clf.predictor_.labels.encode(val.labels)
     loss = float(-np.log(proba[np.arange(len(y)), y]).mean())
     assert loss == pytest.approx(best["val_loss"], rel=1e-4)

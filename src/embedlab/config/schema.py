@@ -164,9 +164,10 @@ class DecisionsConfig(_Strict):
     calibrated probabilities, conformal prediction sets, out-of-distribution flags and an
     optional per-class correction for imbalanced classes."""
 
-    calibration: Literal["temperature", "none"] = Field(
-        "temperature", description="temperature scaling fitted on the validation split "
-        "(needs one), or none")
+    calibration: Literal["auto", "temperature", "none"] = Field(
+        "auto", description="temperature: temperature scaling fitted on the validation split "
+        "(an error without one); auto: temperature when the run has a validation split, "
+        "otherwise none; none: the plain softmax")
     class_bias: Literal["none", "macro_f1"] = Field(
         "none", description="macro_f1: a per-class logit offset chosen on the validation split "
         "for macro-F1 (a prior correction for rare classes)")

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from scipy.special import expit, log_expit, log_softmax
 
 from embedlab.errors import DataError
@@ -38,6 +37,8 @@ def _check(logits: np.ndarray, what: str) -> np.ndarray:
 
 def fit_temperature(logits: np.ndarray, y: Sequence[int] | np.ndarray) -> float:
     """The ``T`` > 0 minimising the softmax NLL of ``logits / T`` for the true classes ``y``."""
+    from scipy.optimize import minimize_scalar
+
     z = _check(logits, "temperature scaling")
     y = np.asarray(y, dtype=np.int64)
     rows = np.arange(len(z))
@@ -53,6 +54,8 @@ def fit_temperature(logits: np.ndarray, y: Sequence[int] | np.ndarray) -> float:
 def fit_label_temperatures(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     """One ``T`` per label (column) minimising the binary NLL of ``sigmoid(logits / T)`` against
     the 0/1 indicator matrix ``y`` (multi-label)."""
+    from scipy.optimize import minimize_scalar
+
     z = _check(logits, "temperature scaling")
     y = np.asarray(y, dtype=np.float64)
     if y.shape != z.shape:

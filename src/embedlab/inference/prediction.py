@@ -130,6 +130,8 @@ class TextPredictor:
     def _scored(self, encoded: EncodedArrays, batch_size: int
                 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
         """Probabilities and, when the run has a detector, ``(ood score, flagged)``."""
+        if self.decisions is None:  # an ensemble's probabilities come from its members
+            return self.probabilities(encoded, batch_size), None
         logits = self._logits(encoded, batch_size)
         ood = (None if self.decisions is None
                else self.decisions.ood_scores(logits, encoded.known, encoded.lengths))
@@ -191,7 +193,7 @@ class TextPredictor:
             known = int(enc.known[i])
             label: str | None = classes[order[0]]
             status: Status = "ok" if known else "no_known_words"
-            if ood is not None and ood[1][row]:
+            if known and ood is not None and ood[1][row]:  # no known word says more
                 status = "out_of_distribution"
             if min_confidence is not None and p[order[0]] < min_confidence:
                 label, status = None, "abstained"
