@@ -135,9 +135,15 @@ def evaluate(
     encoding: Annotated[str | None, typer.Option()] = None,
     out: Annotated[Path | None, typer.Option(help="write the metrics JSON here")] = None,
     plot: Annotated[Path | None, typer.Option(help="write the confusion-matrix PNG here")] = None,
+    risk_coverage: Annotated[Path | None, typer.Option(
+        help="write the risk-coverage curve PNG here: the error among the texts answered "
+             "against the share answered, answering the most confident first")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace existing --out / --plot files")] = False,
 ) -> None:
-    """Evaluate a trained run, an ensemble or an ONNX export on a data set split or a labelled file."""
+    """Evaluate a trained run, an ensemble or an ONNX export on a data set split or a labelled file.
+
+    Also prints the risk-coverage trade-off: for a few confidence thresholds
+    (``predict --min-confidence``), the share of texts answered and the error among them."""
     from embedlab.artifacts import load
     from embedlab.config import DataConfig
     from embedlab.data import load_data, load_dataset
@@ -154,6 +160,7 @@ def evaluate(
                                  param_hint="'--out' / '--plot'")
     free_file(out, overwrite)
     free_image(plot, overwrite)
+    free_image(risk_coverage, overwrite)
     predictor = load(run)
     config = getattr(predictor, "config", None)  # an ONNX export carries no training config
     d = config.data if config is not None else DataConfig()
@@ -168,7 +175,18 @@ def evaluate(
         raise DataError("nothing to evaluate on: give --dataset NAME or --data FILE")
     metrics = predictor_metrics(predictor, ds)
     console.print(metrics_table(metrics, title=f"{ds.source}"))
+    console.print(risk_coverage_table(metrics["risk_coverage"]))
     from embedlab.atomic import atomic_file
+
+    if risk_coverage:
+        from embedlab.decisions.conformal import plot_risk_coverage
+        from embedlab.decisions.conformal import risk_coverage as curve_of
+
+        probs = predictor.probabilities(predictor.encode_arrays(ds.texts))
+        curve = curve_of(probs, predictor.labels.encode(ds.labels, source=ds.source))
+        with atomic_file(risk_coverage, overwrite=overwrite) as tmp:
+            plot_risk_coverage(curve, tmp, f"risk–coverage on {ds.source}",
+                               risk_coverage.suffix.lstrip(".").lower() or "png")
 
     if plot:  # first: the figure is the likelier to fail, and neither file is written half
         from embedlab.training.plots import confusion_figure
@@ -179,6 +197,18 @@ def evaluate(
     if out:
         with atomic_file(out, overwrite=overwrite) as tmp:
             tmp.write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+
+
+def risk_coverage_table(summary: dict):
+    """A rich Table of :func:`embedlab.decisions.conformal.risk_coverage_summary`."""
+    from rich.table import Table
+
+    t = Table(title=f"answer only when confident (AURC {summary['aurc']:.3f}; lower is better)")
+    for col in ("--min-confidence", "texts answered", "error among them"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for p in summary["points"]:
+        t.add_row(f"{p['min_confidence']:g}", f"{100 * p['coverage']:.1f} %", f"{100 * p['risk']:.1f} %")
+    return t
 
 
 @app.command()

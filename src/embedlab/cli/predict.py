@@ -35,10 +35,10 @@ def predict(
         "--json", help="print one JSON object per text (label, probabilities, status, "
                        "known_words) instead of a table line")] = False,
     coverage: Annotated[float | None, typer.Option(
-        help="also give each text's conformal prediction set: the classes that hold the true "
+        min=0, max=1, help="also give each text's conformal prediction set: the classes that hold the true "
              "one this often (e.g. 0.95) on texts like the validation split")] = None,
     min_confidence: Annotated[float | None, typer.Option(
-        help="abstain (no label, status 'abstained') when the top probability is below this")] = None,
+        min=0, max=1, help="abstain (no label, status 'abstained') when the top probability is below this")] = None,
 ) -> None:
     """Predict the class of texts given as arguments, or of every row of a file (streamed).
 

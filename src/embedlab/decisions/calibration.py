@@ -154,13 +154,20 @@ def plot_reliability(before: list[dict], after: list[dict] | None, out: str | Pa
     fig = new_figure((5.2, 5.0))
     ax = fig.add_subplot(1, 1, 1)
     ax.plot([0, 1], [0, 1], color="#888888", linestyle="--", linewidth=1, label="perfectly calibrated")
-    for bins, name, colour in ((before, "before", "#d62728"), (after, "after", "#1f77b4")):
+    for bins, name, colour in ((before, "before calibration", "#d62728"),
+                               (after, "after calibration", "#1f77b4")):
         if bins:
-            ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
-                    color=colour, label=f"{name} (per confidence bin)")
+            total = sum(b["count"] for b in bins)
+            ece = sum(b["count"] / total * abs(b["accuracy"] - b["confidence"]) for b in bins)
+            x = [b["confidence"] for b in bins]
+            ax.plot(x, [b["accuracy"] for b in bins], color=colour, linewidth=1,
+                    label=f"{name}: ECE {ece:.3f}")
+            # marker area ∝ the bin's share of texts: a bin of a few texts is noisy
+            ax.scatter(x, [b["accuracy"] for b in bins], color=colour, zorder=3,
+                       s=[12 + 300 * b["count"] / total for b in bins])
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("confidence of the predicted class")
+    ax.set_xlabel("confidence of the predicted class (marker area: share of texts)")
     ax.set_ylabel("accuracy")
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)

@@ -100,8 +100,29 @@ def risk_coverage(probs: np.ndarray, y: Sequence[int] | np.ndarray) -> dict[str,
             "threshold": conf[order].tolist(), "aurc": float(risk.mean())}
 
 
-def plot_risk_coverage(curve: dict, out: str | Path, title: str = "risk–coverage") -> Path:
-    """The risk–coverage curve with a few confidence thresholds marked on it."""
+#: confidence thresholds of :func:`risk_coverage_summary`
+SUMMARY_THRESHOLDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+
+
+def risk_coverage_summary(probs: np.ndarray, y: Sequence[int] | np.ndarray) -> dict:
+    """The curve's AURC and, for a few confidence thresholds, the share of texts answered at or
+    above it and the error among them (what ``--min-confidence`` would give)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(y)
+    conf = probs.max(1)
+    wrong = probs.argmax(1) != y
+    points = []
+    for t in SUMMARY_THRESHOLDS:
+        answered = conf >= t
+        points.append({"min_confidence": t, "coverage": float(answered.mean()),
+                       "risk": float(wrong[answered].mean()) if answered.any() else 0.0})
+    return {"aurc": risk_coverage(probs, y)["aurc"], "points": points}
+
+
+def plot_risk_coverage(curve: dict, out: str | Path, title: str = "risk–coverage",
+                       fmt: str | None = None) -> Path:
+    """The risk–coverage curve with a few confidence thresholds marked on it (``fmt``: the
+    image format when ``out``'s suffix does not say it)."""
     from embedlab.training.plots import new_figure
 
     fig = new_figure((6.0, 4.2))
@@ -115,7 +136,7 @@ def plot_risk_coverage(curve: dict, out: str | Path, title: str = "risk–covera
         if len(i):
             j = i[-1]
             ax.plot(cov[j], risk[j], "o", color="#d62728")
-            ax.annotate(f"confidence ≥ {t:g}", (cov[j], risk[j]), textcoords="offset points",
+            ax.annotate(f"--min-confidence {t:g}", (cov[j], risk[j]), textcoords="offset points",
                         xytext=(6, 6), fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, max(0.05, float(risk.max()) * 1.1))
@@ -124,5 +145,5 @@ def plot_risk_coverage(curve: dict, out: str | Path, title: str = "risk–covera
     ax.set_title(f"{title} (AURC {curve['aurc']:.3f})")
     ax.grid(alpha=0.3)
     out = Path(out)
-    fig.savefig(out, dpi=110, bbox_inches="tight")
+    fig.savefig(out, dpi=110, bbox_inches="tight", format=fmt)
     return out

@@ -47,6 +47,15 @@ class EmptyTextError(EmbedlabError):
                          "preprocessing (no tokens): there is nothing to predict")
 
 
+class FieldError(EmbedlabError):
+    """A request field that is valid JSON but cannot be served by this model (HTTP 422), e.g. a
+    coverage asked of a run with no calibration data."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"body.{field}: {message}")
+
+
 class NonFiniteOutputError(EmbedlabError):
     """The model's probabilities for some texts are NaN or infinite (HTTP 500, named)."""
 
@@ -131,6 +140,12 @@ def install_error_handlers(app: FastAPI, limits: ServeLimits) -> None:
     async def _empty(request: Request, exc: EmptyTextError) -> JSONResponse:
         items = [{"loc": ["body", "texts", i], "msg": "empty after preprocessing (no tokens)",
                   "type": "empty_text"} for i in exc.indices]
+        return JSONResponse({"detail": str(exc), "errors": items}, status_code=422)
+
+    @app.exception_handler(FieldError)
+    async def _field(request: Request, exc: FieldError) -> JSONResponse:
+        items = [{"loc": ["body", exc.field], "msg": str(exc).split(": ", 1)[1],
+                  "type": "unservable"}]
         return JSONResponse({"detail": str(exc), "errors": items}, status_code=422)
 
     @app.exception_handler(NonFiniteOutputError)

@@ -195,6 +195,23 @@ def _checksum(manifest_bytes: bytes) -> dict[str, Any]:
             "files": {k: v.get("sha256") for k, v in (manifest.get("files") or {}).items()}}
 
 
+def _decisions(predictor: Any, metrics: dict) -> dict[str, Any]:
+    """Calibration and out-of-distribution figures of the card: what the run fitted on its
+    validation split, and how that did on its test split (``metrics.json``)."""
+    dec = getattr(predictor, "decisions", None)
+    if dec is None:
+        return {"calibrated": False, "note": "no validation split was kept: probabilities are the "
+                "plain softmax, no prediction sets or out-of-distribution flags"}
+    figures = {k: v for k, v in (metrics.get("decisions") or {}).items()
+               if not k.startswith("reliability")}
+    return {"calibrated": True, "temperature": dec.temperature,
+            "class_bias": dec.class_bias is not None,
+            "validation": {k: dec.figures.get(k) for k in ("n", "before", "after")},
+            "evaluation": figures or None,
+            "ood": None if dec.ood is None else {"false_flag_rate": dec.ood.alpha,
+                                                 "reference_texts": len(dec.ood.energies)}}
+
+
 def model_card(name: str, predictor: Any, path: Path) -> dict[str, Any]:
     """The model card of a run: what it predicts, how it was built and trained, how well it did,
     on what data, and the checksum that identifies exactly these files."""
@@ -218,6 +235,7 @@ def model_card(name: str, predictor: Any, path: Path) -> dict[str, Any]:
                      if k in train},
         "data": _data(predictor, metrics),
         "checksum": _checksum((d / "manifest.json").read_bytes()),
+        "decisions": _decisions(predictor, metrics),
     }
     if not metrics:
         card["data"]["notes"].append("the run has no metrics.json (saved from Python, not trained "

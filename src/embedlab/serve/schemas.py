@@ -48,6 +48,11 @@ def request_models(limits: ServeLimits, methods: Sequence[str] = ()) -> tuple[ty
                                  examples=[["Stocks fall as oil prices climb to a record high"]])),
         top_k=(int, Field(3, ge=1, description="classes returned per text, most probable first "
                           "(capped at the number of classes)")),
+        coverage=(float | None, Field(None, gt=0, lt=1, description="also return each text's "
+                                      "conformal prediction set: the classes that hold the true "
+                                      "one this often on texts like the validation split")),
+        min_confidence=(float | None, Field(None, ge=0, le=1, description="abstain (label null, "
+                                            "status abstained) below this top probability")),
     )
     names = tuple(methods) or ("auto",)
     # a Literal of the methods the served model can do, made at run time: a type to pydantic,
@@ -71,13 +76,22 @@ class ClassProbability(BaseModel):
 
 
 class TextPrediction(BaseModel):
-    label: str = Field(description="the most probable class")
-    probability: float = Field(description="its probability")
+    label: str | None = Field(description="the most probable class (null when abstained)")
+    probability: float = Field(description="the top probability (calibrated when the run fitted "
+                               "a temperature on its validation split)")
     top_k: list[ClassProbability] = Field(description="the top_k classes, most probable first")
-    status: Literal["ok", "no_known_words"] = Field(
+    status: Literal["ok", "no_known_words", "out_of_distribution", "abstained"] = Field(
         description="no_known_words: the text has tokens but none in the vocabulary, so the "
-        "prediction carries no information from the text")
+        "prediction carries no information from the text; out_of_distribution: the text is "
+        "unlike the training texts (label is the model's guess); abstained: the top "
+        "probability is below min_confidence")
     known_words: int = Field(description="tokens of the text found in the vocabulary")
+    prediction_set: list[str] | None = Field(
+        None, description="with coverage: the conformal prediction set (may be empty: no class "
+        "is plausible enough)")
+    ood_score: float | None = Field(
+        None, description="out-of-distribution score in [0, 1] (higher: less like the "
+        "validation texts); null when the run has no detector")
 
 
 class PredictResponse(BaseModel):
@@ -127,6 +141,10 @@ class ModelCard(BaseModel):
     explanations: dict[str, Any] = Field(description="methods this model can be explained with "
                                          "(POST /v1/models/{name}/explain), the one auto picks "
                                          "and what each method's scores measure (units)")
+    decisions: dict[str, Any] = Field(default_factory=dict, description=(
+        "calibration (temperature, ECE / Brier / log loss before and after on the validation "
+        "split and on the test split), conformal set figures and the out-of-distribution "
+        "detector's false-flag rate"))
     examples: dict[str, Any] = Field(default_factory=dict, description=(
         "example texts (one per class) from the test split of the run's data set when that "
         "data set is shipped with embedlab; otherwise none, and a note"))

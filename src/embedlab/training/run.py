@@ -294,9 +294,12 @@ def predictor_metrics(predictor: TextPredictor, data: TextDataset) -> dict:
     t0 = time.perf_counter()
     # every row is scored, texts empty after preprocessing too (the model's no-token output);
     # through the predictor, so an ensemble or an export is evaluated as it predicts
-    pred = predictor.probabilities(predictor.encode_arrays(data.texts), INFERENCE_BATCH).argmax(1)
+    probs = predictor.probabilities(predictor.encode_arrays(data.texts), INFERENCE_BATCH)
     seconds = time.perf_counter() - t0
-    m = classification_metrics(y, pred, predictor.classes)
+    m = classification_metrics(y, probs.argmax(1), predictor.classes)
+    from embedlab.decisions.conformal import risk_coverage_summary
+
+    m["risk_coverage"] = risk_coverage_summary(probs, y)
     m["predict_seconds"] = seconds
     m["texts_per_s"] = len(data) / max(seconds, 1e-9)
     return m

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from embedlab.serve.errors import ERRORS, EmptyTextError, NonFiniteOutputError
+from embedlab.errors import EmbedlabError
+from embedlab.serve.errors import ERRORS, EmptyTextError, FieldError, NonFiniteOutputError
 from embedlab.serve.metrics import ServeMetrics
 from embedlab.serve.models import ServedModel
 from embedlab.serve.routes import model_name, served
@@ -18,9 +19,12 @@ from embedlab.serve.schemas import PredictResponse
 def prediction(p: Any, top_k: int) -> dict:
     """One text's answer: its label, the ``top_k`` classes, status and known words."""
     top = list(p.probabilities.items())[:top_k]
-    return {"label": p.label, "probability": top[0][1],
-            "top_k": [{"label": c, "probability": v} for c, v in top],
-            "status": p.status, "known_words": p.known_words}
+    out = {"label": p.label, "probability": top[0][1],
+           "top_k": [{"label": c, "probability": v} for c, v in top],
+           "status": p.status, "known_words": p.known_words, "ood_score": p.ood_score}
+    if p.prediction_set is not None:
+        out["prediction_set"] = p.prediction_set
+    return out
 
 
 def check_predictions(name: str, preds: Sequence[Any]) -> None:
@@ -44,7 +48,13 @@ def router(models: Mapping[str, ServedModel], metrics: ServeMetrics, request: ty
     def predict(body: request, name: str = name_param) -> Response:  # type: ignore[valid-type]
         # Serialised here, in the worker thread: FastAPI would otherwise validate the returned
         # dict against the response model in a second thread-pool hop (the schema documents it).
-        preds = served(models, name).predictor.predict(body.texts)  # type: ignore[attr-defined]
+        predictor = served(models, name).predictor
+        try:
+            predictor.set_threshold(body.coverage)  # type: ignore[attr-defined]
+        except EmbedlabError as e:
+            raise FieldError("coverage", str(e)) from None
+        preds = predictor.predict(body.texts, coverage=body.coverage,  # type: ignore[attr-defined]
+                                  min_confidence=body.min_confidence)  # type: ignore[attr-defined]
         check_predictions(name, preds)
         out = [prediction(p, body.top_k) for p in preds]  # type: ignore[attr-defined]
         metrics.texts.labels(name).inc(len(preds))
