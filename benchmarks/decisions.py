@@ -30,6 +30,7 @@ from classify import ACCURACY_DATASETS, accuracy_splits, machine  # noqa: E402
 from embedlab.config import RunConfig  # noqa: E402
 from embedlab.decisions.calibration import (  # noqa: E402
     calibration_figures,
+    expected_calibration_error,
     fit_temperature,
     softmax_at,
 )
@@ -68,11 +69,18 @@ def calibration_row(name: str, splits) -> tuple[dict, object]:
     yt = classes_of(predictor, splits.test.labels, kt)
     t = fit_temperature(zv, yv)
     before, after = softmax_at(zt), softmax_at(zt, t)
-    row = {"dataset": name, "T": t, "train_s": train_s,
+    row = {"dataset": name, "T": t, "train_s": train_s, "n": len(yt),
            "acc_before": float((before.argmax(1) == yt).mean()),
            "acc_after": float((after.argmax(1) == yt).mean()),
            **{f"{k}_before": v for k, v in calibration_figures(before, yt).items()},
            **{f"{k}_after": v for k, v in calibration_figures(after, yt).items()}}
+    # the ECE a perfectly calibrated model with these confidences would show on this many texts
+    # (the estimator's noise floor): labels drawn right with probability = confidence
+    conf = after.max(1)
+    rng = np.random.default_rng(0)
+    row["ece_floor"] = float(np.mean([expected_calibration_error(
+        np.stack([1 - conf, conf], 1), (rng.uniform(size=conf.size) < conf).astype(int))
+        for _ in range(50)]))
     for cov in (0.9, 0.95):
         sets = ConformalSets.fit(softmax_at(zv, t), yv, cov)
         figs = set_figures(sets.sets(after), yt)
@@ -116,12 +124,13 @@ def ood_rows(name: str, splits, predictor) -> list[dict]:
 
 
 def calibration_table(rows: list[dict]) -> str:
-    out = ("| dataset | T | accuracy before → after | ECE before → after | Brier before → after | "
-           "log loss before → after | 90 % sets: coverage, mean size | 95 % sets: coverage, mean size |\n"
-           "|---|---:|---|---|---|---|---|---|\n")
+    out = ("| dataset | test texts | T | accuracy before → after | ECE before → after | ECE floor | "
+           "Brier before → after | log loss before → after | 90 % sets: coverage, mean size | "
+           "95 % sets: coverage, mean size |\n|---|---:|---:|---|---|---:|---|---|---|---|\n")
     for r in rows:
-        out += (f"| {r['dataset']} | {r['T']:.2f} | {100 * r['acc_before']:.1f} → {100 * r['acc_after']:.1f} "
-                f"| {r['ece_before']:.3f} → **{r['ece_after']:.3f}** | {r['brier_before']:.3f} → "
+        out += (f"| {r['dataset']} | {r['n']:,} | {r['T']:.2f} | {100 * r['acc_before']:.1f} → "
+                f"{100 * r['acc_after']:.1f} | {r['ece_before']:.3f} → **{r['ece_after']:.3f}** | "
+                f"{r['ece_floor']:.3f} | {r['brier_before']:.3f} → "
                 f"{r['brier_after']:.3f} | {r['log_loss_before']:.3f} → {r['log_loss_after']:.3f} | "
                 f"{100 * r['cov0.9']:.1f} %, {r['size0.9']:.2f} | {100 * r['cov0.95']:.1f} %, "
                 f"{r['size0.95']:.2f} |\n")

@@ -225,3 +225,34 @@ def test_api_docs_render_with_the_network_off(server, browser):
     loaded = browser.execute_script(
         "return performance.getEntriesByType('resource').map((e) => e.name)")
     assert loaded and all(u.startswith(server + "/") for u in loaded), loaded
+
+
+def test_page_shows_the_prediction_set_the_ood_banner_and_calibration(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 30)
+    candidates = ["Wall Street stocks fall as oil prices climb and investors sell shares",
+                  "lol this is so cute i cant even", "What is the boiling point of water ?",
+                  "my cat sat on the mat and purred"]
+    api = httpx.post(f"{server}/v1/models/ag-news/predict",
+                     json={"texts": candidates, "coverage": 0.9}, timeout=60).json()["predictions"]
+    flagged = [t for t, p in zip(candidates, api, strict=True) if p["status"] == "out_of_distribution"]
+    assert api[0]["status"] == "ok" and flagged, api  # the news text is in, some other text is out
+    for text, expect_banner in ((candidates[0], False), (flagged[0], True)):
+        _classify(browser, server, text)
+        wait.until(lambda d: d.find_element(By.ID, "set").is_displayed())
+        p = api[candidates.index(text)]
+        shown = browser.find_element(By.ID, "set").text
+        assert "90.0% coverage" in shown and all(c in shown for c in p["prediction_set"])
+        in_set = [b.get_attribute("data-label")
+                  for b in browser.find_elements(By.CSS_SELECTOR, "#bars .bar.in-set")]
+        assert sorted(in_set) == sorted(p["prediction_set"])
+        status = browser.find_element(By.ID, "status")
+        assert status.is_displayed() == expect_banner
+        if expect_banner:
+            assert "Unlike the training data" in status.text
+            browser.save_screenshot(str(tmp_path / "ood.png"))
+    calibration = browser.find_element(By.ID, "card-calibration").text
+    assert "temperature" in calibration and "ECE on test" in calibration
+    assert "flags 5.0% of validation texts" in calibration
