@@ -158,3 +158,26 @@ def test_ood_detector_refuses_too_few_texts_and_bad_rate(trec_outputs):
         OodDetector.fit(zc, kc, lc, alpha=1.0)
     with pytest.raises(DataError, match="malformed"):
         OodDetector.from_dict({"alpha": 0.05})
+
+
+def test_multilabel_decisions_calibrate_each_label_and_flag_other_texts(trec_outputs):
+    """The same model's logits read as six independent labels (one-hot truth)."""
+    from embedlab.data import load_dataset
+    from embedlab.decisions.fitted import Decisions, fit_multilabel_decisions
+
+    predictor, (zc, yc, kc, lc), (zt, yt, kt, lt), _ = trec_outputs
+    y = np.eye(zc.shape[1])[yc]
+    dec = fit_multilabel_decisions(zc, y, kc, lc)
+    assert dec.multilabel and len(dec.label_temperatures) == zc.shape[1]
+    assert dec.figures["after"]["log_loss"] <= dec.figures["before"]["log_loss"]
+    probs = dec.probabilities(zt)
+    assert probs.shape == zt.shape and not np.allclose(probs.sum(1), 1)  # independent labels
+    score, flagged = dec.ood_scores(zt, kt, lt)
+    assert flagged.mean() <= 0.10
+    news = load_dataset("ag_news_sample", "train").texts[:300]
+    enc = predictor.encode_arrays(news)
+    assert dec.ood_scores(predictor._logits(enc, 256), enc.known, enc.lengths)[1].mean() > 3 * flagged.mean()
+    with pytest.raises(DataError, match="prediction sets with a coverage are for single-label runs"):
+        dec.set_threshold(0.9)
+    again = Decisions.from_dict(dec.to_dict())
+    assert np.array_equal(again.probabilities(zt), probs) and again.ood.multilabel

@@ -26,8 +26,11 @@ import numpy as np
 
 from embedlab.decisions.calibration import (
     calibration_figures,
+    fit_label_temperatures,
     fit_temperature,
+    multilabel_calibration_figures,
     reliability_bins,
+    sigmoid_at,
     softmax_at,
 )
 from embedlab.decisions.conformal import check_coverage
@@ -78,6 +81,12 @@ class Decisions:
     ood: OodDetector | None = None
     #: calibration figures on the validation split (before / after) and its reliability bins
     figures: dict[str, Any] = field(default_factory=dict)
+    #: multi-label runs: one temperature per label (sigmoid outputs); ``temperature`` unused
+    label_temperatures: list[float] | None = None
+
+    @property
+    def multilabel(self) -> bool:
+        return self.label_temperatures is not None
 
     def adjust(self, logits: np.ndarray) -> np.ndarray:
         """Logits after the class bias (if any): what the temperature then scales."""
@@ -85,7 +94,10 @@ class Decisions:
         return z + np.asarray(self.class_bias) if self.class_bias is not None else z
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities of raw ``logits``."""
+        """Calibrated class probabilities of raw ``logits`` (multi-label: each label's sigmoid
+        at its own temperature)."""
+        if self.label_temperatures is not None:
+            return sigmoid_at(logits, np.asarray(self.label_temperatures)).astype(np.float32)
         return softmax_at(self.adjust(logits), self.temperature).astype(np.float32)
 
     def set_threshold(self, coverage: float) -> float:
@@ -93,6 +105,9 @@ class Decisions:
         coverage = check_coverage(coverage)
         n = len(self.conformal_scores)
         rank = math.ceil((n + 1) * coverage)
+        if self.multilabel:
+            raise DataError("prediction sets with a coverage are for single-label runs; a "
+                            "multi-label run answers a label set by its thresholds")
         if not n or rank > n:
             need = math.ceil(coverage / (1 - coverage))
             raise DataError(f"coverage {coverage:g} needs at least {need} validation texts; this "
@@ -105,6 +120,8 @@ class Decisions:
         if self.ood is None:
             return None
         z = self.adjust(logits)
+        if self.label_temperatures is not None:
+            z = z / np.asarray(self.label_temperatures)
         return self.ood.score(z, known, lengths), self.ood.flags(z, known, lengths)
 
     # ----- persistence -------------------------------------------------------------------
@@ -112,7 +129,7 @@ class Decisions:
         return {"format": "embedlab-decisions-v1", "temperature": self.temperature,
                 "class_bias": self.class_bias, "conformal_scores": self.conformal_scores,
                 "ood": self.ood.to_dict() if self.ood is not None else None,
-                "figures": self.figures}
+                "figures": self.figures, "label_temperatures": self.label_temperatures}
 
     @classmethod
     def from_dict(cls, data: Any, source: str = DECISIONS_FILE) -> Decisions:
@@ -122,9 +139,13 @@ class Decisions:
             t = float(data["temperature"])
             scores = [float(s) for s in data["conformal_scores"]]
             bias = data.get("class_bias")
+            temps = data.get("label_temperatures")
             out = cls(t, None if bias is None else [float(b) for b in bias], scores,
                       None if data.get("ood") is None else OodDetector.from_dict(data["ood"]),
-                      dict(data.get("figures") or {}))
+                      dict(data.get("figures") or {}),
+                      None if temps is None else [float(x) for x in temps])
+            if temps is not None and not all(math.isfinite(x) and x > 0 for x in out.label_temperatures or []):
+                raise ValueError("label temperatures must be finite and > 0")
         except (KeyError, TypeError, ValueError, DataError) as e:
             raise ArtifactError(f"{source}: malformed ({e})") from None
         if not (math.isfinite(t) and t > 0) or not all(map(math.isfinite, scores)) \
@@ -132,6 +153,25 @@ class Decisions:
             raise ArtifactError(f"{source}: malformed (temperature must be finite and > 0, the "
                                 "conformal scores finite and sorted)")
         return out
+
+
+def fit_multilabel_decisions(logits: np.ndarray, y: np.ndarray, known: np.ndarray,
+                             lengths: np.ndarray, *, calibrate: bool = True,
+                             ood_rate: float | None = 0.05) -> Decisions:
+    """:class:`Decisions` of a multi-label run from validation ``logits`` and the 0/1 indicator
+    matrix ``y``: one temperature per label, the calibration figures over every (text, label)
+    cell, and the OOD detector on the joint energy of the labels' logits."""
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not len(z):
+        raise DataError("decisions: the validation split is empty; nothing to calibrate on")
+    temps = fit_label_temperatures(z, y) if calibrate else np.ones(z.shape[1])
+    dec = Decisions(label_temperatures=temps.round(6).tolist())
+    dec.figures = {"n": len(z), "before": multilabel_calibration_figures(sigmoid_at(z), y),
+                   "after": multilabel_calibration_figures(sigmoid_at(z, temps), y)}
+    if ood_rate is not None and int((np.asarray(lengths) > 0).sum()) >= 20:
+        dec.ood = OodDetector.fit(z / temps, known, lengths, alpha=ood_rate, multilabel=True)
+    return dec
 
 
 def read_decisions(directory: Path, listed: set[str] | None = None) -> Decisions | None:

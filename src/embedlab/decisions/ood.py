@@ -26,10 +26,14 @@ from embedlab.errors import DataError
 DEFAULT_FALSE_FLAG_RATE = 0.05
 
 
-def energy(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """``−T·logsumexp(logits / T)`` per row: higher means less like the training data."""
-    z = np.asarray(logits, dtype=np.float64)
-    return -temperature * logsumexp(z / temperature, axis=1)
+def energy(logits: np.ndarray, temperature: float = 1.0, multilabel: bool = False) -> np.ndarray:
+    """``−T·logsumexp(logits / T)`` per row: higher means less like the training data.
+    Multi-label (independent sigmoids): the joint energy ``−Σ_labels log(1 + e^{z/T})``
+    (Wang et al. 2021)."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if multilabel:
+        return -temperature * np.logaddexp(0.0, z).sum(axis=1)
+    return -temperature * logsumexp(z, axis=1)
 
 
 def unknown_share(known: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -53,24 +57,26 @@ class OodDetector:
     unknown: np.ndarray
     alpha: float = DEFAULT_FALSE_FLAG_RATE
     temperature: float = 1.0
+    multilabel: bool = False
 
     @classmethod
     def fit(cls, logits: np.ndarray, known: np.ndarray, lengths: np.ndarray,
-            alpha: float = DEFAULT_FALSE_FLAG_RATE, temperature: float = 1.0) -> OodDetector:
+            alpha: float = DEFAULT_FALSE_FLAG_RATE, temperature: float = 1.0,
+            multilabel: bool = False) -> OodDetector:
         if not 0.0 < alpha < 1.0:
             raise DataError(f"the false-flag rate must lie strictly between 0 and 1, found {alpha}")
         keep = np.asarray(lengths) > 0
         if keep.sum() < 20:
             raise DataError("an out-of-distribution detector needs at least 20 non-empty "
                             f"validation texts, found {int(keep.sum())}")
-        return cls(energy(np.asarray(logits)[keep], temperature),
+        return cls(energy(np.asarray(logits)[keep], temperature, multilabel),
                    unknown_share(np.asarray(known)[keep], np.asarray(lengths)[keep]),
-                   alpha, temperature)
+                   alpha, temperature, multilabel)
 
     def score(self, logits: np.ndarray, known: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The OOD score in [0, 1] per text: 1 − the smaller of the two tail ranks (higher means
         less like the validation texts)."""
-        e = _upper_tail(self.energies, energy(logits, self.temperature))
+        e = _upper_tail(self.energies, energy(logits, self.temperature, self.multilabel))
         u = _upper_tail(self.unknown, unknown_share(known, lengths))
         return 1.0 - np.minimum(e, u)
 
@@ -80,7 +86,7 @@ class OodDetector:
 
     def to_dict(self) -> dict:
         """Plain data for a run directory (sorted reference scores, no pickle)."""
-        return {"alpha": self.alpha, "temperature": self.temperature,
+        return {"alpha": self.alpha, "temperature": self.temperature, "multilabel": self.multilabel,
                 "energies": np.sort(self.energies).tolist(),
                 "unknown": np.sort(self.unknown).tolist()}
 
@@ -89,6 +95,7 @@ class OodDetector:
         try:
             return cls(np.asarray(data["energies"], dtype=np.float64),
                        np.asarray(data["unknown"], dtype=np.float64),
-                       float(data["alpha"]), float(data["temperature"]))
+                       float(data["alpha"]), float(data["temperature"]),
+                       bool(data.get("multilabel", False)))
         except (KeyError, TypeError, ValueError) as e:
             raise DataError(f"out-of-distribution reference: malformed ({e})") from None
