@@ -57,7 +57,6 @@ def _seeds(seeds: int | None) -> list[int] | None:
 
 def show_report(out: Path, reference: str | None = None) -> None:
     from embedlab.experiments.report import comparison_table, console_table, write_report
-
     from embedlab.experiments.report.pages import settings_lines
 
     report = write_report(out, reference)

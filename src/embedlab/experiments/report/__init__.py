@@ -15,7 +15,11 @@ report.html), :mod:`.plots` (PNG) and :mod:`.writers` (the report folder).
 from __future__ import annotations
 
 from embedlab.experiments.report.pages import to_html, to_markdown
-from embedlab.experiments.report.plots import plot_best_confusion, plot_learning_curves, plot_metrics
+from embedlab.experiments.report.plots import (
+    plot_best_confusion,
+    plot_learning_curves,
+    plot_metrics,
+)
 from embedlab.experiments.report.statistics import (
     METRIC_LABELS,
     MIN_PAIRS,

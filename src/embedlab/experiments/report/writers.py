@@ -8,7 +8,11 @@ from pathlib import Path
 
 from embedlab.atomic import atomic_file
 from embedlab.experiments.report.pages import to_html, to_markdown
-from embedlab.experiments.report.plots import plot_best_confusion, plot_learning_curves, plot_metrics
+from embedlab.experiments.report.plots import (
+    plot_best_confusion,
+    plot_learning_curves,
+    plot_metrics,
+)
 from embedlab.experiments.report.statistics import MIN_PAIRS, QUALITY, Report, Stats, build_report
 from embedlab.experiments.report.tables import summary_rows
 
