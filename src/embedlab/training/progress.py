@@ -1,7 +1,8 @@
 """Training's progress in a terminal: two tqdm bars on stderr, drawn only when it is a terminal.
 
-- ``training``: epochs done of ``epochs``, the time left (an upper bound when early stopping
-  may end training sooner) and the last epoch's validation loss and accuracy with the best so far;
+- ``training``: epochs done of ``epochs``, the time left (an upper bound: early stopping may
+  end training sooner) and the last epoch's validation loss and accuracy, with the best
+  validation accuracy so far;
 - ``epoch k/N``: this epoch's batches, with the running mean loss and accuracy of the batches
   trained so far, updated at every batch.
 
@@ -34,8 +35,8 @@ class TrainingProgress:
         self._tqdm = tqdm
         self.file = file
         self.overall = tqdm(total=epochs, desc="training", unit="epoch", position=0, leave=False,
-                            file=file, bar_format="{desc}: {n_fmt}/{total_fmt} epochs |{bar}| "
-                            "{elapsed} elapsed, at most {remaining} left{postfix}")
+                            file=file, bar_format="{desc} {n_fmt}/{total_fmt} epochs |{bar}| "
+                            "{elapsed}, ≤{remaining} left{postfix}")
         self.epoch_bar: Any = None
         self.best_acc: float | None = None
 
@@ -55,10 +56,10 @@ class TrainingProgress:
             self.epoch_bar = None
         if "val_acc" in row:
             self.best_acc = max(self.best_acc or 0.0, row["val_acc"])
-            self.overall.set_postfix_str(f"last val loss {row['val_loss']:.4f} acc {row['val_acc']:.3f}"
-                                         f" (best acc {self.best_acc:.3f})", refresh=False)
+            self.overall.set_postfix_str(f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.3f}"
+                                         f", best {self.best_acc:.3f}", refresh=False)
         else:
-            self.overall.set_postfix_str(f"last train loss {row['train_loss']:.4f}", refresh=False)
+            self.overall.set_postfix_str(f"train loss {row['train_loss']:.4f}", refresh=False)
         self.overall.update(1)
 
     @contextmanager
