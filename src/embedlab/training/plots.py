@@ -55,6 +55,12 @@ def plot_confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], o
 
 
 def plot_learning_curves(history: list[dict], out: str | Path) -> Path:
+    """Write :func:`learning_curves_figure` as a PNG."""
+    learning_curves_figure(history).savefig(out, dpi=100)
+    return Path(out)
+
+
+def learning_curves_figure(history: list[dict]):
     """Loss and accuracy per epoch, train vs validation; integer epoch ticks; a dashed line at
     the epoch whose weights were kept."""
     from matplotlib.ticker import MaxNLocator
@@ -78,5 +84,4 @@ def plot_learning_curves(history: list[dict], out: str | Path) -> Path:
         a1.axvline(best[-1], color="gray", ls="--", lw=1, label=f"kept (epoch {best[-1]})")
         a1.legend()
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    return Path(out)
+    return fig

@@ -1,9 +1,11 @@
-"""What `embedlab train` draws in a real terminal: the command runs with its stderr on a
-pseudo-terminal 100 columns wide, and the test reads what the terminal received."""
+"""What training shows a user: the progress bars `embedlab train` draws in a real terminal (the
+command runs with its stderr on a pseudo-terminal 100 columns wide, and the test reads what the
+terminal received) and the learning-curve plot."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import re
@@ -68,3 +70,18 @@ def test_training_progress_shows_running_loss_an_overall_bar_and_the_star_legend
     assert legend < screen.index("epoch 1: train loss")
     # no bar is left on the screen at the end: the last line is the run's own output
     assert frames[-1].strip().startswith("run saved to") or "restored best weights" in screen
+
+
+def test_learning_curves_have_whole_epoch_ticks_and_mark_the_kept_epoch(trained_run):
+    from embedlab.training.plots import learning_curves_figure
+
+    run = trained_run("bag")
+    history = json.loads((run / "history.json").read_text(encoding="utf-8"))
+    assert len(history) == 2  # a two-epoch axis is where fractional ticks (1.2, 1.4, ...) appeared
+    fig = learning_curves_figure(history)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    kept = [h["epoch"] for h in history if h.get("best")][-1]
+    assert any(t.get_text() == f"kept (epoch {kept})" for t in fig.axes[0].get_legend().get_texts())
