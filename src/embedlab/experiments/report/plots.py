@@ -52,6 +52,7 @@ def _dot_panel(ax, report: Report, metric: str, colors: dict[str, tuple]) -> Non
     """One metric: per cell its mean ± sd and runs; published numbers on the grid's metric."""
     cells = list(report.cells)
     shown: list[float] = []
+    note = ""
     for i, c in enumerate(cells):
         st = report.cells[c][metric]
         sd = st.sd or 0.0
@@ -67,12 +68,11 @@ def _dot_panel(ax, report: Report, metric: str, colors: dict[str, tuple]) -> Non
             shown += [p for p, _ in pub]
             ax.legend(loc="best", fontsize=7)
         else:
-            ax.text(0.99, 0.01, "published numbers left out: not comparable (settings changed)",
-                    transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="dimgray")
+            note = "\n(published numbers left out: not comparable, the settings changed)"
+    ax.set_title(METRIC_LABELS[metric] + note, fontsize=10)
     lo, hi = min(shown), max(shown)
     pad = max((hi - lo) * 0.08, 0.002 if metric != "train_seconds" else 0.05)
     ax.set_xlim(lo - pad, hi + pad)
-    ax.set_title(METRIC_LABELS[metric], fontsize=10)
     ax.set_yticks(range(len(cells)), cells, fontsize=8)
     for label, c in zip(ax.get_yticklabels(), cells):
         if c == report.best:
