@@ -11,6 +11,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from rich.console import Console
@@ -197,3 +198,28 @@ def test_html_report_sorts_and_fits_a_phone_screen(changed, chromium):
     # no network: nothing but the page itself and data: images
     srcs = chromium.execute_script("return [...document.querySelectorAll('[src]')].map(e => e.src)")
     assert srcs and all(s.startswith("data:") for s in srcs)
+
+
+@pytest.mark.parametrize("seeds", [4, 5])
+def test_p_value_is_the_paired_t_test_from_the_minimum_number_of_pairs_on(seeds):
+    from scipy import stats
+
+    from embedlab.experiments import parse_grid
+    from embedlab.experiments.report.statistics import RunRecord, _paired
+
+    grid = parse_grid(GRID, "grid")
+    ref, cell = "pooling=mean,dim=8", "pooling=sum,dim=8"
+    rng = np.random.default_rng(seeds)
+    a = rng.uniform(0.80, 0.85, size=seeds)
+    b = a + rng.uniform(0.0, 0.02, size=seeds)
+
+    def record(name: str, seed: int, acc: float) -> RunRecord:
+        values = {"accuracy": acc, "macro_f1": acc, "weighted_f1": acc, "train_seconds": 1.0}
+        return RunRecord(name, seed, None, "test", values, [], [[1]], ["x"], [], f"runs/{name}/seed-{seed}")
+
+    records = [record(ref, s, a[s]) for s in range(seeds)] + [record(cell, s, b[s]) for s in range(seeds)]
+    row = next(r for r in _paired(grid, records, ref) if r["cell"] == cell)
+    if seeds < MIN_PAIRS:
+        assert row["p_value"] is None and row["p_note"] == f"withheld: {seeds} pairs (needs ≥ {MIN_PAIRS})"
+    else:
+        assert row["p_value"] == pytest.approx(stats.ttest_rel(b, a).pvalue) and row["p_note"] is None

@@ -24,8 +24,9 @@ def settings_lines(report: Report) -> list[str]:
     changes to it (the page, report.md and the terminal show these first)."""
     g = report.grid
     changes = ", ".join(f"{k}={v}" for k, v in g.overrides.items())
-    lines = [f"grid: {g.source}; " + (f"changed on the command line: {changes}" if changes
-                                        else "as written (nothing changed on the command line)")]
+    where = f"grid: {g.source}; " if g.source != "grid" else ""
+    lines = [where + (f"changed on the command line: {changes}" if changes
+                      else "as written (nothing changed on the command line)")]
     if report.published_note:
         lines.append(report.published_note)
     return lines
@@ -52,7 +53,8 @@ def to_markdown(report: Report, images: dict[str, str] | None = None) -> str:
     parts = [f"# Experiment: {g.name}", ""]
     if g.description:
         parts += [g.description, ""]
-    parts += ["## Settings", "", *(f"- {line}" for line in settings_lines(report)), "",
+    lines = settings_lines(report)
+    parts += ["## Settings", "", f"- {lines[0]}", *(f"- **Not comparable:** {n}." for n in lines[1:]), "",
               "<details><summary>base config of every cell</summary>", "", "```yaml",
               _base_yaml(report).rstrip(), "```", "", "</details>", ""]
     parts += [_headline(report) + f"**{report.best}**.", ""]
@@ -60,8 +62,6 @@ def to_markdown(report: Report, images: dict[str, str] | None = None) -> str:
     if g.published:
         parts += [f"Published numbers: {g.published_source}" if g.published_source
                   else "Published numbers: as reported by the source of this experiment.", ""]
-        if report.published_note:
-            parts += [f"**Not comparable:** {report.published_note}.", ""]
     if report.comparison:
         parts += [f"## Paired comparison against `{report.reference}`", "", _comparison_intro(report), "",
                   markdown_table(paired_table(report)), ""]
