@@ -50,6 +50,10 @@ class Projection:
         return (f"PC1 ({self.explained[0]:.1%} of the variance)",
                 f"PC2 ({self.explained[1]:.1%} of the variance)")
 
+    @property
+    def label(self) -> str:
+        return "PCA" if self.method == "pca" else "t-SNE"
+
     def variance_note(self) -> str:
         if self.explained is None:
             return "t-SNE: distances between clusters are not meaningful"
@@ -209,6 +213,9 @@ def projection_figure(p: Projection, title: str):
     xl, yl = p.axis_labels()
     ax.set_xlabel(xl)
     ax.set_ylabel(yl)
+    if p.explained is None:  # t-SNE's coordinates have no unit worth reading
+        ax.set_xticks([])
+        ax.set_yticks([])
     ax.grid(alpha=0.25)
     ax.set_title(title, fontsize=11)
     fig.tight_layout()
@@ -234,7 +241,7 @@ def plot_projection(
     are left untouched.
     """
     p = projection(vectors, words, method=method, seed=seed, groups=groups)
-    title = title or (f"{method.upper()} of {len(p.words)} words ({vectors.name}); {p.variance_note()}"
+    title = title or (f"{p.label} of {len(p.words)} words ({vectors.name}); {p.variance_note()}"
                       + ("; colours: k-means groups of the full vectors" if max(p.groups) else ""))
     fig = projection_figure(p, title)
     out = Path(out)
@@ -438,7 +445,7 @@ def plot_projection_html(
         data.append({"word": wd, "x": round(float(x), 1), "y": round(float(y), 1), "group": g,
                      "near": [[int(j), round(float(sims[j]), 4)] for j in near]})
     xlabel, ylabel = p.axis_labels()
-    title = title or f"{method.upper()} of {len(p.words)} words ({vectors.name})"
+    title = title or f"{p.label} of {len(p.words)} words ({vectors.name})"
     note = (f"{p.variance_note()}. Wheel or +/− to zoom, drag to pan; hover a point for its word, "
             "click it (or search) for its neighbours.")
     page = _HTML.format(
