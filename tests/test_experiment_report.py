@@ -175,6 +175,7 @@ def viewport(driver, width: int, url: str) -> None:
 
 def test_html_report_sorts_and_fits_a_phone_screen(changed, chromium):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     url = (changed[0] / "report" / "report.html").as_uri()
     for width in (1280, 420):
@@ -195,6 +196,8 @@ def test_html_report_sorts_and_fits_a_phone_screen(changed, chromium):
     assert column() == sorted(column()) and heads[col].get_attribute("aria-sort") == "ascending"
     heads[col].click()
     assert column() == sorted(column(), reverse=True)
+    heads[col].send_keys(Keys.ENTER)  # the keyboard sorts too
+    assert column() == sorted(column())
     # no network: nothing but the page itself and data: images
     srcs = chromium.execute_script("return [...document.querySelectorAll('[src]')].map(e => e.src)")
     assert srcs and all(s.startswith("data:") for s in srcs)

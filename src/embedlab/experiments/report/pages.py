@@ -94,7 +94,7 @@ img{max-width:100%;height:auto}
 figure{margin:1em 0}
 """
 
-# click a header: sort its column (numbers by value, "—" and empty last), again: reverse
+# click a header (or Enter on it): sort its column (numbers by value, empty cells last); again: reverse
 _SORT = """
 document.querySelectorAll("table.sortable").forEach(function (table) {
   var ths = table.tHead.rows[0].cells;
@@ -116,6 +116,9 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
         return asc ? c : -c;
       });
       rows.forEach(function (r) { body.appendChild(r); });
+    });
+    th.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); th.click(); }
     });
   });
 });

@@ -228,7 +228,7 @@ def _title(text: str) -> str:
 def html_table(t: Table, caption: str = "") -> str:
     """A sortable table (click a header; the page's script sorts) in a horizontal-scroll box."""
     titles = t.titles + [""] * (len(t.head) - len(t.titles))
-    th = "".join(f'<th scope="col"{" class=num" if n else ""}{_title(ti)}>{html.escape(h)}</th>'
+    th = "".join(f'<th scope="col" tabindex="0"{" class=num" if n else ""}{_title(ti)}>{html.escape(h)}</th>'
                  for h, n, ti in zip(t.head, t.numeric, titles))
 
     def td(c: Cell, num: bool) -> str:
