@@ -385,7 +385,12 @@ document.getElementById("search").addEventListener("change", e => {{
   const q = e.target.value.trim().toLowerCase();
   if (!q) {{ show(-1); document.getElementById("neighbours").innerHTML = ""; return; }}
   const i = data.findIndex(d => d.word.toLowerCase() === q);
-  if (i >= 0) {{ vb.x = data[i].x - vb.w / 2; vb.y = data[i].y - vb.h / 2; }}  // centre the view on it
+  if (i >= 0) {{  // off the view (zoomed in elsewhere): centre the view on it
+    const d = data[i];
+    if (d.x < vb.x || d.x > vb.x + vb.w || d.y < vb.y || d.y > vb.y + vb.h) {{
+      vb.x = d.x - vb.w / 2; vb.y = d.y - vb.h / 2;
+    }}
+  }}
   show(i);
 }});
 window.addEventListener("resize", applyView);
@@ -410,11 +415,11 @@ def plot_projection_html(
     click) that shows a word's nearest neighbours among the plotted words."""
     p = projection(vectors, words, method=method, seed=seed, groups=groups)
     w, h = size
-    pad, left, bottom = 30, 40, 40
+    pad, left, bottom, right = 30, 40, 40, 90  # room for the axis titles and the labels' text
     lo, hi = p.points.min(axis=0), p.points.max(axis=0)
     span = np.where(hi - lo > 0, hi - lo, 1.0)
     xy = (p.points - lo) / span
-    xs = left + pad + xy[:, 0] * (w - left - 2 * pad)
+    xs = left + pad + xy[:, 0] * (w - left - pad - right)
     ys = h - bottom - pad - xy[:, 1] * (h - bottom - 2 * pad)
     n_groups = max(p.groups) + 1
     from matplotlib.colors import to_hex
