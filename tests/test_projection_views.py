@@ -88,6 +88,15 @@ def test_html_view_has_groups_zoom_and_neighbour_search(tmp_path):
         opts.add_argument(flag)
     d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     try:
+        d.set_window_size(1280, 900)  # the plot at its full 800 px: labels placed apart, as in the PNG
+        d.get(page.as_uri())
+        boxes = d.execute_script(
+            "return [...document.querySelectorAll('text.label')].map(t => {"
+            " const b = t.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; })")
+        overlapping = [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+                       if min(boxes[i][2], boxes[j][2]) - max(boxes[i][0], boxes[j][0]) > 1
+                       and min(boxes[i][3], boxes[j][3]) - max(boxes[i][1], boxes[j][1]) > 1]
+        assert len(boxes) == 40 and not overlapping
         d.set_window_size(420, 900)
         d.get(page.as_uri())
         assert d.execute_script("return document.documentElement.scrollWidth") <= d.execute_script(

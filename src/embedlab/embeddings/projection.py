@@ -151,27 +151,24 @@ def _candidates() -> list[tuple[float, float]]:
     return out
 
 
-def place_labels(ax, points: np.ndarray, words: Sequence[str], fontsize: float = 9) -> list:
-    """Label each point where its text overlaps no placed label and no other point: eight
-    positions next to the point, then rings farther out (with a leader line); failing all, the
-    position that overlaps least. Returns the text artists."""
-    renderer = ax.figure.canvas.get_renderer()
-    px = ax.figure.dpi / 72.0
-    xy = ax.transData.transform(points)
-    r = 4.0 * px / 1.4  # a point's half size in pixels
-    dots = [(x - r, y - r, x + r, y + r) for x, y in xy]
+def label_offsets(xy: np.ndarray, sizes: Sequence[tuple[float, float]], unit: float = 1.0,
+                  dot: float = 3.0) -> list[tuple[float, float]]:
+    """Where to put each point's label: ``xy`` the points in pixels (y up), ``sizes`` each
+    label's (width, height) in pixels, ``unit`` pixels per offset unit, ``dot`` a point's half
+    size in pixels. Returns per point the offset of the label's anchor (in offset units, y up;
+    the label is left of / below the anchor when the offset is negative, centred when 0): the
+    first of :func:`_candidates` that overlaps no label placed before and no other point, the
+    most crowded points first; failing all, the one that overlaps least."""
+    dots = [(x - dot, y - dot, x + dot, y + dot) for x, y in xy]
     placed: list[tuple] = []
-    texts = []
-    crowd = (((xy[:, None] - xy[None]) ** 2).sum(axis=-1) < (30 * px) ** 2).sum(axis=1)
+    out: list[tuple[float, float]] = [(0.0, 0.0)] * len(xy)
+    crowd = (((xy[:, None] - xy[None]) ** 2).sum(axis=-1) < (30 * unit) ** 2).sum(axis=1)
     offsets = _candidates()
-    for i in np.argsort(-crowd, kind="stable"):  # the most crowded points first
-        probe = ax.text(0, 0, words[i], fontsize=fontsize)
-        ext = probe.get_window_extent(renderer)
-        probe.remove()
-        w, h = ext.width * 1.06 + 2, ext.height * 1.1
+    for i in np.argsort(-crowd, kind="stable"):
+        w, h = sizes[i]
         best: tuple | None = None
         for dx, dy in offsets:
-            ax_, ay = xy[i][0] + dx * px, xy[i][1] + dy * px  # the anchor in pixels
+            ax_, ay = xy[i][0] + dx * unit, xy[i][1] + dy * unit  # the anchor in pixels
             x0 = ax_ if dx > 0 else ax_ - w if dx < 0 else ax_ - w / 2
             y0 = ay if dy > 0 else ay - h if dy < 0 else ay - h / 2
             box = (x0, y0, x0 + w, y0 + h)
@@ -182,14 +179,31 @@ def place_labels(ax, points: np.ndarray, words: Sequence[str], fontsize: float =
             if cost == 0:
                 break
         assert best is not None
-        _, dx, dy, box = best
+        out[i] = (best[1], best[2])
+        placed.append(best[3])
+    return out
+
+
+def place_labels(ax, points: np.ndarray, words: Sequence[str], fontsize: float = 9) -> list:
+    """Label each point of ``ax`` where :func:`label_offsets` says (a leader line to the labels
+    placed farther out). Returns the text artists."""
+    renderer = ax.figure.canvas.get_renderer()
+    px = ax.figure.dpi / 72.0
+    sizes = []
+    for word in words:
+        probe = ax.text(0, 0, word, fontsize=fontsize)
+        ext = probe.get_window_extent(renderer)
+        probe.remove()
+        sizes.append((ext.width * 1.06 + 2, ext.height * 1.1))
+    offsets = label_offsets(ax.transData.transform(points), sizes, px, 4.0 * px / 1.4)
+    texts = []
+    for point, word, (dx, dy) in zip(points, words, offsets):
         far = abs(dx) > 9 or abs(dy) > 9
         texts.append(ax.annotate(
-            words[i], points[i], xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+            word, point, xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
             ha="left" if dx > 0 else "right" if dx < 0 else "center",
             va="bottom" if dy > 0 else "top" if dy < 0 else "center",
             arrowprops=dict(arrowstyle="-", color="0.6", lw=0.6, shrinkA=0, shrinkB=3) if far else None))
-        placed.append(box)
     return texts
 
 
@@ -317,7 +331,7 @@ function applyView() {{
   const k = vb.w / (svg.getBoundingClientRect().width || W);  // points and labels: the same size on screen
   document.getElementById("points").setAttribute("font-size", 11 * k);
   circles.forEach(c => c.setAttribute("r", 5 * k));
-  labels.forEach((t, i) => {{ t.setAttribute("x", data[i].x + 7 * k); t.setAttribute("y", data[i].y - 5 * k); }});
+  labels.forEach((t, i) => {{ t.setAttribute("x", data[i].x + data[i].dx * k); t.setAttribute("y", data[i].y + data[i].dy * k); }});
   document.querySelectorAll("line.link").forEach(l => l.setAttribute("stroke-width", 1.5 * k));
 }}
 function zoom(f, cx, cy) {{
@@ -399,6 +413,11 @@ applyView();
 """
 
 
+def _baseline(dy: float) -> str:
+    """SVG's vertical alignment of a label whose anchor is ``dy`` above (>0) or below its point."""
+    return "text-after-edge" if dy > 0 else "text-before-edge" if dy < 0 else "central"
+
+
 def plot_projection_html(
     vectors: Vectors,
     words: Sequence[str],
@@ -425,12 +444,18 @@ def plot_projection_html(
     from matplotlib.colors import to_hex
 
     colors = [to_hex(rgba) for rgba in _group_colors(n_groups)]
+    # labels placed apart as in the PNG (widths estimated for an 11 px sans-serif font), their
+    # offsets kept in screen pixels when zooming; y is flipped (SVG's y points down)
+    offsets = label_offsets(np.stack([xs, -ys], axis=1), [(6.3 * len(wd) + 3, 13.0) for wd in p.words],
+                            dot=5.0)
     items = []
-    for x, y, word, g in zip(xs, ys, p.words, p.groups):
+    for x, y, word, g, (dx, dy) in zip(xs, ys, p.words, p.groups, offsets):
         esc = html.escape(word, quote=True)
+        anchor = "start" if dx > 0 else "end" if dx < 0 else "middle"
         items.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colors[g]}" data-word="{esc}" '
                      f'data-group="{g}"><title>{esc}</title></circle>'
-                     f'<text class="label" x="{x + 7:.1f}" y="{y - 5:.1f}">{esc}</text>')
+                     f'<text class="label" x="{x + dx:.1f}" y="{y - dy:.1f}" text-anchor="{anchor}" '
+                     f'dominant-baseline="{_baseline(dy)}">{esc}</text>')
     legend = ""
     if n_groups > 1:
         parts = []
@@ -448,6 +473,7 @@ def plot_projection_html(
         sims[i] = -np.inf
         near = np.argsort(-sims, kind="stable")[:k]
         data.append({"word": wd, "x": round(float(x), 1), "y": round(float(y), 1), "group": g,
+                     "dx": round(offsets[i][0], 1), "dy": round(-offsets[i][1], 1),
                      "near": [[int(j), round(float(sims[j]), 4)] for j in near]})
     xlabel, ylabel = p.axis_labels()
     title = title or f"{p.label} of {len(p.words)} words ({vectors.name})"
