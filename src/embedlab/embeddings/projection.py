@@ -5,8 +5,9 @@ and colour groups: k-means clusters of the words' (unit-length) vectors, so word
 close in the full space share a colour even where the 2-D view puts them apart. The PNG places
 each label where it overlaps no other label or point (a few candidate positions around the
 point, then farther ones with a leader line) and is saved with a tight bounding box, so no label
-is clipped. The HTML page is self-contained (no script or style from the network): colour
-groups with a legend that hides or shows each, zoom (wheel, buttons) and pan (drag), and a
+is clipped. The HTML page is self-contained (no script or style from the network), its labels
+placed the same way (:func:`label_offsets`): colour groups with a legend that hides or shows
+each, zoom (wheel, buttons) and pan (drag), and a
 search box that highlights a word and its nearest neighbours among the plotted words (cosine
 similarity in the full space).
 """
