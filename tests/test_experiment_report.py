@@ -226,3 +226,17 @@ def test_p_value_is_the_paired_t_test_from_the_minimum_number_of_pairs_on(seeds)
         assert row["p_value"] is None and row["p_note"] == f"withheld: {seeds} pairs (needs ≥ {MIN_PAIRS})"
     else:
         assert row["p_value"] == pytest.approx(stats.ttest_rel(b, a).pvalue) and row["p_note"] is None
+
+
+def test_an_experiment_recorded_before_overrides_were_kept_says_so(changed, tmp_path):
+    from embedlab.experiments.report import write_report
+
+    old = tmp_path / "old"
+    shutil.copytree(changed[0], old)
+    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["grid"]["overrides"], manifest["grid"]["source"]
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    write_report(old)
+    md = (old / "report" / "report.md").read_text(encoding="utf-8")
+    assert "what the command line changed was not recorded" in md and "as written" not in md
+    assert json.loads((old / "report" / "report.json").read_text(encoding="utf-8"))["overrides"] is None

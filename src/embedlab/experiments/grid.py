@@ -85,8 +85,9 @@ class Grid:
     notes: list[str] = field(default_factory=list)
     source: str = "grid"
     #: what the command line changed in the grid as written: ``--set`` keys (dotted) and
-    #: ``folds`` for ``--folds`` (reports show them; published numbers then are not comparable)
-    overrides: dict[str, Any] = field(default_factory=dict)
+    #: ``folds`` for ``--folds`` (reports show them; published numbers then are not comparable);
+    #: None for an experiment recorded before embedlab kept them
+    overrides: dict[str, Any] | None = field(default_factory=dict)
 
     def cell_config(self, cell: Cell, seed: int) -> RunConfig:
         return self.base.override({**cell.updates, "training.seed": seed})
@@ -132,7 +133,8 @@ class Grid:
             reference=data.get("reference"), description=data.get("description", ""),
             published=dict(data.get("published") or {}),
             published_source=data.get("published_source", ""), notes=list(data.get("notes") or []),
-            source=data.get("source", "grid"), overrides=dict(data.get("overrides") or {}),
+            source=data.get("source", "grid"),
+            overrides=dict(data["overrides"] or {}) if "overrides" in data else None,
         )
 
 

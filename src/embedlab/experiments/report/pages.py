@@ -23,10 +23,15 @@ def settings_lines(report: Report) -> list[str]:
     """What the runs were trained with, in words: the grid's source and the command line's
     changes to it (the page, report.md and the terminal show these first)."""
     g = report.grid
-    changes = ", ".join(f"{k}={v}" for k, v in g.overrides.items())
     where = f"grid: {g.source}; " if g.source != "grid" else ""
-    lines = [where + (f"changed on the command line: {changes}" if changes
-                      else "as written (nothing changed on the command line)")]
+    if g.overrides is None:
+        lines = [where + "what the command line changed was not recorded (an experiment run before "
+                 "embedlab recorded it): compare the report's base config with the grid file before "
+                 "reading the published numbers as comparable"]
+    else:
+        changes = ", ".join(f"{k}={v}" for k, v in g.overrides.items())
+        lines = [where + (f"changed on the command line: {changes}" if changes
+                          else "as written (nothing changed on the command line)")]
     if report.published_note:
         lines.append(report.published_note)
     return lines

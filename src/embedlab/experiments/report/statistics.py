@@ -83,7 +83,7 @@ class Report:
     @property
     def changed(self) -> dict:
         """The command line's changes to the grid that alter what is trained or measured."""
-        return {k: v for k, v in self.grid.overrides.items() if k not in NEUTRAL_KEYS}
+        return {k: v for k, v in (self.grid.overrides or {}).items() if k not in NEUTRAL_KEYS}
 
     @property
     def published_comparable(self) -> bool:
