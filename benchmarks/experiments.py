@@ -66,9 +66,10 @@ def main() -> None:
             s = stats[grid.metric]
             sd = f" ± {s.sd:.3f}" if s.sd is not None else ""
             pub = grid.published.get(cell)
+            diff = ("" if pub is None else f"{s.mean - pub:+.3f}" if report.published_comparable
+                    else "not comparable (overrides)")
             lines.append(f"| {name} | {cell} | {grid.metric} | {s.mean:.3f}{sd} ({s.n}) | "
-                         f"{'' if pub is None else f'{pub:.3f}'} | "
-                         f"{'' if pub is None else f'{s.mean - pub:+.3f}'} |")
+                         f"{'' if pub is None else f'{pub:.3f}'} | {diff} |")
         notes += [f"- {name}: {note}" for note in report.notes]
     table = "\n".join(lines) + "\n\n" + "\n".join(notes)
     machine = (f"{describe()}; jobs {args.jobs}, seeds {args.seeds}"

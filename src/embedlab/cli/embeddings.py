@@ -232,8 +232,12 @@ def plot(
     fmt: Format = None,
     limit: Limit = None,
     overwrite: Annotated[bool, typer.Option(help="replace existing --out / --html files")] = False,
+    groups: Annotated[int | None, typer.Option(
+        min=0, help="colour groups: k-means clusters of the full vectors (0: none; default: "
+                    "from the number of words)")] = None,
 ) -> None:
-    """2-D projection of words as a PNG and/or an interactive HTML page (hover shows words)."""
+    """2-D projection of words as a PNG (labels placed apart, PCA axes with their share of the
+    variance) and/or a self-contained HTML page (colour groups, zoom, neighbour search)."""
     from embedlab.embeddings import plot_projection, plot_projection_html
 
     if out is None and html is None:
@@ -243,11 +247,11 @@ def plot(
     vectors = _load(source, fmt, limit)
     if out is not None:
         plot_projection(vectors, words, method=cast("Literal['pca', 'tsne']", method), seed=seed,
-                        out=out)
+                        out=out, groups=groups)
         console.print(f"wrote {out}")
     if html is not None:
         plot_projection_html(vectors, words, method=cast("Literal['pca', 'tsne']", method),
-                             seed=seed, out=html)
+                             seed=seed, out=html, groups=groups)
         console.print(f"wrote {html}")
 
 

@@ -57,8 +57,11 @@ def _seeds(seeds: int | None) -> list[int] | None:
 
 def show_report(out: Path, reference: str | None = None) -> None:
     from embedlab.experiments.report import comparison_table, console_table, write_report
+    from embedlab.experiments.report.pages import settings_lines
 
     report = write_report(out, reference)
+    for line in settings_lines(report):
+        console.print(line, highlight=False)
     console.print(console_table(report))
     if report.comparison:
         console.print(comparison_table(report))
@@ -125,9 +128,13 @@ def build_grid(grid: Path | None, builtin: str | None, set_: list[str] | None,
         data.pop("base_config", None)
     if seeds is not None:
         data = {**data, "seeds": _seeds(seeds)}
-    if folds is not None:
+    changed = dict(updates)
+    if folds is not None and folds != data.get("folds"):
         data = {**data, "folds": folds}
-    return parse_grid(data, source, base_dir)
+        changed["folds"] = folds
+    g = parse_grid(data, source, base_dir)
+    g.overrides = changed  # recorded in the manifest; the report shows them
+    return g
 
 
 def _run_grid(g, out: Path, *, jobs: int, overwrite: bool, track: str | None) -> None:

@@ -14,7 +14,12 @@ if TYPE_CHECKING:
     from embedlab.embeddings.learn import train
     from embedlab.embeddings.loading import load
     from embedlab.embeddings.matrix import CoverageReport, build_embedding_matrix
-    from embedlab.embeddings.projection import plot_projection, plot_projection_html, project
+    from embedlab.embeddings.projection import (
+        Projection,
+        plot_projection,
+        plot_projection_html,
+        project,
+    )
     from embedlab.embeddings.registry import SOURCES, Source, cache_dir
     from embedlab.embeddings.vectors import Vectors
 
@@ -27,6 +32,7 @@ _HOME = {
     "load": "loading",
     "CoverageReport": "matrix", "build_embedding_matrix": "matrix",
     "plot_projection": "projection", "plot_projection_html": "projection", "project": "projection",
+    "Projection": "projection",
     "SOURCES": "registry", "Source": "registry", "cache_dir": "registry",
     "train": "learn",
     "Vectors": "vectors",
@@ -47,6 +53,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "SOURCES",
     "CoverageReport",
+    "Projection",
     "Source",
     "Vectors",
     "bias",

@@ -84,6 +84,10 @@ class Grid:
     published_source: str = ""
     notes: list[str] = field(default_factory=list)
     source: str = "grid"
+    #: what the command line changed in the grid as written: ``--set`` keys (dotted) and
+    #: ``folds`` for ``--folds`` (reports show them; published numbers then are not comparable);
+    #: None for an experiment recorded before embedlab kept them
+    overrides: dict[str, Any] | None = field(default_factory=dict)
 
     def cell_config(self, cell: Cell, seed: int) -> RunConfig:
         return self.base.override({**cell.updates, "training.seed": seed})
@@ -116,6 +120,7 @@ class Grid:
             "seeds": self.seeds, "folds": self.folds, "metric": self.metric,
             "reference": self.reference, "published": self.published,
             "published_source": self.published_source, "notes": self.notes,
+            "source": self.source, "overrides": self.overrides,
         }
 
     @classmethod
@@ -128,6 +133,8 @@ class Grid:
             reference=data.get("reference"), description=data.get("description", ""),
             published=dict(data.get("published") or {}),
             published_source=data.get("published_source", ""), notes=list(data.get("notes") or []),
+            source=data.get("source", "grid"),
+            overrides=dict(data["overrides"] or {}) if "overrides" in data else None,
         )
 
 
@@ -341,11 +348,15 @@ def load_builtin(name: str, overrides: dict[str, Any] | None = None,
                  seeds: list[int] | None = None, folds: int | None = None) -> Grid:
     """A built-in experiment, optionally with base overrides (e.g. fewer epochs) and other seeds."""
     data = builtin_data(name)
+    changed: dict[str, Any] = dict(overrides or {})
     if overrides:
         base = RunConfig.from_dict(data.get("base") or {}, f"builtin:{name}").override(overrides)
         data["base"] = base.model_dump(mode="json")
     if seeds is not None:
         data["seeds"] = seeds
-    if folds is not None:
+    if folds is not None and folds != data.get("folds"):
         data["folds"] = folds
-    return parse_grid(data, f"builtin:{name}")
+        changed["folds"] = folds
+    grid = parse_grid(data, f"builtin:{name}")
+    grid.overrides = changed
+    return grid

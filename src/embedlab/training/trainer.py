@@ -42,6 +42,7 @@ from embedlab.training.device import resolve_device
 from embedlab.training.distributed import world
 from embedlab.training.early_stopping import EarlyStopping
 from embedlab.training.loader import labels_of, shard_batches
+from embedlab.training.progress import TrainingProgress, legend
 
 log = logging.getLogger("embedlab")
 
@@ -100,6 +101,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.best_epoch: int | None = None
         self._parallel: nn.Module = self.model
+        self._progress: TrainingProgress | None = None
 
     def _log(self, msg: str) -> None:
         if self.rank == 0:
@@ -206,12 +208,9 @@ class Trainer:
         start = time.perf_counter()
         batches = shard_batches(len(train), cfg.batch_size, generator, self.rank, self.world)
         labels = labels_of(train)
-        bar = None
-        if cfg.progress and self.rank == 0 and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(batches), desc=f"epoch {epoch}/{self._epochs}", leave=False,
-                       unit="batch")
+        bar = self._progress
+        if bar is not None:
+            bar.start_epoch(epoch, self._epochs, len(batches))
         loss_sum = correct = seen = 0.0
         lr = optimizers[0].param_groups[0]["lr"] if optimizers else self._lr
         scale = cfg.batch_size if cfg.optimizer == "sgd" else 1
@@ -230,11 +229,7 @@ class Trainer:
                 for scheduler in step_schedulers or []:
                     scheduler.step()
                 if bar is not None:
-                    bar.update(1)
-                    if step % 20 == 0:
-                        bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
-        if bar is not None:
-            bar.close()
+                    bar.step(loss_sum / seen, correct / seen)
         loss_sum, correct, seen = self._all_reduce([loss_sum, correct, seen])
         if not math.isfinite(loss_sum):  # the same sum on every rank: all stop together
             _stop_non_finite(f"epoch {epoch}", loss_sum)
@@ -298,6 +293,8 @@ class Trainer:
         stopper = EarlyStopping(self._patience)
         generator = torch.Generator().manual_seed(cfg.seed)
         validate = val if val is not None and len(val) > 0 else None
+        if cfg.progress and self.rank == 0 and sys.stderr.isatty():
+            self._progress = TrainingProgress(self._epochs)
         try:
             for epoch in range(1, self._epochs + 1):
                 row = self.train_epoch(train, epoch, optimizers, generator,
@@ -313,6 +310,8 @@ class Trainer:
                         for scheduler in schedulers:
                             scheduler.step(row["val_loss"])
                 self.history.append(row)
+                if self._progress is not None:
+                    self._progress.end_epoch(row)
                 self._log_epoch(row)
                 if self._callback_stops(row):
                     self._log(f"stopped by on_epoch_end after epoch {epoch}")
@@ -320,6 +319,8 @@ class Trainer:
                 if validate is not None and stopper.should_stop:
                     self._log(f"early stopping: no val-loss improvement for {self._patience} epochs")
                     break
+            if self._progress is not None:
+                self._progress.close()
             if stopper.best_state is not None:
                 stopper.restore(self.model)
                 self.best_epoch = stopper.best_epoch
@@ -329,13 +330,26 @@ class Trainer:
                 self.best_epoch = len(self.history)
             refuse_non_finite(self.model.state_dict())  # fit never returns nan weights
         finally:
+            if self._progress is not None:
+                self._progress.close()
+                self._progress = None
             self._parallel = self.model
             self.model.to("cpu").eval()
         return self.history
 
     def _log_epoch(self, row: dict[str, Any]) -> None:
+        """The epoch's line; before the first one with validation, what its ``*`` means."""
+        lines = []
+        if "val_loss" in row and row["epoch"] == 1:
+            lines.append(legend(self.config.schedule))
         msg = f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.3f}"
         if "val_loss" in row:
             star = " *" if row["best"] else ""
             msg += f" | val loss {row['val_loss']:.4f} acc {row['val_acc']:.3f}{star}"
-        self._log(msg + f" | {row['seconds']:.1f}s")
+        lines.append(msg + f" | {row['seconds']:.1f}s")
+        for line in lines:
+            if self._progress is not None:
+                with self._progress.write():
+                    self._log(line)
+            else:
+                self._log(line)

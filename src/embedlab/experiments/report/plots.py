@@ -1,4 +1,5 @@
-"""The report's PNG plots: metrics per cell, learning curves, the best cell's confusion matrix."""
+"""The report's PNG plots: metrics per cell (dot and whisker), learning curves (the same colour
+per cell), the best cell's confusion matrix (shares and counts)."""
 
 from __future__ import annotations
 
@@ -19,42 +20,64 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def plot_bars(report: Report, path: Path) -> Path:
-    """One panel per metric: each cell's mean with a ±sd error bar and its runs as dots."""
+def cell_colors(report: Report) -> dict[str, tuple]:
+    """One colour per cell, the same in every plot of the report (tab10, tab20 past 10 cells)."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab20" if len(report.cells) > 10 else "tab10"]
+    return {c: cmap(i % cmap.N) for i, c in enumerate(report.cells)}
+
+
+def plot_metrics(report: Report, path: Path) -> Path:
+    """One panel per metric, dot and whisker: each cell's mean (large dot) ± sd (whisker) and
+    its single runs (small dots), on an axis zoomed to the numbers (not from 0), in the cell's
+    colour; the published numbers as red diamonds (left out, with a line saying so, when they
+    are not comparable)."""
     from matplotlib.figure import Figure
 
     cells = list(report.cells)
-    metrics = list(METRIC_LABELS)
-    fig = Figure(figsize=(12, 2 * (0.9 + 0.32 * len(cells)) + 0.6))
+    fig = Figure(figsize=(12, 2 * (0.9 + 0.32 * len(cells)) + 0.8))
     axes = fig.subplots(2, 2).ravel()
-    for ax, metric in zip(axes, metrics):
-        _bar_panel(ax, report, metric)
-    fig.suptitle(f"{report.grid.name}: mean ± sd per cell (bars, orange = best by "
-                 f"{METRIC_LABELS[report.grid.metric]}); dots: single runs", fontsize=10)
+    colors = cell_colors(report)
+    for ax, metric in zip(axes, METRIC_LABELS):
+        _dot_panel(ax, report, metric, colors)
+    fig.suptitle(f"{report.grid.name}: mean ± sd per cell (whiskers), single runs as small dots; "
+                 f"best by {METRIC_LABELS[report.grid.metric]} in bold. The axes are zoomed: "
+                 "read the numbers, not the lengths", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 
 
-def _bar_panel(ax, report: Report, metric: str) -> None:
-    """One metric: bars of the cells' means (±sd), their runs as dots, the published numbers."""
+def _dot_panel(ax, report: Report, metric: str, colors: dict[str, tuple]) -> None:
+    """One metric: per cell its mean ± sd and runs; published numbers on the grid's metric."""
     cells = list(report.cells)
-    y = np.arange(len(cells))
-    means = [report.cells[c][metric].mean for c in cells]
-    sds = [report.cells[c][metric].sd or 0.0 for c in cells]
-    colors = ["tab:orange" if c == report.best else "tab:blue" for c in cells]
-    ax.barh(y, means, xerr=sds, color=colors, alpha=0.75, capsize=3, ecolor="black")
+    shown: list[float] = []
+    note = ""
     for i, c in enumerate(cells):
+        st = report.cells[c][metric]
+        sd = st.sd or 0.0
         vals = [r.values[metric] for r in report.records if r.cell == c]
-        ax.plot(vals, [i] * len(vals), "o", ms=3.5, mfc="white", mec="black", mew=0.8, zorder=3)
+        ax.plot(vals, [i + 0.18] * len(vals), "o", ms=3, color=colors[c], alpha=0.55, zorder=2)
+        ax.errorbar([st.mean], [i], xerr=[[sd], [sd]], fmt="o", ms=7, color=colors[c], capsize=4,
+                    elinewidth=1.6, mec="black" if c == report.best else colors[c], zorder=3)
+        shown += [*vals, st.mean - sd, st.mean + sd]
     pub = [(report.grid.published[c], i) for i, c in enumerate(cells) if c in report.grid.published]
     if metric == report.grid.metric and pub:
-        ax.plot([p for p, _ in pub], [i for _, i in pub], "D", color="tab:red", ms=5, label="published")
-        ax.legend(loc="lower right", fontsize=7)
-    if metric != "train_seconds":
-        ax.set_xlim(0.0, 1.0)
-    ax.set_title(METRIC_LABELS[metric], fontsize=10)
-    ax.set_yticks(y, cells, fontsize=8)
-    ax.invert_yaxis()
+        if report.published_comparable:
+            ax.plot([p for p, _ in pub], [i for _, i in pub], "D", color="tab:red", ms=5, label="published")
+            shown += [p for p, _ in pub]
+            ax.legend(loc="best", fontsize=7)
+        else:
+            note = "\n(published numbers left out: not comparable, the settings changed)"
+    ax.set_title(METRIC_LABELS[metric] + note, fontsize=10)
+    lo, hi = min(shown), max(shown)
+    pad = max((hi - lo) * 0.08, 0.002 if metric != "train_seconds" else 0.05)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_yticks(range(len(cells)), cells, fontsize=8)
+    for label, c in zip(ax.get_yticklabels(), cells):
+        if c == report.best:
+            label.set_fontweight("bold")
+    ax.set_ylim(len(cells) - 0.5, -0.5)
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -80,18 +103,19 @@ def _cell_curves(axes, histories: list[list[dict]], prefix: str, cell: str, colo
 
 
 def plot_learning_curves(report: Report, path: Path) -> Path:
-    """Per cell, validation (or training) loss and accuracy per epoch: mean ± sd band over runs."""
+    """Per cell, validation (or training) loss and accuracy per epoch: mean ± sd band over
+    runs, in the cell's colour of the metrics plot; integer epoch ticks."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(14, 4.5))
     axes = fig.subplots(1, 2)
-    cmap = __import__("matplotlib").colormaps["tab20" if len(report.cells) > 10 else "tab10"]
+    colors = cell_colors(report)
     has_val = any("val_loss" in row for r in report.records for row in r.history)
     prefix = "val" if has_val else "train"
-    for i, cell in enumerate(report.cells):
+    for cell in report.cells:
         hs = [r.history for r in report.records if r.cell == cell and r.history]
         if hs:
-            _cell_curves(axes, hs, prefix, cell, cmap(i % cmap.N))
+            _cell_curves(axes, hs, prefix, cell, colors[cell])
     for ax, what in zip(axes, ("loss", "accuracy")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{'validation' if has_val else 'training'} {what}")
@@ -108,12 +132,12 @@ def plot_learning_curves(report: Report, path: Path) -> Path:
 
 
 def plot_best_confusion(report: Report, path: Path) -> Path:
-    """The best cell's confusion matrix, summed over its runs and row-normalised."""
+    """The best cell's confusion matrix, summed over its runs: row shares and counts."""
     from embedlab.training.plots import confusion_figure
 
     rs = [r for r in report.records if r.cell == report.best]
     cm = np.sum([np.asarray(r.confusion, dtype=np.float64) for r in rs], axis=0)
     runs = f"{len(rs)} runs summed" if len(rs) > 1 else "1 run"
-    fig = confusion_figure(cm, rs[0].classes, f"best cell {report.best}\n({runs}, row-normalised)",
+    fig = confusion_figure(cm, rs[0].classes, f"best cell {report.best}\n({runs}; share of the row, count below)",
                            title_size=9)
     return _save(fig, path)

@@ -4,6 +4,14 @@ a paired comparison against a reference cell.
 Statistics come from each run directory's ``metrics.json`` (the test split, or validation when
 the data has no test split) and ``history.json``; ``sd`` is the sample standard deviation
 (``ddof=1``), empty for a single run.
+
+The paired t-test's p-value is withheld (``None``, with a note saying why) below
+:data:`MIN_PAIRS` pairs: with 2-4 seeds the test has 1-3 degrees of freedom, its normality
+assumption cannot be checked and one lucky seed decides the result.
+
+Published numbers sit beside ours only when they can be compared: once the command line changed
+the grid (``--set``, ``--folds``; recorded as the grid's ``overrides``), beyond keys that do not
+change what is trained (:data:`NEUTRAL_KEYS`), the report says they are not comparable.
 """
 
 from __future__ import annotations
@@ -21,6 +29,10 @@ from embedlab.experiments.runner import read_manifest
 METRIC_LABELS = {"accuracy": "accuracy", "macro_f1": "macro F1", "weighted_f1": "weighted F1",
                  "train_seconds": "train time (s)"}
 QUALITY = ("accuracy", "macro_f1", "weighted_f1")
+#: fewest (seed, fold) pairs for which the paired t-test's p-value is shown
+MIN_PAIRS = 5
+#: overrides that leave the trained model and its evaluation as the grid file describes them
+NEUTRAL_KEYS = frozenset({"training.threads", "training.progress", "training.device"})
 
 
 @dataclass
@@ -36,6 +48,7 @@ class RunRecord:
     confusion: list[list[int]]
     classes: list[str]
     notes: list[str]
+    key: str = ""  # the run directory, relative to the experiment folder
 
 
 @dataclass
@@ -67,6 +80,24 @@ class Report:
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
+    @property
+    def changed(self) -> dict:
+        """The command line's changes to the grid that alter what is trained or measured."""
+        return {k: v for k, v in (self.grid.overrides or {}).items() if k not in NEUTRAL_KEYS}
+
+    @property
+    def published_comparable(self) -> bool:
+        return not self.changed
+
+    @property
+    def published_note(self) -> str | None:
+        """Why the published numbers are not comparable (None when they are, or there are none)."""
+        if not self.grid.published or self.published_comparable:
+            return None
+        changes = ", ".join(f"{k}={v}" for k, v in self.changed.items())
+        return (f"the published numbers are NOT comparable with these runs: they come from the "
+                f"settings the grid file describes, and this experiment changed {changes}")
+
 
 def _values(metrics: dict) -> tuple[str, dict[str, float]]:
     split = "test" if "test" in metrics else "validation"
@@ -96,7 +127,7 @@ def collect(out: str | Path) -> tuple[Grid, list[RunRecord], int]:
         m = metrics[split]
         records.append(RunRecord(spec.cell, spec.seed, spec.fold, split, values, history,
                                  m["confusion_matrix"], m["classes"],
-                                 list(metrics.get("data", {}).get("notes", []))))
+                                 list(metrics.get("data", {}).get("notes", [])), spec.key))
     return grid, records, len(specs)
 
 
@@ -120,11 +151,16 @@ def _paired_row(cell: dict[tuple, RunRecord], ref: dict[tuple, RunRecord], keys:
         if name == metric:
             row["wins"] = int((d > 0).sum())
             row["losses"] = int((d < 0).sum())
-            p = None
-            if len(d) > 1 and np.ptp(d) > 0:
+            p, why = None, None
+            if len(d) < MIN_PAIRS:
+                why = f"withheld: {len(d)} pair{'s' if len(d) != 1 else ''} (needs ≥ {MIN_PAIRS})"
+            elif np.ptp(d) == 0:
+                why = "undefined: every difference is the same"
+            else:
                 p = float(stats.ttest_rel([cell[k].values[name] for k in keys],
                                           [ref[k].values[name] for k in keys]).pvalue)
             row["p_value"] = p
+            row["p_note"] = why
     return row
 
 
@@ -143,13 +179,18 @@ def _paired(grid: Grid, records: list[RunRecord], reference: str) -> list[dict]:
     return rows
 
 
-def _notes(grid: Grid, records: list[RunRecord], expected: int) -> list[str]:
+def _notes(grid: Grid, records: list[RunRecord], expected: int, comparison: list[dict]) -> list[str]:
     """The grid's notes, the runs' data notes (once each), and what the numbers are."""
     notes = list(grid.notes)
     for r in records:
         for n in r.notes:
             if not n.startswith("cross-validation fold") and n not in notes:
                 notes.append(n)
+    withheld = sorted({r["n"] for r in comparison if r["n"] < MIN_PAIRS})
+    if withheld:
+        notes.append(f"paired t-test p-values are withheld below {MIN_PAIRS} pairs (here "
+                     f"{', '.join(map(str, withheld))}): with so few seeds the test means little; "
+                     f"run more seeds (--seeds {MIN_PAIRS})")
     if len(records) < expected:
         notes.append(f"unfinished experiment: {len(records)} of {expected} runs are done")
     splits = sorted({r.split for r in records})
@@ -176,5 +217,6 @@ def build_report(out: str | Path, reference: str | None = None) -> Report:
 
         raise ConfigError(f"reference cell '{reference}' is not a cell{suggest(reference, names)}; "
                           f"cells: {', '.join(names)}")
-    return Report(grid, records, cells, _paired(grid, records, reference), best, reference,
-                  expected, _notes(grid, records, expected))
+    comparison = _paired(grid, records, reference)
+    return Report(grid, records, cells, comparison, best, reference,
+                  expected, _notes(grid, records, expected, comparison))

@@ -8,8 +8,12 @@ from pathlib import Path
 
 from embedlab.atomic import atomic_file
 from embedlab.experiments.report.pages import to_html, to_markdown
-from embedlab.experiments.report.plots import plot_bars, plot_best_confusion, plot_learning_curves
-from embedlab.experiments.report.statistics import QUALITY, Report, Stats, build_report
+from embedlab.experiments.report.plots import (
+    plot_best_confusion,
+    plot_learning_curves,
+    plot_metrics,
+)
+from embedlab.experiments.report.statistics import MIN_PAIRS, QUALITY, Report, Stats, build_report
 from embedlab.experiments.report.tables import summary_rows
 
 
@@ -21,7 +25,7 @@ def write_report(out: str | Path, reference: str | None = None) -> Report:
     folder = out / "report"
     folder.mkdir(exist_ok=True)
     images = {
-        "metrics per cell": plot_bars(report, folder / "metrics.png"),
+        "metrics per cell": plot_metrics(report, folder / "metrics.png"),
         "learning curves": plot_learning_curves(report, folder / "learning_curves.png"),
         "confusion matrix of the best cell": plot_best_confusion(report, folder / "confusion_best.png"),
     }
@@ -59,12 +63,19 @@ def _write_comparison_csv(path: Path, report: Report) -> None:
 
 
 def report_data(report: Report) -> dict:
-    """What report.json holds: the per-cell statistics, the comparison and the notes."""
-    return {"name": report.grid.name, "metric": report.grid.metric, "best": report.best,
+    """What report.json holds: the settings (the grid's source, the command line's overrides,
+    the base config), the per-cell statistics, the published numbers and whether they are
+    comparable, the comparison (``p_value`` null below ``min_pairs_for_p`` pairs, ``p_note``
+    says why) and the notes."""
+    g = report.grid
+    return {"name": g.name, "metric": g.metric, "best": report.best,
+            "source": g.source, "overrides": g.overrides, "base": g.base.model_dump(mode="json"),
             "reference": report.reference, "runs": len(report.records),
             "expected_runs": report.expected_runs,
             "cells": {c: {m: vars(s) for m, s in st.items()} for c, st in report.cells.items()},
-            "published": report.grid.published,
+            "published": g.published,
+            "published_comparable": report.published_comparable if g.published else None,
+            "published_note": report.published_note, "min_pairs_for_p": MIN_PAIRS,
             "comparison": [{k: (vars(v) if isinstance(v, Stats) else v) for k, v in r.items()}
                            for r in report.comparison],
             "notes": report.notes}
