@@ -140,12 +140,13 @@ def test_report_statistics_equal_a_recomputation_from_metrics(finished):
 def test_report_files_are_complete_and_self_contained(finished):
     folder = finished / "report"
     for name in ("report.md", "report.html", "summary.csv", "comparison.csv", "metrics.png",
-                 "learning_curves.png", "confusion_best.png"):
+                 "learning_curves.png", "confusion_best.png", "reliability_best.png"):
         assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
     for png in folder.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (folder / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 3 and "<img" in page and 'src="http' not in page
+    # the reliability diagram: the runs kept a validation split, so they were calibrated
+    assert page.count("data:image/png;base64,") == 4 and "<img" in page and 'src="http' not in page
     md = (folder / "report.md").read_text()
     assert "pooling=sum,lr=0.003" in md and "Paired comparison" in md and " ± " in md
     manifest = read_manifest(finished)

@@ -141,3 +141,32 @@ def plot_best_confusion(report: Report, path: Path) -> Path:
     fig = confusion_figure(cm, rs[0].classes, f"best cell {report.best}\n({runs}; share of the row, count below)",
                            title_size=9)
     return _save(fig, path)
+
+
+def _pooled_bins(bins_of_runs: list[list[dict]]) -> list[dict]:
+    """Reliability bins of several runs pooled per confidence bin (count-weighted means)."""
+    pooled: dict[float, dict] = {}
+    for bins in bins_of_runs:
+        for b in bins:
+            acc = pooled.setdefault(b["low"], {"low": b["low"], "high": b["high"], "count": 0,
+                                               "confidence": 0.0, "accuracy": 0.0})
+            acc["count"] += b["count"]
+            acc["confidence"] += b["confidence"] * b["count"]
+            acc["accuracy"] += b["accuracy"] * b["count"]
+    return [{**b, "confidence": b["confidence"] / b["count"], "accuracy": b["accuracy"] / b["count"]}
+            for _, b in sorted(pooled.items()) if b["count"]]
+
+
+def plot_best_reliability(report: Report, path: Path) -> Path | None:
+    """The best cell's reliability diagram before and after calibration, its runs' bins
+    pooled; None when its runs fitted no calibration (no validation split)."""
+    from embedlab.decisions.calibration import plot_reliability
+
+    rs = [r for r in report.records if r.cell == report.best]
+    found = [r.decisions for r in rs if r.decisions and r.decisions.get("reliability_before")]
+    if not found:
+        return None
+    runs = f"{len(found)} runs pooled" if len(found) > 1 else "1 run"
+    return plot_reliability(_pooled_bins([d["reliability_before"] for d in found]),
+                            _pooled_bins([d["reliability_after"] for d in found]), path,
+                            f"best cell {report.best}: reliability on {rs[0].split} ({runs})")

@@ -49,6 +49,8 @@ class RunRecord:
     classes: list[str]
     notes: list[str]
     key: str = ""  # the run directory, relative to the experiment folder
+    #: the run's calibration figures (``metrics.json``'s ``decisions``), when it fitted them
+    decisions: dict | None = None
 
 
 @dataclass
@@ -127,7 +129,8 @@ def collect(out: str | Path) -> tuple[Grid, list[RunRecord], int]:
         m = metrics[split]
         records.append(RunRecord(spec.cell, spec.seed, spec.fold, split, values, history,
                                  m["confusion_matrix"], m["classes"],
-                                 list(metrics.get("data", {}).get("notes", [])), spec.key))
+                                 list(metrics.get("data", {}).get("notes", [])), spec.key,
+                                 metrics.get("decisions")))
     return grid, records, len(specs)
 
 

@@ -10,6 +10,7 @@ from embedlab.atomic import atomic_file
 from embedlab.experiments.report.pages import to_html, to_markdown
 from embedlab.experiments.report.plots import (
     plot_best_confusion,
+    plot_best_reliability,
     plot_learning_curves,
     plot_metrics,
 )
@@ -29,6 +30,9 @@ def write_report(out: str | Path, reference: str | None = None) -> Report:
         "learning curves": plot_learning_curves(report, folder / "learning_curves.png"),
         "confusion matrix of the best cell": plot_best_confusion(report, folder / "confusion_best.png"),
     }
+    reliability = plot_best_reliability(report, folder / "reliability_best.png")
+    if reliability is not None:
+        images["reliability of the best cell (calibration)"] = reliability
     with atomic_file(folder / "report.md") as tmp:
         tmp.write_text(to_markdown(report, {k: p.name for k, p in images.items()}), encoding="utf-8")
     with atomic_file(folder / "report.html") as tmp:
