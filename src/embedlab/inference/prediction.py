@@ -8,13 +8,15 @@ with tokens but none in the vocabulary is predicted and flagged ``status="no_kno
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
-from embedlab.errors import DataError
+from embedlab.errors import ArtifactError, ConfigError, DataError
 from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays, check_texts, encode_texts
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
 
@@ -25,6 +27,11 @@ Status = Literal["ok", "no_known_words", "empty"]
 class Prediction:
     """The predicted label and the probability of every class, highest first.
 
+    Multi-label: ``labels`` is the predicted label set (every label whose probability reaches
+    its threshold, at least the most probable one; under a label hierarchy each label's parent
+    too), ``label`` the most probable of them, and ``probabilities`` every label's own sigmoid
+    probability (they do not sum to 1). ``labels`` is ``None`` for single-label models.
+
     ``status`` is ``"ok"``, ``"no_known_words"`` (tokens, none in the vocabulary: the model
     still predicts) or ``"empty"`` (no tokens after preprocessing: ``label`` is ``None`` and
     ``probabilities`` is empty). ``known_words`` counts the tokens found in the vocabulary.
@@ -34,6 +41,7 @@ class Prediction:
     probabilities: dict[str, float] = field(default_factory=dict)
     status: Status = "ok"
     known_words: int = 0
+    labels: tuple[str, ...] | None = None
 
     @property
     def score(self) -> float | None:
@@ -44,8 +52,127 @@ class Prediction:
         return list(self.probabilities.items())[:k]
 
     def to_dict(self) -> dict:
-        return {"label": self.label, "probabilities": self.probabilities, "status": self.status,
-                "known_words": self.known_words}
+        out: dict[str, Any] = {"label": self.label, "probabilities": self.probabilities,
+                               "status": self.status, "known_words": self.known_words}
+        if self.labels is not None:
+            out["labels"] = list(self.labels)
+        return out
+
+
+THRESHOLDS_FORMAT = "embedlab-thresholds-v1"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A multi-label run's decision thresholds, chosen on the validation split
+    (:func:`embedlab.training.thresholds.choose_thresholds`) and saved as ``thresholds.json``.
+
+    ``global_threshold`` is one threshold for every label, ``per_label`` one per label;
+    ``use`` says which the run predicts with (the one that scored higher on validation by
+    ``metric``: ``micro_f1`` or ``macro_f1``); ``scores`` holds both validation scores.
+    """
+
+    global_threshold: float
+    per_label: dict[str, float]
+    use: Literal["global", "per_label"] = "global"
+    metric: str = "micro_f1"
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def vector(self, classes: Sequence[str]) -> np.ndarray:
+        """The threshold of each class, in ``classes`` order."""
+        if self.use == "global":
+            return np.full(len(classes), self.global_threshold, dtype=np.float32)
+        return np.asarray([self.per_label.get(c, self.global_threshold) for c in classes],
+                          dtype=np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": THRESHOLDS_FORMAT, "use": self.use, "metric": self.metric,
+                "global": self.global_threshold, "per_label": self.per_label,
+                "validation_scores": self.scores}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False),
+                              encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Thresholds:
+        from embedlab.atomic import read_json
+
+        data = read_json(path, "thresholds")
+        if data.get("format") != THRESHOLDS_FORMAT:
+            raise ArtifactError(f"{path}: expected format '{THRESHOLDS_FORMAT}', found "
+                                f"{data.get('format')!r}")
+        values = [data.get("global"), *dict(data.get("per_label") or {}).values()]
+        if not all(isinstance(v, int | float) and 0.0 <= v <= 1.0 for v in values):
+            raise ArtifactError(f"{path}: every threshold must be a number in [0, 1]")
+        if data.get("use") not in ("global", "per_label"):
+            raise ArtifactError(f"{path}: 'use' must be 'global' or 'per_label'")
+        return cls(float(data["global"]), {str(k): float(v) for k, v in data["per_label"].items()},
+                   data["use"], str(data.get("metric", "micro_f1")),
+                   dict(data.get("validation_scores") or {}))
+
+
+def check_threshold(threshold: float | None, top_k: int | None) -> None:
+    """A threshold outside [0, 1] or a ``top_k`` below 1 is a one-line :class:`ConfigError`."""
+    if threshold is not None and not (isinstance(threshold, int | float)
+                                      and 0.0 <= float(threshold) <= 1.0):
+        raise ConfigError(f"threshold must be in [0, 1]; found {threshold}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ConfigError(f"top_k must be a whole number of at least 1; found {top_k}")
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))).astype(np.float32)
+
+
+def decide_sets(probs: np.ndarray, thresholds: np.ndarray | float, *, top_k: int | None = None,
+                parents: np.ndarray | None = None, backoff: bool = True) -> np.ndarray:
+    """Boolean label sets from per-label probabilities ``(n, C)``.
+
+    A label is in a row's set when its probability reaches its threshold; the most probable
+    label always is (every training row carries one). ``top_k`` keeps at most the ``k`` most
+    probable of those. ``parents`` (a hierarchy: each label's parent index, -1 at the top)
+    makes the sets consistent: a child brings its parent, and without ``backoff`` a predicted
+    parent with no child above threshold also gets its most probable child; with ``backoff``
+    (the default) such a row answers the parent alone rather than a doubtful child.
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    n = len(probs)
+    chosen = probs >= np.asarray(thresholds, dtype=np.float32)
+    if n and probs.shape[1]:
+        chosen[np.arange(n), probs.argmax(1)] = True
+    if top_k is not None:
+        keep = np.zeros_like(chosen)
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :top_k]
+        np.put_along_axis(keep, order, True, axis=1)
+        chosen &= keep
+    if parents is not None and (parents >= 0).any():
+        chosen = _close_hierarchy(chosen, probs, parents, backoff)
+    return chosen
+
+
+def _close_hierarchy(chosen: np.ndarray, probs: np.ndarray, parents: np.ndarray,
+                     backoff: bool) -> np.ndarray:
+    chosen = chosen.copy()
+    depth = np.zeros(len(parents), dtype=np.int64)
+    for j in range(len(parents)):
+        k = parents[j]
+        while k >= 0:
+            depth[j] += 1
+            k = parents[k]
+    for j in np.argsort(-depth, kind="stable"):  # deepest first: ancestors come along
+        if parents[j] >= 0:
+            chosen[chosen[:, j], parents[j]] = True
+    if not backoff:
+        for j in np.argsort(depth, kind="stable"):  # top down: fill in the missing children
+            kids = np.flatnonzero(parents == j)
+            if not len(kids):
+                continue
+            lacking = chosen[:, j] & ~chosen[:, kids].any(1)
+            best = kids[probs[:, kids].argmax(1)]
+            rows = np.flatnonzero(lacking)
+            chosen[rows, best[rows]] = True
+    return chosen
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -74,6 +201,27 @@ class TextPredictor:
 
     #: columns every batch is padded to at least (an exported graph may need some)
     min_length: int = 1
+    #: a multi-label model's decision thresholds (chosen on validation), else None
+    thresholds: Thresholds | None = None
+
+    @property
+    def multilabel(self) -> bool:
+        """Whether each text gets a set of labels (one sigmoid per label)."""
+        return bool(getattr(self.labels, "multilabel", False))
+
+    def decide(self, probs: np.ndarray, threshold: float | None = None, top_k: int | None = None,
+               backoff: bool = True) -> np.ndarray:
+        """Boolean label sets of multi-label probabilities (:func:`decide_sets`): the run's
+        thresholds, or one ``threshold`` for every label; ``top_k`` keeps at most k labels."""
+        check_threshold(threshold, top_k)
+        if threshold is not None:
+            cut: np.ndarray | float = float(threshold)
+        elif self.thresholds is not None:
+            cut = self.thresholds.vector(self.classes)
+        else:
+            cut = 0.5
+        parents = self.labels.parents() if self.labels.hierarchy else None
+        return decide_sets(probs, cut, top_k=top_k, parents=parents, backoff=backoff)
 
     @property
     def classes(self) -> list[str]:
@@ -98,7 +246,8 @@ class TextPredictor:
         (``predict``, batch files) drop them first; evaluation scores them as the model would."""
         if not len(encoded):
             return np.zeros((0, len(self.classes)), dtype=np.float32)
-        return softmax(self._logits(encoded, batch_size))
+        logits = self._logits(encoded, batch_size)
+        return sigmoid(logits) if self.multilabel else softmax(logits)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> np.ndarray:
         """``(n_texts, n_classes)`` softmax probabilities, columns in ``classes`` order.
@@ -112,22 +261,42 @@ class TextPredictor:
         return self.probabilities(enc, batch_size)
 
     def predict_labels(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> list[str]:
+        """The most probable label of each text (multi-label: see :meth:`predict_label_sets`)."""
         return self.labels.decode(self.predict_proba(texts, batch_size).argmax(1))
 
-    def predict(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> list[Prediction]:
-        """One :class:`Prediction` per text (empty texts included, flagged ``"empty"``)."""
-        return self.predict_encoded(self.encode_arrays(texts), batch_size)
+    def predict_label_sets(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH, *,
+                           threshold: float | None = None, top_k: int | None = None
+                           ) -> list[list[str]]:
+        """Each text's label set (multi-label; a single-label model gives one label each)."""
+        probs = self.predict_proba(texts, batch_size)
+        if not self.multilabel:
+            return [[c] for c in self.labels.decode(probs.argmax(1))]
+        return self.labels.decode_sets(self.decide(probs, threshold, top_k))
 
-    def predict_encoded(self, enc: EncodedArrays, batch_size: int = INFERENCE_BATCH) -> list[Prediction]:
+    def predict(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH, *,
+                threshold: float | None = None, top_k: int | None = None) -> list[Prediction]:
+        """One :class:`Prediction` per text (empty texts included, flagged ``"empty"``).
+        ``threshold`` / ``top_k`` override a multi-label run's thresholds."""
+        return self.predict_encoded(self.encode_arrays(texts), batch_size, threshold=threshold,
+                                    top_k=top_k)
+
+    def predict_encoded(self, enc: EncodedArrays, batch_size: int = INFERENCE_BATCH, *,
+                        threshold: float | None = None, top_k: int | None = None
+                        ) -> list[Prediction]:
+        check_threshold(threshold, top_k)
         keep = np.flatnonzero(enc.lengths > 0)
         sub = enc.subset(keep)
         probs = self.probabilities(sub, batch_size)
         classes = self.classes
         out: list[Prediction] = [Prediction(None, {}, "empty", 0)] * len(enc)
         orders = np.argsort(-probs, axis=1, kind="stable")
+        sets = self.decide(probs, threshold, top_k) if self.multilabel else None
         for row, i in enumerate(keep.tolist()):
             p, order = probs[row], orders[row]
             dist = {classes[j]: float(p[j]) for j in order}
             known = int(enc.known[i])
-            out[i] = Prediction(classes[order[0]], dist, "ok" if known else "no_known_words", known)
+            chosen = (None if sets is None
+                      else tuple(classes[j] for j in order if sets[row, j]))
+            out[i] = Prediction(classes[order[0]], dist, "ok" if known else "no_known_words",
+                                known, chosen)
         return out
