@@ -196,8 +196,10 @@ def iterative_stratification(y: np.ndarray, proportions: Sequence[float],
     iterative stratification (Sechidis, Tsoumakas and Vlahavas, ECML PKDD 2011, algorithm 1).
 
     The rarest remaining label is placed first: each of its rows goes to the part that most
-    lacks that label (ties: the part that most lacks rows, then at random), so a rare label
-    lands in every part it can. Rows with no label fill the parts that lack rows most.
+    lacks that label (ties: the part that most lacks rows, then at random). One change to the
+    paper: a part that holds no example of the label yet comes first, so a label with as many
+    examples as parts lands in every part (the paper's rule would put a 3-example label's
+    first two in a 70% part). Rows with no label fill the parts that lack rows most.
     Returns one sorted ``int64`` index array per part.
     """
     import numpy as np
@@ -210,6 +212,7 @@ def iterative_stratification(y: np.ndarray, proportions: Sequence[float],
     want: np.ndarray = np.outer(y.sum(0), r)  # [label, part]
     owner = np.full(n, -1, dtype=np.int64)
     left = y.copy()
+    has = np.zeros((n_labels, len(r)), dtype=bool)  # label j has an example in part k
     remaining = left.sum(0)
     order_noise = np.asarray(rng.random(size=n))
     while remaining.any():
@@ -218,11 +221,14 @@ def iterative_stratification(y: np.ndarray, proportions: Sequence[float],
         label = int(rng.choice(rarest))
         rows = np.flatnonzero(left[:, label])
         for i in rows[np.argsort(order_noise[rows])]:
-            best = np.flatnonzero(want[label] == want[label].max())
+            lacking = np.flatnonzero(~has[label])
+            pool = lacking if len(lacking) else np.arange(len(r))
+            best = pool[want[label, pool] == want[label, pool].max()]
             if len(best) > 1:
                 best = best[want_rows[best] == want_rows[best].max()]
             part = int(rng.choice(best)) if len(best) > 1 else int(best[0])
             owner[i] = part
+            has[y[i], part] = True
             want[y[i], part] -= 1
             want_rows[part] -= 1
         left[rows] = False

@@ -1,0 +1,299 @@
+"""Multi-label data, training, thresholds, metrics and prediction: readers of every layout, the
+iterative stratification, tiny real multi-label runs of every model family."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import embedlab
+from embedlab.config import RunConfig
+from embedlab.data import TextDataset, iterative_stratification, load_data, multilabel_split
+from embedlab.errors import ConfigError, DataError
+from embedlab.training.thresholds import choose_thresholds
+
+TOPICS = {
+    "sport": "goal match team coach league score",
+    "money": "bank price market stock profit loan",
+    "food": "pizza bread cheese soup salad recipe",
+    "music": "guitar song album band concert drum",
+    "travel": "flight hotel beach train passport tour",
+}
+FILLER = "the a of and to it is was for on with that this".split()
+
+
+def synthetic_rows(n: int, seed: int = 0) -> list[tuple[str, list[str]]]:
+    """Texts about 1-3 topics (words drawn from each topic) with those topics as labels."""
+    rng = random.Random(seed)
+    names = sorted(TOPICS)
+    rows = []
+    for _ in range(n):
+        k = rng.choices([1, 2, 3], weights=[6, 3, 1])[0]
+        labels = sorted(rng.sample(names, k))
+        words = [w for lab in labels for w in rng.sample(TOPICS[lab].split(), 3)]
+        words += rng.sample(FILLER, 4)
+        rng.shuffle(words)
+        rows.append((" ".join(words), labels))
+    return rows
+
+
+def write_csv(path: Path, rows, sep: str = "|") -> Path:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        for text, labels in rows:
+            w.writerow([text, sep.join(labels)])
+    return path
+
+
+@pytest.fixture(scope="module")
+def ml_csv(tmp_path_factory) -> Path:
+    return write_csv(tmp_path_factory.mktemp("ml") / "topics.csv", synthetic_rows(600))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_a_label_column_split_on_the_separator_is_multilabel_and_the_log_says_why(
+        tmp_path, caplog):
+    path = write_csv(tmp_path / "t.csv", [("good goal", ["sport"]), ("bank song", ["money", "music"])])
+    with caplog.at_level(logging.INFO, logger="embedlab"):
+        ds = load_data(path, label_sep="|")
+    assert ds.multilabel and ds.labels == []
+    assert ds.label_sets == [["sport"], ["money", "music"]]
+    assert ds.classes == ["money", "music", "sport"]
+    assert "multi-label data (labels split on '|')" in caplog.text
+    single = load_data(write_csv(tmp_path / "s.csv", [("a b", ["x"]), ("c d", ["y"])]))
+    assert not single.multilabel and single.labels == ["x", "y"]  # unchanged without a separator
+
+
+def test_json_lines_and_json_arrays_with_label_lists_are_multilabel(tmp_path, caplog):
+    jl = tmp_path / "d.jsonl"
+    jl.write_text('{"text": "goal bank", "label": ["sport", "money"]}\n'
+                  '{"text": "pizza", "label": "food"}\n', encoding="utf-8")
+    arr = tmp_path / "d.json"
+    arr.write_text('[{"text": "song", "label": ["music"]}, {"text": "tour beach", '
+                   '"label": ["travel", "travel"]}]', encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="embedlab"):
+        a, b = load_data(jl), load_data(arr)
+    assert a.label_sets == [["money", "sport"], ["food"]]
+    assert b.label_sets == [["music"], ["travel"]]  # a repeated label counts once
+    assert "rows carry lists of labels" in caplog.text
+    with pytest.raises(DataError, match="holds a list of labels but multilabel is false"):
+        load_data(jl, multilabel=False)
+
+
+def test_fasttext_label_lines_give_every_leading_label(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text("__label__sport __label__money goal bank\n__label__food pizza soup\n",
+                    encoding="utf-8")
+    ds = load_data(path)
+    assert ds.texts == ["goal bank", "pizza soup"]
+    assert ds.label_sets == [["money", "sport"], ["food"]]
+    one = tmp_path / "one.txt"
+    one.write_text("__label__pos great film\n__label__neg dull\n", encoding="utf-8")
+    assert load_data(one).labels == ["pos", "neg"]  # one label a line: single-label
+
+
+def test_the_goemotions_layout_ids_and_a_names_file(tmp_path):
+    data = tmp_path / "train.tsv"
+    data.write_text("so happy for you\t17,0\tid1\nwhat is this\t6\tid2\n", encoding="utf-8")
+    names = tmp_path / "emotions.txt"
+    names.write_text("\n".join(f"e{k}" for k in range(17)) + "\njoy", encoding="utf-8")
+    from embedlab.data import load_table
+
+    ds = load_table(data, [0], 1, header=False, label_sep=",",
+                    label_map={str(k): n for k, n in enumerate([*(f"e{k}" for k in range(17)), "joy"])})
+    assert ds.label_sets == [["e0", "joy"], ["e6"]]
+    cfg_names = load_data(data, text_columns=[0], label_column=1, header=False, label_sep=",",
+                          label_names=names)
+    assert cfg_names.label_sets == ds.label_sets
+
+
+@pytest.mark.parametrize(("content", "kw", "message"), [
+    ("text,label\ngoal,sport\nbank,\n", {"label_sep": "|"}, "row with no label at row 2"),
+    ("text,label\ngoal,sport||money\n", {"label_sep": "|"}, "empty label at row 1"),
+])
+def test_bad_multilabel_rows_are_one_line_errors(tmp_path, content, kw, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataError, match=message) as err:
+        load_data(path, **kw)
+    assert "\n" not in str(err.value)
+
+
+def test_separator_clashes_are_one_line_errors(tmp_path):
+    with pytest.raises(ConfigError, match="one separator cannot split"):
+        RunConfig.from_dict({"data": {"path": "x.csv", "label_sep": ":",
+                                      "label_hierarchy": ":"}})
+    jl = tmp_path / "d.jsonl"
+    jl.write_text('{"text": "a", "label": ["x,y", "z"]}\n', encoding="utf-8")
+    with pytest.raises(DataError, match="contains the label separator ','"):
+        load_data(jl, label_sep=",")
+    with pytest.raises(ConfigError, match="multilabel is false"):
+        load_data(jl, label_sep=",", multilabel=False)
+
+
+def test_goemotions_is_built_in_and_matches_its_readme(mirror):
+    from embedlab.data import load_dataset
+
+    train = load_dataset("goemotions", "train")
+    assert len(train) == 43_410 and train.multilabel
+    assert sum(len(s) >= 2 for s in train.label_sets) == 7_102
+    assert train.class_counts()["grief"] == 77 and train.class_counts()["neutral"] == 14_219
+    dev = load_dataset("goemotions", "validation")
+    assert len(dev) == 5_426
+    # a text stored CSV-style in the TSV is read as its text
+    assert any(t.startswith('"I didn\'t learn anything from the last') for t in dev.texts)
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def test_iterative_stratification_keeps_rare_labels_in_every_part():
+    rng = np.random.default_rng(0)
+    y = rng.random((300, 6)) < [0.4, 0.3, 0.2, 0.1, 0.05, 0.0]
+    y[:3, 5] = True  # a label with exactly three examples
+    parts = iterative_stratification(y, [0.7, 0.15, 0.15], seed=0)
+    every = np.sort(np.concatenate(parts))
+    assert (every == np.arange(300)).all()  # disjoint and covering
+    for part in parts:
+        assert y[part].any(0).all()  # every label, the 3-example one too, in every part
+    assert abs(len(parts[0]) - 210) <= 3
+    # per-label shares close to the proportions
+    share = y[parts[1]].sum(0)[:4] / y.sum(0)[:4]
+    assert np.all(np.abs(share - 0.15) < 0.05)
+    sets = [[c for c, v in zip("abcdef", row, strict=True) if v] or ["a"] for row in y]
+    tr, va, te = multilabel_split(sets, seed=1)
+    again = multilabel_split(sets, seed=1)
+    assert all((x == z).all() for x, z in zip((tr, va, te), again, strict=True))
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+def test_thresholds_are_chosen_by_the_requested_metric():
+    rng = np.random.default_rng(0)
+    y = rng.random((400, 3)) < [0.5, 0.2, 0.05]
+    y[np.arange(400), rng.integers(0, 3, 400)] |= ~y.any(1)
+    probs = np.clip(y * 0.35 + rng.random((400, 3)) * 0.6, 0, 1).astype(np.float32)
+    t = choose_thresholds(y, probs, ["a", "b", "c"], "micro_f1")
+    assert 0.0 < t.global_threshold < 1.0 and set(t.per_label) == {"a", "b", "c"}
+    assert t.use in ("global", "per_label")
+    assert t.scores[t.use] == max(t.scores.values())
+    macro = choose_thresholds(y, probs, ["a", "b", "c"], "macro_f1")
+    assert macro.metric == "macro_f1"
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _ml_config(path: Path, family: str, **extra) -> RunConfig:
+    settings = {"data": {"path": str(path), "label_sep": "|"},
+                "embeddings": {"dim": 16, "source": None},
+                "model": {"name": family}, "training": {"epochs": 6, "progress": False}}
+    for key, value in extra.items():
+        section, name = key.split(".")
+        settings.setdefault(section, {})[name] = value
+    return RunConfig.from_dict(settings)
+
+
+@pytest.fixture(scope="module")
+def ml_run(ml_csv, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("mlrun") / "run"
+    embedlab.train(_ml_config(ml_csv, "fasttext", **{"training.epochs": 10}), out)
+    return out
+
+
+def test_a_multilabel_run_learns_and_saves_its_thresholds(ml_run):
+    metrics = json.loads((ml_run / "metrics.json").read_text())
+    test = metrics["test"]
+    assert test["multilabel"] and test["micro"]["f1"] > 0.8, test["micro"]
+    for key in ("macro", "samples", "per_class", "subset_accuracy", "hamming_loss",
+                "cardinality", "thresholds"):
+        assert key in test
+    assert (ml_run / "pr_curves.png").stat().st_size > 1000
+    assert not (ml_run / "confusion_matrix.png").exists()
+    saved = json.loads((ml_run / "thresholds.json").read_text())
+    assert saved["format"] == "embedlab-thresholds-v1" and saved["metric"] == "micro_f1"
+    assert set(saved["per_label"]) == set(TOPICS)
+
+
+def test_the_thresholds_chosen_on_validation_are_used_at_prediction(ml_run, tmp_path):
+    import shutil
+
+    from embedlab.artifacts import write_manifest
+
+    texts = [text for text, _ in synthetic_rows(40, seed=5)]
+    p = embedlab.load(ml_run)
+    probs = p.predict_proba(texts)
+    cut = p.thresholds.vector(p.classes)
+    expected = (probs >= cut) | (probs == probs.max(1, keepdims=True))
+    got = p.predict_label_sets(texts)
+    assert got == [[c for c, on in zip(p.classes, row, strict=True) if on] for row in expected]
+    # edit the run's thresholds: predictions follow the file
+    copy = tmp_path / "run"
+    shutil.copytree(ml_run, copy)
+    data = json.loads((copy / "thresholds.json").read_text())
+    data.update({"use": "global", "global": 0.0})
+    (copy / "thresholds.json").write_text(json.dumps(data))
+    write_manifest(copy)
+    everything = embedlab.load(copy).predict_label_sets(texts)
+    assert all(len(s) == len(TOPICS) for s in everything)
+
+
+def test_prediction_carries_the_set_and_every_probability_with_overrides(ml_run):
+    p = embedlab.load(ml_run)
+    pred = p.predict(["goal team coach bank price stock the of"])[0]
+    assert set(pred.labels) == {"sport", "money"}
+    assert set(pred.probabilities) == set(TOPICS)
+    assert pred.to_dict()["labels"] == list(pred.labels)
+    assert len(p.predict(["goal team bank price"], top_k=1)[0].labels) == 1
+    assert set(p.predict(["goal"], threshold=0.0)[0].labels) == set(TOPICS)
+    for bad in (1.5, -0.1):
+        with pytest.raises(ConfigError, match=r"threshold must be in \[0, 1\]"):
+            p.predict(["goal"], threshold=bad)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["cnn", "bag", "rnn"])
+def test_every_family_trains_multilabel(ml_csv, tmp_path, family):
+    r = embedlab.train(_ml_config(ml_csv, family, **{"training.epochs": 8, "training.lr": 0.01}),
+                       tmp_path / family)
+    assert r.metrics["test"]["micro"]["f1"] > 0.5, (family, r.metrics["test"]["micro"])
+    assert embedlab.load(tmp_path / family).predict(["pizza soup"])[0].labels
+
+
+def test_pos_weight_reaches_the_loss_and_is_capped():
+    import torch
+
+    from embedlab.text import LabelEncoder
+    from embedlab.training.trainer import batch_loss
+
+    enc = LabelEncoder(["a", "b"], multilabel=True)
+    y = np.zeros((1000, 2), dtype=np.float32)
+    y[:500, 0] = 1
+    y[:2, 1] = 1
+    w = enc.pos_weights(y, cap=10.0)
+    assert w[0] == pytest.approx(1.0) and w[1] == pytest.approx(10.0)
+    logits, target = torch.zeros(4, 2), torch.tensor([[0.0, 1.0]] * 4)
+    assert float(batch_loss(logits, target, torch.tensor(w))) > float(
+        batch_loss(logits, target, None))
+
+
+def test_single_and_multilabel_rows_do_not_mix():
+    from embedlab.text import LabelEncoder
+    from embedlab.training.run import encode_labels
+
+    ml = LabelEncoder(["a", "b"], multilabel=True)
+    with pytest.raises(DataError, match="single-label rows for a multi-label model"):
+        encode_labels(ml, TextDataset(["x"], ["a"], "s"))
+    with pytest.raises(DataError, match="never seen in training"):
+        ml.encode_sets([["c"]])
