@@ -297,3 +297,104 @@ def test_single_and_multilabel_rows_do_not_mix():
         encode_labels(ml, TextDataset(["x"], ["a"], "s"))
     with pytest.raises(DataError, match="never seen in training"):
         ml.encode_sets([["c"]])
+
+
+# --------------------------------------------------------------------------- estimator
+
+
+@pytest.fixture(scope="module")
+def ml_xy():
+    rows = synthetic_rows(400, seed=3)
+    return [t for t, _ in rows], [labels for _, labels in rows]
+
+
+def _fast_estimator():
+    from embedlab import TextClassifier
+
+    return TextClassifier(model="fasttext", epochs=8, embeddings=None, embedding_dim=16)
+
+
+def test_estimator_fits_label_lists_and_predicts_the_indicator_matrix(ml_xy, tmp_path):
+    from sklearn.base import clone
+    from sklearn.metrics import f1_score
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    X, Y = ml_xy
+    clf = _fast_estimator()
+    assert clf.fit(X[:300], Y[:300]) is clf
+    assert list(clf.classes_) == sorted(TOPICS)
+    pred = clf.predict(X[300:])
+    assert pred.shape == (100, len(TOPICS)) and set(np.unique(pred)) <= {0, 1}
+    truth = MultiLabelBinarizer(classes=clf.classes_).fit_transform(Y[300:])
+    assert f1_score(truth, pred, average="micro") > 0.8
+    proba = clf.predict_proba(X[300:])
+    assert proba.shape == pred.shape and ((proba >= 0) & (proba <= 1)).all()
+    assert 0.0 <= clf.score(X[300:], truth) <= 1.0  # subset accuracy, as scikit-learn
+    again = clf.load(clf.save(tmp_path / "est"))
+    assert again.multilabel_ and (again.predict(X[300:]) == pred).all()
+    fresh = clone(clf)
+    assert fresh.get_params() == clf.get_params() and not hasattr(fresh, "predictor_")
+
+
+def test_estimator_takes_an_indicator_matrix(ml_xy):
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    X, Y = ml_xy
+    ind = MultiLabelBinarizer().fit_transform(Y)
+    clf = _fast_estimator().fit(X[:300], ind[:300])
+    assert list(clf.classes_) == list(range(ind.shape[1]))
+    pred = clf.predict(X[300:])
+    assert pred.shape == (100, ind.shape[1])
+    assert (pred == ind[300:]).all(1).mean() > 0.6
+    with pytest.raises(DataError, match="must hold only 0 and 1"):
+        _fast_estimator().fit(X[:10], np.full((10, 3), 2))
+    with pytest.raises(DataError, match="mixes label lists and single labels"):
+        _fast_estimator().fit(X[:3], [["a"], "b", ["c"]])
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _cli(*args: object, code: int = 0):
+    from typer.testing import CliRunner
+
+    from embedlab.cli.main import app
+
+    r = CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"},
+                           prog_name="embedlab")
+    assert r.exit_code == code, r.output
+    return r
+
+
+@pytest.mark.slow
+def test_cli_trains_predicts_and_evaluates_multilabel(ml_csv, tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "run"
+    r = _cli("train", "--data", ml_csv, "--label-sep", "|", "--model", "fasttext",
+             "--embedding-dim", "16", "--set", "embeddings.source=null", "--epochs", "8",
+             "--threshold-metric", "macro_f1", "--out", out)
+    assert "micro avg" in r.stdout and "Hamming loss" in r.stdout
+    assert json.loads((out / "thresholds.json").read_text())["metric"] == "macro_f1"
+    r = _cli("predict", out, "goal team coach bank price stock")
+    assert r.stdout.split()[0] in ("money,sport", "sport,money")
+    r = _cli("predict", out, "goal", "--threshold", "1.5", code=1)
+    assert "threshold must be in [0, 1]" in r.output and len(r.output.strip().splitlines()) == 1
+    r = _cli("predict", out, "goal team bank price", "--top-k", "1", "--json")
+    assert len(json.loads(r.stdout)["labels"]) == 1
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["goal team bank price", "pizza soup cheese", ""]}).to_csv(src, index=False)
+    _cli("predict", out, "--file", src, "--out", tmp_path / "p.csv", "--probabilities",
+         "--label-sep", ";")
+    got = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)
+    assert list(got.columns) == ["row", "labels", "status", "known_words",
+                                 *(f"p_{c}" for c in sorted(TOPICS))]
+    assert set(got["labels"][0].split(";")) == {"money", "sport"} and got["labels"][1] == "food"
+    assert got["status"][2] == "empty" and got["labels"][2] == ""
+    r = _cli("evaluate", out, "--data", ml_csv, "--plot", tmp_path / "pr.png")
+    assert "subset accuracy" in r.stdout and (tmp_path / "pr.png").stat().st_size > 1000
+
+
+def test_threshold_on_a_single_label_run_is_a_one_line_error(trained_run):
+    r = _cli("predict", trained_run("fasttext"), "a text", "--threshold", "0.3", code=1)
+    assert "apply to multi-label runs" in r.output and len(r.output.strip().splitlines()) == 1

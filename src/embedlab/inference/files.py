@@ -7,7 +7,9 @@ one-column CSV/TSV a blank line is an empty cell too, elsewhere it is no record)
 TSV, JSON Lines (``.jsonl``, ``.ndjson``, ``.json``) or Parquet by the ``out`` suffix. Every
 input row gives exactly one output row, in order, carrying the ``id_column`` value (or the
 1-based row number), the top-k labels with their probabilities, ``status`` (``ok`` /
-``no_known_words`` / ``empty``) and ``known_words``. An empty text never aborts the run: its row
+``no_known_words`` / ``empty``) and ``known_words``. A multi-label run writes instead a ``labels``
+column (the predicted set joined by ``label_sep``) and, on request, a ``p_<label>`` column per
+label (:class:`MultiLabelOutput`). An empty text never aborts the run: its row
 gets status ``empty`` and no label. The output is written to a temporary file renamed into place
 at the end, so an error or Ctrl-C leaves no partial output.
 """
@@ -35,9 +37,23 @@ from embedlab.inference.prediction import TextPredictor
 WRITE_FORMATS = {suffix: "jsonl" if fmt == "json" else fmt for suffix, fmt in SUFFIXES.items()}
 
 
+@dataclass(frozen=True)
+class MultiLabelOutput:
+    """How a multi-label run's predictions are decided and written: ``threshold`` (one for every
+    label) and ``top_k`` (at most k labels) override the run's thresholds; ``label_sep`` joins a
+    set in the ``labels`` column; ``probabilities`` adds a ``p_<label>`` column per label."""
+
+    threshold: float | None = None
+    top_k: int | None = None
+    label_sep: str = ","
+    probabilities: bool = False
+
+
 @dataclass
 class ChunkPredictions:
-    """Predictions of one chunk: ``top_labels[i]`` / ``top_probs[i]`` are empty for empty rows."""
+    """Predictions of one chunk: ``top_labels[i]`` / ``top_probs[i]`` are empty for empty rows;
+    multi-label: ``label_sets[i]`` the predicted set and ``all_probs[i]`` every label's
+    probability (empty for empty rows)."""
 
     ids: list[Any]
     texts: list[str]
@@ -45,6 +61,8 @@ class ChunkPredictions:
     known_words: list[int]
     top_labels: list[list[str]]
     top_probs: list[list[float]]
+    label_sets: list[list[str]] | None = None
+    all_probs: list[list[float]] | None = None
 
 
 @dataclass
@@ -64,8 +82,10 @@ class BatchReport:
 
 # ----- predicting -------------------------------------------------------------------------
 def predict_chunk(predictor: TextPredictor, chunk: Chunk, top_k: int,
-                  batch_size: int = INFERENCE_BATCH) -> ChunkPredictions:
-    """Top-k labels and probabilities for one chunk (empty texts get none)."""
+                  batch_size: int = INFERENCE_BATCH,
+                  multi: MultiLabelOutput | None = None) -> ChunkPredictions:
+    """Top-k labels and probabilities for one chunk (empty texts get none); a multi-label
+    predictor also gives each row's label set (decided as ``multi`` says)."""
     enc = predictor.encode_arrays(chunk.texts)
     keep = np.flatnonzero(enc.lengths > 0)
     sub = enc.subset(keep)
@@ -83,26 +103,73 @@ def predict_chunk(predictor: TextPredictor, chunk: Chunk, top_k: int,
         labels[i] = classes[order[row]].tolist()
         ps[i] = top_p[row].tolist()
         status[i] = "ok" if known[i] else "no_known_words"
-    return ChunkPredictions(chunk.ids, chunk.texts, status, known, labels, ps)
+    out = ChunkPredictions(chunk.ids, chunk.texts, status, known, labels, ps)
+    if predictor.multilabel:
+        multi = multi or MultiLabelOutput()
+        chosen = predictor.decide(probs, multi.threshold, multi.top_k)
+        out.label_sets, out.all_probs = [[] for _ in range(n)], [[] for _ in range(n)]
+        for row, i in enumerate(keep.tolist()):
+            out.label_sets[i] = [c for j, c in enumerate(predictor.classes) if chosen[row, j]]
+            out.all_probs[i] = probs[row].tolist()
+    return out
 
 
 def iter_predictions(predictor: TextPredictor, path: str | Path, *, text_columns: Sequence[str] = ("text",),
                      id_column: str | None = None, encoding: str = "utf-8", top_k: int = 1,
                      chunk_rows: int = CHUNK_ROWS,
-                     batch_size: int = INFERENCE_BATCH) -> Iterator[ChunkPredictions]:
+                     batch_size: int = INFERENCE_BATCH,
+                     multi: MultiLabelOutput | None = None) -> Iterator[ChunkPredictions]:
     """Predict ``path`` chunk by chunk (memory bounded by the chunk, not the file)."""
     if top_k < 1:
         raise ConfigError(f"top_k must be at least 1, found {top_k}")
+    _check_multi(predictor, multi)
     rows = 0
     for chunk in read_chunks(path, text_columns, id_column, encoding, chunk_rows):
         rows += len(chunk.ids)
         if len(chunk.ids):
-            yield predict_chunk(predictor, chunk, top_k, batch_size)
+            yield predict_chunk(predictor, chunk, top_k, batch_size, multi)
     if not rows:
         raise DataError(f"{path}: no rows to predict (the file is empty or holds a header only)")
 
 
+def _check_multi(predictor: TextPredictor, multi: MultiLabelOutput | None) -> None:
+    """Multi-label options on a single-label run, or bad values, are one-line errors."""
+    if multi is None:
+        return
+    from embedlab.inference.prediction import check_threshold
+
+    check_threshold(multi.threshold, multi.top_k)
+    if not predictor.multilabel and (multi.threshold is not None or multi.probabilities):
+        raise ConfigError("--threshold and --probabilities apply to multi-label runs; this run "
+                          "predicts one label per text")
+    if not multi.label_sep:
+        raise ConfigError("label_sep is empty; expected a separator such as ','")
+    clash = next((c for c in predictor.classes if multi.label_sep in c), None)
+    if predictor.multilabel and clash is not None:
+        raise ConfigError(f"label '{clash}' contains the separator {multi.label_sep!r}: the "
+                          "labels column could not be split back; choose another --label-sep")
+
+
 # ----- writing ----------------------------------------------------------------------------
+def multilabel_columns(id_name: str, classes: Sequence[str], probabilities: bool) -> list[str]:
+    """A multi-label output's columns: id, the joined label set, status, known words, and
+    ``p_<label>`` per label on request."""
+    extra = [f"p_{c}" for c in classes] if probabilities else []
+    return [id_name, "labels", "status", "known_words", *extra]
+
+
+def _multilabel_records(p: ChunkPredictions, multi: MultiLabelOutput,
+                        n_classes: int) -> Iterator[list[Any]]:
+    assert p.label_sets is not None and p.all_probs is not None
+    for j in range(len(p.ids)):
+        empty = p.status[j] == "empty"
+        row: list[Any] = [p.ids[j], None if empty else multi.label_sep.join(p.label_sets[j]),
+                          p.status[j], p.known_words[j]]
+        if multi.probabilities:
+            row += p.all_probs[j] if not empty else [None] * n_classes
+        yield row
+
+
 def _columns(id_name: str, k: int) -> list[str]:
     cols = [id_name, "label", "probability"]
     for i in range(2, k + 1):
@@ -120,8 +187,16 @@ def _records(p: ChunkPredictions, k: int) -> Iterator[list[Any]]:
         yield row
 
 
-def output_records(p: ChunkPredictions, id_name: str, top_k: int) -> Iterator[dict[str, Any]]:
+def output_records(p: ChunkPredictions, id_name: str, top_k: int,
+                   multi: MultiLabelOutput | None = None,
+                   classes: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
     """The output rows of one chunk as dicts (the columns every output format has)."""
+    if p.label_sets is not None:
+        multi = multi or MultiLabelOutput()
+        names = multilabel_columns(id_name, classes, multi.probabilities)
+        for row in _multilabel_records(p, multi, len(classes)):
+            yield dict(zip(names, row, strict=True))
+        return
     columns = _columns(id_name, top_k)
     for row in _records(p, top_k):
         yield dict(zip(columns, row, strict=True))
@@ -189,8 +264,12 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
                  text_columns: Sequence[str] = ("text",), id_column: str | None = None,
                  encoding: str = "utf-8", top_k: int = 1, overwrite: bool = False,
                  progress: bool | None = None, chunk_rows: int = CHUNK_ROWS,
-                 batch_size: int = INFERENCE_BATCH) -> BatchReport:
+                 batch_size: int = INFERENCE_BATCH,
+                 multi: MultiLabelOutput | None = None) -> BatchReport:
     """Predict every row of ``path`` into ``out`` (format from its suffix), streaming.
+
+    A multi-label run writes the ``labels`` column (and ``p_<label>`` columns) that ``multi``
+    describes, instead of the top-k columns.
 
     ``progress=None`` shows a bar with texts/s on stderr only when it is a terminal. ``out`` is
     written atomically; an existing file is replaced only with ``overwrite``.
@@ -209,7 +288,12 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
     if out.exists() and not out.is_file():
         raise ArtifactError(f"{out}: exists and is not a file")
     check_writable(out)
-    columns = _columns(id_column or "row", min(top_k, len(predictor.classes)))
+    _check_multi(predictor, multi)
+    if predictor.multilabel:
+        multi = multi or MultiLabelOutput()
+        columns = multilabel_columns(id_column or "row", predictor.classes, multi.probabilities)
+    else:
+        columns = _columns(id_column or "row", min(top_k, len(predictor.classes)))
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
@@ -222,12 +306,15 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
     try:
         chunks = iter_predictions(predictor, path, text_columns=text_columns, id_column=id_column,
                                   encoding=encoding, top_k=top_k, chunk_rows=chunk_rows,
-                                  batch_size=batch_size)
+                                  batch_size=batch_size, multi=multi)
         with atomic_file(out, overwrite=overwrite) as tmp:
             writer = _Writer(tmp, fmt, columns, row_numbers=id_column is None)
             try:
                 for p in chunks:
-                    writer.write(list(_records(p, len(columns) // 2 - 1)))
+                    if multi is not None and p.label_sets is not None:
+                        writer.write(list(_multilabel_records(p, multi, len(predictor.classes))))
+                    else:
+                        writer.write(list(_records(p, len(columns) // 2 - 1)))
                     rows += len(p.ids)
                     empty += p.status.count("empty")
                     unknown += p.status.count("no_known_words")

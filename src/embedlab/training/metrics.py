@@ -31,9 +31,12 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequ
 
 
 def metrics_table(metrics: dict, title: str = "metrics"):
-    """A rich Table: one row per class plus macro / weighted averages and accuracy."""
+    """A rich Table: one row per class plus macro / weighted averages and accuracy
+    (multi-label metrics: :func:`multilabel_table`)."""
     from rich.table import Table
 
+    if metrics.get("multilabel"):
+        return multilabel_table(metrics, title)
     t = Table(title=title)
     for col in ("class", "precision", "recall", "f1", "support"):
         t.add_column(col, justify="left" if col == "class" else "right")

@@ -111,5 +111,5 @@ def plot_pr_curves(y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str]
             ax.set_xlabel("recall", fontsize=8)
     fig.tight_layout()
     out = Path(out)
-    fig.savefig(out, dpi=90)
+    fig.savefig(out, dpi=90, format="png")
     return out
