@@ -399,6 +399,8 @@ def multilabel_target(y: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     if hasattr(y, "toarray"):  # a scipy sparse indicator matrix
         y = y.toarray()
     if isinstance(y, np.ndarray) and y.ndim == 2:
+        if y.dtype.kind not in "biuf":  # not an indicator matrix: check_labels says why
+            return None
         if not np.isin(y, (0, 1)).all():
             raise DataError("y: a 2-D y is a multi-label indicator matrix and must hold only 0 "
                             "and 1")
