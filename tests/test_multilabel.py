@@ -398,3 +398,78 @@ def test_cli_trains_predicts_and_evaluates_multilabel(ml_csv, tmp_path):
 def test_threshold_on_a_single_label_run_is_a_one_line_error(trained_run):
     r = _cli("predict", trained_run("fasttext"), "a text", "--threshold", "0.3", code=1)
     assert "apply to multi-label runs" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- hierarchy
+
+TREE = {"ANIMAL": {"cat": "whiskers purr meow kitten", "dog": "bark puppy leash fetch"},
+        "PLACE": {"city": "streets downtown skyline mayor", "lake": "shore fishing pier canoe"}}
+PARENT_WORDS = {"ANIMAL": "creature fur paws tail", "PLACE": "located map region visit"}
+
+
+def tree_lines(n: int, seed: int = 0) -> list[str]:
+    """``PARENT:child text`` lines (and a fifth ``PARENT text`` lines that name no child)."""
+    rng = random.Random(seed)
+    lines = []
+    for i in range(n):
+        parent = rng.choice(sorted(TREE))
+        words = rng.sample(PARENT_WORDS[parent].split(), 2) + rng.sample(FILLER, 3)
+        label = parent
+        if i % 5:
+            child = rng.choice(sorted(TREE[parent]))
+            words += rng.sample(TREE[parent][child].split(), 2)
+            label = f"{parent}:{child}"
+        rng.shuffle(words)
+        lines.append(f"{label} {' '.join(words)}")
+    return lines
+
+
+@pytest.fixture(scope="module")
+def tree_run(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("tree")
+    (root / "train.txt").write_text("\n".join(tree_lines(500)) + "\n", encoding="utf-8")
+    cfg = RunConfig.from_dict({"data": {"path": str(root / "train.txt"), "label_hierarchy": ":"},
+                               "embeddings": {"dim": 16, "source": None},
+                               "training": {"epochs": 10, "progress": False}})
+    embedlab.train(cfg, root / "run")
+    return root / "run"
+
+
+def test_a_hierarchy_reads_each_label_with_its_ancestors(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("LOC:city Which city ?\nHUM Who is it ?\nA:b:c deep\n", encoding="utf-8")
+    ds = load_data(path, label_hierarchy=":")
+    assert ds.label_sets == [["LOC", "LOC:city"], ["HUM"], ["A", "A:b", "A:b:c"]]
+    assert load_data(path).labels == ["LOC:city", "HUM", "A:b:c"]  # without it: unchanged
+
+
+def test_a_hierarchical_prediction_never_names_a_child_without_its_parent(tree_run):
+    p = embedlab.load(tree_run)
+    assert p.labels.hierarchy == ":"
+    texts = [line.split(" ", 1)[1] for line in tree_lines(60, seed=9)]
+    texts += ["meow shore", "puppy skyline fetch", "the of and", "whiskers"]
+    for cut in (None, 0.05, 0.5, 0.95):
+        for labels in p.predict_label_sets(texts, threshold=cut):
+            for lab in labels:
+                if ":" in lab:
+                    assert lab.split(":")[0] in labels, labels
+    metrics = json.loads((tree_run / "metrics.json").read_text())["test"]
+    assert set(metrics["levels"]) == {"1", "2"}
+    assert metrics["levels"]["1"]["accuracy"] > 0.9
+
+
+def test_backoff_answers_the_parent_when_no_child_is_likely(tree_run):
+    p = embedlab.load(tree_run)
+    assert p.classes == ["ANIMAL", "ANIMAL:cat", "ANIMAL:dog", "PLACE", "PLACE:city", "PLACE:lake"]
+    probs = np.array([[0.95, 0.30, 0.20, 0.01, 0.01, 0.01]], dtype=np.float32)
+    assert p.labels.decode_sets(p.decide(probs, threshold=0.5)) == [["ANIMAL"]]
+    without = p.labels.decode_sets(p.decide(probs, threshold=0.5, backoff=False))
+    assert without == [["ANIMAL", "ANIMAL:cat"]]  # the most probable child of the parent
+
+
+def test_a_likely_child_brings_its_parent():
+    from embedlab.inference.prediction import decide_sets
+
+    parents = np.array([-1, 0, 0, -1])  # A, A:x, A:y, B
+    probs = np.array([[0.2, 0.9, 0.1, 0.3]], dtype=np.float32)
+    assert decide_sets(probs, 0.5, parents=parents).tolist() == [[True, True, False, False]]
