@@ -473,3 +473,35 @@ def test_a_likely_child_brings_its_parent():
     parents = np.array([-1, 0, 0, -1])  # A, A:x, A:y, B
     probs = np.array([[0.2, 0.9, 0.1, 0.3]], dtype=np.float32)
     assert decide_sets(probs, 0.5, parents=parents).tolist() == [[True, True, False, False]]
+
+
+def test_the_fasttext_written_out_step_makes_the_multilabel_autograd_update():
+    """Indicator rows and per-label positive weights: the fasttext model's own SGD step moves
+    every weight as autograd on the trainer's multi-label loss does."""
+    import torch
+
+    from embedlab.models import EmbeddingSpec, build_model
+    from embedlab.training.trainer import batch_loss
+
+    def model():
+        torch.manual_seed(1)
+        return build_model("fasttext", vocab_size=30, num_classes=4,
+                           embedding=EmbeddingSpec(dim=8), params={"buckets": 50})
+
+    reference, written = model(), model()
+    written.load_state_dict(reference.state_dict())
+    assert written.can_step_sgd()
+    ids = torch.tensor([[5, 6, 7, 5, 9, 0], [2, 3, 0, 0, 0, 0], [1, 4, 4, 4, 8, 29]])
+    y = torch.tensor([[1.0, 0, 1, 0], [0, 0, 0, 1], [1, 1, 0, 0]])
+    pos_weight = torch.tensor([1.0, 3.0, 2.0, 1.5])
+    dense = [p for p in reference.parameters()
+             if id(p) not in {id(q) for q in reference.sparse_parameters()}]
+    opt = torch.optim.SGD(list(reference.parameters()), lr=0.7)
+    loss = batch_loss(reference(ids), y, pos_weight)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(dense, 0.5)
+    opt.step()
+    total, correct = written.sgd_step(ids, y, 0.7, 0.0, pos_weight, clip=0.5)
+    assert total == pytest.approx(3 * loss.item(), rel=1e-6) and 0 <= correct <= 3
+    for name, value in reference.state_dict().items():
+        torch.testing.assert_close(written.state_dict()[name], value, rtol=1e-5, atol=1e-6)

@@ -195,7 +195,7 @@ class Trainer:
         same update itself with written-out gradients, 1.7-1.9x faster per step
         (`python benchmarks/sgd_step.py`); it leaves no gradients on the parameters."""
         ids, y = ids.to(self.device), y.to(self.device)
-        stepper = self._sgd_stepper(optimizers) if y.dim() == 1 else None
+        stepper = self._sgd_stepper(optimizers)
         if stepper is not None:
             group = optimizers[0].param_groups[0]
             return stepper.sgd_step(ids, y, group["lr"], self.config.weight_decay,
