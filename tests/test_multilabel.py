@@ -505,3 +505,35 @@ def test_the_fasttext_written_out_step_makes_the_multilabel_autograd_update():
     assert total == pytest.approx(3 * loss.item(), rel=1e-6) and 0 <= correct <= 3
     for name, value in reference.state_dict().items():
         torch.testing.assert_close(written.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+def test_http_answers_the_label_set_probabilities_and_thresholds(ml_run, trained_run):
+    from fastapi.testclient import TestClient
+
+    from embedlab.serve import create_app
+
+    saved = json.loads((ml_run / "thresholds.json").read_text())
+    with TestClient(create_app({"ml": ml_run, "single": trained_run("fasttext")},
+                               warm_up=False)) as c:
+        r = c.post("/v1/models/ml/predict", json={"texts": ["goal team coach bank price stock"]})
+        assert r.status_code == 200, r.text
+        pred = r.json()["predictions"][0]
+        assert set(pred["labels"]) == {"sport", "money"}
+        assert set(pred["probabilities"]) == set(TOPICS)
+        expected = saved["global"] if saved["use"] == "global" else None
+        if expected is not None:
+            assert set(pred["thresholds"].values()) == {expected}
+        else:
+            assert pred["thresholds"] == saved["per_label"]
+        r = c.post("/v1/models/ml/predict", json={"texts": ["goal"], "threshold": 0.0})
+        assert set(r.json()["predictions"][0]["labels"]) == set(TOPICS)
+        assert set(r.json()["predictions"][0]["thresholds"].values()) == {0.0}
+        r = c.post("/v1/models/ml/predict", json={"texts": ["goal"], "threshold": 1.5})
+        assert r.status_code == 422 and "threshold" in r.json()["detail"]
+        r = c.post("/v1/models/single/predict", json={"texts": ["goal"], "threshold": 0.5})
+        assert r.status_code == 422 and "multi-label" in r.json()["detail"]
+        single = c.post("/v1/models/single/predict", json={"texts": ["stocks fall"]}).json()
+        assert "labels" not in single["predictions"][0] or single["predictions"][0]["labels"] is None

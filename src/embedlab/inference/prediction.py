@@ -78,12 +78,15 @@ class Thresholds:
     metric: str = "micro_f1"
     scores: dict[str, float] = field(default_factory=dict)
 
+    def mapping(self, classes: Sequence[str]) -> dict[str, float]:
+        """Each class's threshold, the one :attr:`use` names."""
+        if self.use == "global":
+            return dict.fromkeys(classes, self.global_threshold)
+        return {c: self.per_label.get(c, self.global_threshold) for c in classes}
+
     def vector(self, classes: Sequence[str]) -> np.ndarray:
         """The threshold of each class, in ``classes`` order."""
-        if self.use == "global":
-            return np.full(len(classes), self.global_threshold, dtype=np.float32)
-        return np.asarray([self.per_label.get(c, self.global_threshold) for c in classes],
-                          dtype=np.float32)
+        return np.asarray(list(self.mapping(classes).values()), dtype=np.float32)
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": THRESHOLDS_FORMAT, "use": self.use, "metric": self.metric,

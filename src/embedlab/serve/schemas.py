@@ -48,6 +48,9 @@ def request_models(limits: ServeLimits, methods: Sequence[str] = ()) -> tuple[ty
                                  examples=[["Stocks fall as oil prices climb to a record high"]])),
         top_k=(int, Field(3, ge=1, description="classes returned per text, most probable first "
                           "(capped at the number of classes)")),
+        threshold=(float | None, Field(None, ge=0.0, le=1.0, description="multi-label models: "
+                                       "one threshold for every label instead of the run's "
+                                       "thresholds (chosen on validation); a 422 for other models")),
     )
     names = tuple(methods) or ("auto",)
     # a Literal of the methods the served model can do, made at run time: a type to pydantic,
@@ -78,6 +81,13 @@ class TextPrediction(BaseModel):
         description="no_known_words: the text has tokens but none in the vocabulary, so the "
         "prediction carries no information from the text")
     known_words: int = Field(description="tokens of the text found in the vocabulary")
+    labels: list[str] | None = Field(
+        None, description="multi-label models: the predicted label set (every label at or over "
+        "its threshold, at least the most probable; under a hierarchy each label's parent too)")
+    probabilities: dict[str, float] | None = Field(
+        None, description="multi-label models: every label's own probability (one sigmoid each)")
+    thresholds: dict[str, float] | None = Field(
+        None, description="multi-label models: the threshold each label was decided by")
 
 
 class PredictResponse(BaseModel):

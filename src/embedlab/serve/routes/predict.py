@@ -5,7 +5,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
 from embedlab.serve.errors import ERRORS, EmptyTextError, NonFiniteOutputError
@@ -15,12 +15,30 @@ from embedlab.serve.routes import model_name, served
 from embedlab.serve.schemas import PredictResponse
 
 
-def prediction(p: Any, top_k: int) -> dict:
-    """One text's answer: its label, the ``top_k`` classes, status and known words."""
+def prediction(p: Any, top_k: int, thresholds: dict[str, float] | None = None) -> dict:
+    """One text's answer: its label, the ``top_k`` classes, status and known words; a
+    multi-label model's answer adds the label set, every label's probability and the
+    ``thresholds`` it was decided by."""
     top = list(p.probabilities.items())[:top_k]
-    return {"label": p.label, "probability": top[0][1],
-            "top_k": [{"label": c, "probability": v} for c, v in top],
-            "status": p.status, "known_words": p.known_words}
+    out = {"label": p.label, "probability": top[0][1],
+           "top_k": [{"label": c, "probability": v} for c, v in top],
+           "status": p.status, "known_words": p.known_words}
+    if p.labels is not None:
+        out.update({"labels": list(p.labels), "probabilities": p.probabilities,
+                    "thresholds": thresholds})
+    return out
+
+
+def thresholds_of(predictor: Any, threshold: float | None) -> dict[str, float] | None:
+    """Each label's threshold: ``threshold`` for all, else the run's; None for single-label."""
+    if not getattr(predictor, "multilabel", False):
+        return None
+    if threshold is not None:
+        return dict.fromkeys(predictor.classes, float(threshold))
+    saved = predictor.thresholds
+    if saved is None:
+        return dict.fromkeys(predictor.classes, 0.5)
+    return saved.mapping(predictor.classes)
 
 
 def check_predictions(name: str, preds: Sequence[Any]) -> None:
@@ -44,9 +62,18 @@ def router(models: Mapping[str, ServedModel], metrics: ServeMetrics, request: ty
     def predict(body: request, name: str = name_param) -> Response:  # type: ignore[valid-type]
         # Serialised here, in the worker thread: FastAPI would otherwise validate the returned
         # dict against the response model in a second thread-pool hop (the schema documents it).
-        preds = served(models, name).predictor.predict(body.texts)  # type: ignore[attr-defined]
+        predictor = served(models, name).predictor
+        threshold = body.threshold  # type: ignore[attr-defined]
+        if not getattr(predictor, "multilabel", False):
+            if threshold is not None:
+                raise HTTPException(422, f"threshold: model '{name}' predicts one label per "
+                                    "text; a threshold applies to multi-label models")
+            preds = predictor.predict(body.texts)  # type: ignore[attr-defined]
+        else:
+            preds = predictor.predict(body.texts, threshold=threshold)  # type: ignore[attr-defined]
         check_predictions(name, preds)
-        out = [prediction(p, body.top_k) for p in preds]  # type: ignore[attr-defined]
+        cut = thresholds_of(predictor, threshold)
+        out = [prediction(p, body.top_k, cut) for p in preds]  # type: ignore[attr-defined]
         metrics.texts.labels(name).inc(len(preds))
         content = json.dumps({"model": name, "predictions": out}, allow_nan=False,
                              ensure_ascii=False, separators=(",", ":"))
