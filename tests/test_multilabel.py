@@ -537,3 +537,21 @@ def test_http_answers_the_label_set_probabilities_and_thresholds(ml_run, trained
         assert r.status_code == 422 and "multi-label" in r.json()["detail"]
         single = c.post("/v1/models/single/predict", json={"texts": ["stocks fall"]}).json()
         assert "labels" not in single["predictions"][0] or single["predictions"][0]["labels"] is None
+
+
+# --------------------------------------------------------------------------- ONNX
+
+
+def test_an_onnx_export_of_a_multilabel_run_gives_the_same_label_sets(ml_run, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from embedlab.export import export_onnx
+
+    report = export_onnx(ml_run, tmp_path / "onnx")
+    assert report.max_abs_diff <= report.tolerance
+    exported = embedlab.load(tmp_path / "onnx")
+    assert exported.multilabel and (tmp_path / "onnx" / "thresholds.json").is_file()
+    info = json.loads((tmp_path / "onnx" / "export.json").read_text())
+    assert info["output"]["probabilities"].startswith("sigmoid")
+    texts = [text for text, _ in synthetic_rows(50, seed=11)] + ["goal bank pizza song tour"]
+    assert exported.predict_label_sets(texts) == embedlab.load(ml_run).predict_label_sets(texts)
+    assert exported.predict(texts[:1], threshold=0.0)[0].labels is not None

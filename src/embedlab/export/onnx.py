@@ -105,6 +105,8 @@ def _write_files(predictor: Predictor, tmp: Path, opset: int) -> dict:
         )
     predictor.vocab.save(tmp / "vocab.json")
     predictor.labels.save(tmp / "labels.json")
+    if predictor.thresholds is not None:  # a multi-label run's decision thresholds
+        predictor.thresholds.save(tmp / "thresholds.json")
     (tmp / "preprocess.json").write_text(
         json.dumps(predictor.preprocessor.config.model_dump(), indent=1), encoding="utf-8")
     params = predictor.model_info.get("params", {})
@@ -119,7 +121,10 @@ def _write_files(predictor: Predictor, tmp: Path, opset: int) -> dict:
         "input": {"name": "ids", "dtype": "int64", "shape": ["batch", "time"], "pad_id": 0,
                   "unk_id": 1},
         "output": {"name": "logits", "shape": ["batch", len(predictor.classes)],
-                   "probabilities": "softmax over the last axis"},
+                   "probabilities": ("sigmoid of each logit (multi-label: a label is predicted "
+                                     "at or over its threshold in thresholds.json, and the "
+                                     "most probable always)") if predictor.multilabel
+                   else "softmax over the last axis"},
         "fixed_length": predictor.fixed_length,
         "min_length": min_length,
         "max_length": predictor.vocab.config.max_length,
@@ -143,8 +148,12 @@ def compare(predictor: Predictor, exported: OnnxPredictor, texts: list[str]) -> 
     diffs = [np.abs(exported.predict_proba(texts) - reference).max()]
     padded = exported.encode_arrays(texts)
     logits = exported.run_ids(padded.ids)
-    z = np.exp(logits - logits.max(1, keepdims=True))
-    diffs.append(np.abs(z / z.sum(1, keepdims=True) - reference).max())
+    if predictor.multilabel:
+        probs = 1.0 / (1.0 + np.exp(-logits))
+    else:
+        z = np.exp(logits - logits.max(1, keepdims=True))
+        probs = z / z.sum(1, keepdims=True)
+    diffs.append(np.abs(probs - reference).max())
     few = texts[:16]
     diffs.append(np.abs(exported.predict_proba(few, batch_size=1) - reference[:16]).max())
     return float(max(diffs))

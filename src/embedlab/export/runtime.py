@@ -16,7 +16,7 @@ import numpy as np
 from embedlab.atomic import MANIFEST, listed_file_problem, refuse_link
 from embedlab.errors import ArtifactError, DataError, EmbedlabError
 from embedlab.inference.encoding import EncodedArrays, batch_width, length_sorted_batches
-from embedlab.inference.prediction import TextPredictor
+from embedlab.inference.prediction import TextPredictor, Thresholds
 from embedlab.kinds import EXPORT_FORMAT, EXPORT_KIND
 from embedlab.text import LabelEncoder, PreprocessConfig, Preprocessor, Vocabulary
 
@@ -102,6 +102,14 @@ class OnnxPredictor(TextPredictor):
             raise ArtifactError(f"{d}: this export is damaged: labels.json lists {len(labels)} "
                                 f"labels but model.onnx gives {width} scores")
         predictor = cls(session, Preprocessor.from_config(pre), vocab, labels, info)
+        if labels.multilabel:
+            if not (d / "thresholds.json").is_file():
+                raise ArtifactError(f"{d}: this export is damaged: thresholds.json is missing "
+                                    "(a multi-label export needs its thresholds)")
+            try:
+                predictor.thresholds = Thresholds.load(d / "thresholds.json")
+            except EmbedlabError as e:
+                raise ArtifactError(f"{d}: this export is damaged: {e}") from None
         predictor.path = d
         return predictor
 
