@@ -555,3 +555,27 @@ def test_an_onnx_export_of_a_multilabel_run_gives_the_same_label_sets(ml_run, tm
     texts = [text for text, _ in synthetic_rows(50, seed=11)] + ["goal bank pizza song tour"]
     assert exported.predict_label_sets(texts) == embedlab.load(ml_run).predict_label_sets(texts)
     assert exported.predict(texts[:1], threshold=0.0)[0].labels is not None
+
+
+# --------------------------------------------------------------------------- ensembles
+
+
+def test_an_ensemble_of_multilabel_runs_averages_probabilities_and_thresholds(
+        ml_run, ml_csv, tmp_path, trained_run):
+    from embedlab.inference.ensemble import make_ensemble
+
+    other = tmp_path / "other"
+    embedlab.train(_ml_config(ml_csv, "fasttext", **{"training.epochs": 6,
+                                                     "training.seed": 1}), other)
+    make_ensemble([ml_run, other], tmp_path / "ens")
+    ens, a, b = (embedlab.load(p) for p in (tmp_path / "ens", ml_run, other))
+    assert ens.multilabel
+    texts = [text for text, _ in synthetic_rows(30, seed=4)]
+    mean = (a.predict_proba(texts) + b.predict_proba(texts)) / 2
+    np.testing.assert_allclose(ens.predict_proba(texts), mean, rtol=1e-5, atol=1e-6)
+    cuts = (a.thresholds.vector(a.classes) + b.thresholds.vector(b.classes)) / 2
+    np.testing.assert_allclose(ens.thresholds.vector(ens.classes), cuts, atol=1e-4)
+    sets = ens.predict_label_sets(texts)
+    assert all(sets) and all(set(s) <= set(TOPICS) for s in sets)
+    with pytest.raises(ConfigError, match="mix multi-label and single-label"):
+        make_ensemble([ml_run, trained_run("fasttext")], tmp_path / "mixed")
