@@ -579,3 +579,17 @@ def test_an_ensemble_of_multilabel_runs_averages_probabilities_and_thresholds(
     assert all(sets) and all(set(s) <= set(TOPICS) for s in sets)
     with pytest.raises(ConfigError, match="mix multi-label and single-label"):
         make_ensemble([ml_run, trained_run("fasttext")], tmp_path / "mixed")
+
+
+def test_cross_validation_folds_of_multilabel_rows(ml_csv):
+    from embedlab.experiments.cv import fold_splits
+
+    cfg = _ml_config(ml_csv, "fasttext")
+    seen: list[str] = []
+    for fold in range(3):
+        s = fold_splits(cfg, 3, fold)
+        assert s.train.multilabel and s.test is not None and s.validation is not None
+        assert set(s.test.classes) == set(TOPICS) == set(s.validation.classes)
+        assert len(s.train) + len(s.validation) + len(s.test) == 600
+        seen += s.test.texts
+    assert len(seen) == 600
