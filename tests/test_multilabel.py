@@ -593,3 +593,9 @@ def test_cross_validation_folds_of_multilabel_rows(ml_csv):
         assert len(s.train) + len(s.validation) + len(s.test) == 600
         seen += s.test.texts
     assert len(seen) == 600
+
+
+def test_a_part_of_proportion_zero_gets_no_row():
+    y = np.eye(4, dtype=bool)[np.arange(40) % 4]
+    train, val, test = iterative_stratification(y, [0.8, 0.2, 0.0], seed=0)
+    assert len(test) == 0 and len(train) + len(val) == 40

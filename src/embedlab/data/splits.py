@@ -213,6 +213,7 @@ def iterative_stratification(y: np.ndarray, proportions: Sequence[float],
     owner = np.full(n, -1, dtype=np.int64)
     left = y.copy()
     has = np.zeros((n_labels, len(r)), dtype=bool)  # label j has an example in part k
+    open_parts = r > 0  # a part of proportion 0 gets no row
     remaining = left.sum(0)
     order_noise = np.asarray(rng.random(size=n))
     while remaining.any():
@@ -221,8 +222,8 @@ def iterative_stratification(y: np.ndarray, proportions: Sequence[float],
         label = int(rng.choice(rarest))
         rows = np.flatnonzero(left[:, label])
         for i in rows[np.argsort(order_noise[rows])]:
-            lacking = np.flatnonzero(~has[label])
-            pool = lacking if len(lacking) else np.arange(len(r))
+            lacking = np.flatnonzero(~has[label] & open_parts)
+            pool = lacking if len(lacking) else np.flatnonzero(open_parts)
             best = pool[want[label, pool] == want[label, pool].max()]
             if len(best) > 1:
                 best = best[want_rows[best] == want_rows[best].max()]
@@ -234,7 +235,8 @@ def iterative_stratification(y: np.ndarray, proportions: Sequence[float],
         left[rows] = False
         remaining = left.sum(0)
     for i in np.flatnonzero(owner < 0):
-        best = np.flatnonzero(want_rows == want_rows.max())
+        room = np.where(open_parts, want_rows, -np.inf)
+        best = np.flatnonzero(room == room.max())
         part = int(rng.choice(best))
         owner[i] = part
         want_rows[part] -= 1
