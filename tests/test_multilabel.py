@@ -599,3 +599,8 @@ def test_a_part_of_proportion_zero_gets_no_row():
     y = np.eye(4, dtype=bool)[np.arange(40) % 4]
     train, val, test = iterative_stratification(y, [0.8, 0.2, 0.0], seed=0)
     assert len(test) == 0 and len(train) + len(val) == 40
+
+
+def test_label_options_with_a_built_in_data_set_are_a_config_error():
+    with pytest.raises(ConfigError, match="a built-in data set defines its own labels"):
+        RunConfig.from_dict({"data": {"dataset": "trec", "label_hierarchy": ":"}})

@@ -83,6 +83,10 @@ class DataConfig(_Strict):
         if self.splits == "carve" and not self.test_size:
             raise ValueError("data.splits=carve needs data.test_size > 0")
         check_label_options(self.label_sep, self.label_hierarchy, self.multilabel)
+        given = [k for k in ("label_sep", "label_hierarchy", "label_names") if getattr(self, k)]
+        if self.dataset and given:
+            raise ValueError(f"data.{given[0]} reads labels of a file (data.path); a built-in "
+                             "data set defines its own labels")
         return self
 
 
