@@ -604,3 +604,21 @@ def test_a_part_of_proportion_zero_gets_no_row():
 def test_label_options_with_a_built_in_data_set_are_a_config_error():
     with pytest.raises(ConfigError, match="a built-in data set defines its own labels"):
         RunConfig.from_dict({"data": {"dataset": "trec", "label_hierarchy": ":"}})
+
+
+def test_multilabel_metrics_against_scikit_learn():
+    from sklearn.metrics import f1_score, hamming_loss
+
+    from embedlab.training.metrics import multilabel_metrics
+
+    y = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=bool)
+    p = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 0, 1]], dtype=bool)
+    m = multilabel_metrics(y, p, ["a", "b", "c"])
+    assert m["micro"]["f1"] == pytest.approx(f1_score(y, p, average="micro"))
+    assert m["macro"]["f1"] == pytest.approx(f1_score(y, p, average="macro"))
+    assert m["samples"]["f1"] == pytest.approx(f1_score(y, p, average="samples"))
+    assert m["subset_accuracy"] == 0.5 and m["hamming_loss"] == pytest.approx(hamming_loss(y, p))
+    assert m["cardinality"] == {"true": 1.5, "predicted": 1.25}
+    assert m["per_class"]["b"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3),
+                                   "support": 2}
+    assert m["confusion_matrix"][0] == [2, 0, 1]  # texts with a: predicted a twice, c once

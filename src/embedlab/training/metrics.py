@@ -53,7 +53,8 @@ def metrics_table(metrics: dict, title: str = "metrics"):
 def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict:
     """Multi-label metrics of boolean indicator rows (scikit-learn): micro, macro, samples and
     (support-)weighted precision/recall/F1; per-label precision/recall/F1/support; subset accuracy (every label of
-    a row right), Hamming loss, and label cardinality (mean labels per row) true vs predicted."""
+    a row right), Hamming loss, label cardinality (mean labels per row) true vs predicted, and a
+    true-label × predicted-label co-occurrence count as ``confusion_matrix``."""
     from sklearn.metrics import hamming_loss
 
     y_true = np.asarray(y_true) > 0.5
@@ -76,8 +77,11 @@ def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence
         pa, ra, fa, _ = precision_recall_fscore_support(y_true, y_pred, average=avg,
                                                         zero_division=0)
         out[avg] = {"precision": float(pa), "recall": float(ra), "f1": float(fa)}
-    # the keys experiments, search and tracking read: accuracy is the subset accuracy
+    # the keys experiments, search and tracking read: accuracy is the subset accuracy, and the
+    # "confusion matrix" counts, for each true label (row) and predicted label (column), the
+    # texts that carry the one and got the other (its diagonal: each label's true positives)
     out["accuracy"] = out["subset_accuracy"]
+    out["confusion_matrix"] = (y_true.T.astype(np.int64) @ y_pred.astype(np.int64)).tolist()
     out["classes"] = list(classes)
     return out
 
