@@ -3,6 +3,7 @@ iterative stratification, tiny real multi-label runs of every model family."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -42,6 +43,21 @@ def synthetic_rows(n: int, seed: int = 0) -> list[tuple[str, list[str]]]:
     return rows
 
 
+@contextlib.contextmanager
+def embedlab_log(caplog):
+    """INFO records of the "embedlab" logger into ``caplog``, whether or not it propagates (an
+    in-process CLI run earlier in the session may have stopped it)."""
+    logger = logging.getLogger("embedlab")
+    level = logger.level
+    logger.addHandler(caplog.handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(level)
+
+
 def write_csv(path: Path, rows, sep: str = "|") -> Path:
     import csv
 
@@ -64,7 +80,7 @@ def ml_csv(tmp_path_factory) -> Path:
 def test_a_label_column_split_on_the_separator_is_multilabel_and_the_log_says_why(
         tmp_path, caplog):
     path = write_csv(tmp_path / "t.csv", [("good goal", ["sport"]), ("bank song", ["money", "music"])])
-    with caplog.at_level(logging.INFO, logger="embedlab"):
+    with embedlab_log(caplog):
         ds = load_data(path, label_sep="|")
     assert ds.multilabel and ds.labels == []
     assert ds.label_sets == [["sport"], ["money", "music"]]
@@ -81,7 +97,7 @@ def test_json_lines_and_json_arrays_with_label_lists_are_multilabel(tmp_path, ca
     arr = tmp_path / "d.json"
     arr.write_text('[{"text": "song", "label": ["music"]}, {"text": "tour beach", '
                    '"label": ["travel", "travel"]}]', encoding="utf-8")
-    with caplog.at_level(logging.INFO, logger="embedlab"):
+    with embedlab_log(caplog):
         a, b = load_data(jl), load_data(arr)
     assert a.label_sets == [["money", "sport"], ["food"]]
     assert b.label_sets == [["music"], ["travel"]]  # a repeated label counts once
