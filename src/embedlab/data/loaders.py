@@ -330,9 +330,20 @@ def load_table(
 
     if labels is None:
         return _finish(source, texts, None, where, empty=empty)
+    return _labelled(source, texts, labels, where, empty=empty, label_what=label_what,
+                     label_map=label_map, label_sep=label_sep, multilabel=multilabel,
+                     label_hierarchy=label_hierarchy)
+
+
+def _labelled(source: str, texts: list[str], labels: Sequence[str | list[str]],
+              where: Callable[[int], str], *, empty: EmptyPolicy, label_what: str,
+              label_map: LabelMap, label_sep: str | None, multilabel: bool | None,
+              label_hierarchy: str | None) -> TextDataset:
+    """The data set of rows whose labels are strings or lists: single-label, or multi-label
+    when :func:`_multilabel_why` says so (the log says why)."""
     any_list = any(isinstance(c, list) for c in labels)
     why = _multilabel_why(any_list, label_sep, multilabel, label_hierarchy)
-    if why is None or (multilabel is False and any_list):
+    if why is None or multilabel is False:
         if any_list:
             first = next(i for i, c in enumerate(labels) if isinstance(c, list))
             raise DataError(f"{source}: {label_what} at {where(first)} holds a list of labels "
@@ -487,20 +498,9 @@ def load_label_lines(
     def where(i: int) -> str:
         return f"line {line_numbers[i]}"
 
-    any_list = any(isinstance(c, list) for c in labels)
-    why = _multilabel_why(any_list, None, multilabel, label_hierarchy)
-    if why is None or multilabel is False:
-        if any_list:
-            first = next(i for i, c in enumerate(labels) if isinstance(c, list))
-            raise DataError(f"{path}: {where(first)} carries several labels but multilabel is "
-                            "false; expected one label per line")
-        single = _strip_labels(str(path), [c for c in labels if isinstance(c, str)])
-        single = _apply_label_map(str(path), single, label_map, where)
-        return _finish(str(path), texts, single, where, empty=empty)
-    sets = _label_sets(str(path), labels, where, label_sep=None, label_map=label_map,
-                       label_hierarchy=label_hierarchy)
-    _log_multilabel(str(path), why, sets)
-    return _finish(str(path), texts, None, where, empty=empty, label_sets=sets)
+    return _labelled(str(path), texts, labels, where, empty=empty, label_what="label",
+                     label_map=label_map, label_sep=None, multilabel=multilabel,
+                     label_hierarchy=label_hierarchy)
 
 
 def load_lines(

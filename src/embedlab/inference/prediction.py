@@ -19,6 +19,7 @@ import numpy as np
 from embedlab.errors import ArtifactError, ConfigError, DataError
 from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays, check_texts, encode_texts
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
+from embedlab.text.labels import label_depths
 
 Status = Literal["ok", "no_known_words", "empty"]
 
@@ -157,12 +158,7 @@ def decide_sets(probs: np.ndarray, thresholds: np.ndarray | float, *, top_k: int
 def _close_hierarchy(chosen: np.ndarray, probs: np.ndarray, parents: np.ndarray,
                      backoff: bool) -> np.ndarray:
     chosen = chosen.copy()
-    depth = np.zeros(len(parents), dtype=np.int64)
-    for j in range(len(parents)):
-        k = parents[j]
-        while k >= 0:
-            depth[j] += 1
-            k = parents[k]
+    depth = label_depths(parents)
     for j in np.argsort(-depth, kind="stable"):  # deepest first: ancestors come along
         if parents[j] >= 0:
             chosen[chosen[:, j], parents[j]] = True

@@ -20,6 +20,17 @@ MULTI_FORMAT = "embedlab-labels-multi-v1"
 POS_WEIGHT_CAP = 10.0
 
 
+def label_depths(parents: np.ndarray) -> np.ndarray:
+    """Each label's depth in a hierarchy given each label's parent index (-1: top, depth 0)."""
+    depth = np.zeros(len(parents), dtype=np.int64)
+    for j in range(len(parents)):
+        k = parents[j]
+        while k >= 0:
+            depth[j] += 1
+            k = parents[k]
+    return depth
+
+
 class LabelEncoder:
     """Map class names to indices 0..C-1 in a fixed order.
 

@@ -121,13 +121,10 @@ def level_metrics(y_true: np.ndarray, probs: np.ndarray, y_pred: np.ndarray,
     predicted set."""
     from sklearn.metrics import f1_score
 
+    from embedlab.text.labels import label_depths
+
     y_true = np.asarray(y_true) > 0.5
-    depth = np.zeros(len(parents), dtype=np.int64)
-    for j in range(len(parents)):
-        k = parents[j]
-        while k >= 0:
-            depth[j] += 1
-            k = parents[k]
+    depth = label_depths(parents)
     out: dict = {}
     for level in sorted(set(depth.tolist())):
         cols = np.flatnonzero(depth == level)
