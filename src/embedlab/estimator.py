@@ -243,8 +243,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             if len(va):
                 train, val = train.subset(tr), train.subset(va)
         result = fit(config, train, val, class_order=[str(c) for c in classes])
+        return self._fitted(classes, False, result)
+
+    def _fitted(self, classes: np.ndarray, multilabel: bool, result: Any) -> TextClassifier:
+        """Set the fitted attributes from a :class:`~embedlab.training.run.FitResult`."""
         self.classes_ = classes
-        self.multilabel_ = False
+        self.multilabel_ = multilabel
         self.predictor_ = result.predictor
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
@@ -272,13 +276,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         if missing:
             raise DataError(f"y: label(s) {', '.join(missing[:5])} have no example left for "
                             "training; every label needs a positive example")
-        self.classes_ = classes
-        self.multilabel_ = True
-        self.predictor_ = result.predictor
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.embeddings_coverage_ = result.coverage
-        return self
+        return self._fitted(classes, True, result)
 
     def _columns(self) -> np.ndarray:
         """Map the predictor's class order onto ``classes_`` (original label values)."""

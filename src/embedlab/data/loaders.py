@@ -582,19 +582,9 @@ def load_data(
                               "needs a table, JSON or fastText lines")
         return load_folder(p, encoding=encoding, pattern=pattern, empty=empty)
     if fmt in TABLE_FORMATS:
-        return load_table(
-            p,
-            text_columns,
-            label_column,
-            format=format,
-            encoding=encoding,
-            empty=empty,
-            header=header,
-            label_map=label_map,
-            label_sep=label_sep,
-            multilabel=multilabel,
-            label_hierarchy=label_hierarchy,
-        )
+        return load_table(p, text_columns, label_column, format=format, encoding=encoding,
+                          empty=empty, header=header, label_map=label_map, label_sep=label_sep,
+                          multilabel=multilabel, label_hierarchy=label_hierarchy)
     if label is not None:
         return load_lines(p, label, encoding, empty=empty)
     if label_sep is not None:
