@@ -43,19 +43,34 @@ def synthetic_rows(n: int, seed: int = 0) -> list[tuple[str, list[str]]]:
     return rows
 
 
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 @contextlib.contextmanager
-def embedlab_log(caplog):
-    """INFO records of the "embedlab" logger into ``caplog``, whether or not it propagates (an
-    in-process CLI run earlier in the session may have stopped it)."""
+def embedlab_log():
+    """The "embedlab" logger's messages at INFO and above, as a list of lines, whatever an
+    earlier test or library did to logging (propagation off, the logger disabled, a global
+    ``logging.disable``): all restored afterwards."""
     logger = logging.getLogger("embedlab")
-    level = logger.level
-    logger.addHandler(caplog.handler)
+    saved = (logger.level, logger.disabled, logging.root.manager.disable)
+    handler = _Lines()
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.disabled = False
+    logging.disable(logging.NOTSET)
     try:
-        yield
+        yield handler.lines
     finally:
-        logger.removeHandler(caplog.handler)
-        logger.setLevel(level)
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.disabled = saved[1]
+        logging.disable(saved[2])
 
 
 def write_csv(path: Path, rows, sep: str = "|") -> Path:
@@ -77,31 +92,30 @@ def ml_csv(tmp_path_factory) -> Path:
 # --------------------------------------------------------------------------- reading
 
 
-def test_a_label_column_split_on_the_separator_is_multilabel_and_the_log_says_why(
-        tmp_path, caplog):
+def test_a_label_column_split_on_the_separator_is_multilabel_and_the_log_says_why(tmp_path):
     path = write_csv(tmp_path / "t.csv", [("good goal", ["sport"]), ("bank song", ["money", "music"])])
-    with embedlab_log(caplog):
+    with embedlab_log() as log:
         ds = load_data(path, label_sep="|")
     assert ds.multilabel and ds.labels == []
     assert ds.label_sets == [["sport"], ["money", "music"]]
     assert ds.classes == ["money", "music", "sport"]
-    assert "multi-label data (labels split on '|')" in caplog.text
+    assert any("multi-label data (labels split on '|')" in line for line in log)
     single = load_data(write_csv(tmp_path / "s.csv", [("a b", ["x"]), ("c d", ["y"])]))
     assert not single.multilabel and single.labels == ["x", "y"]  # unchanged without a separator
 
 
-def test_json_lines_and_json_arrays_with_label_lists_are_multilabel(tmp_path, caplog):
+def test_json_lines_and_json_arrays_with_label_lists_are_multilabel(tmp_path):
     jl = tmp_path / "d.jsonl"
     jl.write_text('{"text": "goal bank", "label": ["sport", "money"]}\n'
                   '{"text": "pizza", "label": "food"}\n', encoding="utf-8")
     arr = tmp_path / "d.json"
     arr.write_text('[{"text": "song", "label": ["music"]}, {"text": "tour beach", '
                    '"label": ["travel", "travel"]}]', encoding="utf-8")
-    with embedlab_log(caplog):
+    with embedlab_log() as log:
         a, b = load_data(jl), load_data(arr)
     assert a.label_sets == [["money", "sport"], ["food"]]
     assert b.label_sets == [["music"], ["travel"]]  # a repeated label counts once
-    assert "rows carry lists of labels" in caplog.text
+    assert any("rows carry lists of labels" in line for line in log)
     with pytest.raises(DataError, match="holds a list of labels but multilabel is false"):
         load_data(jl, multilabel=False)
 
