@@ -343,7 +343,8 @@ def test_load_lines_latin1_does_not_split_on_0x85(tmp_path: Path) -> None:
 
 def test_registry_info_and_protocols() -> None:
     names = [info.name for info in list_datasets()]
-    assert names == ["ag_news", "ag_news_sample", "ag_news_titles", "mr", "sst1", "sst2", "subj", "trec"]
+    assert names == ["ag_news", "ag_news_sample", "ag_news_titles", "goemotions", "mr", "sst1", "sst2",
+                     "subj", "trec"]
     ag = dataset_info("ag_news")
     assert ag.classes == ["World", "Sports", "Business", "Sci/Tech"]
     assert ag.files["train"][0].sha256.startswith("76a0a2d2")

@@ -188,6 +188,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
         tags.target_tags.required = True
+        tags.classifier_tags.multi_label = True
         return tags
 
     # ----- config ------------------------------------------------------------------------
@@ -212,6 +213,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Iterable[str], y: Iterable[Any]) -> TextClassifier:
         """Fit preprocessing, vocabulary, labels and model on texts ``X`` and labels ``y``.
 
+        Multi-label, as scikit-learn's convention (``MultiLabelBinarizer``): ``y`` a list of
+        label lists (``classes_`` the sorted labels) or a binary indicator matrix ``(n_texts,
+        n_labels)`` (``classes_`` = ``0..n_labels-1``); one sigmoid per label, thresholds chosen
+        on the held-out ``val_size`` share (iterative stratification), and :meth:`predict`
+        returns the indicator matrix.
+
         Raises
         ------
         ValueError (DataError)
@@ -219,11 +226,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             NaN), their lengths differ, or ``X`` is empty.
         """
         texts = check_texts(X, "X", allow_empty=False)
-        y = check_labels(y, len(texts))
         from embedlab.data import TextDataset, stratified_split
         from embedlab.training.run import fit
 
         config = self.to_config()
+        sets = multilabel_target(y, len(texts))
+        if sets is not None:
+            return self._fit_multilabel(config, texts, *sets)
+        y = check_labels(y, len(texts))
         classes = np.unique(y)
         train = TextDataset(texts, [str(v) for v in y], "fit(X, y)")
         val = None
@@ -233,12 +243,40 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             if len(va):
                 train, val = train.subset(tr), train.subset(va)
         result = fit(config, train, val, class_order=[str(c) for c in classes])
+        return self._fitted(classes, False, result)
+
+    def _fitted(self, classes: np.ndarray, multilabel: bool, result: Any) -> TextClassifier:
+        """Set the fitted attributes from a :class:`~embedlab.training.run.FitResult`."""
         self.classes_ = classes
+        self.multilabel_ = multilabel
         self.predictor_ = result.predictor
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         self.embeddings_coverage_ = result.coverage
         return self
+
+    def _fit_multilabel(self, config: RunConfig, texts: list[str], classes: np.ndarray,
+                        indicator: np.ndarray) -> TextClassifier:
+        from embedlab.data import TextDataset, multilabel_split
+        from embedlab.training.run import fit
+
+        names = [str(c) for c in classes]
+        if len(set(names)) != len(names):
+            raise DataError("y: two labels have the same text form; give distinct labels")
+        sets = [[names[j] for j in np.flatnonzero(row)] for row in indicator]
+        train = TextDataset(texts, [], "fit(X, Y)", label_sets=sets)
+        val = None
+        if self.val_size > 0:
+            tr, va, _ = multilabel_split(sets, val_size=self.val_size, test_size=0.0,
+                                         seed=self.seed)
+            if len(va):
+                train, val = train.subset(tr), train.subset(va)
+        result = fit(config, train, val, class_order=names)
+        missing = sorted(set(names) - set(result.predictor.classes))
+        if missing:
+            raise DataError(f"y: label(s) {', '.join(missing[:5])} have no example left for "
+                            "training; every label needs a positive example")
+        return self._fitted(classes, True, result)
 
     def _columns(self) -> np.ndarray:
         """Map the predictor's class order onto ``classes_`` (original label values)."""
@@ -258,8 +296,16 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return out
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
-        """The most probable label of each text (same kind as the ``y`` given to ``fit``)."""
-        proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
+        """The most probable label of each text (same kind as the ``y`` given to ``fit``);
+        multi-label: the binary indicator matrix ``(n_texts, n_labels)``, columns in
+        ``classes_`` order, decided by the thresholds chosen on validation."""
+        check_is_fitted(self, "predictor_")
+        if getattr(self, "multilabel_", False):
+            own = self.predictor_.predict_proba(check_texts(X, "X", allow_empty=False))
+            out = np.zeros(own.shape, dtype=np.int64)
+            out[:, self._columns()] = self.predictor_.decide(own)
+            return out
+        proba = self.predict_proba(X)
         return self.classes_[proba.argmax(1)]
 
     def explain(self, X: Iterable[str], method: str = "auto", target: Any = None,
@@ -279,6 +325,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "predictor_")
         state = {
             "params": self.get_params(deep=False),
+            "multilabel": bool(getattr(self, "multilabel_", False)),
             "classes": self.classes_.tolist(),
             "classes_dtype": self.classes_.dtype.str if self.classes_.dtype != object else "object",
             "history": self.history_,
@@ -326,6 +373,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 f"that labels.json does not"
             )
         clf.classes_ = classes
+        clf.multilabel_ = predictor.multilabel
         clf.predictor_ = predictor
         clf.history_ = history
         clf.best_epoch_ = best
@@ -338,6 +386,40 @@ def _read_history(directory: Path) -> list[dict]:
         return json.loads((directory / "history.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
+
+
+def multilabel_target(y: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(classes, indicator matrix)`` when ``y`` is multi-label (a 2-D 0/1 matrix, or a
+    sequence of label lists / tuples / sets, as scikit-learn's ``MultiLabelBinarizer`` takes),
+    else ``None``. A non-binary matrix or a row count other than ``n`` is a :class:`DataError`."""
+    if y is None or isinstance(y, (str, bytes)):
+        return None
+    if hasattr(y, "toarray"):  # a scipy sparse indicator matrix
+        y = y.toarray()
+    if isinstance(y, np.ndarray) and y.ndim == 2:
+        if y.dtype.kind not in "biuf":  # not an indicator matrix: check_labels says why
+            return None
+        if not np.isin(y, (0, 1)).all():
+            raise DataError("y: a 2-D y is a multi-label indicator matrix and must hold only 0 "
+                            "and 1")
+        if len(y) != n:
+            raise DataError(f"X and y have different lengths: {n} texts but {len(y)} rows of y")
+        return np.arange(y.shape[1]), y.astype(bool)
+    rows = list(y) if not isinstance(y, np.ndarray) else y.tolist()
+    if not rows or not all(isinstance(r, (list, tuple, set, frozenset)) for r in rows):
+        if rows and any(isinstance(r, (list, tuple, set, frozenset)) for r in rows):
+            raise DataError("y mixes label lists and single labels; give a list of labels for "
+                            "every text")
+        return None
+    if len(rows) != n:
+        raise DataError(f"X and y have different lengths: {n} texts but {len(rows)} label lists")
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    mlb = MultiLabelBinarizer()
+    indicator = mlb.fit_transform([list(r) for r in rows]).astype(bool)
+    if len(mlb.classes_) < 2:
+        raise DataError("y: expected at least 2 distinct labels to train a classifier")
+    return np.asarray(mlb.classes_), indicator
 
 
 def check_labels(y: Any, n: int) -> np.ndarray:

@@ -39,6 +39,17 @@ def train(
     test_data: Annotated[Path | None, typer.Option(help="separate test file in the same format as --data")] = None,
     text_column: Annotated[list[str] | None, typer.Option(help="text column (repeat for several)")] = None,
     label_column: Annotated[str | None, typer.Option(help="label column")] = None,
+    label_sep: Annotated[str | None, typer.Option(help="multi-label: the separator of several labels in "
+                                                  "one label cell, e.g. ','")] = None,
+    multilabel: Annotated[bool, typer.Option("--multilabel", help="each text carries a set of labels (also "
+                                             "implied by --label-sep, --label-hierarchy or rows holding "
+                                             "lists)")] = False,
+    label_hierarchy: Annotated[str | None, typer.Option(help="the separator of a label's levels: with ':', "
+                                                        "LOC:city is under LOC")] = None,
+    label_names: Annotated[Path | None, typer.Option(help="names file: line k names label id k "
+                                                     "(GoEmotions' emotions.txt)")] = None,
+    threshold_metric: Annotated[str | None, typer.Option(help="multi-label thresholds are chosen on "
+                                                         "validation by micro_f1 (default) or macro_f1")] = None,
     encoding: Annotated[str | None, typer.Option(help="file encoding, e.g. latin-1")] = None,
     model: Annotated[str | None, typer.Option(help="fasttext (default) | cnn | bag | rnn (embedlab models list)")] = None,
     epochs: Annotated[int | None, typer.Option(help="epochs (the most, with early stopping); default: the model's")] = None,
@@ -86,7 +97,10 @@ def train(
         "model.name": model, "training.epochs": epochs, "training.batch_size": batch_size,
         "training.lr": lr, "training.seed": seed, "embeddings.source": embeddings,
         "embeddings.freeze": True if freeze else False if fine_tune else None,
-        "embeddings.dim": embedding_dim,
+        "embeddings.dim": embedding_dim, "data.label_sep": label_sep,
+        "data.multilabel": True if multilabel else None, "data.label_hierarchy": label_hierarchy,
+        "data.label_names": str(label_names) if label_names else None,
+        "training.threshold_metric": threshold_metric,
     }
     updates.update({k: v for k, v in flags.items() if v not in (None, [])})
     if model is not None and (config is None or base.model.name != model):
@@ -134,7 +148,8 @@ def evaluate(
     label_column: Annotated[str | None, typer.Option()] = None,
     encoding: Annotated[str | None, typer.Option()] = None,
     out: Annotated[Path | None, typer.Option(help="write the metrics JSON here")] = None,
-    plot: Annotated[Path | None, typer.Option(help="write the confusion-matrix PNG here")] = None,
+    plot: Annotated[Path | None, typer.Option(help="write the confusion-matrix PNG here (multi-label: "
+                                              "per-label precision-recall curves)")] = None,
     risk_coverage: Annotated[Path | None, typer.Option(
         help="write the risk-coverage curve PNG here: the error among the texts answered "
              "against the share answered, answering the most confident first")] = None,
@@ -163,19 +178,24 @@ def evaluate(
     free_image(risk_coverage, overwrite)
     predictor = load(run)
     config = getattr(predictor, "config", None)  # an ONNX export carries no training config
+    if risk_coverage and predictor.multilabel:
+        raise typer.BadParameter("the risk-coverage curve is for single-label runs; this run "
+                                 "predicts label sets", param_hint="'--risk-coverage'")
     d = config.data if config is not None else DataConfig()
     if dataset:
         ds = load_dataset(dataset, split)
     elif data:
         ds = load_data(data, text_columns=text_column or d.text_columns, label_column=label_column or d.label_column,
-                       encoding=encoding or d.encoding)
+                       encoding=encoding or d.encoding, label_sep=d.label_sep, multilabel=d.multilabel,
+                       label_hierarchy=d.label_hierarchy, label_names=d.label_names)
     elif d.dataset:
         ds = load_dataset(d.dataset, split)
     else:
         raise DataError("nothing to evaluate on: give --dataset NAME or --data FILE")
     metrics = predictor_metrics(predictor, ds)
     console.print(metrics_table(metrics, title=f"{ds.source}"))
-    console.print(risk_coverage_table(metrics["risk_coverage"]))
+    if "risk_coverage" in metrics:  # single-label: the trade-off of answering when confident
+        console.print(risk_coverage_table(metrics["risk_coverage"]))
     from embedlab.atomic import atomic_file
 
     if risk_coverage:
@@ -188,7 +208,12 @@ def evaluate(
             plot_risk_coverage(curve, tmp, f"risk–coverage on {ds.source}",
                                risk_coverage.suffix.lstrip(".").lower() or "png")
 
-    if plot:  # first: the figure is the likelier to fail, and neither file is written half
+    if plot and metrics.get("multilabel"):  # per-label precision-recall, thresholds marked
+        from embedlab.training.run import plot_multilabel_pr
+
+        with atomic_file(plot, overwrite=overwrite) as tmp:
+            plot_multilabel_pr(predictor, ds, tmp)
+    elif plot:  # first: the figure is the likelier to fail, and neither file is written half
         from embedlab.training.plots import confusion_figure
 
         figure = confusion_figure(metrics["confusion_matrix"], metrics["classes"])

@@ -27,7 +27,16 @@ def predict(
     out: Annotated[Path | None, typer.Option(
         help="write predictions here: .csv, .tsv, .jsonl or .parquet (written atomically)")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace an existing --out file")] = False,
-    top_k: Annotated[int, typer.Option(min=1, help="classes (with probabilities) per text")] = 3,
+    top_k: Annotated[int | None, typer.Option(
+        min=1, help="classes (with probabilities) per text, default 3; multi-label: at most K labels in "
+             "each set (default: every label over its threshold)")] = None,
+    threshold: Annotated[float | None, typer.Option(
+        help="multi-label: one threshold in [0, 1] for every label instead of the thresholds the "
+             "run chose on validation")] = None,
+    label_sep: Annotated[str, typer.Option(
+        help="multi-label --file output: the separator joining a set in the 'labels' column")] = ",",
+    probabilities: Annotated[bool, typer.Option(
+        "--probabilities", help="multi-label --file output: a p_<label> column per label")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="texts per forward pass")] = 256,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="progress bar on stderr (default: when it is a terminal)")] = None,
@@ -59,15 +68,29 @@ def predict(
         raise ConfigError("--out needs --file (texts given as arguments are printed)")
     if file is None and not texts:
         raise DataError("nothing to predict: give texts as arguments or --file")
+    from embedlab.inference.files import MultiLabelOutput
+    from embedlab.inference.prediction import check_threshold
+
+    check_threshold(threshold, top_k)
     predictor = load(run)
+    multi = MultiLabelOutput(threshold, top_k, label_sep, probabilities)
+    if not predictor.multilabel and (threshold is not None or probabilities):
+        raise ConfigError("--threshold and --probabilities apply to multi-label runs; this run "
+                          "predicts one label per text")
     if file is not None:
-        _predict_file(predictor, file, out, text_column or ["text"], id_column, encoding, top_k,
-                      batch_size, overwrite, progress, json_lines, coverage, min_confidence)
+        _predict_file(predictor, file, out, text_column or ["text"], id_column, encoding,
+                      top_k or 3, batch_size, overwrite, progress, json_lines, multi, coverage,
+                      min_confidence)
         return
     from embedlab.inference.prediction import describe_empty
 
-    preds = predictor.predict(list(texts or []), batch_size=batch_size, coverage=coverage,
-                              min_confidence=min_confidence)
+    if predictor.multilabel:
+        preds = predictor.predict(list(texts or []), batch_size=batch_size, threshold=threshold,
+                                  top_k=top_k, min_confidence=min_confidence)
+    else:
+        preds = predictor.predict(list(texts or []), batch_size=batch_size, coverage=coverage,
+                                  min_confidence=min_confidence)
+    top_k = top_k or 3
     empty = [i for i, p in enumerate(preds) if p.status == "empty"]
     if empty:
         raise DataError(describe_empty(empty))
@@ -75,6 +98,14 @@ def predict(
         if p.known_words == 0:
             err_console.print(f"[yellow]warning:[/] text {i}: no word is in the model's vocabulary; "
                               "the prediction is a guess", highlight=False, soft_wrap=True)
+        if p.labels is not None:  # multi-label: the set, then every label of it with its probability
+            if json_lines:
+                sys.stdout.write(json.dumps({"text": text, **p.to_dict()}, ensure_ascii=False) + "\n")
+                continue
+            shown = ", ".join(f"{c} {p.probabilities[c]:.3f}" for c in p.labels)
+            console.print(f"[bold]{escape(label_sep.join(p.labels))}[/]\t{escape(shown)}\t{escape(text)}",
+                          highlight=False, markup=True, soft_wrap=True)
+            continue
         if json_lines:
             record = {"text": text, **p.to_dict(), "probabilities": dict(p.top(top_k))}
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -95,7 +126,7 @@ def _flag(status: str) -> str:
 
 def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[str],
                   id_column: str | None, encoding: str, top_k: int, batch_size: int,
-                  overwrite: bool, progress: bool | None, json_lines: bool,
+                  overwrite: bool, progress: bool | None, json_lines: bool, multi,
                   coverage: float | None, min_confidence: float | None) -> None:
     from rich.markup import escape
 
@@ -104,8 +135,8 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
     if out is not None:
         report = predict_file(predictor, file, out, text_columns=text_columns, id_column=id_column,
                               encoding=encoding, top_k=top_k, overwrite=overwrite,
-                              progress=progress, batch_size=batch_size, coverage=coverage,
-                              min_confidence=min_confidence)
+                              progress=progress, batch_size=batch_size, multi=multi,
+                              coverage=coverage, min_confidence=min_confidence)
         console.print(f"wrote {report.rows:,} predictions to {out} in {report.seconds:.1f}s "
                       f"({report.texts_per_s:,.0f} texts/s)", highlight=False)
         if report.empty or report.no_known_words:
@@ -115,11 +146,16 @@ def _predict_file(predictor, file: Path, out: Path | None, text_columns: list[st
         return
     for chunk in iter_predictions(predictor, file, text_columns=text_columns, id_column=id_column,
                                   encoding=encoding, top_k=top_k, batch_size=batch_size,
-                                  coverage=coverage, min_confidence=min_confidence):
-        if json_lines:
+                                  multi=multi, coverage=coverage, min_confidence=min_confidence):
+        if json_lines or chunk.label_sets is not None:
             k = min(top_k, len(predictor.classes))
-            sys.stdout.writelines(json.dumps(r, ensure_ascii=False) + "\n"
-                                  for r in output_records(chunk, id_column or "row", k))
+            records = output_records(chunk, id_column or "row", k, multi, predictor.classes)
+            if json_lines:
+                sys.stdout.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+                continue
+            for r in records:
+                console.print("\t".join(escape(str(v)) for v in r.values()), highlight=False,
+                              markup=True, soft_wrap=True)
             continue
         for j, row_id in enumerate(chunk.ids):
             top = ", ".join(f"{c} {v:.3f}" for c, v in zip(chunk.top_labels[j], chunk.top_probs[j],

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from embedlab.config.defaults import DEFAULT_VECTORS
-from embedlab.data.loaders import TableFormat
+from embedlab.data.loaders import TableFormat, check_label_options
 from embedlab.data.tables import file_format
 from embedlab.errors import ConfigError, suggest
 from embedlab.text.preprocess import PreprocessConfig
@@ -54,6 +54,16 @@ class DataConfig(_Strict):
         "carve: use its train split alone and carve val_size and test_size from it (stratified, "
         "seeded), as tutorials that split train.csv 70/15/15 do")
     limit: int | None = Field(None, ge=1, description="use only the first N training rows (quick runs)")
+    multilabel: bool | None = Field(
+        None, description="each text carries a set of labels (one sigmoid per label); null: "
+        "multi-label when label_sep or label_hierarchy is set or the rows carry lists of labels")
+    label_sep: str | None = Field(None, description="multi-label: the separator of several "
+                                  "labels in one label cell (e.g. ',')")
+    label_hierarchy: str | None = Field(
+        None, description="the separator of a label's levels: with ':', 'LOC:city' is the label "
+        "'LOC:city' under its parent 'LOC' (every level predicted, a child implies its parent)")
+    label_names: str | None = Field(None, description="a names file: line k names label id k "
+                                    "(the GoEmotions layout: ids in the data, emotions.txt)")
 
     @field_validator("format", mode="before")
     @classmethod
@@ -72,6 +82,11 @@ class DataConfig(_Strict):
                              "remove data.test_path or use data.splits=official")
         if self.splits == "carve" and not self.test_size:
             raise ValueError("data.splits=carve needs data.test_size > 0")
+        check_label_options(self.label_sep, self.label_hierarchy, self.multilabel)
+        given = [k for k in ("label_sep", "label_hierarchy", "label_names") if getattr(self, k)]
+        if self.dataset and given:
+            raise ValueError(f"data.{given[0]} reads labels of a file (data.path); a built-in "
+                             "data set defines its own labels")
         return self
 
 
@@ -134,6 +149,19 @@ class TrainConfig(_Strict):
         "scikit-learn), or a weight per class name (classes left out weigh 1)")
     oversample: bool = Field(False, description="resample the training rows of every class, "
                              "with replacement and seeded, up to the largest class's count")
+    threshold_metric: Literal["micro_f1", "macro_f1"] = Field(
+        "micro_f1", description="multi-label: the validation metric the decision thresholds "
+        "(one global, one per label: the better is kept) are chosen by")
+    pos_weight_cap: float = Field(
+        10.0, ge=1.0, description="multi-label: the largest per-label positive weight of the "
+        "binary cross-entropy (sqrt(negatives / positives), clipped to [1, cap]); 1 disables it")
+    seed: int = 0
+    threads: int | None = Field(None, ge=1, description="torch CPU threads while training (None: "
+                                "the model's default, else torch's)")
+    device: str = Field("cpu",
+                        description="where training runs: cpu, cuda, cuda:N, or auto (cuda when "
+                        "available); the trained model is returned on the CPU")
+    progress: bool = True
 
     @field_validator("class_weights")
     @classmethod
@@ -143,13 +171,6 @@ class TrainConfig(_Strict):
                 if not weight > 0:
                     raise ValueError(f"the weight of class '{name}' must be > 0, found {weight}")
         return value
-    seed: int = 0
-    threads: int | None = Field(None, ge=1, description="torch CPU threads while training (None: "
-                                "the model's default, else torch's)")
-    device: str = Field("cpu",
-                        description="where training runs: cpu, cuda, cuda:N, or auto (cuda when "
-                        "available); the trained model is returned on the CPU")
-    progress: bool = True
 
     @field_validator("device")
     @classmethod

@@ -32,7 +32,13 @@ from embedlab.data.loaders import (
     load_table,
     read_text_lines,
 )
-from embedlab.data.splits import kfold_splits, stratified_split
+from embedlab.data.splits import (
+    iterative_stratification,
+    kfold_splits,
+    multilabel_kfold,
+    multilabel_split,
+    stratified_split,
+)
 from embedlab.data.tables import read_chunks, read_text
 from embedlab.download import cache_dir, fetch_file, sha256_file
 
@@ -50,6 +56,7 @@ __all__ = [
     "download",
     "fetch_file",
     "holdout_note",
+    "iterative_stratification",
     "kfold_splits",
     "list_datasets",
     "load_data",
@@ -58,6 +65,8 @@ __all__ = [
     "load_label_lines",
     "load_lines",
     "load_table",
+    "multilabel_kfold",
+    "multilabel_split",
     "read_chunks",
     "read_text",
     "read_text_lines",

@@ -29,6 +29,9 @@ class TextDataset:
     notes:
         Caveats about the data worth showing to a user, e.g. that a split is a
         partial copy of the official file.
+    label_sets:
+        Multi-label data: the set of class names of each text (sorted, at least one each);
+        ``labels`` is then ``[]``. ``None`` for single-label data.
 
     Examples
     --------
@@ -43,8 +46,16 @@ class TextDataset:
     labels: list[str]
     source: str
     notes: list[str] = field(default_factory=list)
+    label_sets: list[list[str]] | None = None
 
     def __post_init__(self) -> None:
+        if self.label_sets is not None:
+            if self.labels:
+                raise DataError(f"{self.source}: give labels or label_sets, not both")
+            if len(self.label_sets) != len(self.texts):
+                raise DataError(
+                    f"{self.source}: {len(self.texts)} texts but {len(self.label_sets)} label "
+                    "sets; expected one set per text")
         if self.labels and len(self.labels) != len(self.texts):
             raise DataError(
                 f"{self.source}: {len(self.texts)} texts but {len(self.labels)} labels; "
@@ -55,13 +66,20 @@ class TextDataset:
         return len(self.texts)
 
     @property
+    def multilabel(self) -> bool:
+        """Whether each text carries a set of class names (:attr:`label_sets`)."""
+        return self.label_sets is not None
+
+    @property
     def has_labels(self) -> bool:
-        """Whether every text carries a class name."""
-        return bool(self.labels) or not self.texts
+        """Whether every text carries a class name (or a set of them)."""
+        return bool(self.labels) or self.label_sets is not None or not self.texts
 
     @property
     def classes(self) -> list[str]:
         """Sorted distinct class names present in the data."""
+        if self.label_sets is not None:
+            return sorted({c for s in self.label_sets for c in s})
         return sorted(set(self.labels))
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> TextDataset:
@@ -83,9 +101,11 @@ class TextDataset:
             )
         texts = [self.texts[i] for i in idx]
         labels = [self.labels[i] for i in idx] if self.labels else []
-        return TextDataset(texts, labels, self.source, list(self.notes))
+        sets = None if self.label_sets is None else [list(self.label_sets[i]) for i in idx]
+        return TextDataset(texts, labels, self.source, list(self.notes), sets)
 
     def class_counts(self) -> dict[str, int]:
-        """Number of texts per class name, keys sorted."""
-        counts = Counter(self.labels)
+        """Number of texts per class name (multi-label: texts carrying it), keys sorted."""
+        counts = (Counter(self.labels) if self.label_sets is None
+                  else Counter(c for s in self.label_sets for c in s))
         return {label: counts[label] for label in sorted(counts)}

@@ -43,6 +43,8 @@ from embedlab.errors import ConfigError, DataError
 logger = logging.getLogger("embedlab")
 
 EmptyPolicy = Literal["skip", "error"]
+#: fastText's label prefix (``__label__a __label__b text``)
+FASTTEXT_PREFIX = "__label__"
 TableFormat = Literal["csv", "tsv", "jsonl", "json", "parquet"]
 LabelMap = Mapping[str, str] | Callable[[str], str] | None
 
@@ -63,8 +65,10 @@ def _finish(
     *,
     empty: EmptyPolicy,
     label_what: str = "label",
+    label_sets: list[list[str]] | None = None,
 ) -> TextDataset:
-    """Validate rows (empty labels, empty texts) and build the dataset."""
+    """Validate rows (empty labels, empty texts) and build the dataset (multi-label when
+    ``label_sets`` is given: ``labels`` is then None)."""
     if empty not in ("skip", "error"):
         raise ConfigError(f"empty must be 'skip' or 'error'; found '{empty}'")
     if not texts:
@@ -92,7 +96,9 @@ def _finish(
         order = sorted(keep)
         stripped = [stripped[i] for i in order]
         labels = [labels[i] for i in order] if labels is not None else None
-    return TextDataset(stripped, labels if labels is not None else [], source)
+        label_sets = [label_sets[i] for i in order] if label_sets is not None else None
+    return TextDataset(stripped, labels if labels is not None else [], source,
+                       label_sets=label_sets)
 
 
 def _apply_label_map(
@@ -118,6 +124,103 @@ def _apply_label_map(
     return out
 
 
+# --------------------------------------------------------------------------- multi-label
+
+
+def label_names_map(path: str | Path, encoding: str = "utf-8") -> dict[str, str]:
+    """Label ids to names from a names file, line *k* (0-based) naming id *k* (GoEmotions'
+    ``emotions.txt``); a blank or repeated name is an error."""
+    names = [line.strip() for _, line in text_lines(path, encoding)]
+    while names and not names[-1]:
+        names.pop()
+    if not names:
+        raise DataError(f"{path}: no label names; expected one name per line (line k names id k)")
+    for k, name in enumerate(names):
+        if not name:
+            raise DataError(f"{path}: line {k + 1} is blank; expected a name for label id {k}")
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise DataError(f"{path}: label name '{dup}' appears twice; expected distinct names")
+    return {str(k): name for k, name in enumerate(names)}
+
+
+def hierarchy_path(label: str, sep: str) -> list[str]:
+    """``LOC:city`` with ``sep=":"`` → ``["LOC", "LOC:city"]``: a label and its ancestors, each
+    named by its whole path (so ``ENTY:other`` and ``LOC:other`` are different labels)."""
+    parts = label.split(sep)
+    return [sep.join(parts[:k]) for k in range(1, len(parts) + 1)]
+
+
+def check_label_options(label_sep: str | None, label_hierarchy: str | None,
+                        multilabel: bool | None) -> None:
+    """The separators must be non-empty and differ; ``multilabel=False`` refuses both."""
+    for name, sep in (("label_sep", label_sep), ("label_hierarchy", label_hierarchy)):
+        if sep is not None and sep == "":
+            raise ConfigError(f"{name} is empty; expected a separator such as ','")
+    if label_sep is not None and label_sep == label_hierarchy:
+        raise ConfigError(f"label_sep and label_hierarchy are both {label_sep!r}: one separator "
+                          "cannot split a row's labels and a label's levels; give two different")
+    for name, sep in (("label_sep", label_sep), ("label_hierarchy", label_hierarchy)):
+        if multilabel is False and sep is not None:
+            raise ConfigError(f"{name} {sep!r} gives rows several labels but multilabel is "
+                              "false; drop one of them")
+
+
+def _label_sets(source: str, raw: Sequence[str | list[str]], where: Callable[[int], str], *,
+                label_sep: str | None, label_map: LabelMap,
+                label_hierarchy: str | None) -> list[list[str]]:
+    """Each row's sorted label set: a list as it is, a string split on ``label_sep``; mapped,
+    expanded with its ancestors under ``label_hierarchy``. A row with no label is an error."""
+    sets: list[list[str]] = []
+    for i, cell in enumerate(raw):
+        if isinstance(cell, list):
+            if label_sep is not None:
+                clash = next((c for c in cell if label_sep in c), None)
+                if clash is not None:
+                    raise DataError(f"{source}: label '{clash}' at {where(i)} contains the label "
+                                    f"separator {label_sep!r}; choose another --label-sep")
+            parts = [c.strip() for c in cell]
+        else:
+            parts = [p.strip() for p in (cell.split(label_sep) if label_sep else [cell])]
+        if not any(parts):
+            raise DataError(f"{source}: row with no label at {where(i)}; every row needs at "
+                            "least one label")
+        if not all(parts):
+            raise DataError(f"{source}: empty label at {where(i)} ({cell!r}: nothing between "
+                            f"two separators {label_sep!r}); expected a label in each place")
+        parts = _apply_label_map(source, parts, label_map, _row_where(where, i))
+        if label_hierarchy:
+            parts = [a for p in parts for a in hierarchy_path(p, label_hierarchy)]
+        sets.append(sorted(set(parts)))
+    return sets
+
+
+def _row_where(where: Callable[[int], str], i: int) -> Callable[[int], str]:
+    """``where`` of row ``i`` for every part of that row's labels."""
+    return lambda _part: where(i)
+
+
+def _log_multilabel(source: str, why: str, sets: list[list[str]]) -> None:
+    n_labels = len({c for s in sets for c in s})
+    mean = sum(map(len, sets)) / max(len(sets), 1)
+    logger.info("%s: multi-label data (%s): %d rows, %d labels, %.2f labels per row", source,
+                why, len(sets), n_labels, mean)
+
+
+def _multilabel_why(any_list: bool, label_sep: str | None, multilabel: bool | None,
+                    label_hierarchy: str | None) -> str | None:
+    """Why a data set is multi-label, or None when it is single-label."""
+    if multilabel:
+        return "multilabel=true"
+    if label_hierarchy:
+        return f"label hierarchy {label_hierarchy!r}: every label with its ancestors"
+    if label_sep is not None:
+        return f"labels split on {label_sep!r}"
+    if any_list:
+        return "rows carry lists of labels"
+    return None
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -131,6 +234,9 @@ def load_table(
     empty: EmptyPolicy = "skip",
     header: bool = True,
     label_map: LabelMap = None,
+    label_sep: str | None = None,
+    multilabel: bool | None = None,
+    label_hierarchy: str | None = None,
 ) -> TextDataset:
     """Load a CSV, TSV, JSON Lines, JSON array or Parquet table.
 
@@ -159,6 +265,13 @@ def load_table(
     label_map:
         Optional mapping or function from raw label to class name (e.g. ``{"1": "World"}``).
         With a mapping, a raw label missing from it is an error.
+    label_sep, multilabel, label_hierarchy:
+        Multi-label data (:attr:`TextDataset.label_sets`): the data set is multi-label when
+        ``multilabel`` is true, when ``label_sep`` splits each label cell (``"a,b"``), when
+        ``label_hierarchy`` names the separator of a label's levels (``LOC:city`` is ``LOC`` and
+        ``LOC:city``) or when rows carry lists of labels (JSON, JSON Lines, Parquet); the log
+        says which. A row with no label, an empty label between separators and a listed label
+        holding ``label_sep`` are one-line errors.
 
     Notes
     -----
@@ -181,10 +294,11 @@ def load_table(
     if not columns:
         raise ConfigError(f"{path}: text_columns is empty; expected at least one column")
     source = str(path)
+    check_label_options(label_sep, label_hierarchy, multilabel)
     by_name = header or fmt not in ("csv", "tsv")
     json_rows = fmt in ("json", "jsonl")
     texts: list[str] = []
-    labels: list[str] | None = None if label_column is None else []
+    labels: list[str | list[str]] | None = None if label_column is None else []
     places: list[str] = []
     text_keys: list[Column] = []
     label_key: Column | None = None
@@ -206,7 +320,7 @@ def load_table(
             parts = (rec.cell(i, k).strip() for k in text_keys)
             texts.append(" ".join(p for p in parts if p))
             if labels is not None and label_key is not None:
-                labels.append(rec.cell(i, label_key))
+                labels.append(rec.label_cell(i, label_key))
             places.append(rec.where(i))
     if not texts:
         raise DataError(f"{path}: no rows (empty file); expected at least one {fmt} record")
@@ -214,10 +328,33 @@ def load_table(
     def where(i: int) -> str:
         return places[i]
 
-    if labels is not None:
-        labels = _strip_labels(source, labels)
-        labels = _apply_label_map(source, labels, label_map, where)
-    return _finish(source, texts, labels, where, empty=empty, label_what=label_what)
+    if labels is None:
+        return _finish(source, texts, None, where, empty=empty)
+    return _labelled(source, texts, labels, where, empty=empty, label_what=label_what,
+                     label_map=label_map, label_sep=label_sep, multilabel=multilabel,
+                     label_hierarchy=label_hierarchy)
+
+
+def _labelled(source: str, texts: list[str], labels: Sequence[str | list[str]],
+              where: Callable[[int], str], *, empty: EmptyPolicy, label_what: str,
+              label_map: LabelMap, label_sep: str | None, multilabel: bool | None,
+              label_hierarchy: str | None) -> TextDataset:
+    """The data set of rows whose labels are strings or lists: single-label, or multi-label
+    when :func:`_multilabel_why` says so (the log says why)."""
+    any_list = any(isinstance(c, list) for c in labels)
+    why = _multilabel_why(any_list, label_sep, multilabel, label_hierarchy)
+    if why is None or multilabel is False:
+        if any_list:
+            first = next(i for i, c in enumerate(labels) if isinstance(c, list))
+            raise DataError(f"{source}: {label_what} at {where(first)} holds a list of labels "
+                            "but multilabel is false; expected one label per row")
+        single = _strip_labels(source, [c for c in labels if isinstance(c, str)])
+        single = _apply_label_map(source, single, label_map, where)
+        return _finish(source, texts, single, where, empty=empty, label_what=label_what)
+    sets = _label_sets(source, labels, where, label_sep=label_sep, label_map=label_map,
+                       label_hierarchy=label_hierarchy)
+    _log_multilabel(source, why, sets)
+    return _finish(source, texts, None, where, empty=empty, label_sets=sets)
 
 
 def _strip_labels(source: str, labels: list[str]) -> list[str]:
@@ -298,8 +435,11 @@ def load_label_lines(
     label_regex: str = r"^(\S+)\s+(.*)$",
     label_map: LabelMap = None,
     empty: EmptyPolicy = "skip",
+    multilabel: bool | None = None,
+    label_hierarchy: str | None = None,
 ) -> TextDataset:
-    """Load ``LABEL text`` lines (SST ``stsa.*``, TREC ``COARSE:fine question``).
+    """Load ``LABEL text`` lines (SST ``stsa.*``, TREC ``COARSE:fine question``) or fastText's
+    ``__label__a __label__b text`` lines.
 
     Parameters
     ----------
@@ -310,6 +450,10 @@ def load_label_lines(
     label_map:
         Mapping or function from raw label to class name (e.g. ``{"0": "negative"}``).
         With a mapping, an unknown raw label is an error naming the line.
+    multilabel, label_hierarchy:
+        As :func:`load_table`. A line starting with ``__label__`` is read as fastText writes
+        it: every leading ``__label__X`` token is a label, the rest is the text; a file where
+        a line carries two or more labels is multi-label.
 
     Blank lines are ignored. A non-blank line the pattern does not match is an error.
     """
@@ -322,11 +466,21 @@ def load_label_lines(
         raise ConfigError(
             f"label_regex {label_regex!r} has {pattern.groups} group(s); expected 2 (label, text)"
         )
+    check_label_options(None, label_hierarchy, multilabel)
     texts: list[str] = []
-    labels: list[str] = []
+    labels: list[str | list[str]] = []
     line_numbers: list[int] = []
     for lineno, line in text_lines(path, encoding):
         if not line.strip():
+            continue
+        if line.startswith(FASTTEXT_PREFIX):
+            tokens = line.split(" ")
+            k = next((j for j, t in enumerate(tokens) if not t.startswith(FASTTEXT_PREFIX)),
+                     len(tokens))
+            names = [t[len(FASTTEXT_PREFIX):] for t in tokens[:k]]
+            labels.append(names if len(names) > 1 else names[0])
+            texts.append(" ".join(tokens[k:]))
+            line_numbers.append(lineno)
             continue
         match = pattern.match(line)
         if match is None:
@@ -344,9 +498,9 @@ def load_label_lines(
     def where(i: int) -> str:
         return f"line {line_numbers[i]}"
 
-    labels = _strip_labels(str(path), labels)
-    labels = _apply_label_map(str(path), labels, label_map, where)
-    return _finish(str(path), texts, labels, where, empty=empty)
+    return _labelled(str(path), texts, labels, where, empty=empty, label_what="label",
+                     label_map=label_map, label_sep=None, multilabel=multilabel,
+                     label_hierarchy=label_hierarchy)
 
 
 def load_lines(
@@ -397,8 +551,16 @@ def load_data(
     label_map: LabelMap = None,
     label_regex: str = r"^(\S+)\s+(.*)$",
     pattern: str | None = None,
+    label_sep: str | None = None,
+    multilabel: bool | None = None,
+    label_hierarchy: str | None = None,
+    label_names: str | Path | None = None,
 ) -> TextDataset:
     """Load labelled texts from ``path``, choosing the loader from what the path is.
+
+    ``label_sep``, ``multilabel`` and ``label_hierarchy`` make multi-label data (see
+    :func:`load_table`); ``label_names`` is a names file (line *k* names label id *k*, as
+    GoEmotions' ``emotions.txt``) used as ``label_map``.
 
     - a folder → :func:`load_folder` (one sub-folder per class, one text per file; every
       non-hidden file, or those matching ``pattern``);
@@ -409,21 +571,26 @@ def load_data(
     """
     p = Path(path)
     fmt = file_format(p, format)
+    if label_names is not None:
+        if label_map is not None:
+            raise ConfigError("give label_map or label_names, not both")
+        label_map = label_names_map(label_names)
+    many = label_sep is not None or multilabel or label_hierarchy is not None
     if fmt == "folder":
+        if many:
+            raise ConfigError(f"{p}: a class folder gives one label per file; multi-label data "
+                              "needs a table, JSON or fastText lines")
         return load_folder(p, encoding=encoding, pattern=pattern, empty=empty)
     if fmt in TABLE_FORMATS:
-        return load_table(
-            p,
-            text_columns,
-            label_column,
-            format=format,
-            encoding=encoding,
-            empty=empty,
-            header=header,
-            label_map=label_map,
-        )
+        return load_table(p, text_columns, label_column, format=format, encoding=encoding,
+                          empty=empty, header=header, label_map=label_map, label_sep=label_sep,
+                          multilabel=multilabel, label_hierarchy=label_hierarchy)
     if label is not None:
         return load_lines(p, label, encoding, empty=empty)
+    if label_sep is not None:
+        raise ConfigError(f"{p}: label_sep splits a table's label column; a label-lines file "
+                          "gives several labels as fastText does (__label__a __label__b text)")
     return load_label_lines(
-        p, encoding=encoding, label_regex=label_regex, label_map=label_map, empty=empty
+        p, encoding=encoding, label_regex=label_regex, label_map=label_map, empty=empty,
+        multilabel=multilabel, label_hierarchy=label_hierarchy,
     )

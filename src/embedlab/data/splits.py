@@ -175,3 +175,107 @@ def kfold_splits(
             (train.astype(np.int64), test.astype(np.int64))
             for train, test in folds.split(np.zeros(len(y)), y)
         ]
+
+
+# --------------------------------------------------------------------------- multi-label
+
+
+def label_matrix(label_sets: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[str]]:
+    """A boolean indicator matrix ``(n_rows, n_labels)`` of ``label_sets`` and its label names
+    (sorted), as scikit-learn's ``MultiLabelBinarizer``."""
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    mlb = MultiLabelBinarizer()
+    y = mlb.fit_transform([list(s) for s in label_sets]).astype(bool)
+    return y, [str(c) for c in mlb.classes_]
+
+
+def iterative_stratification(y: np.ndarray, proportions: Sequence[float],
+                             seed: int = 0) -> list[np.ndarray]:
+    """Split rows of the indicator matrix ``y`` into parts of the given ``proportions`` by
+    iterative stratification (Sechidis, Tsoumakas and Vlahavas, ECML PKDD 2011, algorithm 1).
+
+    The rarest remaining label is placed first: each of its rows goes to the part that most
+    lacks that label (ties: the part that most lacks rows, then at random). One change to the
+    paper: a part that holds no example of the label yet comes first, so a label with as many
+    examples as parts lands in every part (the paper's rule would put a 3-example label's
+    first two in a 70% part). Rows with no label fill the parts that lack rows most.
+    Returns one sorted ``int64`` index array per part.
+    """
+    import numpy as np
+
+    y = np.asarray(y, dtype=bool)
+    n, n_labels = y.shape
+    r = np.asarray(proportions, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    want_rows: np.ndarray = np.asarray(r * n, dtype=np.float64)
+    want: np.ndarray = np.outer(y.sum(0), r)  # [label, part]
+    owner = np.full(n, -1, dtype=np.int64)
+    left = y.copy()
+    has = np.zeros((n_labels, len(r)), dtype=bool)  # label j has an example in part k
+    open_parts = r > 0  # a part of proportion 0 gets no row
+    remaining = left.sum(0)
+    order_noise = np.asarray(rng.random(size=n))
+    while remaining.any():
+        counts = np.where(remaining > 0, remaining, np.iinfo(np.int64).max)
+        rarest = np.flatnonzero(counts == counts.min())
+        label = int(rng.choice(rarest))
+        rows = np.flatnonzero(left[:, label])
+        for i in rows[np.argsort(order_noise[rows])]:
+            lacking = np.flatnonzero(~has[label] & open_parts)
+            pool = lacking if len(lacking) else np.flatnonzero(open_parts)
+            best = pool[want[label, pool] == want[label, pool].max()]
+            if len(best) > 1:
+                best = best[want_rows[best] == want_rows[best].max()]
+            part = int(rng.choice(best)) if len(best) > 1 else int(best[0])
+            owner[i] = part
+            has[y[i], part] = True
+            want[y[i], part] -= 1
+            want_rows[part] -= 1
+        left[rows] = False
+        remaining = left.sum(0)
+    for i in np.flatnonzero(owner < 0):
+        room = np.where(open_parts, want_rows, -np.inf)
+        best = np.flatnonzero(room == room.max())
+        part = int(rng.choice(best))
+        owner[i] = part
+        want_rows[part] -= 1
+    return [np.flatnonzero(owner == j).astype(np.int64) for j in range(len(r))]
+
+
+def multilabel_split(
+    label_sets: Sequence[Sequence[str]],
+    *,
+    val_size: float = 0.15,
+    test_size: float = 0.15,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`stratified_split` for multi-label rows: train / validation / test by
+    :func:`iterative_stratification`, so rare labels keep examples in every part they can."""
+    for name, value in (("val_size", val_size), ("test_size", test_size)):
+        if not 0.0 <= value < 1.0:
+            raise ConfigError(f"{name} must be in [0, 1); found {value}")
+    if val_size + test_size >= 1.0:
+        raise ConfigError(f"val_size + test_size must be below 1; found {val_size} + {test_size}")
+    if not len(label_sets):
+        raise DataError("cannot split an empty data set")
+    y, _ = label_matrix(label_sets)
+    train, val, test = iterative_stratification(
+        y, [1.0 - val_size - test_size, val_size, test_size], seed)
+    return train, val, test
+
+
+def multilabel_kfold(label_sets: Sequence[Sequence[str]], k: int = 10,
+                     seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`kfold_splits` for multi-label rows: ``k`` folds by iterative stratification."""
+    import numpy as np
+
+    if k < 2:
+        raise ConfigError(f"k must be at least 2; found {k}")
+    if len(label_sets) < k:
+        raise DataError(f"cannot make {k} folds from {len(label_sets)} examples; expected at "
+                        f"least {k}")
+    y, _ = label_matrix(label_sets)
+    folds = iterative_stratification(y, [1.0 / k] * k, seed)
+    every = np.arange(len(label_sets))
+    return [(np.setdiff1d(every, f).astype(np.int64), f) for f in folds]

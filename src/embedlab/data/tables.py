@@ -127,6 +127,20 @@ class Records:
                                 f"{type(value).__name__} values; expected a string or number")
         return as_text(value)
 
+    def label_cell(self, i: int, key: Column) -> str | list[str]:
+        """A label cell: text as :meth:`cell`, or a list of labels where the row holds a list
+        (a JSON array, a Parquet list): the multi-label rows of JSON, JSON Lines and Parquet."""
+        row = self.rows[i]
+        value = row.get(key) if isinstance(row, dict) else (
+            row[key] if isinstance(key, int) and key < len(row) else None)
+        if isinstance(value, list):
+            bad = next((v for v in value if isinstance(v, dict | list) or v is None), "")
+            if bad != "":
+                raise DataError(f"{self.source}: a label list at {self.where(i)} holds "
+                                f"{json.dumps(bad)}; expected strings or numbers")
+            return [as_text(v) for v in value]
+        return self.cell(i, key)
+
 
 def place(kind: Format, row: int, loc: Any) -> str:
     """How messages name a row: ``row 3 (line 4)``, ``line 4``, ``record 3``, ``file a/1.txt``."""

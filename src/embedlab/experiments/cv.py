@@ -17,7 +17,7 @@ import numpy as np
 
 from embedlab.config import RunConfig
 from embedlab.data import TextDataset, dataset_info, load_data, load_dataset, stratified_split
-from embedlab.data.splits import kfold_splits
+from embedlab.data.splits import kfold_splits, multilabel_kfold, multilabel_split
 from embedlab.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -38,7 +38,9 @@ def load_cv_data(config: RunConfig) -> TextDataset:
         data = load_dataset(d.dataset, "train")
     elif d.path:
         data = load_data(d.path, text_columns=d.text_columns, label_column=d.label_column,
-                         format=d.format, encoding=d.encoding, empty=d.empty)
+                         format=d.format, encoding=d.encoding, empty=d.empty,
+                         label_sep=d.label_sep, multilabel=d.multilabel,
+                         label_hierarchy=d.label_hierarchy, label_names=d.label_names)
     else:
         raise DataError("no data given: set data.dataset (--dataset) or data.path (--data)")
     if d.limit:
@@ -50,6 +52,11 @@ def check_folds(data: TextDataset, k: int, source: str = "") -> None:
     """A one-line error when ``k`` folds cannot each hold every class."""
     if k < 2:
         raise ConfigError(f"{source}folds must be at least 2; found {k}")
+    if data.label_sets is not None:  # multi-label: iterative stratification, no per-class rule
+        if k > len(data):
+            raise ConfigError(f"{source}{k} folds is more than the {len(data)} rows of "
+                              f"{data.source}")
+        return
     counts = Counter(data.labels)
     cls, smallest = min(counts.items(), key=lambda kv: kv[1])
     if k > smallest:
@@ -67,9 +74,16 @@ def fold_splits(config: RunConfig, k: int, fold: int, data: TextDataset | None =
     data = data if data is not None else load_cv_data(config)
     check_folds(data, k)
     seed = config.training.seed
-    train_idx, test_idx = kfold_splits(data.labels, k=k, seed=seed)[fold]
-    part = data.subset(train_idx)
-    tr, va, _ = stratified_split(part.labels, val_size=config.data.val_size, test_size=0.0, seed=seed)
+    if data.label_sets is not None:  # multi-label rows: iterative stratification
+        train_idx, test_idx = multilabel_kfold(data.label_sets, k=k, seed=seed)[fold]
+        part = data.subset(train_idx)
+        tr, va, _ = multilabel_split(part.label_sets or [], val_size=config.data.val_size,
+                                     test_size=0.0, seed=seed)
+    else:
+        train_idx, test_idx = kfold_splits(data.labels, k=k, seed=seed)[fold]
+        part = data.subset(train_idx)
+        tr, va, _ = stratified_split(part.labels, val_size=config.data.val_size, test_size=0.0,
+                                     seed=seed)
     note = f"cross-validation fold {fold + 1}/{k} (stratified, seed {seed}); test = this fold"
     train = part.subset(tr)
     train.notes = [*data.notes, note]

@@ -105,6 +105,8 @@ def _write_files(predictor: Predictor, tmp: Path, opset: int) -> dict:
         )
     predictor.vocab.save(tmp / "vocab.json")
     predictor.labels.save(tmp / "labels.json")
+    if predictor.thresholds is not None:  # a multi-label run's decision thresholds
+        predictor.thresholds.save(tmp / "thresholds.json")
     (tmp / "preprocess.json").write_text(
         json.dumps(predictor.preprocessor.config.model_dump(), indent=1), encoding="utf-8")
     if predictor.decisions is not None:  # calibration, sets and OOD travel with the export
@@ -124,8 +126,13 @@ def _write_files(predictor: Predictor, tmp: Path, opset: int) -> dict:
         "input": {"name": "ids", "dtype": "int64", "shape": ["batch", "time"], "pad_id": 0,
                   "unk_id": 1},
         "output": {"name": "logits", "shape": ["batch", len(predictor.classes)],
-                   "probabilities": "softmax over the last axis" if predictor.decisions is None
-                   else "softmax of (logits + class_bias) / temperature, from decisions.json"},
+                   "probabilities": ("sigmoid of each logit (multi-label: a label is predicted "
+                                     "at or over its threshold in thresholds.json, and the "
+                                     "most probable always)") if predictor.multilabel
+                   else "softmax over the last axis",
+                   "calibration": None if predictor.decisions is None
+                   else "logits + class_bias, divided by the temperature(s) of decisions.json, "
+                        "before the softmax / sigmoid"},
         "fixed_length": predictor.fixed_length,
         "min_length": min_length,
         "max_length": predictor.vocab.config.max_length,

@@ -18,7 +18,7 @@ from embedlab.atomic import MANIFEST, listed_file_problem, refuse_link
 from embedlab.decisions.fitted import read_decisions
 from embedlab.errors import ArtifactError, DataError, EmbedlabError
 from embedlab.inference.encoding import EncodedArrays, batch_width, length_sorted_batches
-from embedlab.inference.prediction import TextPredictor
+from embedlab.inference.prediction import TextPredictor, Thresholds
 from embedlab.kinds import EXPORT_FORMAT, EXPORT_KIND
 from embedlab.text import LabelEncoder, PreprocessConfig, Preprocessor, Vocabulary
 
@@ -104,6 +104,14 @@ class OnnxPredictor(TextPredictor):
                                 f"labels but model.onnx gives {width} scores")
         predictor = cls(session, Preprocessor.from_config(pre), vocab, labels, info)
         predictor.decisions = read_decisions(d, listed)
+        if labels.multilabel:
+            if not (d / "thresholds.json").is_file():
+                raise ArtifactError(f"{d}: this export is damaged: thresholds.json is missing "
+                                    "(a multi-label export needs its thresholds)")
+            try:
+                predictor.thresholds = Thresholds.load(d / "thresholds.json")
+            except EmbedlabError as e:
+                raise ArtifactError(f"{d}: this export is damaged: {e}") from None
         predictor.path = d
         return predictor
 

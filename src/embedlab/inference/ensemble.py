@@ -27,7 +27,7 @@ import numpy as np
 from embedlab.atomic import MANIFEST, artifact_kind, atomic_dir, listed_file_problem, refuse_link
 from embedlab.errors import ArtifactError, ConfigError, EmbedlabError
 from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays, check_texts
-from embedlab.inference.prediction import TextPredictor
+from embedlab.inference.prediction import TextPredictor, Thresholds
 from embedlab.kinds import ENSEMBLE_FORMAT as FORMAT
 from embedlab.kinds import ENSEMBLE_KIND as KIND
 
@@ -51,6 +51,21 @@ class EnsembleEncoded(EncodedArrays):
                                tuple(m.subset(rows) for m in self.members))
 
 
+def _mean_thresholds(members: Sequence[Predictor], classes: list[str],
+                     weights: np.ndarray) -> Thresholds:
+    """Multi-label members: each label's threshold is the weighted mean of the members'
+    thresholds for it (the ensemble averages their probabilities; its thresholds are not
+    chosen again on validation)."""
+    cuts = np.zeros(len(classes), dtype=np.float64)
+    for m, w in zip(members, weights, strict=True):
+        own = m.thresholds.mapping(classes) if m.thresholds is not None else dict.fromkeys(
+            classes, 0.5)
+        cuts += w * np.asarray([own[c] for c in classes])
+    per_label = {c: float(round(v, 4)) for c, v in zip(classes, cuts, strict=True)}
+    return Thresholds(float(round(float(cuts.mean()), 4)), per_label, "per_label",
+                      "members' mean")
+
+
 class EnsemblePredictor(TextPredictor):
     """Soft voting over member predictors (see the module docstring).
 
@@ -71,6 +86,10 @@ class EnsemblePredictor(TextPredictor):
         if not all(np.isfinite(w) and w > 0 for w in weights):
             raise ConfigError(f"ensemble weights must be positive numbers, found {weights}")
         _refuse_repeats(members)
+        kinds = {bool(m.multilabel) for m in members}
+        if len(kinds) > 1:
+            raise ConfigError("members mix multi-label and single-label runs: an ensemble "
+                              "averages one kind of probability")
         self.members = members
         self.weights = np.asarray(weights, dtype=np.float64) / sum(weights)
         self.names = list(names) if names is not None else [
@@ -84,6 +103,8 @@ class EnsemblePredictor(TextPredictor):
                                   f"first member predicts {sorted(first)}: members must share "
                                   "their classes")
             self._columns.append(np.asarray([m.classes.index(c) for c in first]))
+        if self.multilabel:
+            self.thresholds = _mean_thresholds(members, first, self.weights)
         self.path: Path | None = None
 
     @property

@@ -8,8 +8,11 @@ TSV, JSON Lines (``.jsonl``, ``.ndjson``, ``.json``) or Parquet by the ``out`` s
 input row gives exactly one output row, in order, carrying the ``id_column`` value (or the
 1-based row number), the top-k labels with their probabilities, ``status`` (``ok`` /
 ``no_known_words`` / ``empty`` / ``out_of_distribution`` / ``abstained``) and ``known_words``
-(plus ``prediction_set`` with a coverage, ``ood_score`` for a run with a detector). An empty
-text never aborts the run: its row gets status ``empty`` and no label. The output is written to a temporary file renamed into place
+(plus ``prediction_set`` with a coverage, ``ood_score`` for a run with a detector). A multi-label
+run writes instead a ``labels`` column (the predicted set joined by ``label_sep``) and, on
+request, a ``p_<label>`` column per label (:class:`MultiLabelOutput`), then ``ood_score``. An
+empty text never aborts the run: its row gets status ``empty`` and no label. The output is
+written to a temporary file renamed into place
 at the end, so an error or Ctrl-C leaves no partial output.
 """
 
@@ -34,11 +37,25 @@ from embedlab.inference.prediction import TextPredictor
 WRITE_FORMATS = {suffix: "jsonl" if fmt == "json" else fmt for suffix, fmt in SUFFIXES.items()}
 
 
+@dataclass(frozen=True)
+class MultiLabelOutput:
+    """How a multi-label run's predictions are decided and written: ``threshold`` (one for every
+    label) and ``top_k`` (at most k labels) override the run's thresholds; ``label_sep`` joins a
+    set in the ``labels`` column; ``probabilities`` adds a ``p_<label>`` column per label."""
+
+    threshold: float | None = None
+    top_k: int | None = None
+    label_sep: str = ","
+    probabilities: bool = False
+
+
 @dataclass
 class ChunkPredictions:
     """Predictions of one chunk: ``top_labels[i]`` / ``top_probs[i]`` are empty for empty rows;
     ``labels[i]`` is the answer (None for an empty or abstained row); ``prediction_sets`` when a
-    coverage was asked, ``ood_scores`` when the run has an out-of-distribution detector."""
+    coverage was asked, ``ood_scores`` when the run has an out-of-distribution detector;
+    multi-label: ``label_sets[i]`` the predicted set and ``all_probs[i]`` every label's
+    probability (empty for empty rows)."""
 
     ids: list[Any]
     texts: list[str]
@@ -49,6 +66,8 @@ class ChunkPredictions:
     labels: list[str | None] | None = None
     prediction_sets: list[list[str]] | None = None
     ood_scores: list[float | None] | None = None
+    label_sets: list[list[str]] | None = None
+    all_probs: list[list[float]] | None = None
 
 
 @dataclass
@@ -69,43 +88,95 @@ class BatchReport:
 # ----- predicting -------------------------------------------------------------------------
 def predict_chunk(predictor: TextPredictor, chunk: Chunk, top_k: int,
                   batch_size: int = INFERENCE_BATCH, *, coverage: float | None = None,
-                  min_confidence: float | None = None) -> ChunkPredictions:
+                  min_confidence: float | None = None,
+                  multi: MultiLabelOutput | None = None) -> ChunkPredictions:
     """Top-k labels and probabilities for one chunk (empty texts get none), with the statuses,
-    sets and OOD scores of :meth:`TextPredictor.predict_encoded`."""
+    sets and OOD scores of :meth:`TextPredictor.predict_encoded`; a multi-label predictor also
+    gives each row's label set (decided as ``multi`` says)."""
+    multi = multi or MultiLabelOutput()
     preds = predictor.predict_encoded(predictor.encode_arrays(chunk.texts), batch_size,
+                                      threshold=multi.threshold if predictor.multilabel else None,
+                                      top_k=multi.top_k if predictor.multilabel else None,
                                       coverage=coverage, min_confidence=min_confidence)
     tops = [p.top(top_k) for p in preds]
     has_ood = any(p.ood_score is not None for p in preds)
-    return ChunkPredictions(
+    out = ChunkPredictions(
         chunk.ids, chunk.texts, [p.status for p in preds], [p.known_words for p in preds],
         [[c for c, _ in t] for t in tops], [[v for _, v in t] for t in tops],
         [p.label for p in preds],
         None if coverage is None else [p.prediction_set or [] for p in preds],
         [p.ood_score for p in preds] if has_ood else None)
+    if predictor.multilabel:
+        classes = predictor.classes
+        out.label_sets = [list(p.labels or ()) for p in preds]
+        out.all_probs = [[p.probabilities[c] for c in classes] if p.probabilities else []
+                         for p in preds]
+    return out
 
 
 def iter_predictions(predictor: TextPredictor, path: str | Path, *, text_columns: Sequence[str] = ("text",),
                      id_column: str | None = None, encoding: str = "utf-8", top_k: int = 1,
                      chunk_rows: int = CHUNK_ROWS, batch_size: int = INFERENCE_BATCH,
-                     coverage: float | None = None,
-                     min_confidence: float | None = None) -> Iterator[ChunkPredictions]:
+                     coverage: float | None = None, min_confidence: float | None = None,
+                     multi: MultiLabelOutput | None = None) -> Iterator[ChunkPredictions]:
     """Predict ``path`` chunk by chunk (memory bounded by the chunk, not the file)."""
     predictor.set_threshold(coverage)  # a bad coverage fails before the file is read
     if top_k < 1:
         raise ConfigError(f"top_k must be at least 1, found {top_k}")
+    _check_multi(predictor, multi)
     rows = 0
     for chunk in read_chunks(path, text_columns, id_column, encoding, chunk_rows):
         rows += len(chunk.ids)
         if len(chunk.ids):
             yield predict_chunk(predictor, chunk, top_k, batch_size, coverage=coverage,
-                                min_confidence=min_confidence)
+                                min_confidence=min_confidence, multi=multi)
     if not rows:
         raise DataError(f"{path}: no rows to predict (the file is empty or holds a header only)")
+
+
+def _check_multi(predictor: TextPredictor, multi: MultiLabelOutput | None) -> None:
+    """Multi-label options on a single-label run, or bad values, are one-line errors."""
+    if multi is None:
+        return
+    from embedlab.inference.prediction import check_threshold
+
+    check_threshold(multi.threshold, multi.top_k)
+    if not predictor.multilabel and (multi.threshold is not None or multi.probabilities):
+        raise ConfigError("--threshold and --probabilities apply to multi-label runs; this run "
+                          "predicts one label per text")
+    if not multi.label_sep:
+        raise ConfigError("label_sep is empty; expected a separator such as ','")
+    clash = next((c for c in predictor.classes if multi.label_sep in c), None)
+    if predictor.multilabel and clash is not None:
+        raise ConfigError(f"label '{clash}' contains the separator {multi.label_sep!r}: the "
+                          "labels column could not be split back; choose another --label-sep")
 
 
 # ----- writing ----------------------------------------------------------------------------
 #: separator of the classes in the ``prediction_set`` column
 SET_SEPARATOR = "|"
+
+
+def multilabel_columns(id_name: str, classes: Sequence[str], probabilities: bool,
+                       ood: bool = False) -> list[str]:
+    """A multi-label output's columns: id, the joined label set, status, known words,
+    ``p_<label>`` per label on request, and ``ood_score`` for a run with a detector."""
+    extra = [f"p_{c}" for c in classes] if probabilities else []
+    return [id_name, "labels", "status", "known_words", *extra] + (["ood_score"] if ood else [])
+
+
+def _multilabel_records(p: ChunkPredictions, multi: MultiLabelOutput, n_classes: int,
+                        ood: bool = False) -> Iterator[list[Any]]:
+    assert p.label_sets is not None and p.all_probs is not None
+    for j in range(len(p.ids)):
+        empty = p.status[j] == "empty"
+        row: list[Any] = [p.ids[j], None if empty else multi.label_sep.join(p.label_sets[j]),
+                          p.status[j], p.known_words[j]]
+        if multi.probabilities:
+            row += p.all_probs[j] if not empty else [None] * n_classes
+        if ood:
+            row.append(None if p.ood_scores is None else p.ood_scores[j])
+        yield row
 
 
 def _columns(id_name: str, k: int, sets: bool = False, ood: bool = False) -> list[str]:
@@ -133,10 +204,18 @@ def _records(p: ChunkPredictions, k: int, sets: bool = False, ood: bool = False)
         yield row
 
 
-def output_records(p: ChunkPredictions, id_name: str, top_k: int) -> Iterator[dict[str, Any]]:
+def output_records(p: ChunkPredictions, id_name: str, top_k: int,
+                   multi: MultiLabelOutput | None = None,
+                   classes: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
     """The output rows of one chunk as dicts (the columns every output format has, plus
     ``prediction_set`` and ``ood_score`` when the chunk has them)."""
     sets, ood = p.prediction_sets is not None, p.ood_scores is not None
+    if p.label_sets is not None:
+        multi = multi or MultiLabelOutput()
+        names = multilabel_columns(id_name, classes, multi.probabilities, ood)
+        for row in _multilabel_records(p, multi, len(classes), ood):
+            yield dict(zip(names, row, strict=True))
+        return
     columns = _columns(id_name, top_k, sets, ood)
     for row in _records(p, top_k, sets, ood):
         yield dict(zip(columns, row, strict=True))
@@ -205,8 +284,12 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
                  encoding: str = "utf-8", top_k: int = 1, overwrite: bool = False,
                  progress: bool | None = None, chunk_rows: int = CHUNK_ROWS,
                  batch_size: int = INFERENCE_BATCH, coverage: float | None = None,
-                 min_confidence: float | None = None) -> BatchReport:
+                 min_confidence: float | None = None,
+                 multi: MultiLabelOutput | None = None) -> BatchReport:
     """Predict every row of ``path`` into ``out`` (format from its suffix), streaming.
+
+    A multi-label run writes the ``labels`` column (and ``p_<label>`` columns) that ``multi``
+    describes, instead of the top-k columns.
 
     ``progress=None`` shows a bar with texts/s on stderr only when it is a terminal. ``out`` is
     written atomically; an existing file is replaced only with ``overwrite``. ``coverage`` adds
@@ -227,11 +310,16 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
     if out.exists() and not out.is_file():
         raise ArtifactError(f"{out}: exists and is not a file")
     check_writable(out)
+    _check_multi(predictor, multi)
     predictor.set_threshold(coverage)  # a bad coverage fails before anything is written
     k = min(top_k, len(predictor.classes))
     sets = coverage is not None
     ood = predictor.decisions is not None and predictor.decisions.ood is not None
-    columns = _columns(id_column or "row", k, sets, ood)
+    if predictor.multilabel:
+        multi = multi or MultiLabelOutput()
+        columns = multilabel_columns(id_column or "row", predictor.classes, multi.probabilities, ood)
+    else:
+        columns = _columns(id_column or "row", k, sets, ood)
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
@@ -245,12 +333,15 @@ def predict_file(predictor: TextPredictor, path: str | Path, out: str | Path, *,
         chunks = iter_predictions(predictor, path, text_columns=text_columns, id_column=id_column,
                                   encoding=encoding, top_k=top_k, chunk_rows=chunk_rows,
                                   batch_size=batch_size, coverage=coverage,
-                                  min_confidence=min_confidence)
+                                  min_confidence=min_confidence, multi=multi)
         with atomic_file(out, overwrite=overwrite) as tmp:
             writer = _Writer(tmp, fmt, columns, row_numbers=id_column is None)
             try:
                 for p in chunks:
-                    writer.write(list(_records(p, k, sets, ood)))
+                    if multi is not None and p.label_sets is not None:
+                        writer.write(list(_multilabel_records(p, multi, len(predictor.classes), ood)))
+                    else:
+                        writer.write(list(_records(p, k, sets, ood)))
                     rows += len(p.ids)
                     empty += p.status.count("empty")
                     unknown += p.status.count("no_known_words")

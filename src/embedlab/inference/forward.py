@@ -20,7 +20,7 @@ class EncodedTexts:
 
     ids: torch.Tensor  # int32 [N, L]
     lengths: torch.Tensor  # int64 [N]
-    y: torch.Tensor | None = None  # int64 [N]
+    y: torch.Tensor | None = None  # int64 [N]; multi-label: float32 indicator rows [N, C]
     fixed_length: int | None = None
 
     @classmethod
@@ -33,8 +33,9 @@ class EncodedTexts:
     @classmethod
     def from_arrays(cls, ids: np.ndarray, lengths: np.ndarray, y: np.ndarray | None = None,
                     fixed_length: int | None = None) -> EncodedTexts:
+        dtype = torch.float32 if y is not None and np.ndim(y) == 2 else torch.int64
         return cls(torch.from_numpy(ids), torch.from_numpy(lengths),
-                   None if y is None else torch.as_tensor(y, dtype=torch.int64), fixed_length)
+                   None if y is None else torch.as_tensor(y, dtype=dtype), fixed_length)
 
     def __len__(self) -> int:
         return self.ids.shape[0]

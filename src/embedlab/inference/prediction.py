@@ -8,15 +8,18 @@ with tokens but none in the vocabulary is predicted and flagged ``status="no_kno
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from embedlab.errors import DataError
+from embedlab.errors import ArtifactError, ConfigError, DataError
 from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays, check_texts, encode_texts
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
+from embedlab.text.labels import label_depths
 
 if TYPE_CHECKING:
     from embedlab.decisions.fitted import Decisions
@@ -27,6 +30,11 @@ Status = Literal["ok", "no_known_words", "empty", "out_of_distribution", "abstai
 @dataclass(frozen=True)
 class Prediction:
     """The predicted label and the probability of every class, highest first.
+
+    Multi-label: ``labels`` is the predicted label set (every label whose probability reaches
+    its threshold, at least the most probable one; under a label hierarchy each label's parent
+    too), ``label`` the most probable of them, and ``probabilities`` every label's own sigmoid
+    probability (they do not sum to 1). ``labels`` is ``None`` for single-label models.
 
     ``status`` is ``"ok"``, ``"no_known_words"`` (tokens, none in the vocabulary: the model
     still predicts), ``"empty"`` (no tokens after preprocessing: ``label`` is ``None`` and
@@ -42,6 +50,7 @@ class Prediction:
     probabilities: dict[str, float] = field(default_factory=dict)
     status: Status = "ok"
     known_words: int = 0
+    labels: tuple[str, ...] | None = None
     prediction_set: list[str] | None = None
     ood_score: float | None = None
 
@@ -56,11 +65,127 @@ class Prediction:
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"label": self.label, "probabilities": self.probabilities,
                                "status": self.status, "known_words": self.known_words}
+        if self.labels is not None:
+            out["labels"] = list(self.labels)
         if self.prediction_set is not None:
             out["prediction_set"] = self.prediction_set
         if self.ood_score is not None:
             out["ood_score"] = self.ood_score
         return out
+
+
+THRESHOLDS_FORMAT = "embedlab-thresholds-v1"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A multi-label run's decision thresholds, chosen on the validation split
+    (:func:`embedlab.training.thresholds.choose_thresholds`) and saved as ``thresholds.json``.
+
+    ``global_threshold`` is one threshold for every label, ``per_label`` one per label;
+    ``use`` says which the run predicts with (the one that scored higher on validation by
+    ``metric``: ``micro_f1`` or ``macro_f1``); ``scores`` holds both validation scores.
+    """
+
+    global_threshold: float
+    per_label: dict[str, float]
+    use: Literal["global", "per_label"] = "global"
+    metric: str = "micro_f1"
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def mapping(self, classes: Sequence[str]) -> dict[str, float]:
+        """Each class's threshold, the one :attr:`use` names."""
+        if self.use == "global":
+            return dict.fromkeys(classes, self.global_threshold)
+        return {c: self.per_label.get(c, self.global_threshold) for c in classes}
+
+    def vector(self, classes: Sequence[str]) -> np.ndarray:
+        """The threshold of each class, in ``classes`` order."""
+        return np.asarray(list(self.mapping(classes).values()), dtype=np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": THRESHOLDS_FORMAT, "use": self.use, "metric": self.metric,
+                "global": self.global_threshold, "per_label": self.per_label,
+                "validation_scores": self.scores}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False),
+                              encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Thresholds:
+        from embedlab.atomic import read_json
+
+        data = read_json(path, "thresholds")
+        if data.get("format") != THRESHOLDS_FORMAT:
+            raise ArtifactError(f"{path}: expected format '{THRESHOLDS_FORMAT}', found "
+                                f"{data.get('format')!r}")
+        values = [data.get("global"), *dict(data.get("per_label") or {}).values()]
+        if not all(isinstance(v, int | float) and 0.0 <= v <= 1.0 for v in values):
+            raise ArtifactError(f"{path}: every threshold must be a number in [0, 1]")
+        if data.get("use") not in ("global", "per_label"):
+            raise ArtifactError(f"{path}: 'use' must be 'global' or 'per_label'")
+        return cls(float(data["global"]), {str(k): float(v) for k, v in data["per_label"].items()},
+                   data["use"], str(data.get("metric", "micro_f1")),
+                   dict(data.get("validation_scores") or {}))
+
+
+def check_threshold(threshold: float | None, top_k: int | None) -> None:
+    """A threshold outside [0, 1] or a ``top_k`` below 1 is a one-line :class:`ConfigError`."""
+    if threshold is not None and not (isinstance(threshold, int | float)
+                                      and 0.0 <= float(threshold) <= 1.0):
+        raise ConfigError(f"threshold must be in [0, 1]; found {threshold}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ConfigError(f"top_k must be a whole number of at least 1; found {top_k}")
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))).astype(np.float32)
+
+
+def decide_sets(probs: np.ndarray, thresholds: np.ndarray | float, *, top_k: int | None = None,
+                parents: np.ndarray | None = None, backoff: bool = True) -> np.ndarray:
+    """Boolean label sets from per-label probabilities ``(n, C)``.
+
+    A label is in a row's set when its probability reaches its threshold; the most probable
+    label always is (every training row carries one). ``top_k`` keeps at most the ``k`` most
+    probable of those. ``parents`` (a hierarchy: each label's parent index, -1 at the top)
+    makes the sets consistent: a child brings its parent, and without ``backoff`` a predicted
+    parent with no child above threshold also gets its most probable child; with ``backoff``
+    (the default) such a row answers the parent alone rather than a doubtful child.
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    n = len(probs)
+    chosen = probs >= np.asarray(thresholds, dtype=np.float32)
+    if n and probs.shape[1]:
+        chosen[np.arange(n), probs.argmax(1)] = True
+    if top_k is not None:
+        keep = np.zeros_like(chosen)
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :top_k]
+        np.put_along_axis(keep, order, True, axis=1)
+        chosen &= keep
+    if parents is not None and (parents >= 0).any():
+        chosen = _close_hierarchy(chosen, probs, parents, backoff)
+    return chosen
+
+
+def _close_hierarchy(chosen: np.ndarray, probs: np.ndarray, parents: np.ndarray,
+                     backoff: bool) -> np.ndarray:
+    chosen = chosen.copy()
+    depth = label_depths(parents)
+    for j in np.argsort(-depth, kind="stable"):  # deepest first: ancestors come along
+        if parents[j] >= 0:
+            chosen[chosen[:, j], parents[j]] = True
+    if not backoff:
+        for j in np.argsort(depth, kind="stable"):  # top down: fill in the missing children
+            kids = np.flatnonzero(parents == j)
+            if not len(kids):
+                continue
+            lacking = chosen[:, j] & ~chosen[:, kids].any(1)
+            best = kids[probs[:, kids].argmax(1)]
+            rows = np.flatnonzero(lacking)
+            chosen[rows, best[rows]] = True
+    return chosen
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -92,6 +217,27 @@ class TextPredictor:
 
     #: columns every batch is padded to at least (an exported graph may need some)
     min_length: int = 1
+    #: a multi-label model's decision thresholds (chosen on validation), else None
+    thresholds: Thresholds | None = None
+
+    @property
+    def multilabel(self) -> bool:
+        """Whether each text gets a set of labels (one sigmoid per label)."""
+        return bool(getattr(self.labels, "multilabel", False))
+
+    def decide(self, probs: np.ndarray, threshold: float | None = None, top_k: int | None = None,
+               backoff: bool = True) -> np.ndarray:
+        """Boolean label sets of multi-label probabilities (:func:`decide_sets`): the run's
+        thresholds, or one ``threshold`` for every label; ``top_k`` keeps at most k labels."""
+        check_threshold(threshold, top_k)
+        if threshold is not None:
+            cut: np.ndarray | float = float(threshold)
+        elif self.thresholds is not None:
+            cut = self.thresholds.vector(self.classes)
+        else:
+            cut = 0.5
+        parents = self.labels.parents() if self.labels.hierarchy else None
+        return decide_sets(probs, cut, top_k=top_k, parents=parents, backoff=backoff)
 
     @property
     def classes(self) -> list[str]:
@@ -124,8 +270,10 @@ class TextPredictor:
 
     def calibrated(self, logits: np.ndarray) -> np.ndarray:
         """Class probabilities of raw logits: calibrated when the run fitted decisions, else the
-        plain softmax."""
-        return softmax(logits) if self.decisions is None else self.decisions.probabilities(logits)
+        plain softmax (multi-label: each label's sigmoid)."""
+        if self.decisions is not None:
+            return self.decisions.probabilities(logits)
+        return sigmoid(logits) if self.multilabel else softmax(logits)
 
     def _scored(self, encoded: EncodedArrays, batch_size: int
                 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
@@ -149,19 +297,30 @@ class TextPredictor:
         return self.probabilities(enc, batch_size)
 
     def predict_labels(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> list[str]:
+        """The most probable label of each text (multi-label: see :meth:`predict_label_sets`)."""
         return self.labels.decode(self.predict_proba(texts, batch_size).argmax(1))
 
+    def predict_label_sets(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH, *,
+                           threshold: float | None = None, top_k: int | None = None
+                           ) -> list[list[str]]:
+        """Each text's label set (multi-label; a single-label model gives one label each)."""
+        probs = self.predict_proba(texts, batch_size)
+        if not self.multilabel:
+            return [[c] for c in self.labels.decode(probs.argmax(1))]
+        return self.labels.decode_sets(self.decide(probs, threshold, top_k))
+
     def predict(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH, *,
+                threshold: float | None = None, top_k: int | None = None,
                 coverage: float | None = None,
                 min_confidence: float | None = None) -> list[Prediction]:
         """One :class:`Prediction` per text (empty texts included, flagged ``"empty"``).
 
-        ``coverage`` (strictly between 0 and 1) adds each text's conformal prediction set, which
-        holds the true class that often on texts like the validation split;
+        ``threshold`` / ``top_k`` override a multi-label run's thresholds. ``coverage``
+        (strictly between 0 and 1) adds each text's conformal prediction set, which holds the
+        true class that often on texts like the validation split (single-label runs);
         ``min_confidence`` (in [0, 1]) abstains when the top probability is below it."""
-        return self.predict_encoded(self.encode_arrays(texts), batch_size, coverage=coverage,
-                                    min_confidence=min_confidence)
-
+        return self.predict_encoded(self.encode_arrays(texts), batch_size, threshold=threshold,
+                                    top_k=top_k, coverage=coverage, min_confidence=min_confidence)
     def set_threshold(self, coverage: float | None) -> float | None:
         """The probability a class needs to enter a ``coverage`` prediction set (None: no sets);
         a one-line error when the run has no calibration data or the coverage is out of range."""
@@ -170,15 +329,20 @@ class TextPredictor:
         from embedlab.decisions.conformal import check_coverage
 
         check_coverage(coverage)
+        if self.multilabel:
+            raise DataError("prediction sets with a coverage are for single-label runs; a "
+                            "multi-label run answers a label set by its thresholds")
         if self.decisions is None or not self.decisions.conformal_scores:
             raise DataError("prediction sets need a run calibrated on a validation split "
                             "(decisions.json); this model has none")
         return self.decisions.set_threshold(coverage)
 
     def predict_encoded(self, enc: EncodedArrays, batch_size: int = INFERENCE_BATCH, *,
+                        threshold: float | None = None, top_k: int | None = None,
                         coverage: float | None = None,
                         min_confidence: float | None = None) -> list[Prediction]:
-        threshold = self.set_threshold(coverage)
+        check_threshold(threshold, top_k)
+        set_cut = self.set_threshold(coverage)
         min_confidence = check_min_confidence(min_confidence)
         keep = np.flatnonzero(enc.lengths > 0)
         sub = enc.subset(keep)
@@ -187,10 +351,13 @@ class TextPredictor:
         classes = self.classes
         out: list[Prediction] = [Prediction(None, {}, "empty", 0)] * len(enc)
         orders = np.argsort(-probs, axis=1, kind="stable")
+        sets = self.decide(probs, threshold, top_k) if self.multilabel else None
         for row, i in enumerate(keep.tolist()):
             p, order = probs[row], orders[row]
             dist = {classes[j]: float(p[j]) for j in order}
             known = int(enc.known[i])
+            chosen = (None if sets is None
+                      else tuple(classes[j] for j in order if sets[row, j]))
             label: str | None = classes[order[0]]
             status: Status = "ok" if known else "no_known_words"
             if known and ood is not None and ood[1][row]:  # no known word says more
@@ -198,9 +365,10 @@ class TextPredictor:
             if min_confidence is not None and p[order[0]] < min_confidence:
                 label, status = None, "abstained"
             out[i] = Prediction(
-                label, dist, status, known,
-                None if threshold is None else [classes[j] for j in order if p[j] >= threshold],
-                None if ood is None else float(ood[0][row]))
+                label, dist, status, known, labels=chosen,
+                prediction_set=(None if set_cut is None
+                                else [classes[j] for j in order if p[j] >= set_cut]),
+                ood_score=None if ood is None else float(ood[0][row]))
         return out
 
 

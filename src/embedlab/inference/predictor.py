@@ -26,7 +26,7 @@ from embedlab.artifacts import verify_run
 from embedlab.config import RunConfig
 from embedlab.errors import ArtifactError, EmbedlabError
 from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays
-from embedlab.inference.prediction import Prediction, TextPredictor
+from embedlab.inference.prediction import Prediction, TextPredictor, Thresholds
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
 
 if TYPE_CHECKING:
@@ -42,8 +42,10 @@ class Predictor(TextPredictor):
     """Inference over raw texts with the PyTorch model of a run directory."""
 
     def __init__(self, config: RunConfig, preprocessor: Preprocessor, vocab: Vocabulary,
-                 labels: LabelEncoder, model: nn.Module, model_info: dict | None = None) -> None:
+                 labels: LabelEncoder, model: nn.Module, model_info: dict | None = None,
+                 thresholds: Thresholds | None = None) -> None:
         self.config = config
+        self.thresholds = thresholds
         self.preprocessor = preprocessor
         self.vocab = vocab
         self.labels = labels
@@ -95,6 +97,8 @@ class Predictor(TextPredictor):
         (directory / "config.yaml").write_text(self.config.to_yaml(), encoding="utf-8")
         self.vocab.save(directory / "vocab.json")
         self.labels.save(directory / "labels.json")
+        if self.thresholds is not None:
+            self.thresholds.save(directory / "thresholds.json")
         (directory / "model.json").write_text(json.dumps(self.model_info, indent=1), encoding="utf-8")
         save_file(state, str(directory / "model.safetensors"), metadata={"format": "embedlab-model-v1"})
         if self.decisions is not None:
@@ -160,7 +164,14 @@ class Predictor(TextPredictor):
             raise ArtifactError(f"the model's weights are not finite (nan or inf in '{bad}'): "
                                 "it could only predict nan; retrain it")
         model = load_model(info, weights, vocab_size=len(vocab), num_classes=len(labels))
-        predictor = cls(config, Preprocessor.from_config(config.preprocess), vocab, labels, model, info)
+        thresholds = None
+        if labels.multilabel:
+            if not (d / "thresholds.json").is_file():
+                raise ArtifactError("thresholds.json is missing: a multi-label run needs its "
+                                    "thresholds")
+            thresholds = Thresholds.load(d / "thresholds.json")
+        predictor = cls(config, Preprocessor.from_config(config.preprocess), vocab, labels, model,
+                        info, thresholds)
         predictor.path = d
         return predictor
 

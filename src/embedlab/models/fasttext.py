@@ -85,6 +85,16 @@ def _fasttext_init(weight: torch.Tensor) -> None:
         weight[0].zero_()
 
 
+def _multilabel_loss_grad(logits: torch.Tensor, y: torch.Tensor,
+                          pos_weight: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's mean over rows of the per-label binary cross-entropy summed over labels (with
+    ``pos_weight``), and its gradient with respect to the logits."""
+    pw = torch.ones_like(logits[0]) if pos_weight is None else pos_weight
+    loss = -(pw * y * F.logsigmoid(logits) + (1 - y) * F.logsigmoid(-logits)).sum(1).mean()
+    d_logits = ((pw * y + 1 - y) * torch.sigmoid(logits) - pw * y) / logits.size(0)
+    return loss, d_logits
+
+
 def hash_ngrams(ids: torch.Tensor, n_max: int, buckets: int,
                 multiplier: int = HASH_MULTIPLIER) -> torch.Tensor:
     """Bucket of every word n-gram (n = 2..n_max) starting at each position of ``ids``.
@@ -199,7 +209,9 @@ class FastTextClassifier(ClassifierModule):
     def sgd_step(self, ids: torch.Tensor, y: torch.Tensor, lr: float, weight_decay: float = 0.0,
                  class_weights: torch.Tensor | None = None, clip: float | None = None
                  ) -> tuple[float, int]:
-        """One plain-SGD step on the batch's (class-weighted) mean cross-entropy, with the
+        """One plain-SGD step on the batch's (class-weighted) mean cross-entropy (multi-label
+        indicator rows ``y``: the trainer's per-label binary cross-entropy, ``class_weights``
+        its positive weights), with the
         gradients written out instead of taken by autograd, as fastText computes them.
 
         The update is the one the trainer's generic step makes (forward, backward,
@@ -233,14 +245,17 @@ class FastTextClassifier(ClassifierModule):
         pooled = total * inverse.unsqueeze(1)
         out = self.head.output
         logits = F.linear(pooled, out.weight, out.bias)
-        log_p = F.log_softmax(logits, 1)
-        w = (torch.ones(batch, dtype=log_p.dtype, device=ids.device) if class_weights is None
-             else class_weights[y])
-        scale = w / w.sum()
-        loss = -(log_p.gather(1, y.unsqueeze(1)).squeeze(1) * scale).sum()
-        d_logits = log_p.exp()
-        d_logits[torch.arange(batch, device=ids.device), y] -= 1.0
-        d_logits *= scale.unsqueeze(1)
+        if y.dim() == 2:  # multi-label: Trainer's batch_loss (BCE, pos_weight, summed per row)
+            loss, d_logits = _multilabel_loss_grad(logits, y, class_weights)
+        else:
+            log_p = F.log_softmax(logits, 1)
+            w = (torch.ones(batch, dtype=log_p.dtype, device=ids.device) if class_weights is None
+                 else class_weights[y])
+            scale = w / w.sum()
+            loss = -(log_p.gather(1, y.unsqueeze(1)).squeeze(1) * scale).sum()
+            d_logits = log_p.exp()
+            d_logits[torch.arange(batch, device=ids.device), y] -= 1.0
+            d_logits *= scale.unsqueeze(1)
         d_pooled = d_logits @ out.weight  # with the head's weights before this step
         d_weight, d_bias = d_logits.t() @ pooled, d_logits.sum(0)
         if clip:
@@ -256,7 +271,10 @@ class FastTextClassifier(ClassifierModule):
             if weight.requires_grad:  # scatter_add_: faster than index_add_ (benchmarks/sgd_step.py)
                 weight.scatter_add_(0, flat.unsqueeze(1).expand(-1, weight.size(1)),
                                     step.repeat_interleave(lengths, 0))
-        correct = int((logits.argmax(1) == y).sum())
+        if y.dim() == 2:
+            correct = int(((logits > 0) == (y > 0.5)).all(1).sum())
+        else:
+            correct = int((logits.argmax(1) == y).sum())
         return float(loss) * batch, correct
 
     def _embed(self, ids: torch.Tensor) -> torch.Tensor:

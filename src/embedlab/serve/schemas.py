@@ -53,6 +53,9 @@ def request_models(limits: ServeLimits, methods: Sequence[str] = ()) -> tuple[ty
                                       "one this often on texts like the validation split")),
         min_confidence=(float | None, Field(None, ge=0, le=1, description="abstain (label null, "
                                             "status abstained) below this top probability")),
+        threshold=(float | None, Field(None, ge=0.0, le=1.0, description="multi-label models: "
+                                       "one threshold for every label instead of the run's "
+                                       "thresholds (chosen on validation); a 422 for other models")),
     )
     names = tuple(methods) or ("auto",)
     # a Literal of the methods the served model can do, made at run time: a type to pydantic,
@@ -92,6 +95,13 @@ class TextPrediction(BaseModel):
     ood_score: float | None = Field(
         None, description="out-of-distribution score in [0, 1] (higher: less like the "
         "validation texts); null when the run has no detector")
+    labels: list[str] | None = Field(
+        None, description="multi-label models: the predicted label set (every label at or over "
+        "its threshold, at least the most probable; under a hierarchy each label's parent too)")
+    probabilities: dict[str, float] | None = Field(
+        None, description="multi-label models: every label's own probability (one sigmoid each)")
+    thresholds: dict[str, float] | None = Field(
+        None, description="multi-label models: the threshold each label was decided by")
 
 
 class PredictResponse(BaseModel):

@@ -1,4 +1,5 @@
-"""Label encoding (class name ↔ index, saved as JSON), class weights and oversampling."""
+"""Label encoding (class name ↔ index, saved as JSON), class weights, oversampling, and
+multi-label sets (indicator rows, per-label positive weights, a label hierarchy's parents)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,84 @@ from embedlab.atomic import read_json
 from embedlab.errors import ArtifactError, ConfigError, DataError, suggest
 
 FORMAT = "embedlab-labels-v1"
+#: the labels of a multi-label run (a reader of single-label files refuses it, never misreads it)
+MULTI_FORMAT = "embedlab-labels-multi-v1"
+#: per-label positive weight of the multi-label loss: sqrt(negatives / positives), capped here
+POS_WEIGHT_CAP = 10.0
+
+
+def label_depths(parents: np.ndarray) -> np.ndarray:
+    """Each label's depth in a hierarchy given each label's parent index (-1: top, depth 0)."""
+    depth = np.zeros(len(parents), dtype=np.int64)
+    for j in range(len(parents)):
+        k = parents[j]
+        while k >= 0:
+            depth[j] += 1
+            k = parents[k]
+    return depth
 
 
 class LabelEncoder:
-    """Map class names to indices 0..C-1 in a fixed order."""
+    """Map class names to indices 0..C-1 in a fixed order.
 
-    def __init__(self, classes: Sequence[str]) -> None:
+    ``multilabel``: each text carries a set of the classes (one sigmoid per class);
+    ``hierarchy``: the separator of a label's levels (``LOC:city`` is a child of ``LOC``).
+    """
+
+    def __init__(self, classes: Sequence[str], multilabel: bool = False,
+                 hierarchy: str | None = None) -> None:
         self.classes: list[str] = [str(c) for c in classes]
         if len(set(self.classes)) != len(self.classes):
             raise DataError(f"duplicate class names in {self.classes}")
         self.index = {c: i for i, c in enumerate(self.classes)}
+        self.multilabel = bool(multilabel or hierarchy)
+        self.hierarchy = hierarchy
+
+    @classmethod
+    def fit_sets(cls, label_sets: Sequence[Sequence[str]], order: Sequence[str] | None = None,
+                 source: str = "training data", hierarchy: str | None = None) -> LabelEncoder:
+        """A multi-label encoder: the classes of ``label_sets`` (in ``order`` when given)."""
+        seen = {str(c) for s in label_sets for c in s}
+        if len(seen) < 2:
+            found = f"only '{next(iter(seen))}'" if seen else "none"
+            raise DataError(f"{source}: expected at least 2 labels to train a multi-label "
+                            f"classifier, found {found}")
+        front = [c for c in order if c in seen] if order is not None else []
+        return cls(front + sorted(seen - set(front)), multilabel=True, hierarchy=hierarchy)
+
+    def encode_sets(self, label_sets: Sequence[Sequence[str]], source: str = "labels"
+                    ) -> np.ndarray:
+        """``(n_rows, n_classes)`` float32 indicator rows; an unseen label is an error."""
+        out = np.zeros((len(label_sets), len(self.classes)), dtype=np.float32)
+        for i, labels in enumerate(label_sets):
+            for lab in labels:
+                j = self.index.get(str(lab))
+                if j is None:
+                    raise DataError(f"{source}: row {i + 1}: label '{lab}' was never seen in "
+                                    f"training; the model knows {self.classes}")
+                out[i, j] = 1.0
+        return out
+
+    def decode_sets(self, mask: np.ndarray) -> list[list[str]]:
+        """The label names of each boolean indicator row."""
+        return [[self.classes[j] for j in np.flatnonzero(row)] for row in np.asarray(mask)]
+
+    def pos_weights(self, y: np.ndarray, cap: float = POS_WEIGHT_CAP) -> np.ndarray:
+        """Per-label positive weight of the binary cross-entropy: ``sqrt(negatives /
+        positives)`` clipped to ``[1, cap]``, so rare labels weigh more without drowning
+        precision (a label with no positive gets ``cap``)."""
+        pos = np.asarray(y, dtype=np.float64).sum(0)
+        ratio = (len(y) - pos) / np.maximum(pos, 1e-9)
+        return np.clip(np.sqrt(ratio), 1.0, cap).astype(np.float32)
+
+    def parents(self) -> np.ndarray:
+        """Each class's parent index under :attr:`hierarchy` (-1 for a top-level label)."""
+        out = np.full(len(self.classes), -1, dtype=np.int64)
+        if self.hierarchy:
+            for i, c in enumerate(self.classes):
+                if self.hierarchy in c:
+                    out[i] = self.index.get(c.rsplit(self.hierarchy, 1)[0], -1)
+        return out
 
     @classmethod
     def fit(cls, labels: Sequence[str], order: Sequence[str] | None = None,
@@ -92,12 +161,20 @@ class LabelEncoder:
         return {name: c.get(i, 0) for i, name in enumerate(self.classes)}
 
     def save(self, path) -> None:
+        data: dict = {"format": FORMAT, "classes": self.classes}
+        if self.multilabel:
+            data = {"format": MULTI_FORMAT, "classes": self.classes, "hierarchy": self.hierarchy}
         with open(path, "w", encoding="utf-8") as f:
-            json.dump({"format": FORMAT, "classes": self.classes}, f, ensure_ascii=False, indent=1)
+            json.dump(data, f, ensure_ascii=False, indent=1)
 
     @classmethod
     def load(cls, path) -> LabelEncoder:
         data = read_json(path, "labels")
+        if data.get("format") == MULTI_FORMAT:
+            hierarchy = data.get("hierarchy")
+            if hierarchy is not None and not (isinstance(hierarchy, str) and hierarchy):
+                raise ArtifactError(f"{path}: 'hierarchy' must be a separator or null")
+            return cls(data["classes"], multilabel=True, hierarchy=hierarchy)
         if data.get("format") != FORMAT:
             raise ArtifactError(f"{path}: expected format '{FORMAT}', found {data.get('format')!r}")
         return cls(data["classes"])

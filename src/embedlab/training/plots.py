@@ -85,3 +85,41 @@ def learning_curves_figure(history: list[dict]):
         a1.legend()
     fig.tight_layout()
     return fig
+
+
+def plot_pr_curves(y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str],
+                   thresholds: Sequence[float], out: str | Path, columns: int = 4) -> Path:
+    """One precision-recall curve per label (scikit-learn's ``precision_recall_curve``), each
+    with its chosen threshold marked (a dot at that threshold's precision and recall)."""
+    from sklearn.metrics import precision_recall_curve
+
+    y_true = np.asarray(y_true) > 0.5
+    n = len(classes)
+    rows = (n + columns - 1) // columns
+    fig = new_figure((3.0 * columns, 2.6 * rows))
+    for j, name in enumerate(classes):
+        ax = fig.add_subplot(rows, columns, j + 1)
+        if y_true[:, j].any():
+            precision, recall, _ = precision_recall_curve(y_true[:, j], probs[:, j])
+            ax.plot(recall, precision, lw=1.2)
+            pred = probs[:, j] >= thresholds[j]
+            tp = float((pred & y_true[:, j]).sum())
+            p_at = tp / max(float(pred.sum()), 1.0)
+            r_at = tp / float(y_true[:, j].sum())
+            ax.plot([r_at], [p_at], "o", color="crimson", ms=5,
+                    label=f"threshold {thresholds[j]:.2f}")
+            ax.legend(loc="lower left", fontsize=7, frameon=False)
+        else:
+            ax.text(0.5, 0.5, "no positive example", ha="center", va="center", fontsize=8)
+        ax.set_title(str(name), fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.tick_params(labelsize=7)
+        if j % columns == 0:
+            ax.set_ylabel("precision", fontsize=8)
+        if j >= n - columns:
+            ax.set_xlabel("recall", fontsize=8)
+    fig.tight_layout()
+    out = Path(out)
+    fig.savefig(out, dpi=90, format="png")
+    return out

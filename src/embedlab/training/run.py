@@ -19,12 +19,13 @@ from embedlab.data import (
     holdout_note,
     load_data,
     load_dataset,
+    multilabel_split,
     stratified_split,
 )
 from embedlab.errors import ConfigError, DataError
 from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.forward import EncodedTexts
-from embedlab.inference.prediction import TextPredictor
+from embedlab.inference.prediction import TextPredictor, Thresholds
 from embedlab.inference.predictor import Predictor
 from embedlab.models import (
     EmbeddingSpec,
@@ -33,7 +34,7 @@ from embedlab.models import (
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
 from embedlab.training.device import resolve_device
 from embedlab.training.distributed import is_main_process, process_group
-from embedlab.training.metrics import classification_metrics
+from embedlab.training.metrics import classification_metrics, level_metrics, multilabel_metrics
 from embedlab.training.seed import seeded
 from embedlab.training.trainer import EpochCallback, Trainer
 
@@ -66,7 +67,12 @@ class RunResult:
 
 
 def _carve(ds: TextDataset, val_size: float, test_size: float, seed: int):
-    tr, va, te = stratified_split(ds.labels, val_size=val_size, test_size=test_size, seed=seed)
+    if ds.label_sets is not None:  # iterative stratification: rare labels in every part
+        tr, va, te = multilabel_split(ds.label_sets, val_size=val_size, test_size=test_size,
+                                      seed=seed)
+    else:
+        tr, va, te = stratified_split(ds.labels, val_size=val_size, test_size=test_size,
+                                      seed=seed)
     return ds.subset(tr), (ds.subset(va) if len(va) else None), (ds.subset(te) if len(te) else None)
 
 
@@ -94,7 +100,9 @@ def load_splits(config: RunConfig) -> Splits:
     elif d.path:
         def read(path: str) -> TextDataset:
             return load_data(path, text_columns=d.text_columns, label_column=d.label_column,
-                             format=d.format, encoding=d.encoding, empty=d.empty, pattern=d.pattern)
+                             format=d.format, encoding=d.encoding, empty=d.empty, pattern=d.pattern,
+                             label_sep=d.label_sep, multilabel=d.multilabel,
+                             label_hierarchy=d.label_hierarchy, label_names=d.label_names)
 
         if d.test_path and Path(d.test_path).resolve() == Path(d.path).resolve():
             raise ConfigError(f"{d.test_path}: the test file is the training file, so its scores "
@@ -172,10 +180,12 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
     params = config.model.params
     pre = Preprocessor.from_config(config.preprocess)
     train_texts = pre.batch(train.texts)
-    labels = LabelEncoder.fit(train.labels, order=class_order, source=train.source)
-    y_train = labels.encode(train.labels, source=train.source)
+    labels = fit_labels(config, train, class_order)
+    y_train = encode_labels(labels, train)
+    check_decisions(config, validation, labels.multilabel)
     vocab = Vocabulary.fit(train_texts, config.vocab)
-    weights = labels.class_weights(y_train, config.training.class_weights)
+    weights = (labels.pos_weights(y_train, config.training.pos_weight_cap) if labels.multilabel
+               else labels.class_weights(y_train, config.training.class_weights))
     if config.training.oversample:  # after the vocabulary: its counts are the real ones
         rows = labels.oversampled(y_train, config.training.seed)
         log.info("oversampling: %d training rows resampled to %d (every class up to the "
@@ -190,12 +200,10 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
     enc_val = None
     if validation is not None and len(validation):
         enc_val = EncodedTexts.build(vocab, pre.batch(validation.texts),
-                                     labels.encode(validation.labels, source=validation.source),
-                                     fixed)
+                                     encode_labels(labels, validation), fixed)
     log.info("train %d texts, validation %d, vocabulary %d tokens, %d classes, model %s",
              len(train), len(validation) if validation else 0, len(vocab), len(labels),
              config.model.name)
-    check_decisions(config, validation)
     trainer = Trainer(model, config.training, weights, on_epoch_end=on_epoch_end)
     t0 = time.perf_counter()
     history = trainer.fit(enc_train, enc_val)
@@ -204,13 +212,23 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
             "embedding_dim": spec.dim, "vocab_size": len(vocab), "num_classes": len(labels),
             "n_parameters": sum(p.numel() for p in model.parameters())}
     predictor = Predictor(config, pre, vocab, labels, model, info)
-    if validation is not None and len(validation):
-        predictor.decisions = fit_run_decisions(config, predictor, validation)
+    if validation is not None and len(validation):  # calibrated first: thresholds see the
+        predictor.decisions = fit_run_decisions(config, predictor, validation)  # shown probabilities
+    if labels.multilabel:
+        predictor.thresholds = tune_thresholds(predictor, config, validation)
     return FitResult(predictor, history, trainer.best_epoch, seconds, coverage)
 
 
-def check_decisions(config: RunConfig, validation: TextDataset | None) -> None:
-    """Refuse, before training, decisions that need a validation split when there is none."""
+def check_decisions(config: RunConfig, validation: TextDataset | None,
+                    multilabel: bool = False) -> None:
+    """Refuse, before training, decisions that need a validation split when there is none, and
+    options a multi-label run cannot take."""
+    if multilabel and config.training.oversample:
+        raise ConfigError("training.oversample resamples single-label classes; a multi-label "
+                          "run weighs rare labels with training.pos_weight_cap instead")
+    if multilabel and config.decisions.class_bias != "none":
+        raise ConfigError("decisions.class_bias is for single-label runs; a multi-label run "
+                          "chooses per-label thresholds on the validation split instead")
     if validation is not None and len(validation):
         return
     d = config.decisions
@@ -227,11 +245,18 @@ def check_decisions(config: RunConfig, validation: TextDataset | None) -> None:
 def fit_run_decisions(config: RunConfig, predictor: Predictor, validation: TextDataset):
     """The run's :class:`~embedlab.decisions.fitted.Decisions`, fitted on the validation
     split's logits (the predictor's own encoding and forward pass)."""
-    from embedlab.decisions.fitted import fit_decisions
+    from embedlab.decisions.fitted import fit_decisions, fit_multilabel_decisions
 
     enc = predictor.encode_arrays(validation.texts)
-    y = predictor.labels.encode(validation.labels, source=validation.source)
     d = config.decisions
+    if predictor.multilabel:
+        dec = fit_multilabel_decisions(predictor.logits(enc), encode_labels(predictor.labels, validation),
+                                       enc.known, enc.lengths, calibrate=d.calibration != "none",
+                                       ood_rate=d.ood_false_flag_rate)
+        log.info("decisions on %d validation texts: a temperature per label (cell ECE %.3f -> "
+                 "%.3f)", len(enc), dec.figures["before"]["ece"], dec.figures["after"]["ece"])
+        return dec
+    y = predictor.labels.encode(validation.labels, source=validation.source)
     dec = fit_decisions(predictor.logits(enc), y, enc.known, enc.lengths,
                         calibrate=d.calibration != "none", class_bias=d.class_bias == "macro_f1",
                         ood_rate=d.ood_false_flag_rate)
@@ -239,6 +264,49 @@ def fit_run_decisions(config: RunConfig, predictor: Predictor, validation: TextD
              len(y), dec.temperature, dec.figures["before"]["ece"], dec.figures["after"]["ece"],
              ", per-class bias for macro-F1" if dec.class_bias is not None else "")
     return dec
+
+
+def fit_labels(config: RunConfig, train: TextDataset, class_order: list[str] | None
+               ) -> LabelEncoder:
+    """The label encoder of a run: one class per label, multi-label when the data is."""
+    if train.label_sets is not None:
+        return LabelEncoder.fit_sets(train.label_sets, order=class_order, source=train.source,
+                                     hierarchy=config.data.label_hierarchy)
+    return LabelEncoder.fit(train.labels, order=class_order, source=train.source)
+
+
+def encode_labels(labels: LabelEncoder, data: TextDataset) -> np.ndarray:
+    """Class indices, or (multi-label) float indicator rows; a mismatch is a one-line error."""
+    if labels.multilabel:
+        if data.label_sets is None:
+            raise DataError(f"{data.source}: single-label rows for a multi-label model; load "
+                            "it as multi-label (label_sep, or lists of labels)")
+        return labels.encode_sets(data.label_sets, source=data.source)
+    if data.label_sets is not None:
+        raise DataError(f"{data.source}: rows carry sets of labels but the model is "
+                        "single-label")
+    return labels.encode(data.labels, source=data.source)
+
+
+def tune_thresholds(predictor: Predictor, config: RunConfig,
+                    validation: TextDataset | None) -> Thresholds:
+    """The run's thresholds, chosen on ``validation`` by ``training.threshold_metric``
+    (:func:`~embedlab.training.thresholds.choose_thresholds`); without validation, 0.5 for
+    every label (a warning says so)."""
+    from embedlab.training.thresholds import choose_thresholds
+
+    metric = config.training.threshold_metric
+    if validation is None or not len(validation):
+        log.warning("no validation split: multi-label thresholds stay at 0.5")
+        return Thresholds(0.5, dict.fromkeys(predictor.classes, 0.5), "global", metric)
+    y = encode_labels(predictor.labels, validation)
+    probs = predictor.probabilities(predictor.encode_arrays(validation.texts), INFERENCE_BATCH)
+    parents = predictor.labels.parents() if predictor.labels.hierarchy else None
+    chosen = choose_thresholds(y, probs, predictor.classes, metric, parents)
+    log.info("thresholds (validation %s): global %.2f -> %.4f, per label -> %.4f; using %s",
+             metric, chosen.global_threshold, chosen.scores["global"],
+             chosen.scores["per_label"], chosen.use)
+    return chosen
 
 
 #: bytes per parameter while training: float32 weights, gradients and Adam's two moments
@@ -290,7 +358,9 @@ def predictor_metrics(predictor: TextPredictor, data: TextDataset) -> dict:
     """Metrics of a predictor on labelled data (a label it never saw is a clear error)."""
     if not len(data):
         raise DataError(f"{data.source}: no rows to evaluate")
-    y = predictor.labels.encode(data.labels, source=data.source)
+    if predictor.multilabel:
+        return _multilabel_metrics(predictor, data)
+    y = encode_labels(predictor.labels, data)
     t0 = time.perf_counter()
     # every row is scored, texts empty after preprocessing too (the model's no-token output);
     # through the predictor, so an ensemble or an export is evaluated as it predicts
@@ -315,10 +385,45 @@ def decision_metrics(predictor: TextPredictor, data: TextDataset | None,
     from embedlab.decisions.fitted import decision_figures
 
     enc = predictor.encode_arrays(data.texts)
+    if predictor.multilabel:
+        from embedlab.decisions.calibration import multilabel_calibration_figures, sigmoid_at
+
+        z, y = predictor.logits(enc), encode_labels(predictor.labels, data)
+        return {"n": len(y), "split": split,
+                "label_temperatures": predictor.decisions.label_temperatures,
+                "before": multilabel_calibration_figures(sigmoid_at(z), y),
+                "after": multilabel_calibration_figures(predictor.decisions.probabilities(z), y)}
     out = decision_figures(predictor.decisions, predictor.logits(enc),
                            predictor.labels.encode(data.labels, source=data.source))
     out["split"] = split
     return out
+
+
+def _multilabel_metrics(predictor: TextPredictor, data: TextDataset) -> dict:
+    y = encode_labels(predictor.labels, data)
+    t0 = time.perf_counter()
+    probs = predictor.probabilities(predictor.encode_arrays(data.texts), INFERENCE_BATCH)
+    pred = predictor.decide(probs)
+    seconds = time.perf_counter() - t0
+    m = multilabel_metrics(y, pred, predictor.classes)
+    if predictor.labels.hierarchy:
+        m["levels"] = level_metrics(y, probs, pred, predictor.labels.parents())
+    if predictor.thresholds is not None:
+        m["thresholds"] = predictor.thresholds.to_dict()
+    m["predict_seconds"] = seconds
+    m["texts_per_s"] = len(data) / max(seconds, 1e-9)
+    return m
+
+
+def plot_multilabel_pr(predictor: TextPredictor, data: TextDataset, out: str | Path) -> Path:
+    """Per-label precision-recall curves of ``predictor`` on ``data``, thresholds marked."""
+    from embedlab.training.plots import plot_pr_curves
+
+    y = encode_labels(predictor.labels, data)
+    probs = predictor.probabilities(predictor.encode_arrays(data.texts), INFERENCE_BATCH)
+    cut = (predictor.thresholds.vector(predictor.classes) if predictor.thresholds is not None
+           else np.full(len(predictor.classes), 0.5))
+    return plot_pr_curves(y, probs, predictor.classes, cut.tolist(), out)
 
 
 def train_run(config: RunConfig, out: str | Path | None = None, overwrite: bool = False,
@@ -379,7 +484,10 @@ def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
                                  tmp / "reliability.png",
                                  f"reliability on the {decisions['split']} split")
             report = metrics.get("test") or metrics.get("validation")
-            if report:
+            held_out = splits.test if splits.test is not None else splits.validation
+            if report and result.predictor.multilabel and held_out is not None:
+                plot_multilabel_pr(result.predictor, held_out, tmp / "pr_curves.png")
+            elif report:
                 plot_confusion_matrix(report["confusion_matrix"], report["classes"],
                                       tmp / "confusion_matrix.png")
         result.predictor.path = Path(out)

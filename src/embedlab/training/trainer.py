@@ -63,6 +63,27 @@ class SgdStepper(Protocol):
                  ) -> tuple[float, int]: ...
 
 
+def batch_loss(logits: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None,
+               reduction: str = "mean") -> torch.Tensor:
+    """The one loss switch: single-label (``y`` class indices) is (class-weighted)
+    cross-entropy; multi-label (``y`` indicator rows ``[N, C]``) is one sigmoid per label, binary
+    cross-entropy with per-label positive weights (``weights``), summed over the labels (as
+    fastText's ``-loss ova``) and averaged (or summed) over the rows."""
+    if y.dim() == 2:
+        per_row = F.binary_cross_entropy_with_logits(logits, y, pos_weight=weights,
+                                                     reduction="none").sum(1)
+        return per_row.mean() if reduction == "mean" else per_row.sum()
+    return F.cross_entropy(logits, y, weight=weights, reduction=reduction)
+
+
+def batch_correct(logits: torch.Tensor, y: torch.Tensor) -> int:
+    """Rows predicted right: the argmax class, or (multi-label) every label at logit 0
+    (probability 0.5; the tuned thresholds come after training)."""
+    if y.dim() == 2:
+        return int(((logits > 0) == (y > 0.5)).all(1).sum())
+    return int((logits.argmax(1) == y).sum())
+
+
 def _stop_non_finite(where: str, loss: float) -> None:
     raise TrainingError(
         f"training stopped at {where}: the loss is not finite ({loss}); nothing was saved. "
@@ -182,7 +203,7 @@ class Trainer:
             return stepper.sgd_step(ids, y, group["lr"], self.config.weight_decay,
                                        self.weights, self.config.clip_grad_norm)
         logits = self._parallel(ids)
-        loss = F.cross_entropy(logits, y, weight=self.weights)
+        loss = batch_loss(logits, y, self.weights)
         for o in optimizers:
             o.zero_grad(set_to_none=True)
         loss.backward()
@@ -193,7 +214,7 @@ class Trainer:
                 nn.utils.clip_grad_norm_(dense, self.config.clip_grad_norm)
         for o in optimizers:
             o.step()
-        return loss.item() * len(y), int((logits.argmax(1) == y).sum())
+        return loss.item() * len(y), batch_correct(logits, y)
 
     def train_epoch(self, train: EncodedTexts, epoch: int, optimizers: list[torch.optim.Optimizer],
                     generator: torch.Generator, step_schedulers: list[Any] | None = None
@@ -254,9 +275,10 @@ class Trainer:
         for index in data.batches(batch_size, by_length=True, shard=(self.rank, self.world)):
             y = labels.index_select(0, index).to(self.device)
             logits = self.model(data.batch(index).to(self.device))
-            loss_sum += float(F.cross_entropy(logits, y, weight=self.weights, reduction="sum"))
-            denom += float(self.weights[y].sum()) if self.weights is not None else len(y)
-            correct += int((logits.argmax(1) == y).sum())
+            loss_sum += float(batch_loss(logits, y, self.weights, reduction="sum"))
+            single_weighted = self.weights is not None and y.dim() == 1
+            denom += float(self.weights[y].sum()) if single_weighted else len(y)  # type: ignore[index]
+            correct += batch_correct(logits, y)
             count += len(y)
         self.model.train(was_training)
         loss_sum, denom, correct, count = self._all_reduce([loss_sum, denom, correct, count])

@@ -5,7 +5,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
 from embedlab.errors import EmbedlabError
@@ -16,15 +16,32 @@ from embedlab.serve.routes import model_name, served
 from embedlab.serve.schemas import PredictResponse
 
 
-def prediction(p: Any, top_k: int) -> dict:
-    """One text's answer: its label, the ``top_k`` classes, status and known words."""
+def prediction(p: Any, top_k: int, thresholds: dict[str, float] | None = None) -> dict:
+    """One text's answer: its label, the ``top_k`` classes, status and known words; a
+    multi-label model's answer adds the label set, every label's probability and the
+    ``thresholds`` it was decided by."""
     top = list(p.probabilities.items())[:top_k]
     out = {"label": p.label, "probability": top[0][1],
            "top_k": [{"label": c, "probability": v} for c, v in top],
            "status": p.status, "known_words": p.known_words, "ood_score": p.ood_score}
     if p.prediction_set is not None:
         out["prediction_set"] = p.prediction_set
+    if p.labels is not None:
+        out.update({"labels": list(p.labels), "probabilities": p.probabilities,
+                    "thresholds": thresholds})
     return out
+
+
+def thresholds_of(predictor: Any, threshold: float | None) -> dict[str, float] | None:
+    """Each label's threshold: ``threshold`` for all, else the run's; None for single-label."""
+    if not getattr(predictor, "multilabel", False):
+        return None
+    if threshold is not None:
+        return dict.fromkeys(predictor.classes, float(threshold))
+    saved = predictor.thresholds
+    if saved is None:
+        return dict.fromkeys(predictor.classes, 0.5)
+    return saved.mapping(predictor.classes)
 
 
 def check_predictions(name: str, preds: Sequence[Any]) -> None:
@@ -53,10 +70,19 @@ def router(models: Mapping[str, ServedModel], metrics: ServeMetrics, request: ty
             predictor.set_threshold(body.coverage)  # type: ignore[attr-defined]
         except EmbedlabError as e:
             raise FieldError("coverage", str(e)) from None
-        preds = predictor.predict(body.texts, coverage=body.coverage,  # type: ignore[attr-defined]
-                                  min_confidence=body.min_confidence)  # type: ignore[attr-defined]
+        threshold = body.threshold  # type: ignore[attr-defined]
+        if not getattr(predictor, "multilabel", False):
+            if threshold is not None:
+                raise HTTPException(422, f"threshold: model '{name}' predicts one label per "
+                                    "text; a threshold applies to multi-label models")
+            preds = predictor.predict(body.texts, coverage=body.coverage,  # type: ignore[attr-defined]
+                                      min_confidence=body.min_confidence)  # type: ignore[attr-defined]
+        else:
+            preds = predictor.predict(body.texts, threshold=threshold,  # type: ignore[attr-defined]
+                                      min_confidence=body.min_confidence)  # type: ignore[attr-defined]
         check_predictions(name, preds)
-        out = [prediction(p, body.top_k) for p in preds]  # type: ignore[attr-defined]
+        cut = thresholds_of(predictor, threshold)
+        out = [prediction(p, body.top_k, cut) for p in preds]  # type: ignore[attr-defined]
         metrics.texts.labels(name).inc(len(preds))
         content = json.dumps({"model": name, "predictions": out}, allow_nan=False,
                              ensure_ascii=False, separators=(",", ":"))
