@@ -238,3 +238,28 @@ def test_http_answers_with_sets_status_and_the_card(run):
         card = c.get("/v1/models/ag").json()["decisions"]
         assert card["calibrated"] and card["ood"]["false_flag_rate"] == 0.05
         assert card["evaluation"]["split"] == "test" and "0.9" in card["evaluation"]["sets"]
+
+
+def test_a_multilabel_run_calibrates_each_label_before_choosing_thresholds(tmp_path):
+    from embedlab.config import RunConfig
+    from embedlab.training.run import train_run
+
+    cfg = {"data": {"dataset": "goemotions", "limit": 1500}, "embeddings": {"dim": 16},
+           "training": {"epochs": 2, "progress": False}}
+    train_run(RunConfig.from_dict(cfg), tmp_path / "r")
+    p = embedlab.load(tmp_path / "r")
+    assert p.multilabel and p.decisions.multilabel and p.thresholds is not None
+    temps = np.asarray(p.decisions.label_temperatures)
+    assert temps.shape == (len(p.classes),) and (temps > 0).all()
+    texts = ["I love this so much, thank you!", "This is awful and I am so angry"]
+    logits = p.logits(p.encode_arrays(texts))
+    assert np.allclose(p.predict_proba(texts), 1 / (1 + np.exp(-logits / temps)), atol=1e-5)
+    preds = p.predict(texts)
+    assert all(x.labels and x.ood_score is not None for x in preds)
+    with pytest.raises(DataError, match="prediction sets with a coverage are for single-label runs"):
+        p.predict(texts, coverage=0.9)
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())["decisions"]
+    assert metrics["label_temperatures"] == pytest.approx(temps.tolist())
+    assert set(metrics["before"]) == set(metrics["after"]) == {"ece", "brier", "log_loss"}
+    with pytest.raises(ConfigError, match="training.oversample resamples single-label classes"):
+        train_run(RunConfig.from_dict({**cfg, "training": {**cfg["training"], "oversample": True}}))

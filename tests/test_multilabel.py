@@ -417,8 +417,9 @@ def test_cli_trains_predicts_and_evaluates_multilabel(ml_csv, tmp_path):
     _cli("predict", out, "--file", src, "--out", tmp_path / "p.csv", "--probabilities",
          "--label-sep", ";")
     got = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)
+    # ood_score: the run fitted an out-of-distribution detector on its validation split
     assert list(got.columns) == ["row", "labels", "status", "known_words",
-                                 *(f"p_{c}" for c in sorted(TOPICS))]
+                                 *(f"p_{c}" for c in sorted(TOPICS)), "ood_score"]
     assert set(got["labels"][0].split(";")) == {"money", "sport"} and got["labels"][1] == "food"
     assert got["status"][2] == "empty" and got["labels"][2] == ""
     r = _cli("evaluate", out, "--data", ml_csv, "--plot", tmp_path / "pr.png")

@@ -477,7 +477,7 @@ def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
             (tmp / "history.json").write_text(json.dumps(result.history, indent=1),
                                               encoding="utf-8")
             plot_learning_curves(result.history, tmp / "learning_curves.png")
-            if decisions is not None:
+            if decisions is not None and "reliability_before" in decisions:  # single-label
                 from embedlab.decisions.calibration import plot_reliability
 
                 plot_reliability(decisions["reliability_before"], decisions["reliability_after"],
