@@ -256,3 +256,39 @@ def test_page_shows_the_prediction_set_the_ood_banner_and_calibration(server, br
     calibration = browser.find_element(By.ID, "card-calibration").text
     assert "temperature" in calibration and "ECE on test" in calibration
     assert "flags 5.0% of validation texts" in calibration
+
+
+@pytest.fixture(scope="module")
+def multilabel_server(tmp_path_factory, embedlab_server):
+    cfg = RunConfig.from_dict({
+        "data": {"dataset": "goemotions", "limit": 1500},
+        "embeddings": {"dim": 16, "source": None},
+        "training": {"epochs": 2, "progress": False, "seed": 0},
+    })
+    out: Path = tmp_path_factory.mktemp("page-ml") / "emotions"
+    train_run(cfg, out)
+    with embedlab_server(str(out)) as base:
+        yield base
+
+
+def test_page_shows_a_multilabel_set_with_every_label_and_its_threshold(multilabel_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    text = "Thank you so much, I love it! But I am a little sad it ended"
+    api = httpx.post(f"{multilabel_server}/v1/models/emotions/predict", json={"texts": [text]},
+                     timeout=60).json()["predictions"][0]
+    browser.get(multilabel_server + "/")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: d.find_elements(By.ID, "card-accuracy"))
+    browser.find_element(By.ID, "text").send_keys(text)
+    browser.find_element(By.ID, "submit").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#bars .bar")) == len(api["probabilities"]))
+    assert browser.find_element(By.ID, "label").text == " + ".join(api["labels"])
+    in_set = [b.get_attribute("data-label") for b in browser.find_elements(By.CSS_SELECTOR, "#bars .bar.in-set")]
+    assert sorted(in_set) == sorted(api["labels"])
+    cuts = browser.find_elements(By.CSS_SELECTOR, "#bars .bar .cut")
+    assert len(cuts) == len(api["thresholds"])
+    assert "threshold" in browser.find_element(By.ID, "bars-title").text.lower()
+    card = browser.find_element(By.ID, "card").text
+    assert "subset accuracy" in card and "micro F1" in card and "one per label" in card

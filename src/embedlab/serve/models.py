@@ -168,7 +168,8 @@ def _read_json(path: Path) -> Any:
 def _split_metrics(m: dict | None) -> dict | None:
     if not isinstance(m, dict):
         return None
-    keep = ("n", "accuracy", "macro", "weighted", "per_class", "confusion_matrix", "classes")
+    keep = ("n", "accuracy", "macro", "micro", "samples", "weighted", "per_class", "hamming_loss",
+            "confusion_matrix", "classes")
     return {k: m[k] for k in keep if k in m}
 
 
@@ -204,7 +205,9 @@ def _decisions(predictor: Any, metrics: dict) -> dict[str, Any]:
                 "plain softmax, no prediction sets or out-of-distribution flags"}
     figures = {k: v for k, v in (metrics.get("decisions") or {}).items()
                if not k.startswith("reliability")}
-    return {"calibrated": True, "temperature": dec.temperature,
+    return {"calibrated": True, "coverage_sets": not dec.multilabel,
+            "temperature": None if dec.multilabel else dec.temperature,
+            "label_temperatures": dec.label_temperatures,
             "class_bias": dec.class_bias is not None,
             "validation": {k: dec.figures.get(k) for k in ("n", "before", "after")},
             "evaluation": figures or None,
