@@ -653,3 +653,25 @@ def test_multilabel_metrics_against_scikit_learn():
     assert m["per_class"]["b"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3),
                                    "support": 2}
     assert m["confusion_matrix"][0] == [2, 0, 1]  # texts with a: predicted a twice, c once
+
+
+def test_any_one_label_is_explained_and_its_faithfulness_measured(ml_run):
+    """Explaining one label of a multi-label run: the label's own words lead it, and the
+    faithfulness of that label is measured in every text (its sigmoid probability)."""
+    from embedlab.explain import explain
+    from embedlab.explain.faithfulness import faithfulness
+
+    p = embedlab.load(ml_run)
+    text = "goal team bank price"
+    for label in ("sport", "money"):
+        e = explain(p, [text], method="occlusion", target=label)[0]
+        assert e.explained == label
+        top = max(e.tokens, key=lambda t: t.score).token
+        assert top in TOPICS[label].split()
+    texts = [t for t, _ in synthetic_rows(40, seed=3)]
+    report = faithfulness(p, texts, ["occlusion"], target="sport")
+    assert report.target == "sport"
+    occ, rnd = report.row("occlusion"), report.row("random")
+    assert occ.aopc_comprehensiveness > rnd.aopc_comprehensiveness
+    with pytest.raises(DataError, match="unknown target class 'spot'"):
+        faithfulness(p, texts, ["occlusion"], target="spot")

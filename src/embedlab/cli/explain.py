@@ -64,7 +64,8 @@ def explain(
     method: Annotated[str, typer.Option(
         help="auto, ig, exact (fasttext), ngrams (cnn), attention (rnn), lime, occlusion")] = "auto",
     target: Annotated[str | None, typer.Option(
-        help="class to explain (default: the predicted one)")] = None,
+        help="class to explain (a multi-label run: any one label; default: the predicted "
+             "one); with --faithfulness, the class measured in every text")] = None,
     html: Annotated[Path | None, typer.Option(
         help="write a self-contained HTML page (one text, --file or --global)")] = None,
     png: Annotated[Path | None, typer.Option(
@@ -122,7 +123,7 @@ def explain(
     columns = text_column or ["text"]
     if faithfulness:
         _faithfulness(view, methods, settings, dataset, split, file, columns, limit or 300, seed,
-                      out, png, progress)
+                      out, png, progress, target)
         return
     if methods:
         raise ConfigError("--compare is for --faithfulness")
@@ -297,7 +298,7 @@ def _global(view, method: str, settings: dict, dataset, split, file, text_column
 
 
 def _faithfulness(view, methods, settings, dataset, split, file, text_column, limit, seed, out,
-                  png, progress) -> None:
+                  png, progress, target: str | None = None) -> None:
     from embedlab.explain.explainer import available_methods, resolve_method
     from embedlab.explain.faithfulness import faithfulness
 
@@ -308,7 +309,9 @@ def _faithfulness(view, methods, settings, dataset, split, file, text_column, li
     texts, name = _dataset_texts(dataset, split, file, text_column, limit, seed)
     wrap = _progress(progress, f"measuring {len(names)} methods on {len(texts):,} texts")
     report = faithfulness(view, texts, names, seed=seed, settings=per_method, data=name,
-                          progress=wrap)
+                          progress=wrap, target=target)
+    if target is not None:
+        console.print(f"explained class: {target} in every text (--target)", highlight=False)
     console.print(report.table())
     console.print("comp: drop of the explained class's probability when the top k% tokens are "
                   "deleted (higher is better); suff: drop when only they are kept (lower is "

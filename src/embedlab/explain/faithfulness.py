@@ -12,7 +12,8 @@ DeYoung et al. (2020), "ERASER: A Benchmark to Evaluate Rationalized NLP Models"
 
 k % of a text's seen tokens is rounded up (at least one token). Removed tokens are deleted (the
 text closes up), the same perturbation every method is judged by. The explained class is the
-predicted one. A ``random`` row (a seeded random ranking per text) is the floor every method
+predicted one, or the one ``target`` names (a multi-label run: any one label, its own sigmoid
+probability). A ``random`` row (a seeded random ranking per text) is the floor every method
 should beat. The deletion curve is the mean probability of the explained class as 0-100 % of
 the top tokens are removed.
 """
@@ -65,6 +66,8 @@ class FaithfulnessReport:
     rows: list[MethodScores]
     #: each row's ``curve`` is the mean probability of the explained class at ``fractions``
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the class every text was explained for (None: each text's predicted class)
+    target: str | None = None
 
     def row(self, method: str) -> MethodScores:
         for r in self.rows:
@@ -128,14 +131,17 @@ def _perturbations(ids: list[int], order: np.ndarray, ks: Sequence[int]) -> list
 def faithfulness(predictor: Any, texts: Sequence[str], methods: Sequence[str] | None = None,
                  k_percent: Sequence[int] = K_PERCENT, seed: int = 0,
                  settings: dict[str, dict[str, Any]] | None = None, data: str = "texts",
-                 progress: Callable[[Iterable], Iterable] | None = None) -> FaithfulnessReport:
+                 progress: Callable[[Iterable], Iterable] | None = None,
+                 target: str | None = None) -> FaithfulnessReport:
     """Comprehensiveness, sufficiency and AOPC of each method on ``texts``.
 
     ``methods`` defaults to every method the model can do; ``settings`` maps a method to its
     settings (e.g. ``{"lime": {"num_samples": 500}}``). Texts that preprocess to nothing are
-    skipped and counted in ``skipped``.
+    skipped and counted in ``skipped``. ``target`` explains that class in every text (an
+    unknown one is a one-line error) instead of each text's predicted class.
     """
     view = predictor if isinstance(predictor, ModelView) else ModelView(predictor)
+    fixed = None if target is None else view.class_index(target, 0)
     names = list(methods) if methods else available_methods(view)
     names = [resolve_method(view, m) for m in names]
     names = list(dict.fromkeys(names))
@@ -153,22 +159,22 @@ def faithfulness(predictor: Any, texts: Sequence[str], methods: Sequence[str] | 
     explained = []
     for p in items:
         base = view.proba([p.ids])[0]
-        target = int(np.argmax(base))
-        explained.append(base[target])
+        target_index = int(np.argmax(base)) if fixed is None else fixed
+        explained.append(base[target_index])
         orders = {}
         for m in names:
             start = time.perf_counter()
-            scores = run_method(view, p, m, target, **settings[m]).scores
+            scores = run_method(view, p, m, target_index, **settings[m]).scores
             seconds[m] += time.perf_counter() - start
             orders[m] = np.argsort(-np.asarray(scores), kind="stable")
         orders["random"] = rng.permutation(p.seen)
         rows: list[list[int]] = []
         for order in orders.values():
             rows += _perturbations(p.ids, order, ks)
-        probs = view.proba(rows)[:, target]
+        probs = view.proba(rows)[:, target_index]
         width = 2 * len(ks) + len(CURVE)
         for j, m in enumerate(orders):
-            per[m].append(base[target] - probs[j * width:(j + 1) * width])
+            per[m].append(base[target_index] - probs[j * width:(j + 1) * width])
     report_rows = []
     start = float(np.mean(explained))
     for m, drops in per.items():
@@ -184,4 +190,4 @@ def faithfulness(predictor: Any, texts: Sequence[str], methods: Sequence[str] | 
             curve=curve))
     return FaithfulnessReport(
         model=view.family, data=data, texts=len(prepared), skipped=skipped, k_percent=ks,
-        fractions=list(CURVE), rows=report_rows, settings=settings)
+        fractions=list(CURVE), rows=report_rows, settings=settings, target=target)
