@@ -33,6 +33,7 @@ from embedlab.kinds import ENSEMBLE_KIND as KIND
 
 if TYPE_CHECKING:
     from embedlab.config import RunConfig
+    from embedlab.data import TextDataset
     from embedlab.inference.predictor import Predictor
 
 SPEC = "ensemble.json"
@@ -54,8 +55,8 @@ class EnsembleEncoded(EncodedArrays):
 def _mean_thresholds(members: Sequence[Predictor], classes: list[str],
                      weights: np.ndarray) -> Thresholds:
     """Multi-label members: each label's threshold is the weighted mean of the members'
-    thresholds for it (the ensemble averages their probabilities; its thresholds are not
-    chosen again on validation)."""
+    thresholds for it: the ensemble's thresholds until :func:`rechoose_thresholds` chooses
+    them on validation (which :func:`make_ensemble` does)."""
     cuts = np.zeros(len(classes), dtype=np.float64)
     for m, w in zip(members, weights, strict=True):
         own = m.thresholds.mapping(classes) if m.thresholds is not None else dict.fromkeys(
@@ -154,6 +155,8 @@ class EnsemblePredictor(TextPredictor):
             raise ArtifactError(f"{d}: this ensemble directory is damaged: {SPEC} lacks a field "
                                 f"({e})") from None
         out = cls(members, weights, names)
+        if out.multilabel and spec.get("thresholds") is not None:  # chosen on validation
+            out.thresholds = Thresholds.from_dict(spec["thresholds"], f"{d / SPEC}: thresholds")
         out.path = d
         return out
 
@@ -174,8 +177,10 @@ class EnsemblePredictor(TextPredictor):
                 entries.append({"dir": f"members/{name}", "weight": float(w),
                                 "model": member_model_name(member),
                                 "source": str(member.path) if member.path else None})
-            spec = {"format": FORMAT, "combine": COMBINE, "classes": self.classes,
-                    "members": entries}
+            spec: dict[str, Any] = {"format": FORMAT, "combine": COMBINE,
+                                    "classes": self.classes, "members": entries}
+            if self.multilabel and self.thresholds is not None:
+                spec["thresholds"] = self.thresholds.to_dict()
             (tmp / SPEC).write_text(json.dumps(spec, indent=1), encoding="utf-8")
         self.path = Path(out)
         return self.path
@@ -239,10 +244,15 @@ def verify_ensemble(d: Path) -> dict[str, Any]:
 
 
 def make_ensemble(members: Sequence[str | Path | Predictor], out: str | Path | None = None,
-                  weights: Sequence[float] | None = None, overwrite: bool = False
-                  ) -> EnsemblePredictor:
+                  weights: Sequence[float] | None = None, overwrite: bool = False,
+                  validation: TextDataset | None = None) -> EnsemblePredictor:
     """An ensemble of trained runs (run directories or in-memory predictors), written to
-    ``out`` when given. Each member directory is verified as ``embedlab.load`` verifies it."""
+    ``out`` when given. Each member directory is verified as ``embedlab.load`` verifies it.
+
+    Multi-label members: the ensemble's thresholds are chosen again on ``validation`` (default:
+    the first member's validation split, rebuilt from its config) for its averaged
+    probabilities; when that split cannot be had, the members' weighted mean thresholds are
+    kept and the log says so."""
     from embedlab.inference.predictor import Predictor
 
     loaded = []
@@ -257,6 +267,37 @@ def make_ensemble(members: Sequence[str | Path | Predictor], out: str | Path | N
                               f"{type(m).__name__}")
         loaded.append(m)
     ensemble = EnsemblePredictor(loaded, weights)
+    if ensemble.multilabel:
+        rechoose_thresholds(ensemble, validation)
     if out is not None:
         ensemble.save(out, overwrite=overwrite)
     return ensemble
+
+
+def rechoose_thresholds(ensemble: EnsemblePredictor, validation: TextDataset | None) -> None:
+    """Choose a multi-label ensemble's thresholds on ``validation`` (or the first member's
+    validation split) for its averaged probabilities."""
+    import logging
+
+    from embedlab.training.run import encode_labels, load_splits
+    from embedlab.training.thresholds import choose_thresholds
+
+    log = logging.getLogger("embedlab")
+    config = ensemble.config
+    if validation is None:
+        try:
+            validation = load_splits(config).validation
+        except EmbedlabError as e:
+            log.warning("ensemble thresholds: the members' validation split cannot be rebuilt "
+                        "(%s); keeping the members' mean thresholds", e)
+            return
+    if validation is None or not len(validation):
+        log.warning("ensemble thresholds: no validation split; keeping the members' mean thresholds")
+        return
+    y = encode_labels(ensemble.labels, validation)
+    probs = ensemble.probabilities(ensemble.encode_arrays(validation.texts))
+    parents = ensemble.labels.parents() if ensemble.labels.hierarchy else None
+    ensemble.thresholds = choose_thresholds(y, probs, ensemble.classes,
+                                            config.training.threshold_metric, parents)
+    log.info("ensemble thresholds chosen on %d validation texts (%s): using %s",
+             len(validation), config.training.threshold_metric, ensemble.thresholds.use)

@@ -116,15 +116,19 @@ class Thresholds:
     def load(cls, path: str | Path) -> Thresholds:
         from embedlab.atomic import read_json
 
-        data = read_json(path, "thresholds")
-        if data.get("format") != THRESHOLDS_FORMAT:
-            raise ArtifactError(f"{path}: expected format '{THRESHOLDS_FORMAT}', found "
-                                f"{data.get('format')!r}")
+        return cls.from_dict(read_json(path, "thresholds"), str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "thresholds") -> Thresholds:
+        """Thresholds from :meth:`to_dict`'s shape; anything else is one :class:`ArtifactError`."""
+        if not isinstance(data, dict) or data.get("format") != THRESHOLDS_FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise ArtifactError(f"{source}: expected format '{THRESHOLDS_FORMAT}', found {found!r}")
         values = [data.get("global"), *dict(data.get("per_label") or {}).values()]
         if not all(isinstance(v, int | float) and 0.0 <= v <= 1.0 for v in values):
-            raise ArtifactError(f"{path}: every threshold must be a number in [0, 1]")
+            raise ArtifactError(f"{source}: every threshold must be a number in [0, 1]")
         if data.get("use") not in ("global", "per_label"):
-            raise ArtifactError(f"{path}: 'use' must be 'global' or 'per_label'")
+            raise ArtifactError(f"{source}: 'use' must be 'global' or 'per_label'")
         return cls(float(data["global"]), {str(k): float(v) for k, v in data["per_label"].items()},
                    data["use"], str(data.get("metric", "micro_f1")),
                    dict(data.get("validation_scores") or {}))
