@@ -181,6 +181,9 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
                         embedding=spec, params=params)
     fixed = getattr(model, "fixed_length", None)
     enc_train = EncodedTexts.build(vocab, train_texts, y_train, fixed)
+    observe = getattr(model, "observe_training", None)
+    if observe is not None:  # statistics a model keeps of its training texts (fasttext: idf)
+        observe(enc_train.batch(index) for index in enc_train.batches(1024))
     enc_val = None
     if validation is not None and len(validation):
         enc_val = EncodedTexts.build(vocab, pre.batch(validation.texts),
