@@ -325,3 +325,18 @@ def test_wide_term_learns_a_rare_decisive_word_inside_long_texts():
     mean_only = TextClassifier(embeddings=None, embedding_dim=16,
                                model_params={"wide": False}).fit(*train)
     assert mean_only.score(*test) < 0.45 and wide.score(*test) > 0.65
+
+
+def test_training_says_how_many_texts_max_length_cuts(caplog):
+    texts = ["a b c d e f", "a b", "c d e f g h i", "g h"] * 3
+    labels = ["x", "y", "x", "y"] * 3
+    with caplog.at_level(logging.WARNING, logger="embedlab"):
+        TextClassifier(epochs=1, embeddings=None, embedding_dim=4, max_length=4,
+                       val_size=0.0).fit(texts, labels)
+    assert any("6 of 12 training texts are longer than vocab.max_length=4 tokens" in r.getMessage()
+               for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="embedlab"):
+        TextClassifier(epochs=1, embeddings=None, embedding_dim=4, max_length=None,
+                       val_size=0.0).fit(texts, labels)
+    assert not any("max_length" in r.getMessage() for r in caplog.records)

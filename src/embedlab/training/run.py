@@ -181,6 +181,7 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
                         embedding=spec, params=params)
     fixed = getattr(model, "fixed_length", None)
     enc_train = EncodedTexts.build(vocab, train_texts, y_train, fixed)
+    _log_cut(train_texts, config.vocab.max_length, config.vocab.level)
     observe = getattr(model, "observe_training", None)
     if observe is not None:  # statistics a model keeps of its training texts (fasttext: idf)
         observe(enc_train.batch(index) for index in enc_train.batches(1024))
@@ -203,6 +204,17 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
             "n_parameters": sum(p.numel() for p in model.parameters())}
     predictor = Predictor(config, pre, vocab, labels, model, info)
     return FitResult(predictor, history, trainer.best_epoch, seconds, coverage)
+
+
+def _log_cut(texts: list[str], cap: int | None, level: str) -> None:
+    """Say how many training texts ``vocab.max_length`` cuts (none is cut silently)."""
+    if cap is None:
+        return
+    cut = sum(len(t.split() if level == "word" else t) > cap for t in texts)
+    if cut:
+        log.warning("%d of %d training texts are longer than vocab.max_length=%d tokens and are "
+                    "cut to it (set vocab.max_length to null, or higher, to keep them whole)",
+                    cut, len(texts), cap)
 
 
 #: bytes per parameter while training: float32 weights, gradients and Adam's two moments
