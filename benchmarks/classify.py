@@ -166,6 +166,9 @@ ACCURACY_SUITE: dict[str, dict] = {
     "sensitivity: lr 0.1": {"training": {"lr": 0.1}},
     "sensitivity: lr 0.3": {"training": {"lr": 0.3}},
     "sensitivity: 15 epochs": {"training": {"epochs": 15}},
+    # issue 19: whole texts (no 400-token cut; fasttext pools any length) and the wide term off
+    "defaults, whole texts": {"vocab": {"max_length": None}},
+    "defaults without the wide term": {"model": {"params": {"wide": False}}},
 }
 #: what `--suite accuracy` runs without --models; each of ENSEMBLES whose members all ran is
 #: added as a row
@@ -577,17 +580,24 @@ print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.pe
 
 PREDICT_MEMORY_CHILD = """
 import resource, sys
+from pathlib import Path
 sys.path.insert(0, {here!r})
 import classify as C
-from embedlab.config import RunConfig
-from embedlab.training.run import fit
+import embedlab
 _, sp = C.accuracy_splits("trec", 1)[0]
-res = fit(RunConfig.from_dict({{"training": {{"progress": False, "threads": 1, "epochs": 1}}}}),
-          sp.train, sp.validation)
+run = Path({run!r})
+if not run.exists():
+    from embedlab.config import RunConfig
+    from embedlab.training.run import fit
+    res = fit(RunConfig.from_dict({{"training": {{"progress": False, "threads": 1, "epochs": 1}}}}),
+              sp.train, sp.validation)
+    res.predictor.save(run)
+    raise SystemExit(0)
+predictor = embedlab.load(run)
 texts = (sp.test.texts * ({n} // len(sp.test.texts) + 1))[:{n}]
-res.predictor.predict_proba(texts[:1000])
+predictor.predict_proba(texts[:100])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-res.predictor.predict_proba(texts)
+predictor.predict_proba(texts)
 print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
@@ -606,16 +616,20 @@ def run_memory_suite(args) -> str:
 
     out = ("| dataset | defaults: peak RSS MB (after loading data) | fastText: peak RSS MB (after "
            "loading data) | defaults / fastText peak | defaults fit s |\n|---|---:|---:|---:|---:|\n")
-    for ds in args.datasets or ACCURACY_DATASETS:
+    for ds in [] if args.predict_only else args.datasets or ACCURACY_DATASETS:
         ours = child(MEMORY_CHILD.format(here=str(HERE), dataset=ds, what="defaults"))
         ft = child(MEMORY_CHILD.format(here=str(HERE), dataset=ds, what="fastText"))
         out += (f"| {ds} | {ours[1]:,.0f} ({ours[0]:,.0f}) | {ft[1]:,.0f} ({ft[0]:,.0f}) | "
                 f"{ours[1] / ft[1]:.2f} | {ours[2]:.1f} |\n")
         print(out.splitlines()[-1], file=sys.stderr, flush=True)
-    out += "\n| texts given to predict_proba | peak RSS MB before → after |\n|---:|---|\n"
-    for n in (10_000, 50_000, 200_000):
-        before, after = child(PREDICT_MEMORY_CHILD.format(here=str(HERE), n=n))
-        out += f"| {n:,} | {before:,.0f} → {after:,.0f} (+{after - before:,.0f}) |\n"
+    out += ("\n| texts given to predict_proba (a saved run, loaded in a fresh process) | peak RSS "
+            "MB: after loading and 100 texts → after all |\n|---:|---|\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        run = str(Path(tmp) / "run")
+        child(PREDICT_MEMORY_CHILD.format(here=str(HERE), run=run, n=0))
+        for n in (10_000, 50_000, 200_000):
+            before, after = child(PREDICT_MEMORY_CHILD.format(here=str(HERE), run=run, n=n))
+            out += f"| {n:,} | {before:,.0f} → {after:,.0f} (+{after - before:,.0f}) |\n"
     return out
 
 
@@ -676,6 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="accuracy suite: seeds of our models")
     ap.add_argument("--folds", type=int, default=3, help="accuracy suite: CV folds run (MR, SUBJ)")
     ap.add_argument("--quick", action="store_true", help="accuracy suite: 1 seed, 1 fold")
+    ap.add_argument("--predict-only", action="store_true", help="memory suite: predict_proba only")
     ap.add_argument("--autotune-seconds", type=float, default=60.0,
                     help="accuracy suite, --models autotune: the search budget")
     ap.add_argument("--autotune-seeds", type=int, default=1,
