@@ -12,6 +12,7 @@ Usage::
     python benchmarks/classify.py --suite accuracy --models defaults sensitivity --no-write  # lr, epochs
     python benchmarks/classify.py --suite accuracy --models cnn sparse --no-baselines --no-write
     python benchmarks/classify.py --suite threads     # 1 vs 2 threads, OpenMP wait policy, busy CPU
+    python benchmarks/classify.py --suite memory      # peak RSS of a fit (defaults, fastText), predict_proba
 
 The ``accuracy`` suite runs the six data sets (AG News, TREC, SST-2, SST-1, MR, SUBJ; MR and
 SUBJ: folds 0-2 of a seeded stratified 10-fold split, ``--folds`` to change) with TF-IDF +
@@ -148,7 +149,10 @@ def glove_vec_file(tmp: Path) -> Path:
 
 
 # ----- the accuracy suite (issue 10) ----------------------------------------------------------
-ACCURACY_DATASETS = ["ag_news", "trec", "sst2", "sst1", "mr", "subj", "hp_parts"]
+ACCURACY_DATASETS = ["ag_news", "trec", "sst2", "sst1", "mr", "subj", "hp_parts", "ohsumed"]
+#: validation share carved from train where it is not the trainer's default (TextGCN holds out
+#: 10 % of Ohsumed's training documents)
+VAL_SIZE = {"ohsumed": 0.1}
 CV_DATASETS = {"mr", "subj"}
 #: our configurations; "defaults" is RunConfig() as `embedlab train --data FILE` / TextClassifier()
 ACCURACY_SUITE: dict[str, dict] = {
@@ -162,6 +166,9 @@ ACCURACY_SUITE: dict[str, dict] = {
     "sensitivity: lr 0.1": {"training": {"lr": 0.1}},
     "sensitivity: lr 0.3": {"training": {"lr": 0.3}},
     "sensitivity: 15 epochs": {"training": {"epochs": 15}},
+    # issue 19: whole texts (no 400-token cut; fasttext pools any length) and the wide term off
+    "defaults, whole texts": {"vocab": {"max_length": None}},
+    "defaults without the wide term": {"model": {"params": {"wide": False}}},
 }
 #: what `--suite accuracy` runs without --models; each of ENSEMBLES whose members all ran is
 #: added as a row
@@ -205,7 +212,8 @@ def accuracy_splits(dataset: str, folds: int) -> list[tuple[str, object]]:
 
     if dataset == "hp_parts":
         return [(dataset, harry_potter_parts())]
-    cfg = RunConfig.from_dict({"data": {"dataset": dataset}})
+    data = {"dataset": dataset, **({"val_size": VAL_SIZE[dataset]} if dataset in VAL_SIZE else {})}
+    cfg = RunConfig.from_dict({"data": data})
     if dataset not in CV_DATASETS:
         return [(dataset, load_splits(cfg))]
     full = load_dataset(dataset, "train")
@@ -335,7 +343,7 @@ def run_ours_seed(name: str, overrides: dict, splits, seed: int) -> dict:
     m = predictor_metrics(res.predictor, splits.test)
     return {"model": name, "accuracy": m["accuracy"], "train_s": train_s, "seed": seed,
             "predict_tps": m["texts_per_s"], "note": f"{len(res.history)} ep (best {res.best_epoch})",
-            "predictor": res.predictor}
+            "predictor": res.predictor, "train_tps": len(splits.train) / max(train_s, 1e-9)}
 
 
 AUTOTUNE = "defaults + autotune {:g} s"
@@ -398,7 +406,7 @@ def accuracy_table(rows: list[dict]) -> str:
     ft_time = {ds: statistics.mean(r["train_s"] for r in g)
                for (ds, model), g in groups.items() if model == "fastText (tuned)"}
     out = ("| dataset | model | accuracy % (mean ± sd, n) | train s | × fastText time | "
-           "predict texts/s | notes |\n|---|---|---:|---:|---:|---:|---|\n")
+           "train texts/s | predict texts/s | notes |\n|---|---|---:|---:|---:|---:|---:|---|\n")
     for (ds, model), g in groups.items():
         acc = [100 * r["accuracy"] for r in g]
         sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
@@ -406,8 +414,10 @@ def accuracy_table(rows: list[dict]) -> str:
         ratio = f"{t / ft_time[ds]:.2f}" if ds in ft_time else "-"
         tps = statistics.mean(r["predict_tps"] for r in g)
         notes = "; ".join(sorted({r["note"] for r in g if r["note"]}))
+        ttps = (f"{statistics.mean(r['train_tps'] for r in g):,.0f}" if all("train_tps" in r for r in g)
+                else "-")
         out += (f"| {ds} | {model} | {statistics.mean(acc):.2f} ± {sd:.2f} ({len(acc)}) | {t:.2f} | "
-                f"{ratio} | {tps:,.0f} | {notes} |\n")
+                f"{ratio} | {ttps} | {tps:,.0f} | {notes} |\n")
     return out
 
 
@@ -543,6 +553,86 @@ def run_threads_suite() -> str:
     return out
 
 
+MEMORY_CHILD = """
+import resource, sys, time
+sys.path.insert(0, {here!r})
+import classify as C
+_, sp = C.accuracy_splits({dataset!r}, 1)[0]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t0 = time.perf_counter()
+if {what!r} == "fastText":
+    import tempfile
+    from pathlib import Path
+    import fasttext
+    from embedlab.text import Preprocessor
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "train.txt"
+        C._fasttext_file(sp.train.texts, sp.train.labels, Preprocessor(), path)
+        fasttext.train_supervised(str(path), dim=50, thread=1, verbose=0, seed=0, lr=0.5, epoch=25,
+                                  wordNgrams=2)
+else:
+    from embedlab.config import RunConfig
+    from embedlab.training.run import fit
+    fit(RunConfig.from_dict({{"training": {{"progress": False, "threads": 1}}}}), sp.train,
+        sp.validation, sp.class_order)
+print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t0)
+"""
+
+PREDICT_MEMORY_CHILD = """
+import resource, sys
+from pathlib import Path
+sys.path.insert(0, {here!r})
+import classify as C
+import embedlab
+_, sp = C.accuracy_splits("trec", 1)[0]
+run = Path({run!r})
+if not run.exists():
+    from embedlab.config import RunConfig
+    from embedlab.training.run import fit
+    res = fit(RunConfig.from_dict({{"training": {{"progress": False, "threads": 1, "epochs": 1}}}}),
+              sp.train, sp.validation)
+    res.predictor.save(run)
+    raise SystemExit(0)
+predictor = embedlab.load(run)
+texts = (sp.test.texts * ({n} // len(sp.test.texts) + 1))[:{n}]
+predictor.predict_proba(texts[:100])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+predictor.predict_proba(texts)
+print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def run_memory_suite(args) -> str:
+    """Peak RSS of one fit, each in a fresh process (``ru_maxrss``): the defaults against fastText
+    (lr 0.5, 25 epochs, bigrams, dim 50, one thread: the setting its grid picks on most sets),
+    both after loading the splits the same way (embedlab, torch imported); then the Python API's
+    ``predict_proba`` on growing numbers of texts (TREC test texts repeated, a 1-epoch model)."""
+    import subprocess
+
+    def child(code: str) -> list[float]:
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        return [float(x) for x in res.stdout.split()]
+
+    out = ("| dataset | defaults: peak RSS MB (after loading data) | fastText: peak RSS MB (after "
+           "loading data) | defaults / fastText peak | defaults fit s |\n|---|---:|---:|---:|---:|\n")
+    for ds in [] if args.predict_only else args.datasets or ACCURACY_DATASETS:
+        ours = child(MEMORY_CHILD.format(here=str(HERE), dataset=ds, what="defaults"))
+        ft = child(MEMORY_CHILD.format(here=str(HERE), dataset=ds, what="fastText"))
+        out += (f"| {ds} | {ours[1]:,.0f} ({ours[0]:,.0f}) | {ft[1]:,.0f} ({ft[0]:,.0f}) | "
+                f"{ours[1] / ft[1]:.2f} | {ours[2]:.1f} |\n")
+        print(out.splitlines()[-1], file=sys.stderr, flush=True)
+    out += ("\n| texts given to predict_proba (a saved run, loaded in a fresh process) | peak RSS "
+            "MB: after loading and 100 texts → after all |\n|---:|---|\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        run = str(Path(tmp) / "run")
+        child(PREDICT_MEMORY_CHILD.format(here=str(HERE), run=run, n=0))
+        for n in (10_000, 50_000, 200_000):
+            before, after = child(PREDICT_MEMORY_CHILD.format(here=str(HERE), run=run, n=n))
+            out += f"| {n:,} | {before:,.0f} → {after:,.0f} (+{after - before:,.0f}) |\n"
+    return out
+
+
 def run_accuracy_suite(args) -> str:
     torch.set_num_threads(1)
     warm_up()
@@ -591,7 +681,7 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--suite", choices=["models", "embeddings", "accuracy", "threads"],
+    ap.add_argument("--suite", choices=["models", "embeddings", "accuracy", "threads", "memory"],
                     default="models")
     ap.add_argument("--datasets", nargs="+", default=None)
     ap.add_argument("--models", nargs="+", default=None, help="subset of the suite's rows (by prefix)")
@@ -600,13 +690,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="accuracy suite: seeds of our models")
     ap.add_argument("--folds", type=int, default=3, help="accuracy suite: CV folds run (MR, SUBJ)")
     ap.add_argument("--quick", action="store_true", help="accuracy suite: 1 seed, 1 fold")
+    ap.add_argument("--predict-only", action="store_true", help="memory suite: predict_proba only")
     ap.add_argument("--autotune-seconds", type=float, default=60.0,
                     help="accuracy suite, --models autotune: the search budget")
     ap.add_argument("--autotune-seeds", type=int, default=1,
                     help="accuracy suite, --models autotune: seeds (each a whole search)")
     args = ap.parse_args(argv)
-    if args.suite in ("accuracy", "threads"):
-        text = run_accuracy_suite(args) if args.suite == "accuracy" else run_threads_suite()
+    if args.suite in ("accuracy", "threads", "memory"):
+        text = {"accuracy": run_accuracy_suite, "threads": lambda _: run_threads_suite(),
+                "memory": run_memory_suite}[args.suite](args)
         print(text)
         if not args.no_write:
             write_section(args.suite, text, argv)

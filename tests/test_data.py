@@ -29,6 +29,7 @@ from embedlab.data import (
     load_data,
     load_dataset,
     load_folder,
+    load_indexed_lines,
     load_label_lines,
     load_lines,
     load_table,
@@ -343,8 +344,8 @@ def test_load_lines_latin1_does_not_split_on_0x85(tmp_path: Path) -> None:
 
 def test_registry_info_and_protocols() -> None:
     names = [info.name for info in list_datasets()]
-    assert names == ["ag_news", "ag_news_sample", "ag_news_titles", "goemotions", "mr", "sst1", "sst2",
-                     "subj", "trec"]
+    assert names == ["ag_news", "ag_news_sample", "ag_news_titles", "goemotions", "mr", "ohsumed",
+                     "sst1", "sst2", "subj", "trec"]
     ag = dataset_info("ag_news")
     assert ag.classes == ["World", "Sports", "Business", "Sci/Tech"]
     assert ag.files["train"][0].sha256.startswith("76a0a2d2")
@@ -422,6 +423,15 @@ EXPECTED = {
                               "positive": 510, "very positive": 399}),
     ("mr", "train"): (10662, {"negative": 5331, "positive": 5331}),
     ("subj", "train"): (10000, {"objective": 5000, "subjective": 5000}),
+    # the TextGCN README's class table (../shared/data/ohsumed/README.md)
+    ("ohsumed", "train"): (3357, {"C01": 114, "C02": 25, "C03": 21, "C04": 430, "C05": 83, "C06": 176, "C07": 29,
+                "C08": 121, "C09": 35, "C10": 215, "C11": 49, "C12": 155, "C13": 92, "C14": 585,
+                "C15": 54, "C16": 59, "C17": 101, "C18": 168, "C19": 40, "C20": 179, "C21": 240,
+                "C22": 9, "C23": 377}),
+    ("ohsumed", "test"): (4043, {"C01": 102, "C02": 50, "C03": 29, "C04": 600, "C05": 140, "C06": 178, "C07": 34,
+                "C08": 129, "C09": 28, "C10": 342, "C11": 76, "C12": 187, "C13": 103, "C14": 590,
+                "C15": 79, "C16": 70, "C17": 132, "C18": 155, "C19": 46, "C20": 231, "C21": 313,
+                "C22": 10, "C23": 419}),
 }
 
 
@@ -444,6 +454,22 @@ def test_every_builtin_split_matches_the_readmes(
                    for r in caplog.records) == partial
     assert "first 10,000 of 120,000" in load_dataset("ag_news", "train").notes[0]
     assert not _isolated_cache.exists(), "the mirror must be used in place, nothing cached"
+
+
+def test_indexed_lines_keep_one_split_and_reject_misaligned_files(tmp_path: Path) -> None:
+    index, corpus = tmp_path / "index.txt", tmp_path / "corpus.txt"
+    index.write_text("a/1\ttraining\tC01\na/2\ttest\tC02\na/3\ttraining\tC02\n")
+    corpus.write_text("first text\nsecond text\nthird text")  # no final newline (Ohsumed's)
+    train = load_indexed_lines(index, corpus, "training")
+    assert (train.texts, train.labels) == (["first text", "third text"], ["C01", "C02"])
+    assert load_indexed_lines(index, corpus, "test").texts == ["second text"]
+    _raises("no row has split 'validation'", load_indexed_lines, index, corpus, "validation")
+    corpus.write_text("first text\nsecond text")
+    _raises(r"corpus\.txt: 2 lines, but its index index\.txt has 3", load_indexed_lines,
+            index, corpus, "training")
+    index.write_text("a/1\ttraining\na/2\ttest\tC02\n")
+    _raises(r"index\.txt: line 1 has 2 tab-separated field\(s\); expected 3", load_indexed_lines,
+            index, corpus, "training")
 
 
 @needs_mirror

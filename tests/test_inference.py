@@ -210,3 +210,20 @@ def test_a_predictor_checks_its_input_as_the_estimator_does(run_dir, bad, match)
             call(bad)
         assert "\n" not in str(err.value)
     assert p.predict([]) == []
+
+
+def test_predict_proba_scores_many_texts_chunk_by_chunk_with_the_same_numbers(trained_run):
+    """More texts than CHUNK_ROWS: the same probabilities as text by text, and an empty text in
+    a later chunk is named by its index in the whole input."""
+    from embedlab.data.tables import CHUNK_ROWS
+
+    predictor = embedlab.load(trained_run("fasttext"))
+    texts = [f"stocks fell {i % 97} points as oil rose" for i in range(CHUNK_ROWS + 300)]
+    probs = predictor.predict_proba(texts)
+    assert probs.shape == (len(texts), len(predictor.classes))
+    np.testing.assert_allclose(probs[[5, CHUNK_ROWS + 7]],
+                               predictor.predict_proba([texts[5], texts[CHUNK_ROWS + 7]]),
+                               rtol=1e-5, atol=1e-6)
+    texts[CHUNK_ROWS + 10] = "   "
+    with pytest.raises(DataError, match=f"{CHUNK_ROWS + 10}"):
+        predictor.predict_proba(texts)

@@ -283,7 +283,8 @@ def test_fasttext_ngram_hashing_skips_padding() -> None:
     assert buckets[0, 0, 0] == (5 * HASH_MULTIPLIER + 6) % 1000
     assert torch.all(buckets[1:] == -1)
     model = make("fasttext")
-    assert [p.shape[0] for p in model.sparse_parameters()] == [VOCAB, 501]
+    # the word and n-gram tables, then the wide term's weights (one row per word)
+    assert [p.shape[0] for p in model.sparse_parameters()] == [VOCAB, 501, VOCAB]
     assert make("fasttext-dense").sparse_parameters() == []
     frozen_words = build_model(
         "fasttext",
@@ -293,7 +294,9 @@ def test_fasttext_ngram_hashing_skips_padding() -> None:
         embedding=EmbeddingSpec(dim=DIM, matrix=np.ones((VOCAB, DIM), np.float32), freeze=True),
     )
     assert frozen_words.sparse_parameters() == []  # nothing sparse left to train
-    assert [p.shape for p in frozen_words.dense_parameters()] == [(CLASSES, DIM), (CLASSES,)]
+    # the wide term's weights (one row per word), then the head
+    assert [p.shape for p in frozen_words.dense_parameters()] == [(VOCAB, CLASSES),
+                                                                 (CLASSES, DIM), (CLASSES,)]
 
 
 def test_bad_input_ids_are_clear_errors() -> None:
@@ -322,7 +325,7 @@ def test_registry_names_aliases_and_schemas() -> None:
         == []
     )
     assert len(build_model("fasttext", vocab_size=VOCAB, num_classes=2,
-                           embedding=EmbeddingSpec(dim=4)).sparse_parameters()) == 2  # bigrams
+                           embedding=EmbeddingSpec(dim=4)).sparse_parameters()) == 3  # bigrams (+ wide)
 
 
 def test_each_family_declares_what_it_can_do() -> None:
@@ -440,7 +443,9 @@ def test_forward_equals_forward_embedded_of_embed(key: str) -> None:
         ids = pad_rows(PER_TOKEN_ROWS, width)
         with torch.no_grad():
             vectors = model.embed(ids)
-            assert vectors.shape == (len(PER_TOKEN_ROWS), len(model.feature_spans(ids)), DIM)
+            # fasttext v4's wide term: each position's share of it follows its vector
+            width = DIM + (model.num_classes if getattr(model, "wide", False) else 0)
+            assert vectors.shape == (len(PER_TOKEN_ROWS), len(model.feature_spans(ids)), width)
             assert torch.allclose(model(ids), model.forward_embedded(vectors, ids), atol=1e-6)
 
 
@@ -468,7 +473,9 @@ def test_fasttext_embed_layout_words_then_ngrams() -> None:
     model = make("fasttext").eval()  # ngrams 3
     ids = pad_rows([[5, 6, 7], [8]], 4)
     vectors = model.embed(ids)
-    assert vectors.shape == (2, 3 * 4, DIM)
+    assert vectors.shape == (2, 3 * 4, DIM + model.num_classes)  # + the wide term's shares
+    assert not vectors[0, 4:, DIM:].any()  # the wide term has words only (wide_ngrams=1)
+    vectors = vectors[..., :DIM]
     buckets = hash_ngrams(ids, 3, 500)
     table = model.ngram_vectors.weight
     assert torch.equal(vectors[0, 1], model.words.weight[6])  # word 1 of row 0
@@ -520,7 +527,8 @@ def test_family_names_build_the_newest_version_and_record_it() -> None:
     for family in model_names():
         model = build_model(family, vocab_size=VOCAB, num_classes=CLASSES,
                             embedding=EmbeddingSpec(dim=DIM))
-        newest = 3 if family == "fasttext" else 2  # fasttext v3: a new n-gram hash
+        # fasttext v3: a new n-gram hash; v4: the wide term
+        newest = 4 if family == "fasttext" else 2
         assert model.config["name"] == f"embedlab.{family}.v{newest}" == architecture_name(family)
         assert architecture_name(f"embedlab.{family}.v1") == f"embedlab.{family}.v2"
 

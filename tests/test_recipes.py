@@ -63,8 +63,8 @@ def test_sgd_steps_lr_times_batch_on_the_mean_loss_and_ends_at_zero():
     trainer = Trainer(fasttext_model(ngrams=2), cfg)
     optimizers = trainer.build_optimizers()
     assert [type(o).__name__ for o in optimizers] == ["SGD"]
-    groups = optimizers[0].param_groups  # the dense head, then the sparse tables
-    assert [len(g["params"]) for g in groups] == [2, 2]
+    groups = optimizers[0].param_groups  # the dense head, then the sparse tables (wide included)
+    assert [len(g["params"]) for g in groups] == [2, 3]
     assert all(g["lr"] == pytest.approx(1.6) for g in groups)
     schedulers = trainer.build_schedulers(optimizers, trainer.total_steps(48))
     assert trainer.total_steps(48) == 6
@@ -256,3 +256,87 @@ def test_default_classifier_falls_back_to_random_vectors_with_a_warning(monkeypa
     assert clf.predictor_.model.words.weight.shape[1] == 100
     assert clf.predict(["a wonderful story"]).shape == (1,)
     assert resolve_vectors("glove-6b-50d") == "glove-6b-50d"  # named sources are not touched
+
+
+# --------------------------------------------------------------------------- the wide term (issue 19)
+
+
+def test_wide_term_takes_idf_and_scale_from_the_training_texts():
+    model = fasttext_model()
+    assert model.config["name"] == "embedlab.fasttext.v4" and model.wide
+    # word 5 is in every text, word 6 in one; 4 texts of 2, 3, 4 and 3 words
+    ids = torch.tensor([[5, 6, 0, 0], [5, 7, 7, 0], [5, 8, 9, 10], [5, 7, 11, 0]])
+    model.observe_training([ids[:2], ids[2:]])
+    idf = model.wide_idf
+    assert float(idf[5]) == pytest.approx(math.log(5 / 5) + 1)
+    assert float(idf[6]) == pytest.approx(math.log(5 / 2) + 1)
+    assert float(idf[7]) == pytest.approx(math.log(5 / 3) + 1)  # twice in one text: df 2
+    # wide_scale None: sqrt(mean words per text / 8) = sqrt(3 / 8)
+    assert float(model.wide_scale) == pytest.approx(math.sqrt(3 / 8))
+    fixed = fasttext_model(wide_scale=2.0)
+    fixed.observe_training([ids])
+    assert float(fixed.wide_scale) == 2.0
+    # each text's wide vector is (1 + log tf) * idf, L2-normalised, times the scale
+    features = model._wide_features(ids[1:2])
+    shares = model._wide_shares(features)[0]
+    x5, x7 = float(idf[5]), (1 + math.log(2)) * float(idf[7])
+    norm = math.hypot(x5, x7)
+    assert float(shares[0]) == pytest.approx(x5 / norm * math.sqrt(3 / 8), rel=1e-5)
+    assert float(shares[1] + shares[2]) == pytest.approx(x7 / norm * math.sqrt(3 / 8), rel=1e-5)
+    assert float(shares[3:].abs().sum()) == 0.0  # padding and bigrams (wide_ngrams=1): none
+
+
+def test_wide_term_is_in_the_per_token_path_and_saved_with_the_run(tmp_path):
+    """forward == forward_embedded(embed) with the wide shares in the vectors, and the idf and
+    scale learnt from the data come back with a saved TextClassifier."""
+    texts = [f"the report says {w} about it" for w in ("good", "fine", "bad", "poor")] * 6
+    labels = ["pos", "pos", "neg", "neg"] * 6
+    clf = TextClassifier(epochs=3, embeddings=None, embedding_dim=8).fit(texts, labels)
+    model = clf.predictor_.model
+    torch.nn.init.normal_(model.wide_weight)
+    ids = torch.tensor([[2, 3, 4, 0], [5, 5, 6, 7]])
+    torch.testing.assert_close(model(ids), model.forward_embedded(model.embed(ids), ids))
+    assert model.embed(ids).shape[-1] == 8 + 2
+    clf.save(tmp_path / "run")
+    again = TextClassifier.load(tmp_path / "run")
+    torch.testing.assert_close(again.predictor_.model.wide_idf, model.wide_idf)
+    assert float(again.predictor_.model.wide_scale) == float(model.wide_scale) != 1.0
+
+
+def test_wide_term_learns_a_rare_decisive_word_inside_long_texts():
+    """Long texts (120 random filler words) whose class is one word among them: the mean of
+    (random) vectors dilutes it and stays at chance; the wide term finds it."""
+    rng = np.random.default_rng(0)
+    fillers = [f"w{i}" for i in range(300)]
+    keys = {"alpha": "a", "beta": "b", "gamma": "c"}
+
+    def make(n):
+        texts, labels = [], []
+        for i in range(n):
+            key = list(keys)[i % 3]
+            words = list(rng.choice(fillers, 120))
+            words.insert(int(rng.integers(0, 120)), key)
+            texts.append(" ".join(words))
+            labels.append(keys[key])
+        return texts, labels
+
+    train, test = make(300), make(90)
+    wide = TextClassifier(embeddings=None, embedding_dim=16).fit(*train)
+    mean_only = TextClassifier(embeddings=None, embedding_dim=16,
+                               model_params={"wide": False}).fit(*train)
+    assert mean_only.score(*test) < 0.45 and wide.score(*test) > 0.65
+
+
+def test_training_says_how_many_texts_max_length_cuts(caplog):
+    texts = ["a b c d e f", "a b", "c d e f g h i", "g h"] * 3
+    labels = ["x", "y", "x", "y"] * 3
+    with caplog.at_level(logging.WARNING, logger="embedlab"):
+        TextClassifier(epochs=1, embeddings=None, embedding_dim=4, max_length=4,
+                       val_size=0.0).fit(texts, labels)
+    assert any("6 of 12 training texts are longer than vocab.max_length=4 tokens" in r.getMessage()
+               for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="embedlab"):
+        TextClassifier(epochs=1, embeddings=None, embedding_dim=4, max_length=None,
+                       val_size=0.0).fit(texts, labels)
+    assert not any("max_length" in r.getMessage() for r in caplog.records)

@@ -28,7 +28,7 @@ from typing import Literal
 
 from embedlab.data.ag_news_text import unescape_ag_news
 from embedlab.data.dataset import TextDataset
-from embedlab.data.loaders import load_label_lines, load_lines, load_table
+from embedlab.data.loaders import load_indexed_lines, load_label_lines, load_lines, load_table
 from embedlab.download import (
     Located,
     PartialCopy,
@@ -73,7 +73,7 @@ class DatasetInfo:
     description: str
     classes: list[str]
     files: dict[str, list[DataFile]]
-    format: Literal["csv", "label_lines", "lines", "tsv_multilabel"]
+    format: Literal["csv", "label_lines", "lines", "tsv_multilabel", "indexed_lines"]
     encoding: str
     protocol: str
     citation: str
@@ -89,6 +89,8 @@ class DatasetInfo:
     folds: int | None = None
     #: another registered data set whose files these are (one download cache for both)
     files_of: str | None = None
+    #: ``indexed_lines``: the index file's split field for each split (``{"train": "training"}``)
+    split_values: dict[str, str] | None = None
 
     @property
     def splits(self) -> list[str]:
@@ -405,6 +407,50 @@ _BUILTIN: list[DatasetInfo] = [
     ),
 ]
 
+# Ohsumed as TextGCN defines it (the authors' repository: an index of the 7,400 single-label
+# documents and the aligned corpus, one document per line)
+_TEXT_GCN = (
+    "https://raw.githubusercontent.com/yao8839836/text_gcn/"
+    "962223652e9bb164ac2d83cd09fc7b8845ce860b/data/"
+)
+_OHSUMED_FILES = [
+    DataFile("ohsumed.txt", f"{_TEXT_GCN}ohsumed.txt",
+             "724b8ed25eb3d99b90b86fdc4ef5e2450b386ff0ba348afe38f420cd61eccc16", 389_456,
+             rows=7_400),
+    DataFile("corpus/ohsumed.txt", f"{_TEXT_GCN}corpus/ohsumed.txt",
+             "c117cc9f36c3c121793f85955b47fba1bbb58a8eb051c638e3611544f11f5032", 9_436_447,
+             rows=7_400),
+]
+_BUILTIN.append(DatasetInfo(
+    name="ohsumed",
+    description=(
+        "Ohsumed as TextGCN uses it: 7,400 single-label MEDLINE abstracts (1991, cardiovascular "
+        "diseases), 3,357 train / 4,043 test, 23 MeSH disease categories C01-C23; long texts "
+        "(title + abstract, mean 186 words)."
+    ),
+    classes=[f"C{i:02d}" for i in range(1, 24)],
+    files={"train": _OHSUMED_FILES, "test": _OHSUMED_FILES},
+    format="indexed_lines",
+    encoding="ascii",
+    protocol=(
+        "official training/test split (TextGCN); no validation split: carved from train "
+        "(TextGCN holds out a shuffled 10%)"
+    ),
+    citation=(
+        "William Hersh, Chris Buckley, T. J. Leone, David Hickam. OHSUMED: An interactive "
+        "retrieval evaluation and new large test collection for research. SIGIR 1994. Liang "
+        "Yao, Chengsheng Mao, Yuan Luo. Graph Convolutional Networks for Text Classification. "
+        "AAAI 2019."
+    ),
+    licence=(
+        "Research only: the source repository states no licence; NLM allows the OHSUMED "
+        "references for experimentation only, not in any clinical or library setting."
+    ),
+    source="yao8839836/text_gcn@962223652e9bb164ac2d83cd09fc7b8845ce860b data/",
+    mirror_dir="ohsumed",
+    split_values={"train": "training", "test": "test"},
+))
+
 #: every built-in data set by name (``embedlab datasets list``); add one with
 #: :func:`register_dataset`
 DATASETS: Registry[DatasetInfo] = Registry("dataset")
@@ -494,7 +540,8 @@ def download(name: str) -> list[Path]:
     the cache, all checksum verified. Nothing is downloaded twice.
     """
     info = dataset_info(name)
-    return [_locate(info, file).path for split in info.splits for file in info.files[split]]
+    files = {file.name: file for split in info.splits for file in info.files[split]}
+    return [_locate(info, file).path for file in files.values()]
 
 
 # --------------------------------------------------------------------------- loading
@@ -527,6 +574,8 @@ def _load_file(info: DatasetInfo, file: DataFile, path: Path) -> TextDataset:
         return load_table(path, info.text_columns, info.label_column, format="tsv",
                           encoding=info.encoding, header=False, label_map=info.label_map,
                           label_sep=",")
+    if info.format == "indexed_lines":
+        raise AssertionError("indexed_lines data sets are loaded by _load_indexed")
     if info.format == "csv":
         return load_table(path, info.text_columns, info.label_column, format="csv",
                           encoding=info.encoding, header=False, label_map=info.label_map)
@@ -534,6 +583,18 @@ def _load_file(info: DatasetInfo, file: DataFile, path: Path) -> TextDataset:
         return load_label_lines(path, encoding=info.encoding, label_regex=info.label_regex,
                                 label_map=info.label_map)
     return load_lines(path, file.label, info.encoding)
+
+
+def _load_indexed(info: DatasetInfo, split: str) -> TextDataset:
+    """One split of an ``indexed_lines`` data set: its files are the index and the corpus."""
+    index, corpus = (_locate(info, file).path for file in info.files[split])
+    value = (info.split_values or {}).get(split, split)
+    data = load_indexed_lines(index, corpus, value, info.encoding)
+    unknown = sorted(set(data.labels) - set(info.classes))
+    if unknown:
+        raise DataError(f"builtin:{info.name}/{split}: labels {', '.join(unknown)} are not "
+                        f"classes of '{info.name}'")
+    return TextDataset(data.texts, data.labels, f"builtin:{info.name}/{split}", [])
 
 
 def load_dataset(name: str, split: str, *, raw: bool = False) -> TextDataset:
@@ -558,6 +619,8 @@ def load_dataset(name: str, split: str, *, raw: bool = False) -> TextDataset:
     """
     info = dataset_info(name)
     _check_split(info, split)
+    if info.format == "indexed_lines":
+        return _load_indexed(info, split)
     texts: list[str] = []
     labels: list[str] = []
     sets: list[list[str]] = []

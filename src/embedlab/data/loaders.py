@@ -50,8 +50,8 @@ LabelMap = Mapping[str, str] | Callable[[str], str] | None
 
 #: The one suffix table, :data:`embedlab.data.tables.SUFFIXES` (this name is kept for callers).
 TABLE_SUFFIXES = SUFFIXES
-__all__ = ["TABLE_SUFFIXES", "load_data", "load_folder", "load_label_lines", "load_lines",
-           "load_table", "read_text", "read_text_lines"]
+__all__ = ["TABLE_SUFFIXES", "load_data", "load_folder", "load_indexed_lines", "load_label_lines",
+           "load_lines", "load_table", "read_text", "read_text_lines"]
 
 
 # --------------------------------------------------------------------------- shared checks
@@ -525,6 +525,48 @@ def load_lines(
 
     labels = [str(label)] * len(texts) if label is not None else None
     return _finish(str(path), texts, labels, where, empty=empty)
+
+
+def load_indexed_lines(
+    index: str | Path,
+    corpus: str | Path,
+    split: str,
+    encoding: str = "utf-8",
+    *,
+    empty: EmptyPolicy = "skip",
+) -> TextDataset:
+    """Load the texts of one split from an index file and an aligned corpus file (TextGCN's
+    layout, e.g. Ohsumed): line *i* of ``index`` is ``<path>\t<split>\t<label>`` and line *i*
+    of ``corpus`` is that document's text; only the rows whose split field is ``split`` are kept.
+
+    The two files must have the same number of lines; an index line without three tab-separated
+    fields is an error naming it.
+    """
+    index, corpus = Path(index), Path(corpus)
+    rows = [line for _, line in text_lines(index, encoding)]
+    docs = [line for _, line in text_lines(corpus, encoding)]
+    if len(rows) != len(docs):
+        raise DataError(f"{corpus}: {len(docs):,} lines, but its index {index.name} has "
+                        f"{len(rows):,}; the two files must be aligned line by line")
+    texts: list[str] = []
+    labels: list[str] = []
+    line_numbers: list[int] = []
+    for i, (row, doc) in enumerate(zip(rows, docs, strict=True)):
+        fields = row.split("\t")
+        if len(fields) != 3:
+            raise DataError(f"{index}: line {i + 1} has {len(fields)} tab-separated field(s); "
+                            "expected 3 (path, split, label)")
+        if fields[1] == split:
+            texts.append(doc)
+            labels.append(fields[2].strip())
+            line_numbers.append(i + 1)
+    if not texts:
+        raise DataError(f"{index}: no row has split '{split}'")
+
+    def where(i: int) -> str:
+        return f"line {line_numbers[i]}"
+
+    return _finish(str(corpus), texts, labels, where, empty=empty)
 
 
 def read_text_lines(path: str | Path, *, encoding: str = "utf-8") -> list[str]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from embedlab.data.tables import CHUNK_ROWS
 from embedlab.errors import ArtifactError, ConfigError, DataError
 from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays, check_texts, encode_texts
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
@@ -292,12 +293,28 @@ class TextPredictor:
     def predict_proba(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> np.ndarray:
         """``(n_texts, n_classes)`` softmax probabilities, columns in ``classes`` order.
 
-        Raises :class:`DataError` naming the texts that are empty after preprocessing.
+        Raises :class:`DataError` naming the texts that are empty after preprocessing. Texts
+        are encoded and scored :data:`~embedlab.data.tables.CHUNK_ROWS` at a time (as
+        ``predict --file`` reads them), so beyond the result itself memory does not grow with
+        the number of texts.
         """
+        texts = check_texts(texts)
+        if len(texts) <= CHUNK_ROWS:
+            return self._proba_chunk(texts, 0, batch_size)
+        out: np.ndarray | None = None
+        for start in range(0, len(texts), CHUNK_ROWS):
+            probs = self._proba_chunk(texts[start : start + CHUNK_ROWS], start, batch_size)
+            if out is None:
+                out = np.empty((len(texts), probs.shape[1]), dtype=probs.dtype)
+            out[start : start + len(probs)] = probs
+        assert out is not None
+        return out
+
+    def _proba_chunk(self, texts: list[str], start: int, batch_size: int) -> np.ndarray:
         enc = self.encode_arrays(texts)
         empty = np.flatnonzero(enc.lengths == 0)
         if len(empty):
-            raise DataError(describe_empty(empty.tolist()))
+            raise DataError(describe_empty((empty + start).tolist()))
         return self.probabilities(enc, batch_size)
 
     def predict_labels(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> list[str]:

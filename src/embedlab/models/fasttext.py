@@ -1,7 +1,9 @@
-"""fastText-style classifier: the average of word and hashed word-n-gram vectors → output head."""
+"""fastText-style classifier: the average of word and hashed word-n-gram vectors → output head,
+plus (version 4) a wide linear term on the same words and n-grams, tf-idf weighted."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import torch
@@ -77,6 +79,42 @@ class FastTextParams(FastTextV2Params):
     )
 
 
+#: ``wide_scale=None``: the scale is sqrt(mean number of features (words + n-grams) of a training
+#: text / this). With L2-normalised texts a feature's value shrinks as 1/sqrt(length), so its
+#: SGD step shrinks with the length of the texts; a scale growing as sqrt(length) keeps the step
+#: of one feature the same on sentences and on abstracts. The constant: SST-2 (about 37
+#: features a text) trained best at scale 3 and Ohsumed (about 460) at 10 on their validation
+#: splits (benchmarks/RESULTS.md, long documents)
+WIDE_FEATURES_PER_UNIT = 8.0
+
+
+class FastTextV4Params(FastTextParams):
+    """Hyperparameters of ``fasttext`` (version 4): version 3's network and training, plus a
+    wide term (``wide``, on by default).
+
+    The wide term is a linear model on the same features as the vectors (words and hashed word
+    n-grams), each weighted as TF-IDF + a linear SVM weight them (sublinear term frequency
+    ``1 + log tf`` times the feature's idf on the training texts, the text's vector L2
+    normalised), its logits added to the embedding path's. The mean of a few hundred vectors
+    dilutes the rare, decisive words of a long text; this term keeps them (Ohsumed: see the
+    long-documents section of ``benchmarks/RESULTS.md``).
+    """
+
+    wide: bool = Field(
+        default=True, description="add a tf-idf weighted linear term on the words and n-grams "
+        "(one weight per feature and class) to the logits"
+    )
+    wide_scale: float | None = Field(
+        default=None, gt=0.0, le=1000.0, description="length of each text's tf-idf vector in the "
+        "wide term (its SGD rate is the training rate times its square); None: from the "
+        f"training texts, sqrt(mean features per text / {WIDE_FEATURES_PER_UNIT})"
+    )
+    wide_ngrams: int = Field(
+        default=1, ge=1, le=5, description="longest word n-gram of the wide term's features (at "
+        "most ngrams; 1: words only)"
+    )
+
+
 def _fasttext_init(weight: torch.Tensor) -> None:
     """fastText's input-matrix init, uniform(-1/dim, 1/dim), keeping the padding row 0 zero."""
     with torch.no_grad():
@@ -117,9 +155,14 @@ def hash_ngrams(ids: torch.Tensor, n_max: int, buckets: int,
     return out
 
 
-@register_model("fasttext", version=3)
+@register_model("fasttext", version=4)
 class FastTextClassifier(ClassifierModule):
-    """(Σ word vectors + Σ n-gram vectors) / (#words + #n-grams) → head (by default Linear).
+    """(Σ word vectors + Σ n-gram vectors) / (#words + #n-grams) → head (by default Linear),
+    plus, with ``wide`` (version 4's default), ``Σ_f x_f W_f``: a weight row per word and
+    n-gram bucket (``wide_weight``, ``[vocab + buckets, classes]``, zero at start, trained with
+    the rest) times the feature's tf-idf value ``x_f`` in the text (``(1 + log tf) · idf``, the
+    text's values L2-normalised; idf from the training texts, :meth:`observe_training`, kept in
+    the ``wide_idf`` buffer).
 
     Two sum-mode ``nn.EmbeddingBag`` tables: ``words`` comes from the ``EmbeddingSpec`` (the
     pretrained matrix, or random; frozen when the spec says so), ``ngram_vectors`` has ``buckets``
@@ -139,14 +182,22 @@ class FastTextClassifier(ClassifierModule):
     n-grams made only of real tokens, as ``hash_ngrams`` marks them), so an attribution to an
     n-gram position is the credit of that n-gram.
 
+    With ``wide``, each position's vector is followed by its share of the wide term,
+    ``x_f / tf · W_f`` (``[batch, N * T, dim + classes]``): ``forward_embedded`` adds the sum of
+    these shares to the logits, so the model stays affine in what :meth:`embed` returns.
+
     Signals: ``ngram_ids`` ``[batch, ngrams - 1, time]`` (bucket of the n-gram of length
     ``n = 2 + axis-1 index`` starting at each token, -1 where there is none) and ``pooled``.
     """
 
-    # typed as version 2's: version 3 only changes defaults, and FastTextClassifierV2 reuses
-    # every method with FastTextV2Params
-    Params: ClassVar[type[FastTextV2Params]] = FastTextParams
+    # typed as version 2's: versions 3 and 4 change defaults and add the optional wide term,
+    # and the older classes reuse every method with their own Params
+    Params: ClassVar[type[FastTextV2Params]] = FastTextV4Params
     params: FastTextV2Params
+    #: the wide term (version 4): weights, idf and scale (set by ``_build`` with ``wide``)
+    wide_weight: nn.Parameter
+    wide_idf: torch.Tensor
+    wide_scale: torch.Tensor
     #: multiplier of :func:`hash_ngrams` (version 2 keeps its own)
     hash_multiplier: ClassVar[int] = HASH_MULTIPLIER
     #: benchmarks/explain.py: exact, ig and occlusion rank identically; exact is the fastest
@@ -178,10 +229,79 @@ class FastTextClassifier(ClassifierModule):
                 params.buckets + 1, embedding.dim, mode="sum", padding_idx=0, sparse=self.sparse
             )
             _fasttext_init(self.ngram_vectors.weight)
+        self.dim = embedding.dim
+        self.wide = bool(getattr(params, "wide", False))
+        if self.wide:
+            # features: word ids, then vocab_size + bucket for the n-grams
+            self.wide_ngrams = min(params.ngrams, getattr(params, "wide_ngrams", params.ngrams))
+            width = self.vocab_size + (params.buckets if self.wide_ngrams > 1 else 0)
+            self.wide_weight = nn.Parameter(torch.zeros(width, self.num_classes))
+            self.register_buffer("wide_idf", torch.ones(width))
+            # the wide_scale in use (set from the training texts when the params leave it None)
+            self.register_buffer("wide_scale", torch.tensor(
+                float(getattr(params, "wide_scale", None) or 1.0)))
         return embedding.dim
 
+    # ------------------------------------------------------------------ the wide term
+
+    def _wide_features(self, ids: torch.Tensor) -> torch.Tensor:
+        """``[batch, ngrams * time]``: each position's wide feature (the layout of
+        :meth:`embed`), -1 where there is none (padding, an n-gram running off the text)."""
+        words = torch.where(padding_mask(ids), ids, -1)
+        if self.params.ngrams < 2:
+            return words
+        buckets = self._buckets(ids)
+        grams = torch.where(buckets >= 0, buckets + self.vocab_size, -1)
+        if self.wide_ngrams < self.params.ngrams:  # n-grams longer than wide_ngrams: no feature
+            grams[:, self.wide_ngrams - 1 :] = -1
+        return torch.cat([words, grams.flatten(1)], 1)
+
+    def _wide_shares(self, features: torch.Tensor) -> torch.Tensor:
+        """``[batch, positions]``: each position's share of its feature's tf-idf value in the
+        text, ``(1 + log tf) · idf / tf / ‖x‖`` (0 where there is no feature), so that summing
+        over positions gives ``Σ_f x_f`` with ``x`` the text's L2-normalised tf-idf vector."""
+        present = features >= 0
+        rows = torch.arange(features.size(0), device=features.device).unsqueeze(1)
+        key = rows * (self.wide_idf.numel() + 1) + features + 1
+        _, inverse, counts = key.flatten().unique(return_inverse=True, return_counts=True)
+        tf = counts[inverse].reshape(key.shape).to(self.wide_weight.dtype)
+        value = (1.0 + torch.log(tf)) * self.wide_idf[features.clamp_min(0)]
+        norm = torch.where(present, value * value / tf, 0.0).sum(1, keepdim=True).sqrt()
+        return torch.where(present, value * self.wide_scale / tf / norm.clamp_min(1e-12), 0.0)
+
+    def _wide_logits(self, ids: torch.Tensor) -> torch.Tensor:
+        features = self._wide_features(ids)
+        return F.embedding_bag(features.clamp_min(0), self.wide_weight, mode="sum",
+                               per_sample_weights=self._wide_shares(features),
+                               sparse=bool(self.sparse))
+
+    @torch.no_grad()
+    def observe_training(self, batches: Iterable[torch.Tensor]) -> None:
+        """Set the wide term's idf from the training texts' ids (called once before training):
+        ``idf_f = log((1 + n) / (1 + df_f)) + 1``, scikit-learn's smoothed idf; and its scale,
+        unless the params give one (see :data:`WIDE_FEATURES_PER_UNIT`)."""
+        if not self.wide:
+            return
+        width = self.wide_idf.numel()
+        df = torch.zeros(width, dtype=torch.float64)
+        n = total = 0
+        for ids in batches:
+            features = self._wide_features(ids)
+            total += int((features >= 0).sum())
+            rows = torch.arange(features.size(0)).unsqueeze(1)
+            unique = (rows * (width + 1) + features + 1).flatten().unique()
+            unique = unique % (width + 1) - 1
+            df += torch.bincount(unique[unique >= 0], minlength=width).to(torch.float64)
+            n += ids.size(0)
+        self.wide_idf.copy_((torch.log((1.0 + n) / (1.0 + df)) + 1.0).to(self.wide_idf.dtype))
+        chosen = getattr(self.params, "wide_scale", None)
+        self.wide_scale.fill_(chosen or (total / max(n, 1) / WIDE_FEATURES_PER_UNIT) ** 0.5)
+
     def sparse_parameters(self) -> list[nn.Parameter]:
-        return self._trained_weights(self.words, self.ngram_vectors) if self.sparse else []
+        if not self.sparse:
+            return []
+        wide = [self.wide_weight] if self.wide else []
+        return [*self._trained_weights(self.words, self.ngram_vectors), *wide]
 
     def _buckets(self, ids: torch.Tensor) -> torch.Tensor:
         return hash_ngrams(ids, self.params.ngrams, self.params.buckets, self.hash_multiplier)
@@ -198,7 +318,8 @@ class FastTextClassifier(ClassifierModule):
             # row 0 of the n-gram table is its (unused) padding row: buckets start at row 1
             total = total + packed_bag(self.ngram_vectors, buckets + 1, present)
             count = count + present.sum((1, 2))
-        return self.head(total / count.clamp_min(1).unsqueeze(1).to(total.dtype))
+        logits = self.head(total / count.clamp_min(1).unsqueeze(1).to(total.dtype))
+        return logits + self._wide_logits(ids) if self.wide else logits
 
     def can_step_sgd(self) -> bool:
         """Whether :meth:`sgd_step` can train this model: sparse tables and a head that is one
@@ -245,6 +366,11 @@ class FastTextClassifier(ClassifierModule):
         pooled = total * inverse.unsqueeze(1)
         out = self.head.output
         logits = F.linear(pooled, out.weight, out.bias)
+        if self.wide:
+            features = self._wide_features(ids)
+            shares = self._wide_shares(features)
+            logits = logits + F.embedding_bag(features.clamp_min(0), self.wide_weight,
+                                              mode="sum", per_sample_weights=shares)
         if y.dim() == 2:  # multi-label: Trainer's batch_loss (BCE, pos_weight, summed per row)
             loss, d_logits = _multilabel_loss_grad(logits, y, class_weights)
         else:
@@ -271,6 +397,12 @@ class FastTextClassifier(ClassifierModule):
             if weight.requires_grad:  # scatter_add_: faster than index_add_ (benchmarks/sgd_step.py)
                 weight.scatter_add_(0, flat.unsqueeze(1).expand(-1, weight.size(1)),
                                     step.repeat_interleave(lengths, 0))
+        if self.wide:  # row f of the text: -lr x its share x the gradient of the logits
+            present = features >= 0
+            rows_of = d_logits.repeat_interleave(present.sum(1), 0)
+            self.wide_weight.scatter_add_(
+                0, features[present].unsqueeze(1).expand(-1, self.num_classes),
+                rows_of * (-lr * shares[present]).unsqueeze(1))
         if y.dim() == 2:
             correct = int(((logits > 0) == (y > 0.5)).all(1).sum())
         else:
@@ -279,11 +411,15 @@ class FastTextClassifier(ClassifierModule):
 
     def _embed(self, ids: torch.Tensor) -> torch.Tensor:
         words = F.embedding(ids, self.words.weight)
-        if self.ngram_vectors is None:
+        if self.ngram_vectors is not None:
+            # -1 (no n-gram) + 1 = row 0, the zero padding row
+            ngrams = F.embedding(self._buckets(ids) + 1, self.ngram_vectors.weight)
+            words = torch.cat([words, ngrams.flatten(1, 2)], 1)
+        if not self.wide:
             return words
-        # -1 (no n-gram) + 1 = row 0, the zero padding row
-        ngrams = F.embedding(self._buckets(ids) + 1, self.ngram_vectors.weight)
-        return torch.cat([words, ngrams.flatten(1, 2)], 1)
+        features = self._wide_features(ids)
+        shares = self._wide_shares(features).unsqueeze(-1)
+        return torch.cat([words, F.embedding(features.clamp_min(0), self.wide_weight) * shares], -1)
 
     def feature_spans(self, ids: torch.Tensor) -> torch.Tensor:
         time = ids.size(1)
@@ -299,11 +435,23 @@ class FastTextClassifier(ClassifierModule):
         if self.ngram_vectors is not None:
             present = torch.cat([present, (buckets >= 0).flatten(1)], 1)
         weights = present.unsqueeze(-1).to(vectors.dtype)
-        pooled = (vectors * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+        deep = vectors[..., : self.dim]
+        pooled = (deep * weights).sum(1) / weights.sum(1).clamp_min(1.0)
         if signals is not None:
             signals["ngram_ids"] = buckets
             signals["pooled"] = pooled
-        return self.head(pooled)
+        logits = self.head(pooled)
+        if self.wide:
+            logits = logits + (vectors[..., self.dim :] * weights).sum(1)
+        return logits
+
+
+@register_model("fasttext", version=3)
+class FastTextClassifierV3(FastTextClassifier):
+    """Version 3: version 4 without the wide term (runs saved with it load as they were)."""
+
+    Params = FastTextParams
+    params: FastTextV2Params
 
 
 @register_model("fasttext", version=2)

@@ -197,6 +197,10 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
                         embedding=spec, params=params)
     fixed = getattr(model, "fixed_length", None)
     enc_train = EncodedTexts.build(vocab, train_texts, y_train, fixed)
+    _log_cut(train_texts, config.vocab.max_length, config.vocab.level)
+    observe = getattr(model, "observe_training", None)
+    if observe is not None:  # statistics a model keeps of its training texts (fasttext: idf)
+        observe(enc_train.batch(index) for index in enc_train.batches(1024))
     enc_val = None
     if validation is not None and len(validation):
         enc_val = EncodedTexts.build(vocab, pre.batch(validation.texts),
@@ -307,6 +311,17 @@ def tune_thresholds(predictor: Predictor, config: RunConfig,
              metric, chosen.global_threshold, chosen.scores["global"],
              chosen.scores["per_label"], chosen.use)
     return chosen
+
+
+def _log_cut(texts: list[str], cap: int | None, level: str) -> None:
+    """Say how many training texts ``vocab.max_length`` cuts (none is cut silently)."""
+    if cap is None:
+        return
+    cut = sum(len(t.split() if level == "word" else t) > cap for t in texts)
+    if cut:
+        log.warning("%d of %d training texts are longer than vocab.max_length=%d tokens and are "
+                    "cut to it (set vocab.max_length to null, or higher, to keep them whole)",
+                    cut, len(texts), cap)
 
 
 #: bytes per parameter while training: float32 weights, gradients and Adam's two moments
