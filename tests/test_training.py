@@ -95,7 +95,7 @@ def test_balanced_class_weights_reach_the_loss():
 
 @pytest.mark.parametrize(("name", "params", "tables"), [
     ("fasttext", {"ngrams": 2, "buckets": 50}, ["words.weight", "ngram_vectors.weight",
-                                                      "wide_weight"]),
+                                                      "wide_table.weight"]),
     ("bag", {"pooling": "sum", "sparse": True}, ["embedding.weight"]),
 ])
 def test_sparse_tables_train_with_sparse_adam(name, params, tables):

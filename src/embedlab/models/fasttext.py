@@ -159,7 +159,7 @@ def hash_ngrams(ids: torch.Tensor, n_max: int, buckets: int,
 class FastTextClassifier(ClassifierModule):
     """(Σ word vectors + Σ n-gram vectors) / (#words + #n-grams) → head (by default Linear),
     plus, with ``wide`` (version 4's default), ``Σ_f x_f W_f``: a weight row per word and
-    n-gram bucket (``wide_weight``, ``[vocab + buckets, classes]``, zero at start, trained with
+    n-gram bucket (``wide_table``, ``[vocab + buckets, classes]``, zero at start, trained with
     the rest) times the feature's tf-idf value ``x_f`` in the text (``(1 + log tf) · idf``, the
     text's values L2-normalised; idf from the training texts, :meth:`observe_training`, kept in
     the ``wide_idf`` buffer).
@@ -194,8 +194,9 @@ class FastTextClassifier(ClassifierModule):
     # and the older classes reuse every method with their own Params
     Params: ClassVar[type[FastTextV2Params]] = FastTextV4Params
     params: FastTextV2Params
-    #: the wide term (version 4): weights, idf and scale (set by ``_build`` with ``wide``)
-    wide_weight: nn.Parameter
+    #: the wide term (version 4): its table (an ``nn.EmbeddingBag``, so that DDP knows its
+    #: gradients are sparse when ``sparse``), idf and scale (set by ``_build`` with ``wide``)
+    wide_table: nn.EmbeddingBag
     wide_idf: torch.Tensor
     wide_scale: torch.Tensor
     #: multiplier of :func:`hash_ngrams` (version 2 keeps its own)
@@ -235,7 +236,9 @@ class FastTextClassifier(ClassifierModule):
             # features: word ids, then vocab_size + bucket for the n-grams
             self.wide_ngrams = min(params.ngrams, getattr(params, "wide_ngrams", params.ngrams))
             width = self.vocab_size + (params.buckets if self.wide_ngrams > 1 else 0)
-            self.wide_weight = nn.Parameter(torch.zeros(width, self.num_classes))
+            self.wide_table = nn.EmbeddingBag(width, self.num_classes, mode="sum",
+                                              sparse=bool(self.sparse))
+            nn.init.zeros_(self.wide_table.weight)
             self.register_buffer("wide_idf", torch.ones(width))
             # the wide_scale in use (set from the training texts when the params leave it None)
             self.register_buffer("wide_scale", torch.tensor(
@@ -296,6 +299,11 @@ class FastTextClassifier(ClassifierModule):
         self.wide_idf.copy_((torch.log((1.0 + n) / (1.0 + df)) + 1.0).to(self.wide_idf.dtype))
         chosen = getattr(self.params, "wide_scale", None)
         self.wide_scale.fill_(chosen or (total / max(n, 1) / WIDE_FEATURES_PER_UNIT) ** 0.5)
+
+    @property
+    def wide_weight(self) -> torch.Tensor:
+        """The wide term's weights ``[vocab (+ buckets), classes]``."""
+        return self.wide_table.weight
 
     def sparse_parameters(self) -> list[nn.Parameter]:
         if not self.sparse:
