@@ -308,7 +308,7 @@ class FastTextClassifier(ClassifierModule):
     def sparse_parameters(self) -> list[nn.Parameter]:
         if not self.sparse:
             return []
-        wide = [self.wide_weight] if self.wide else []
+        wide = [self.wide_table.weight] if self.wide else []
         return [*self._trained_weights(self.words, self.ngram_vectors), *wide]
 
     def _buckets(self, ids: torch.Tensor) -> torch.Tensor:
