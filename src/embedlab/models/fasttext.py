@@ -308,8 +308,8 @@ class FastTextClassifier(ClassifierModule):
     def sparse_parameters(self) -> list[nn.Parameter]:
         if not self.sparse:
             return []
-        wide = [self.wide_table.weight] if self.wide else []
-        return [*self._trained_weights(self.words, self.ngram_vectors), *wide]
+        return self._trained_weights(self.words, self.ngram_vectors,
+                                     self.wide_table if self.wide else None)
 
     def _buckets(self, ids: torch.Tensor) -> torch.Tensor:
         return hash_ngrams(ids, self.params.ngrams, self.params.buckets, self.hash_multiplier)
