@@ -91,7 +91,8 @@ def test_card_offers_held_out_examples_and_the_units_of_each_method(client):
 
     card = strict_json(client.get("/v1/models/ag"))
     examples = card["examples"]
-    assert examples["source"] == "ag_news_sample/test" and examples["note"] is None
+    # the run kept one held-out text per class (examples.json, from its test split)
+    assert examples["source"] == "the run's test split" and examples["note"] is None
     assert [e["label"] for e in examples["texts"]] == card["classes"]  # one per class
     test = load_dataset("ag_news_sample", "test")
     truth = dict(zip(test.texts, test.labels))
@@ -99,6 +100,26 @@ def test_card_offers_held_out_examples_and_the_units_of_each_method(client):
     info = card["explanations"]
     assert set(info["units"]) == set(info["methods"]) - {"auto"}
     assert "logit" in info["units"]["ig"] and "logit" in info["units"]["occlusion"]
+
+
+def test_a_run_trained_on_a_file_keeps_example_texts_for_the_page(tiny, tmp_path):
+    """A data set embedlab does not ship: the examples come from the run's own held-out split."""
+    import embedlab
+    from embedlab.config import RunConfig
+
+    src = tmp_path / "data.csv"
+    src.write_text("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in zip(tiny.texts, tiny.labels)))
+    run = tmp_path / "run"
+    embedlab.train(RunConfig.from_dict({"data": {"path": str(src), "test_size": 0.25},
+                                        "embeddings": {"dim": 8},
+                                        "training": {"epochs": 1, "progress": False}}), run)
+    kept = json.loads((run / "examples.json").read_text())
+    assert kept["split"] == "test" and len(kept["texts"]) == 4
+    with TestClient(create_app({"mine": run}, warm_up=False)) as c:
+        card = strict_json(c.get("/v1/models/mine"))
+    assert card["examples"]["texts"] == kept["texts"]
+    assert {e["label"] for e in kept["texts"]} == set(tiny.labels)
+    assert all(e["text"] in tiny.texts for e in kept["texts"])
 
 
 def test_card_of_a_run_without_metrics_and_with_nan_is_valid_json(run_dir, tmp_path):

@@ -65,6 +65,20 @@ class TextDataset:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def examples(self, classes: Sequence[str], per_class: int = 1,
+                 max_chars: int = 300) -> list[dict[str, str]]:
+        """Up to ``per_class`` texts of each class in ``classes`` (a multi-label text counts for
+        its first label), each at most ``max_chars`` long, in data order:
+        ``[{"label": ..., "text": ...}]``."""
+        picked: dict[str, list[str]] = {c: [] for c in classes}
+        firsts = (self.labels if self.label_sets is None
+                  else [s[0] if s else "" for s in self.label_sets])
+        for text, label in zip(self.texts, firsts, strict=False):
+            if (label in picked and len(picked[label]) < per_class and text.strip()
+                    and len(text) <= max_chars):
+                picked[label].append(text)
+        return [{"label": c, "text": t} for c, ts in picked.items() for t in ts]
+
     @property
     def multilabel(self) -> bool:
         """Whether each text carries a set of class names (:attr:`label_sets`)."""

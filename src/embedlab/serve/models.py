@@ -78,7 +78,7 @@ def load_served_model(name: str, path: Path, warm_up: bool = True) -> ServedMode
         predictor = Predictor.load(path)  # refuses non-finite weights
         card = model_card(name, predictor, path)
         view, card["explanations"] = explanation_view(predictor)
-        card["examples"] = examples(predictor)
+        card["examples"] = examples(predictor, path)
         if warm_up and not np.isfinite(predictor.predict_proba([WARM_UP_TEXT])).all():
             raise ArtifactError(f"{path}: the model gives non-finite probabilities (nan or inf) "
                                 "for a plain sentence: it cannot be served; retrain it")
@@ -110,17 +110,24 @@ def explanation_view(predictor: Any) -> tuple[Any, dict[str, Any]]:
 #: example texts offered per class, and the longest one kept
 EXAMPLES_PER_CLASS = 1
 EXAMPLE_CHARS = 300
+#: the run's own example texts (see :func:`embedlab.training.run.train_run`)
+EXAMPLES_FILE = "examples.json"
 
 
-def examples(predictor: Any) -> dict[str, Any]:
-    """Example texts for the page: held-out texts of the run's own data set, one per class.
-
-    Only a data set shipped inside the package (e.g. ``ag_news_sample``) is read, from its test
-    split, so starting a server never downloads or reads a large file; any other run gets no
-    examples (``texts`` empty, and ``note`` says why). The run stores no texts itself.
-    """
+def examples(predictor: Any, path: Path | None = None) -> dict[str, Any]:
+    """Example texts for the page, one per class: the held-out texts the run kept in
+    ``examples.json`` (written by ``embedlab train`` from its test or validation split), else
+    the test split of its data set when that set is shipped inside the package (starting a
+    server never downloads or reads a large file); otherwise none, and ``note`` says why."""
+    from embedlab.atomic import refuse_link
     from embedlab.data.builtin import dataset_info, load_dataset
 
+    kept = _read_json(refuse_link(Path(path) / EXAMPLES_FILE)) if path is not None else None
+    if isinstance(kept, dict) and isinstance(kept.get("texts"), list):
+        texts = [{"label": str(t["label"]), "text": str(t["text"])[:EXAMPLE_CHARS]}
+                 for t in kept["texts"] if isinstance(t, dict) and "label" in t and "text" in t]
+        return {"texts": texts, "source": f"the run's {kept.get('split', 'held-out')} split",
+                "note": None}
     name = predictor.config.data.dataset
     try:
         info = dataset_info(name) if name else None
@@ -128,13 +135,10 @@ def examples(predictor: Any) -> dict[str, Any]:
         info = None
     if info is None or info.package_dir is None or "test" not in info.splits:
         return {"texts": [], "source": None,
-                "note": "no example texts: the run's data set is not shipped with embedlab"}
+                "note": "no example texts: the run kept none (examples.json) and its data set "
+                        "is not shipped with embedlab"}
     data = load_dataset(name, "test")
-    picked: dict[str, list[str]] = {c: [] for c in predictor.classes}
-    for text, label in zip(data.texts, data.labels):
-        if label in picked and len(picked[label]) < EXAMPLES_PER_CLASS and len(text) <= EXAMPLE_CHARS:
-            picked[label].append(text)
-    return {"texts": [{"label": c, "text": t} for c, ts in picked.items() for t in ts],
+    return {"texts": data.examples(predictor.classes, EXAMPLES_PER_CLASS, EXAMPLE_CHARS),
             "source": f"{name}/test", "note": None}
 
 

@@ -156,8 +156,9 @@ class ModelCard(BaseModel):
         "split and on the test split), conformal set figures and the out-of-distribution "
         "detector's false-flag rate"))
     examples: dict[str, Any] = Field(default_factory=dict, description=(
-        "example texts (one per class) from the test split of the run's data set when that "
-        "data set is shipped with embedlab; otherwise none, and a note"))
+        "example texts (one per class): the held-out texts the run kept (examples.json), else "
+        "the test split of its data set when that set is shipped with embedlab; otherwise "
+        "none, and a note"))
 
 
 class ExplainedToken(BaseModel):

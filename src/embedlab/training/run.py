@@ -491,6 +491,13 @@ def _train_run(config: RunConfig, out: str | Path | None, overwrite: bool,
             (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
             (tmp / "history.json").write_text(json.dumps(result.history, indent=1),
                                               encoding="utf-8")
+            kept = [(n, d) for n, d in (("test", splits.test), ("validation", splits.validation))
+                    if d is not None and len(d)]
+            if kept:  # a few held-out texts, one per class: the web page's examples
+                split, data = kept[0]
+                (tmp / "examples.json").write_text(json.dumps(
+                    {"split": split, "texts": data.examples(result.predictor.classes)},
+                    ensure_ascii=False, indent=1), encoding="utf-8")
             plot_learning_curves(result.history, tmp / "learning_curves.png")
             if decisions is not None and "reliability_before" in decisions:  # single-label
                 from embedlab.decisions.calibration import plot_reliability
