@@ -85,27 +85,10 @@ def sigmoid_at(logits: np.ndarray, temperatures: np.ndarray | float = 1.0) -> np
     return expit(np.asarray(logits, dtype=np.float64) / np.asarray(temperatures))
 
 
-def expected_calibration_error(probs: np.ndarray, y: Sequence[int] | np.ndarray,
-                               bins: int = ECE_BINS) -> float:
-    """ECE of the top-label confidence: the bin-weighted mean |accuracy − confidence| over
-    ``bins`` equal-width confidence bins."""
-    probs = np.asarray(probs, dtype=np.float64)
-    y = np.asarray(y)
-    conf = probs.max(1)
-    correct = probs.argmax(1) == y
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
-    return float(ece)
-
-
 def reliability_bins(probs: np.ndarray, y: Sequence[int] | np.ndarray,
                      bins: int = ECE_BINS) -> list[dict]:
-    """Per confidence bin: its range, count, mean confidence and accuracy (empty bins left out)."""
+    """Per confidence bin (``bins`` equal-width bins of the top-label confidence): its range,
+    count, mean confidence and accuracy (empty bins left out)."""
     probs = np.asarray(probs, dtype=np.float64)
     y = np.asarray(y)
     conf = probs.max(1)
@@ -119,6 +102,19 @@ def reliability_bins(probs: np.ndarray, y: Sequence[int] | np.ndarray,
             out.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": int(mask.sum()),
                         "confidence": float(conf[mask].mean()), "accuracy": float(correct[mask].mean())})
     return out
+
+
+def expected_calibration_error(probs: np.ndarray, y: Sequence[int] | np.ndarray,
+                               bins: int = ECE_BINS) -> float:
+    """ECE of the top-label confidence: the bin-weighted mean |accuracy − confidence| over the
+    :func:`reliability_bins`."""
+    return bins_ece(reliability_bins(probs, y, bins))
+
+
+def bins_ece(bins: Sequence[dict]) -> float:
+    """The ECE of reliability bins (count-weighted mean |accuracy − confidence|)."""
+    total = sum(b["count"] for b in bins)
+    return float(sum(b["count"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / max(total, 1))
 
 
 def calibration_figures(probs: np.ndarray, y: Sequence[int] | np.ndarray) -> dict[str, float]:
@@ -158,7 +154,7 @@ def plot_reliability(before: list[dict], after: list[dict] | None, out: str | Pa
                                (after, "after calibration", "#1f77b4")):
         if bins:
             total = sum(b["count"] for b in bins)
-            ece = sum(b["count"] / total * abs(b["accuracy"] - b["confidence"]) for b in bins)
+            ece = bins_ece(bins)
             x = [b["confidence"] for b in bins]
             ax.plot(x, [b["accuracy"] for b in bins], color=colour, linewidth=1,
                     label=f"{name}: ECE {ece:.3f}")
