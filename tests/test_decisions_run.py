@@ -137,6 +137,7 @@ def _rewrite(run, tmp_path, edit):
     (lambda d: d.update(conformal_scores=[0.9, 0.1]), "sorted"),
     (lambda d: d.update(format="pickle"), "not an embedlab decisions file"),
     (lambda d: d["ood"].pop("energies"), "malformed"),
+    (lambda d: d.update(class_bias=[0.5, -0.5]), "class_bias has 2 values for 4 classes"),
 ])
 def test_a_damaged_decisions_file_is_refused(run, tmp_path, edit, message):
     with pytest.raises(ArtifactError, match=message):

@@ -144,7 +144,8 @@ class Decisions:
                       None if data.get("ood") is None else OodDetector.from_dict(data["ood"]),
                       dict(data.get("figures") or {}),
                       None if temps is None else [float(x) for x in temps])
-            if temps is not None and not all(math.isfinite(x) and x > 0 for x in out.label_temperatures or []):
+            if temps is not None and not all(math.isfinite(x) and x > 0
+                                             for x in out.label_temperatures or []):
                 raise ValueError("label temperatures must be finite and > 0")
         except (KeyError, TypeError, ValueError, DataError) as e:
             raise ArtifactError(f"{source}: malformed ({e})") from None
@@ -174,17 +175,23 @@ def fit_multilabel_decisions(logits: np.ndarray, y: np.ndarray, known: np.ndarra
     return dec
 
 
-def read_decisions(directory: Path, listed: set[str] | None = None) -> Decisions | None:
+def read_decisions(directory: Path, listed: set[str] | None = None,
+                   n_classes: int | None = None) -> Decisions | None:
     """The :class:`Decisions` in ``directory``'s ``decisions.json`` (a run or an export), or
     None when it has none (no validation split, or written before decisions existed). With
     ``listed`` (the manifest's files, already verified) a file the manifest does not list is
-    not read."""
+    not read; with ``n_classes`` a per-class list of another length is refused."""
     from embedlab.atomic import read_json, refuse_link
 
     path = Path(directory) / DECISIONS_FILE
     if (listed is not None and DECISIONS_FILE not in listed) or not path.is_file():
         return None
-    return Decisions.from_dict(read_json(refuse_link(path), "decisions"), DECISIONS_FILE)
+    dec = Decisions.from_dict(read_json(refuse_link(path), "decisions"), DECISIONS_FILE)
+    for name, values in (("class_bias", dec.class_bias), ("label_temperatures", dec.label_temperatures)):
+        if n_classes is not None and values is not None and len(values) != n_classes:
+            raise ArtifactError(f"{DECISIONS_FILE}: malformed ({name} has {len(values)} values for "
+                                f"{n_classes} classes)")
+    return dec
 
 
 def fit_decisions(logits: np.ndarray, y: Sequence[int] | np.ndarray, known: np.ndarray,

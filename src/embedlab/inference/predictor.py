@@ -137,7 +137,7 @@ class Predictor(TextPredictor):
             predictor = cls._read(d)
             from embedlab.decisions.fitted import read_decisions
 
-            predictor.decisions = read_decisions(d, listed)
+            predictor.decisions = read_decisions(d, listed, len(predictor.classes))
             return predictor
         except EmbedlabError as e:
             raise _damaged(d, str(e)) from None
