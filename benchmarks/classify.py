@@ -346,8 +346,13 @@ def run_ours_seed(name: str, overrides: dict, splits, seed: int) -> dict:
     res = fit(cfg, splits.train, splits.validation, splits.class_order)
     train_s = time.perf_counter() - t0
     m = predictor_metrics(res.predictor, splits.test)
+    note = f"{len(res.history)} ep (best {res.best_epoch})"
+    if res.coverage:  # pretrained vectors: the share of the vocabulary (and tokens) they cover
+        c = res.coverage
+        tokens = "" if c["token_share"] is None else f", {c['token_share']:.1%} of tokens"
+        note += f"; vectors for {c['vocab_share']:.1%} of words{tokens}"
     return {"model": name, "accuracy": m["accuracy"], "train_s": train_s, "seed": seed,
-            "predict_tps": m["texts_per_s"], "note": f"{len(res.history)} ep (best {res.best_epoch})",
+            "predict_tps": m["texts_per_s"], "note": note,
             "predictor": res.predictor, "train_tps": len(splits.train) / max(train_s, 1e-9)}
 
 

@@ -367,9 +367,14 @@ def list_sources() -> None:
     for s in SOURCES.values():
         where = ("package" if s.package and s.installed and not s.path.exists() else "cache")
         size = f"{s.file.size / 2**20:,.0f} MB" if s.file.size is not None else "?"
-        table.add_row(s.name, str(s.dim), f"{s.words:,}", size, shown[s.check], s.format,
+        check = shown[s.check]
+        if s.built:  # distilled here from a package, never downloaded
+            size, check = "built", "manifest"
+        table.add_row(s.name, str(s.dim), f"{s.words:,}", size, check, s.format,
                       f"yes ({where})" if s.installed else "no")
     console.print(table)
     console.print("checked: sha256 = the download must match its published SHA-256; size only "
                   "= no checksum is published, only the byte count is verified; unchecked = "
-                  "nothing is published to verify against.")
+                  "nothing is published to verify against; built = made on this machine "
+                  "from an installed package on first use (manifest = the sizes and sha256 of "
+                  "its files are recorded; sizes are checked on every load).")
