@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # torch is pinned in the same pip command as everything else (a CPU build lies on disk here).
-EXTRAS := glove,serve,dev,export,explain,mlflow,search
+EXTRAS := glove,minilm,serve,dev,export,explain,mlflow,search
 MIRROR := $(abspath ../shared/data)
 
 .PHONY: install demo test test-fast lint typecheck bench clean

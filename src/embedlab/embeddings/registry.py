@@ -69,10 +69,13 @@ class Source:
 
     @property
     def installed(self) -> bool:
-        """Available without a download (package installed or file already cached)."""
-        if self.package and importlib.util.find_spec(self.package) is not None:
+        """Available without a download (package installed or file already cached; a built
+        source also needs ``model2vec`` to build it)."""
+        if self.path.exists():
             return True
-        return self.path.exists()
+        needs = [self.package] + (["model2vec"] if self.built else [])
+        return bool(self.package) and all(
+            importlib.util.find_spec(str(n)) is not None for n in needs)
 
     @property
     def check(self) -> Literal["sha256", "size", "none"]:
