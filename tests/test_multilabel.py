@@ -256,6 +256,34 @@ def test_a_multilabel_run_learns_and_saves_its_thresholds(ml_run):
     assert set(saved["per_label"]) == set(TOPICS)
 
 
+@pytest.mark.parametrize("damage, message", [
+    ("remove", "thresholds.json"),
+    ("unlist", "thresholds.json is not listed in manifest.json"),
+    ("link", "symbolic link"),
+])
+def test_a_multilabel_run_reads_only_its_own_listed_thresholds(ml_run, tmp_path, damage, message):
+    import shutil
+
+    from embedlab.errors import ArtifactError
+
+    copy = tmp_path / "run"
+    shutil.copytree(ml_run, copy)
+    outside = tmp_path / "outside.json"
+    outside.write_text((ml_run / "thresholds.json").read_text())
+    if damage in ("remove", "unlist"):
+        manifest = json.loads((copy / "manifest.json").read_text())
+        del manifest["files"]["thresholds.json"]
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+    if damage == "remove":
+        (copy / "thresholds.json").unlink()
+    if damage == "link":
+        (copy / "thresholds.json").unlink()
+        (copy / "thresholds.json").symlink_to(outside)
+    with pytest.raises(ArtifactError, match=message) as info:
+        embedlab.load(copy)
+    assert "\n" not in str(info.value)
+
+
 def test_the_thresholds_chosen_on_validation_are_used_at_prediction(ml_run, tmp_path):
     import shutil
 

@@ -105,11 +105,8 @@ class OnnxPredictor(TextPredictor):
         predictor = cls(session, Preprocessor.from_config(pre), vocab, labels, info)
         predictor.decisions = read_decisions(d, listed, len(labels))
         if labels.multilabel:
-            if not (d / "thresholds.json").is_file():
-                raise ArtifactError(f"{d}: this export is damaged: thresholds.json is missing "
-                                    "(a multi-label export needs its thresholds)")
             try:
-                predictor.thresholds = Thresholds.load(d / "thresholds.json")
+                predictor.thresholds = Thresholds.read(d, listed)
             except EmbedlabError as e:
                 raise ArtifactError(f"{d}: this export is damaged: {e}") from None
         predictor.path = d

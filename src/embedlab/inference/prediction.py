@@ -75,6 +75,7 @@ class Prediction:
         return out
 
 
+THRESHOLDS_FILE = "thresholds.json"
 THRESHOLDS_FORMAT = "embedlab-thresholds-v1"
 
 
@@ -115,9 +116,22 @@ class Thresholds:
 
     @classmethod
     def load(cls, path: str | Path) -> Thresholds:
-        from embedlab.atomic import read_json
+        from embedlab.atomic import read_json, refuse_link
 
-        return cls.from_dict(read_json(path, "thresholds"), str(path))
+        return cls.from_dict(read_json(refuse_link(path), "thresholds"), str(path))
+
+    @classmethod
+    def read(cls, directory: str | Path, listed: set[str] | None = None) -> Thresholds:
+        """A multi-label run's or export's ``thresholds.json``: required, never read through a
+        link, and with ``listed`` (the manifest's verified files) only when the manifest lists
+        it."""
+        path = Path(directory) / THRESHOLDS_FILE
+        if not path.is_file() and not path.is_symlink():
+            raise ArtifactError(f"{THRESHOLDS_FILE} is missing: a multi-label model needs its "
+                                "thresholds")
+        if listed is not None and THRESHOLDS_FILE not in listed:
+            raise ArtifactError(f"{THRESHOLDS_FILE} is not listed in manifest.json")
+        return cls.load(path)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "thresholds") -> Thresholds:

@@ -134,7 +134,7 @@ class Predictor(TextPredictor):
         if verify:
             listed = set(verify_run(d)["files"])
         try:
-            predictor = cls._read(d)
+            predictor = cls._read(d, listed)
             from embedlab.decisions.fitted import read_decisions
 
             predictor.decisions = read_decisions(d, listed, len(predictor.classes))
@@ -147,7 +147,7 @@ class Predictor(TextPredictor):
             raise _damaged(d, f"{type(e).__name__}: {e}") from None
 
     @classmethod
-    def _read(cls, d: Path) -> Predictor:
+    def _read(cls, d: Path, listed: set[str] | None = None) -> Predictor:
         from safetensors.torch import load_file
 
         from embedlab.models import load_model
@@ -166,10 +166,7 @@ class Predictor(TextPredictor):
         model = load_model(info, weights, vocab_size=len(vocab), num_classes=len(labels))
         thresholds = None
         if labels.multilabel:
-            if not (d / "thresholds.json").is_file():
-                raise ArtifactError("thresholds.json is missing: a multi-label run needs its "
-                                    "thresholds")
-            thresholds = Thresholds.load(d / "thresholds.json")
+            thresholds = Thresholds.read(d, listed)
         predictor = cls(config, Preprocessor.from_config(config.preprocess), vocab, labels, model,
                         info, thresholds)
         predictor.path = d
