@@ -300,12 +300,14 @@ class TextPredictor:
         if self.decisions is None:  # an ensemble's probabilities come from its members
             return self.probabilities(encoded, batch_size), None
         logits = self._logits(encoded, batch_size)
-        ood = (None if self.decisions is None
-               else self.decisions.ood_scores(logits, encoded.known, encoded.lengths))
-        return self.calibrated(logits), ood
+        return self.calibrated(logits), self.decisions.ood_scores(logits, encoded.known,
+                                                                  encoded.lengths)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> np.ndarray:
-        """``(n_texts, n_classes)`` softmax probabilities, columns in ``classes`` order.
+        """``(n_texts, n_classes)`` class probabilities, columns in ``classes`` order: the
+        softmax (multi-label: each label's sigmoid) of the logits; when the run has ``decisions.json``,
+        after what it fitted on its validation split (the class bias, if any, then the
+        temperature; multi-label: each label's temperature).
 
         Raises :class:`DataError` naming the texts that are empty after preprocessing. Texts
         are encoded and scored :data:`~embedlab.data.tables.CHUNK_ROWS` at a time (as
