@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from embedlab.decisions.calibration import (
+    T_BOUNDS,
     calibration_figures,
     expected_calibration_error,
     fit_label_temperatures,
@@ -181,3 +182,20 @@ def test_multilabel_decisions_calibrate_each_label_and_flag_other_texts(trec_out
         dec.set_threshold(0.9)
     again = Decisions.from_dict(dec.to_dict())
     assert np.array_equal(again.probabilities(zt), probs) and again.ood.multilabel
+
+
+def test_a_label_without_positives_in_validation_keeps_temperature_one():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(200, 2))
+    y = np.zeros((200, 2))
+    y[:, 1] = (logits[:, 1] + rng.normal(scale=0.5, size=200)) > 0  # a learnable label
+    temps = fit_label_temperatures(logits, y)
+    assert temps[0] == 1.0  # all negative: its NLL would push T to the lower bound
+    assert temps[1] != 1.0 and T_BOUNDS[0] < temps[1] < T_BOUNDS[1]
+
+
+def test_nine_calibration_texts_are_enough_for_ninety_percent_sets():
+    probs = np.full((9, 2), 0.5)
+    assert ConformalSets.fit(probs, np.zeros(9, int), 0.9).n_calibration == 9
+    with pytest.raises(DataError, match="needs at least 9 calibration texts; the validation split has 8"):
+        ConformalSets.fit(probs[:8], np.zeros(8, int), 0.9)

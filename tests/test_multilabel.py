@@ -712,3 +712,44 @@ def test_any_one_label_is_explained_and_its_faithfulness_measured(ml_run):
     assert occ.aopc_comprehensiveness > rnd.aopc_comprehensiveness
     with pytest.raises(DataError, match="unknown target class 'spot'"):
         faithfulness(p, texts, ["occlusion"], target="spot")
+
+
+def test_multilabel_decision_options_everywhere(ml_run, tmp_path):
+    """Parquet output keeps every label's probability as a number; an abstained text names no
+    set; --coverage is refused for a multi-label run given texts (as with --file and HTTP)."""
+    import pandas as pd
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["goal team bank price", "pizza soup cheese"]}).to_csv(src, index=False)
+    _cli("predict", ml_run, "--file", src, "--out", tmp_path / "p.parquet", "--probabilities")
+    got = pd.read_parquet(tmp_path / "p.parquet")
+    p_columns = [c for c in got.columns if c.startswith("p_")]
+    assert len(p_columns) == len(TOPICS) and all(got[c].dtype.kind == "f" for c in p_columns)
+    assert ((got[p_columns] >= 0) & (got[p_columns] <= 1)).all().all()
+
+    predictor = embedlab.load(ml_run)
+    text = "goal pizza bank song"  # four topics' words: no label is certain
+    top = max(predictor.predict([text])[0].probabilities.values())
+    assert top < 0.999
+    cut = f"{(top + 1) / 2:.4f}"
+    p = predictor.predict([text], min_confidence=float(cut))[0]
+    assert p.status == "abstained" and p.label is None and p.labels == ()
+    r = _cli("predict", ml_run, text, "--min-confidence", cut)
+    assert "[abstained]" in r.stdout
+    r = _cli("predict", ml_run, "goal team", "--coverage", "0.9", code=1)
+    assert "for single-label runs" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_a_damaged_thresholds_file_is_one_artifact_error(ml_run, tmp_path):
+    import shutil
+
+    from embedlab.errors import ArtifactError
+    from embedlab.inference.predictor import Predictor
+
+    copy = tmp_path / "run"
+    shutil.copytree(ml_run, copy)
+    data = json.loads((copy / "thresholds.json").read_text())
+    data["per_label"] = [0.5, 0.5]
+    (copy / "thresholds.json").write_text(json.dumps(data))
+    with pytest.raises(ArtifactError, match="'per_label' and 'validation_scores' must be mappings"):
+        Predictor.load(copy, verify=False)

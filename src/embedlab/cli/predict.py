@@ -77,6 +77,8 @@ def predict(
     if not predictor.multilabel and (threshold is not None or probabilities):
         raise ConfigError("--threshold and --probabilities apply to multi-label runs; this run "
                           "predicts one label per text")
+    if coverage is not None:
+        predictor.set_threshold(coverage)  # a one-line error where sets cannot be made
     if file is not None:
         _predict_file(predictor, file, out, text_column or ["text"], id_column, encoding,
                       top_k or 3, batch_size, overwrite, progress, json_lines, multi, coverage,
@@ -103,7 +105,8 @@ def predict(
                 sys.stdout.write(json.dumps({"text": text, **p.to_dict()}, ensure_ascii=False) + "\n")
                 continue
             shown = ", ".join(f"{c} {p.probabilities[c]:.3f}" for c in p.labels)
-            console.print(f"[bold]{escape(label_sep.join(p.labels))}[/]\t{escape(shown)}\t{escape(text)}",
+            verdict = escape(label_sep.join(p.labels) or "-")
+            console.print(f"[bold]{verdict}[/]{_flag(p.status)}\t{escape(shown)}\t{escape(text)}",
                           highlight=False, markup=True, soft_wrap=True)
             continue
         if json_lines:

@@ -21,6 +21,8 @@ from embedlab.errors import DataError
 
 #: temperatures are searched on a log scale between these bounds
 T_BOUNDS = (0.05, 20.0)
+#: a label needs this many positive and negative validation rows to get its own temperature
+MIN_LABEL_ROWS = 5
 #: bins of :func:`expected_calibration_error`
 ECE_BINS = 15
 
@@ -53,7 +55,9 @@ def fit_temperature(logits: np.ndarray, y: Sequence[int] | np.ndarray) -> float:
 
 def fit_label_temperatures(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     """One ``T`` per label (column) minimising the binary NLL of ``sigmoid(logits / T)`` against
-    the 0/1 indicator matrix ``y`` (multi-label)."""
+    the 0/1 indicator matrix ``y`` (multi-label). A label with fewer than
+    :data:`MIN_LABEL_ROWS` positive or negative rows keeps ``T = 1``: with one side missing the
+    NLL falls as ``T`` shrinks, and the fitted ``T`` would make its next prediction certain."""
     from scipy.optimize import minimize_scalar
 
     z = _check(logits, "temperature scaling")
@@ -64,6 +68,8 @@ def fit_label_temperatures(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     temps = np.ones(z.shape[1])
     for j in range(z.shape[1]):
         zj, yj = z[:, j], y[:, j]
+        if min(int(yj.sum()), int(len(yj) - yj.sum())) < MIN_LABEL_ROWS:
+            continue
 
         def nll(log_t: float, zj: np.ndarray = zj, yj: np.ndarray = yj) -> float:
             s = zj / np.exp(log_t)

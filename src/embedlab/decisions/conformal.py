@@ -28,6 +28,18 @@ def check_coverage(coverage: float) -> float:
     return float(coverage)
 
 
+def conformal_rank(n: int, coverage: float, what: str = "calibration texts",
+                   have: str = "the validation split has") -> int:
+    """The (1-based) rank of the calibration score that bounds a ``coverage`` set,
+    ``ceil((n + 1) · coverage)``, or a one-line error naming the fewest texts that allow it
+    (both computed with a tolerance, so 9 texts are enough for 0.9, not 10)."""
+    rank = math.ceil((n + 1) * coverage - 1e-9)
+    if not n or rank > n:
+        need = math.ceil(coverage / (1 - coverage) - 1e-9)
+        raise DataError(f"coverage {coverage:g} needs at least {need} {what}; {have} {n}")
+    return rank
+
+
 @dataclass(frozen=True)
 class ConformalSets:
     """The calibrated threshold of split-conformal sets for one coverage.
@@ -46,11 +58,7 @@ class ConformalSets:
         probs = np.asarray(probs, dtype=np.float64)
         y = np.asarray(y, dtype=np.int64)
         n = len(y)
-        rank = math.ceil((n + 1) * coverage)
-        if rank > n:
-            need = math.ceil(coverage / (1 - coverage))
-            raise DataError(f"coverage {coverage:g} needs at least {need} calibration texts; "
-                            f"the validation split has {n}")
+        rank = conformal_rank(n, coverage)
         scores = np.sort(1.0 - probs[np.arange(n), y])
         return cls(coverage, float(1.0 - scores[rank - 1]), n)
 
@@ -61,18 +69,6 @@ class ConformalSets:
     def to_dict(self) -> dict:
         return {"coverage": self.coverage, "threshold": self.threshold,
                 "n_calibration": self.n_calibration}
-
-
-def conformal_thresholds(probs: np.ndarray, y: Sequence[int] | np.ndarray) -> dict[str, float]:
-    """The sorted calibration scores as a compact table: probability thresholds for the coverages
-    a user is likely to ask (0.80 … 0.99), so a run can answer any of them without its data."""
-    out = {}
-    for c in (0.8, 0.85, 0.9, 0.95, 0.98, 0.99):
-        try:
-            out[f"{c:g}"] = ConformalSets.fit(probs, y, c).threshold
-        except DataError:
-            continue
-    return out
 
 
 def set_figures(sets: np.ndarray, y: Sequence[int] | np.ndarray) -> dict[str, float]:

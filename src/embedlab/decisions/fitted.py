@@ -33,7 +33,7 @@ from embedlab.decisions.calibration import (
     sigmoid_at,
     softmax_at,
 )
-from embedlab.decisions.conformal import check_coverage
+from embedlab.decisions.conformal import check_coverage, conformal_rank
 from embedlab.decisions.ood import OodDetector
 from embedlab.errors import ArtifactError, DataError
 
@@ -103,15 +103,11 @@ class Decisions:
     def set_threshold(self, coverage: float) -> float:
         """The probability a class needs to enter a split-conformal set of ``coverage``."""
         coverage = check_coverage(coverage)
-        n = len(self.conformal_scores)
-        rank = math.ceil((n + 1) * coverage)
         if self.multilabel:
             raise DataError("prediction sets with a coverage are for single-label runs; a "
                             "multi-label run answers a label set by its thresholds")
-        if not n or rank > n:
-            need = math.ceil(coverage / (1 - coverage))
-            raise DataError(f"coverage {coverage:g} needs at least {need} validation texts; this "
-                            f"run was calibrated on {n}")
+        rank = conformal_rank(len(self.conformal_scores), coverage, "validation texts",
+                              "this run was calibrated on")
         return 1.0 - self.conformal_scores[rank - 1]
 
     def ood_scores(self, logits: np.ndarray, known: np.ndarray,

@@ -259,7 +259,7 @@ class _Writer:
                 else:
                     arrays.append(pa.array([None if v is None else str(v) for v in values],
                                            type=pa.string()))
-            elif name.startswith("probability") or name == "ood_score":
+            elif name.startswith(("probability", "p_")) or name == "ood_score":
                 arrays.append(pa.array(values, type=pa.float32()))
             elif name == "known_words":
                 arrays.append(pa.array(values, type=pa.int32()))

@@ -139,14 +139,18 @@ class Thresholds:
         if not isinstance(data, dict) or data.get("format") != THRESHOLDS_FORMAT:
             found = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise ArtifactError(f"{source}: expected format '{THRESHOLDS_FORMAT}', found {found!r}")
-        values = [data.get("global"), *dict(data.get("per_label") or {}).values()]
+        per_label = data.get("per_label")
+        scores = data.get("validation_scores") or {}
+        if not isinstance(per_label, dict) or not isinstance(scores, dict):
+            raise ArtifactError(f"{source}: 'per_label' and 'validation_scores' must be mappings")
+        values = [data.get("global"), *per_label.values()]
         if not all(isinstance(v, int | float) and 0.0 <= v <= 1.0 for v in values):
             raise ArtifactError(f"{source}: every threshold must be a number in [0, 1]")
         if data.get("use") not in ("global", "per_label"):
             raise ArtifactError(f"{source}: 'use' must be 'global' or 'per_label'")
         return cls(float(data["global"]), {str(k): float(v) for k, v in data["per_label"].items()},
                    data["use"], str(data.get("metric", "micro_f1")),
-                   dict(data.get("validation_scores") or {}))
+                   dict(scores))
 
 
 def check_threshold(threshold: float | None, top_k: int | None) -> None:
@@ -371,7 +375,8 @@ class TextPredictor:
                             "multi-label run answers a label set by its thresholds")
         if self.decisions is None or not self.decisions.conformal_scores:
             raise DataError("prediction sets need a run calibrated on a validation split "
-                            "(decisions.json); this model has none")
+                            "(decisions.json); this model has none (an ensemble never has: "
+                            "its members' sets do not combine)")
         return self.decisions.set_threshold(coverage)
 
     def predict_encoded(self, enc: EncodedArrays, batch_size: int = INFERENCE_BATCH, *,
@@ -401,6 +406,7 @@ class TextPredictor:
                 status = "out_of_distribution"
             if min_confidence is not None and p[order[0]] < min_confidence:
                 label, status = None, "abstained"
+                chosen = None if chosen is None else ()  # abstaining names no label set either
             out[i] = Prediction(
                 label, dist, status, known, labels=chosen,
                 prediction_set=(None if set_cut is None
