@@ -150,6 +150,7 @@ def test_the_goemotions_layout_ids_and_a_names_file(tmp_path):
 @pytest.mark.parametrize(("content", "kw", "message"), [
     ("text,label\ngoal,sport\nbank,\n", {"label_sep": "|"}, "row with no label at row 2"),
     ("text,label\ngoal,sport||money\n", {"label_sep": "|"}, "empty label at row 1"),
+    ("text,label\ncity,LOC::city\n", {"label_hierarchy": ":"}, "has an empty level"),
 ])
 def test_bad_multilabel_rows_are_one_line_errors(tmp_path, content, kw, message):
     path = tmp_path / "bad.csv"
@@ -404,6 +405,14 @@ def test_estimator_takes_an_indicator_matrix(ml_xy):
     pred = clf.predict(X[300:])
     assert pred.shape == (100, ind.shape[1])
     assert (pred == ind[300:]).all(1).mean() > 0.6
+    import pandas as pd
+
+    from embedlab.estimator import multilabel_target
+
+    # nested 0/1 lists and a DataFrame of 0/1 columns are the same indicator matrix
+    for same in (ind[:5].tolist(), pd.DataFrame(ind[:5])):
+        classes, got = multilabel_target(same, 5)
+        assert list(classes) == list(range(ind.shape[1])) and (got == ind[:5].astype(bool)).all()
     with pytest.raises(DataError, match="must hold only 0 and 1"):
         _fast_estimator().fit(X[:10], np.full((10, 3), 2))
     with pytest.raises(DataError, match="mixes label lists and single labels"):
@@ -672,6 +681,24 @@ def test_a_part_of_proportion_zero_gets_no_row():
 def test_label_options_with_a_built_in_data_set_are_a_config_error():
     with pytest.raises(ConfigError, match="a built-in data set defines its own labels"):
         RunConfig.from_dict({"data": {"dataset": "trec", "label_hierarchy": ":"}})
+    with pytest.raises(ConfigError, match="data.multilabel reads labels of a file"):
+        RunConfig.from_dict({"data": {"dataset": "trec", "multilabel": True}})
+
+
+def test_fasttext_lines_split_on_any_whitespace_and_a_single_label_test_file_stays_multilabel(
+        tmp_path):
+    rows = [f"__label__{a} __label__{b}\t {TOPICS[a]} {TOPICS[b]}" for a, b in
+            [("sport", "money"), ("food", "music")] * 30]
+    rows += [f"__label__{t}  {words}" for t, words in TOPICS.items() for _ in range(12)]
+    (tmp_path / "train.txt").write_text("\n".join(rows) + "\n")
+    ds = load_data(tmp_path / "train.txt")
+    assert sorted(ds.label_sets[0]) == ["money", "sport"] and ds.texts[0].startswith("goal")
+    (tmp_path / "test.txt").write_text("".join(f"__label__{t} {w}\n" for t, w in TOPICS.items()))
+    result = embedlab.train(RunConfig.from_dict({
+        "data": {"path": str(tmp_path / "train.txt"), "test_path": str(tmp_path / "test.txt")},
+        "embeddings": {"source": None, "dim": 8}, "training": {"epochs": 2, "progress": False}}),
+        tmp_path / "run")
+    assert result.metrics["test"]["multilabel"] and result.metrics["test"]["n"] == len(TOPICS)
 
 
 def test_multilabel_metrics_against_scikit_learn():

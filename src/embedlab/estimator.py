@@ -396,6 +396,16 @@ def multilabel_target(y: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     if hasattr(y, "toarray"):  # a scipy sparse indicator matrix
         y = y.toarray()
+    if hasattr(y, "to_numpy") and getattr(y, "ndim", 1) == 2:  # a pandas DataFrame of 0/1 columns
+        y = y.to_numpy()
+    if not isinstance(y, np.ndarray):  # nested lists of 0/1 of one length: scikit-learn's
+        from sklearn.utils.multiclass import type_of_target  # indicator, not label lists
+
+        try:
+            if type_of_target(y) == "multilabel-indicator":
+                y = np.asarray(y)
+        except ValueError:  # label lists of different lengths: read below
+            pass
     if isinstance(y, np.ndarray) and y.ndim == 2:
         if y.dtype.kind not in "biuf":  # not an indicator matrix: check_labels says why
             return None

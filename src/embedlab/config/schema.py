@@ -84,6 +84,7 @@ class DataConfig(_Strict):
             raise ValueError("data.splits=carve needs data.test_size > 0")
         check_label_options(self.label_sep, self.label_hierarchy, self.multilabel)
         given = [k for k in ("label_sep", "label_hierarchy", "label_names") if getattr(self, k)]
+        given += ["multilabel"] if self.multilabel is not None else []
         if self.dataset and given:
             raise ValueError(f"data.{given[0]} reads labels of a file (data.path); a built-in "
                              "data set defines its own labels")

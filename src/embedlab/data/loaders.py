@@ -148,6 +148,9 @@ def hierarchy_path(label: str, sep: str) -> list[str]:
     """``LOC:city`` with ``sep=":"`` → ``["LOC", "LOC:city"]``: a label and its ancestors, each
     named by its whole path (so ``ENTY:other`` and ``LOC:other`` are different labels)."""
     parts = label.split(sep)
+    if not all(p.strip() for p in parts):
+        raise DataError(f"label {label!r} has an empty level between the hierarchy separators "
+                        f"{sep!r}; expected e.g. 'LOC{sep}city'")
     return [sep.join(parts[:k]) for k in range(1, len(parts) + 1)]
 
 
@@ -186,11 +189,16 @@ def _label_sets(source: str, raw: Sequence[str | list[str]], where: Callable[[in
             raise DataError(f"{source}: row with no label at {where(i)}; every row needs at "
                             "least one label")
         if not all(parts):
-            raise DataError(f"{source}: empty label at {where(i)} ({cell!r}: nothing between "
-                            f"two separators {label_sep!r}); expected a label in each place")
+            why = ("an empty label in the list" if isinstance(cell, list)
+                   else f"nothing between two separators {label_sep!r}")
+            raise DataError(f"{source}: empty label at {where(i)} ({cell!r}: {why}); expected a "
+                            "label in each place")
         parts = _apply_label_map(source, parts, label_map, _row_where(where, i))
         if label_hierarchy:
-            parts = [a for p in parts for a in hierarchy_path(p, label_hierarchy)]
+            try:
+                parts = [a for p in parts for a in hierarchy_path(p, label_hierarchy)]
+            except DataError as e:
+                raise DataError(f"{source}: {e} (at {where(i)})") from None
         sets.append(sorted(set(parts)))
     return sets
 
@@ -474,7 +482,7 @@ def load_label_lines(
         if not line.strip():
             continue
         if line.startswith(FASTTEXT_PREFIX):
-            tokens = line.split(" ")
+            tokens = line.split()  # any whitespace, as fastText splits
             k = next((j for j, t in enumerate(tokens) if not t.startswith(FASTTEXT_PREFIX)),
                      len(tokens))
             names = [t[len(FASTTEXT_PREFIX):] for t in tokens[:k]]

@@ -98,10 +98,10 @@ def load_splits(config: RunConfig) -> Splits:
             log.warning(holdout)
             train.notes.append(holdout)
     elif d.path:
-        def read(path: str) -> TextDataset:
+        def read(path: str, multilabel: bool | None = d.multilabel) -> TextDataset:
             return load_data(path, text_columns=d.text_columns, label_column=d.label_column,
                              format=d.format, encoding=d.encoding, empty=d.empty, pattern=d.pattern,
-                             label_sep=d.label_sep, multilabel=d.multilabel,
+                             label_sep=d.label_sep, multilabel=multilabel,
                              label_hierarchy=d.label_hierarchy, label_names=d.label_names)
 
         if d.test_path and Path(d.test_path).resolve() == Path(d.path).resolve():
@@ -109,7 +109,9 @@ def load_splits(config: RunConfig) -> Splits:
                               "would say nothing of unseen text; give another file or leave "
                               "--test-data out (a test split is then held out)")
         train = read(d.path)
-        test = read(d.test_path) if d.test_path else None
+        # a test file whose rows happen to carry one label each is still multi-label data
+        test = (read(d.test_path, True if train.multilabel else d.multilabel)
+                if d.test_path else None)
         val, order = None, None
     else:
         raise DataError("no data given: set data.dataset (--dataset) or data.path (--data)")
