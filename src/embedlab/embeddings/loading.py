@@ -8,7 +8,7 @@ import numpy as np
 
 from embedlab.embeddings import formats, registry
 from embedlab.embeddings.vectors import Vectors, from_arrays
-from embedlab.errors import ConfigError, EmbeddingError
+from embedlab.errors import ConfigError, EmbeddingError, EmbedlabError
 
 
 def load(
@@ -93,7 +93,11 @@ def _load_built(src: registry.Source, *, limit: int | None, mmap: bool) -> Vecto
         from embedlab.embeddings import distilled
 
         words, array, meta = distilled.build(src.name, dims=src.dim)
-        Vectors(from_arrays(words, array), name=src.name, meta=meta).save(path)
+        try:
+            Vectors(from_arrays(words, array), name=src.name, meta=meta).save(path)
+        except EmbedlabError:
+            if not path.exists():  # else another process built it meanwhile: load theirs
+                raise
     vectors = load_file(path, format="embedlab", limit=limit, mmap=mmap)
     vectors.name = src.name
     return vectors
