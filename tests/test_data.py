@@ -759,3 +759,17 @@ def test_ag_news_titles_and_a_carved_70_15_15_split(monkeypatch: pytest.MonkeyPa
     assert not _isolated_cache.exists()  # the mirror is read in place
     with pytest.raises(ConfigError, match="data.splits=carve carves the test split"):
         RunConfig.from_dict({"data": {"path": "a.csv", "test_path": "b.csv", "splits": "carve"}})
+
+
+def test_examples_give_every_class_a_text_even_when_all_its_texts_are_long():
+    from embedlab.data import TextDataset
+
+    ds = TextDataset(["a long one " * 50, "short b", "another long " * 40, "short a"],
+                     ["a", "b", "c", "a"], "test")
+    got = {e["label"]: e["text"] for e in ds.examples(["a", "b", "c"], 1, max_chars=100)}
+    assert got["a"] == "short a" and got["b"] == "short b"  # whole texts first
+    assert got["c"].startswith("another long") and got["c"].endswith(" …")
+    assert len(got["c"]) <= 102
+    ml = TextDataset(["x y", "z"], [], "test", label_sets=[["LOC", "LOC:city"], ["HUM"]])
+    assert {e["label"] for e in ml.examples(["LOC", "LOC:city", "HUM"])} == {
+        "LOC", "LOC:city", "HUM"}

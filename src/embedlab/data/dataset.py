@@ -68,15 +68,21 @@ class TextDataset:
     def examples(self, classes: Sequence[str], per_class: int = 1,
                  max_chars: int = 300) -> list[dict[str, str]]:
         """Up to ``per_class`` texts of each class in ``classes`` (a multi-label text counts for
-        its first label), each at most ``max_chars`` long, in data order:
-        ``[{"label": ..., "text": ...}]``."""
+        each of its labels), in data order: ``[{"label": ..., "text": ...}]``. Texts of at most
+        ``max_chars`` come first; a class with none gets its first texts cut at a word
+        boundary before ``max_chars`` (ending in " …")."""
         picked: dict[str, list[str]] = {c: [] for c in classes}
-        firsts = (self.labels if self.label_sets is None
-                  else [s[0] if s else "" for s in self.label_sets])
-        for text, label in zip(self.texts, firsts, strict=False):
-            if (label in picked and len(picked[label]) < per_class and text.strip()
-                    and len(text) <= max_chars):
-                picked[label].append(text)
+        sets = ([[label] for label in self.labels] if self.label_sets is None
+                else self.label_sets)
+        for whole_only in (True, False):
+            for text, labels in zip(self.texts, sets, strict=False):
+                if not text.strip() or (whole_only and len(text) > max_chars):
+                    continue
+                shown = text if len(text) <= max_chars else (
+                    (text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]) + " …")
+                for label in labels:
+                    if label in picked and len(picked[label]) < per_class:
+                        picked[label].append(shown)
         return [{"label": c, "text": t} for c, ts in picked.items() for t in ts]
 
     @property
