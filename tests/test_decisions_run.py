@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 import embedlab
@@ -194,7 +195,15 @@ def test_class_weights_per_class_and_oversampling(tiny):
     cfg = RunConfig.from_dict({"embeddings": {"dim": 8}, "data": {"val_size": 0},
                                "training": {"epochs": 1, "progress": False, "oversample": True,
                                             "class_weights": {"Sports": 2.0}}})
-    assert fit(cfg, tiny).predictor.predict(["the team won"])[0].label in labels.classes
+    oversampled = fit(cfg, tiny).predictor
+    assert oversampled.predict(["the team won"])[0].label in labels.classes
+    # the wide term's idf counts the real training rows, not the resampled copies
+    first = labels.classes[0]
+    skewed = tiny.subset([i for i, c in enumerate(tiny.labels)
+                          if c != first or i % 5 == 0])  # a rare class to resample
+    idfs = [fit(cfg.model_copy(update={"training": cfg.training.model_copy(
+        update={"oversample": flag})}), skewed).predictor.model.wide_idf for flag in (True, False)]
+    assert torch.equal(*idfs)
 
 
 def test_macro_f1_bias_recovers_a_rare_class():

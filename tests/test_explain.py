@@ -360,6 +360,7 @@ def test_cli_end_to_end(trained, tmp_path):
         (["--file", str(table), "--out", str(out)], "already exists"),
         (["--file", str(table), "--out", str(tmp_path / "x.jsonl"), "--png", "x.png"],
          "are for one text"),
+        (["--global", "--file", str(table), "--target", "sport"], "--target is for single texts"),
     ]:
         res = runner.invoke(app, ["explain", str(run), *args])
         assert res.exit_code == 1 and message in res.output, res.output

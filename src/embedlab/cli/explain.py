@@ -114,6 +114,9 @@ def explain(
     setup_logging()
     _check_mode(text, file, global_, faithfulness)
     _check_outputs(text, file, global_, faithfulness, out=out, html=html, png=png, json_out=json_out)
+    if global_ and target is not None:
+        raise ConfigError("--target is for single texts, --file and --faithfulness; --global "
+                          "already ranks the terms of every class")
     for path in (html, png, json_out, out):
         free_file(path, overwrite)
     view = ModelView(load(run))

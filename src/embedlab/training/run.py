@@ -188,6 +188,7 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
     vocab = Vocabulary.fit(train_texts, config.vocab)
     weights = (labels.pos_weights(y_train, config.training.pos_weight_cap) if labels.multilabel
                else labels.class_weights(y_train, config.training.class_weights))
+    seen_texts, seen_y = train_texts, y_train  # the real rows, before any resampling
     if config.training.oversample:  # after the vocabulary: its counts are the real ones
         rows = labels.oversampled(y_train, config.training.seed)
         log.info("oversampling: %d training rows resampled to %d (every class up to the "
@@ -199,10 +200,12 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
                         embedding=spec, params=params)
     fixed = getattr(model, "fixed_length", None)
     enc_train = EncodedTexts.build(vocab, train_texts, y_train, fixed)
-    _log_cut(train_texts, config.vocab.max_length, config.vocab.level)
+    _log_cut(seen_texts, config.vocab.max_length, config.vocab.level)
     observe = getattr(model, "observe_training", None)
-    if observe is not None:  # statistics a model keeps of its training texts (fasttext: idf)
-        observe(enc_train.batch(index) for index in enc_train.batches(1024))
+    if observe is not None:  # statistics a model keeps of its training texts (fasttext: idf),
+        real = (enc_train if seen_texts is train_texts  # of the real rows, not the resampled
+                else EncodedTexts.build(vocab, seen_texts, seen_y, fixed))
+        observe(real.batch(index) for index in real.batches(1024))
     enc_val = None
     if validation is not None and len(validation):
         enc_val = EncodedTexts.build(vocab, pre.batch(validation.texts),
