@@ -120,6 +120,22 @@ def test_a_run_trained_on_a_file_keeps_example_texts_for_the_page(tiny, tmp_path
     assert card["examples"]["texts"] == kept["texts"]
     assert {e["label"] for e in kept["texts"]} == set(tiny.labels)
     assert all(e["text"] in tiny.texts for e in kept["texts"])
+    # a file the manifest does not list is not read, nor one reached through a link
+    from embedlab.serve.models import examples, model_card
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["files"]["examples.json"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    from embedlab.inference.predictor import Predictor
+
+    loaded = Predictor.load(run, verify=False)
+    assert examples(loaded, run)["texts"] == []
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps({"test": {"accuracy": 0.99}}))
+    (run / "metrics.json").unlink()
+    (run / "metrics.json").symlink_to(outside)
+    with pytest.raises(ArtifactError, match="symbolic link"):
+        model_card("mine", loaded, run)
 
 
 def test_card_of_a_run_without_metrics_and_with_nan_is_valid_json(run_dir, tmp_path):

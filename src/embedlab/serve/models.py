@@ -119,10 +119,9 @@ def examples(predictor: Any, path: Path | None = None) -> dict[str, Any]:
     ``examples.json`` (written by ``embedlab train`` from its test or validation split), else
     the test split of its data set when that set is shipped inside the package (starting a
     server never downloads or reads a large file); otherwise none, and ``note`` says why."""
-    from embedlab.atomic import refuse_link
     from embedlab.data.builtin import dataset_info, load_dataset
 
-    kept = _read_json(refuse_link(Path(path) / EXAMPLES_FILE)) if path is not None else None
+    kept = _listed_json(Path(path), EXAMPLES_FILE) if path is not None else None
     if isinstance(kept, dict) and isinstance(kept.get("texts"), list):
         texts = [{"label": str(t["label"]), "text": str(t["text"])[:EXAMPLE_CHARS]}
                  for t in kept["texts"] if isinstance(t, dict) and "label" in t and "text" in t]
@@ -158,6 +157,20 @@ def finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [finite(v) for v in value]
     return value
+
+
+def _listed_json(directory: Path, name: str) -> Any:
+    """The JSON of ``directory/name`` when the directory's manifest lists it (never through a
+    link: a run is self-contained), else None: an unlisted file is not read."""
+    from embedlab.atomic import refuse_link
+
+    try:
+        manifest = json.loads(refuse_link(directory / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(manifest, dict) or name not in (manifest.get("files") or {}):
+        return None
+    return _read_json(refuse_link(directory / name))
 
 
 def _read_json(path: Path) -> Any:
@@ -228,7 +241,7 @@ def model_card(name: str, predictor: Any, path: Path) -> dict[str, Any]:
     on what data, and the checksum that identifies exactly these files."""
     d = Path(path)
     cfg = predictor.config
-    metrics = _read_json(d / "metrics.json") or {}
+    metrics = _listed_json(d, "metrics.json") or {}
     train = metrics.get("train") or {}
     card = {
         "name": name,
