@@ -273,3 +273,6 @@ def test_a_multilabel_run_calibrates_each_label_before_choosing_thresholds(tmp_p
     assert set(metrics["before"]) == set(metrics["after"]) == {"ece", "brier", "log_loss"}
     with pytest.raises(ConfigError, match="training.oversample resamples single-label classes"):
         train_run(RunConfig.from_dict({**cfg, "training": {**cfg["training"], "oversample": True}}))
+    with pytest.raises(ConfigError, match="training.class_weights weighs single-label classes"):
+        train_run(RunConfig.from_dict({**cfg, "training": {**cfg["training"],
+                                                           "class_weights": "balanced"}}))

@@ -235,8 +235,12 @@ def test_an_experiment_recorded_before_overrides_were_kept_says_so(changed, tmp_
     shutil.copytree(changed[0], old)
     manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
     del manifest["grid"]["overrides"], manifest["grid"]["source"]
+    manifest["grid"]["published"] = {"a cell": 0.9}  # a number from a paper, say
     (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     write_report(old)
     md = (old / "report" / "report.md").read_text(encoding="utf-8")
     assert "what the command line changed was not recorded" in md and "as written" not in md
-    assert json.loads((old / "report" / "report.json").read_text(encoding="utf-8"))["overrides"] is None
+    data = json.loads((old / "report" / "report.json").read_text(encoding="utf-8"))
+    assert data["overrides"] is None
+    # published numbers not known to be comparable are never shown as if they were
+    assert "may not be comparable" in md and "published (not comparable)" in md

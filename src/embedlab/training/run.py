@@ -235,6 +235,9 @@ def check_decisions(config: RunConfig, validation: TextDataset | None,
     if multilabel and config.training.oversample:
         raise ConfigError("training.oversample resamples single-label classes; a multi-label "
                           "run weighs rare labels with training.pos_weight_cap instead")
+    if multilabel and config.training.class_weights != "none":
+        raise ConfigError("training.class_weights weighs single-label classes; a multi-label "
+                          "run weighs each label's positives (training.pos_weight_cap) instead")
     if multilabel and config.decisions.class_bias != "none":
         raise ConfigError("decisions.class_bias is for single-label runs; a multi-label run "
                           "chooses per-label thresholds on the validation split instead")

@@ -89,13 +89,18 @@ class Report:
 
     @property
     def published_comparable(self) -> bool:
-        return not self.changed
+        """True only when the command line is known to have changed nothing that matters (an
+        experiment recorded before overrides were kept is not known to be comparable)."""
+        return self.grid.overrides is not None and not self.changed
 
     @property
     def published_note(self) -> str | None:
         """Why the published numbers are not comparable (None when they are, or there are none)."""
         if not self.grid.published or self.published_comparable:
             return None
+        if self.grid.overrides is None:
+            return ("the published numbers may not be comparable with these runs: this "
+                    "experiment was recorded before embedlab kept its command-line changes")
         changes = ", ".join(f"{k}={v}" for k, v in self.changed.items())
         return (f"the published numbers are NOT comparable with these runs: they come from the "
                 f"settings the grid file describes, and this experiment changed {changes}")
