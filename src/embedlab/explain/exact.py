@@ -1,9 +1,11 @@
 """``exact``: each word's and each n-gram's exact share of the logit, for linear models.
 
 The ``fasttext`` model (and a ``bag`` with mean/sum pooling and no hidden layer) computes
-``logit_c = b_c + w_c · (Σ_i v_i) / n``: the logit is affine in the token and n-gram vectors
-``v_i``, so ``w_c · v_i / n`` is feature i's exact contribution and the contributions plus the
-bias ``b_c`` equal the logit. It is computed as gradient × input through the model's own
+``logit_c = b_c + w_c · (Σ_i v_i) / n`` (``fasttext`` version 4 adds its wide term,
+``Σ_f x_f · W_{f,c}`` over the text's tf-idf features ``x_f``): the logit is affine in the
+token and n-gram vectors ``v_i`` and in the wide features, so ``w_c · v_i / n`` (plus the
+word's wide share) is feature i's exact contribution and the contributions plus the bias
+``b_c`` equal the logit. It is computed as gradient × input through the model's own
 per-token path (one forward and one backward pass), which is the same number for an affine
 function, so no formula is duplicated here.
 """

@@ -82,9 +82,9 @@ class FastTextParams(FastTextV2Params):
 #: ``wide_scale=None``: the scale is sqrt(mean number of features (words + n-grams) of a training
 #: text / this). With L2-normalised texts a feature's value shrinks as 1/sqrt(length), so its
 #: SGD step shrinks with the length of the texts; a scale growing as sqrt(length) keeps the step
-#: of one feature the same on sentences and on abstracts. The constant: SST-2 (about 37
-#: features a text) trained best at scale 3 and Ohsumed (about 460) at 10 on their validation
-#: splits (benchmarks/RESULTS.md, long documents)
+#: of one feature the same on sentences and on abstracts. The constant: 8 kept SST-1 at 42.71
+#: where 4 gave 41.96 (three seeds), with Ohsumed at 65.27-65.64 (benchmarks/RESULTS.md, long
+#: documents). With the default ``wide_ngrams=1`` the features are the words.
 WIDE_FEATURES_PER_UNIT = 8.0
 
 

@@ -5,8 +5,8 @@ validation; the run keeps the one that scores higher by the metric the user asks
 (``training.threshold_metric``: micro-F1 by default, macro-F1 on request). A label with fewer
 than :data:`MIN_POSITIVES` validation examples keeps the global threshold: a per-label
 threshold fitted to two or three examples is noise. Predictions always include the most
-probable label (:func:`embedlab.inference.prediction.decide_sets`), and the thresholds are
-chosen under that same rule.
+probable label (:func:`embedlab.inference.prediction.decide_sets`); the global threshold is
+chosen under that same rule, the per-label ones on each label's own F1 of its probabilities.
 """
 
 from __future__ import annotations
