@@ -404,7 +404,7 @@ def multilabel_target(y: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
         try:
             if type_of_target(y) == "multilabel-indicator":
                 y = np.asarray(y)
-        except ValueError:  # label lists of different lengths: read below
+        except (ValueError, TypeError):  # label lists of other lengths, None labels: below
             pass
     if isinstance(y, np.ndarray) and y.ndim == 2:
         if y.dtype.kind not in "biuf":  # not an indicator matrix: check_labels says why
