@@ -140,7 +140,7 @@ def _nearest_existing(path: Path) -> Path:
     return p
 
 
-def _listed_names(path: Path) -> set[str] | None:
+def listed_names(path: Path) -> set[str] | None:
     """The files the artifact at ``path`` says it consists of (relative POSIX names, the
     manifest included), or None when its manifest has no file list."""
     manifest = _read_json(path / MANIFEST) if (path / MANIFEST).is_file() else None
@@ -158,7 +158,7 @@ def unlisted_entries(path: str | Path) -> list[str]:
     folders (a folder is named once, with a trailing ``/``, when nothing in it is listed).
     Everything is unlisted when the manifest has no file list."""
     path = Path(path)
-    listed = _listed_names(path) or set()
+    listed = listed_names(path) or set()
     found: list[str] = []
 
     def walk(d: Path, prefix: str) -> None:
@@ -189,7 +189,7 @@ def _refuse_artifact_file(path: Path) -> None:
     target = path.absolute()
     for folder in target.parents:
         kind = artifact_kind(folder)
-        if kind is not None and target.relative_to(folder).as_posix() in (_listed_names(folder) or ()):
+        if kind is not None and target.relative_to(folder).as_posix() in (listed_names(folder) or ()):
             raise ArtifactError(f"{path}: is a file of the {kind} directory {folder}; writing it "
                                 "would damage that directory, even with --overwrite: choose "
                                 "another path")

@@ -40,6 +40,13 @@ class EncodedTexts:
     def __len__(self) -> int:
         return self.ids.shape[0]
 
+    def take(self, rows: np.ndarray) -> EncodedTexts:
+        """These rows (repeats allowed, as oversampling makes), labels included."""
+        index = torch.as_tensor(rows, dtype=torch.int64)
+        return EncodedTexts(self.ids.index_select(0, index), self.lengths.index_select(0, index),
+                            None if self.y is None else self.y.index_select(0, index),
+                            self.fixed_length)
+
     def batch(self, index: torch.Tensor) -> torch.Tensor:
         """Rows ``index`` as int64, trimmed to the longest of them (unless fixed length)."""
         rows = self.ids.index_select(0, index)

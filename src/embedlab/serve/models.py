@@ -162,13 +162,9 @@ def finite(value: Any) -> Any:
 def _listed_json(directory: Path, name: str) -> Any:
     """The JSON of ``directory/name`` when the directory's manifest lists it (never through a
     link: a run is self-contained), else None: an unlisted file is not read."""
-    from embedlab.atomic import refuse_link
+    from embedlab.atomic import listed_names, refuse_link
 
-    try:
-        manifest = json.loads(refuse_link(directory / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    if not isinstance(manifest, dict) or name not in (manifest.get("files") or {}):
+    if name not in (listed_names(directory) or ()):
         return None
     return _read_json(refuse_link(directory / name))
 

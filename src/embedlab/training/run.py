@@ -110,8 +110,7 @@ def load_splits(config: RunConfig) -> Splits:
                               "--test-data out (a test split is then held out)")
         train = read(d.path)
         # a test file whose rows happen to carry one label each is still multi-label data
-        test = (read(d.test_path, True if train.multilabel else d.multilabel)
-                if d.test_path else None)
+        test = read(d.test_path, train.multilabel or d.multilabel) if d.test_path else None
         val, order = None, None
     else:
         raise DataError("no data given: set data.dataset (--dataset) or data.path (--data)")
@@ -188,24 +187,21 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
     vocab = Vocabulary.fit(train_texts, config.vocab)
     weights = (labels.pos_weights(y_train, config.training.pos_weight_cap) if labels.multilabel
                else labels.class_weights(y_train, config.training.class_weights))
-    seen_texts, seen_y = train_texts, y_train  # the real rows, before any resampling
-    if config.training.oversample:  # after the vocabulary: its counts are the real ones
-        rows = labels.oversampled(y_train, config.training.seed)
-        log.info("oversampling: %d training rows resampled to %d (every class up to the "
-                 "largest one's count)", len(y_train), len(rows))
-        train_texts, y_train = [train_texts[i] for i in rows], y_train[rows]
     spec, coverage = build_embedding_spec(config, vocab)
     check_model_memory(config, len(vocab), len(labels), spec.dim)
     model = build_model(config.model.name, vocab_size=len(vocab), num_classes=len(labels),
                         embedding=spec, params=params)
     fixed = getattr(model, "fixed_length", None)
     enc_train = EncodedTexts.build(vocab, train_texts, y_train, fixed)
-    _log_cut(seen_texts, config.vocab.max_length, config.vocab.level)
+    _log_cut(train_texts, config.vocab.max_length, config.vocab.level)
     observe = getattr(model, "observe_training", None)
-    if observe is not None:  # statistics a model keeps of its training texts (fasttext: idf),
-        real = (enc_train if seen_texts is train_texts  # of the real rows, not the resampled
-                else EncodedTexts.build(vocab, seen_texts, seen_y, fixed))
-        observe(real.batch(index) for index in real.batches(1024))
+    if observe is not None:  # statistics a model keeps of its training texts (fasttext: idf)
+        observe(enc_train.batch(index) for index in enc_train.batches(1024))
+    if config.training.oversample:  # after the vocabulary and the statistics: real counts
+        rows = labels.oversampled(y_train, config.training.seed)
+        log.info("oversampling: %d training rows resampled to %d (every class up to the "
+                 "largest one's count)", len(y_train), len(rows))
+        enc_train = enc_train.take(rows)
     enc_val = None
     if validation is not None and len(validation):
         enc_val = EncodedTexts.build(vocab, pre.batch(validation.texts),
