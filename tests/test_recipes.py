@@ -125,25 +125,60 @@ def test_written_out_sgd_step_makes_the_autograd_update(freeze):
 
 def test_trainer_takes_the_written_out_step_and_trains_as_autograd_does(monkeypatch):
     """Two epochs of the fasttext recipe through Trainer.fit, with and without the model's own
-    step: the same weights to float rounding."""
+    step (on the rows it packed once, before the first epoch): the same weights to float
+    rounding."""
     cfg = TrainConfig(optimizer="sgd", schedule="linear", lr=0.2, epochs=2, batch_size=16,
                       patience=0, progress=False)
     fast = fasttext_model(ngrams=2)
-    calls = []
-    original = type(fast).sgd_step
-    monkeypatch.setattr(type(fast), "sgd_step",
-                        lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    calls: list[str] = []
+    for name in ("sgd_prepare", "sgd_step_rows", "sgd_step"):
+        original = getattr(type(fast), name)
+        monkeypatch.setattr(type(fast), name, lambda self, *a, _o=original, _n=name, **k:
+                            calls.append(_n) or _o(self, *a, **k))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         Trainer(fast, cfg).fit(toy(48), toy(16, seed=1))
-    assert len(calls) == 6  # 3 batches x 2 epochs
+    assert calls == ["sgd_prepare"] + ["sgd_step_rows"] * 6  # packed once; 3 batches x 2 epochs
     assert not [w for w in caught if "lr_scheduler" in str(w.message)]  # no false alarm
     slow = fasttext_model(ngrams=2)
     monkeypatch.setattr(type(slow), "can_step_sgd", lambda self: False)
     Trainer(slow, cfg).fit(toy(48), toy(16, seed=1))
-    assert len(calls) == 6
+    assert len(calls) == 7
     for name, value in slow.state_dict().items():
         torch.testing.assert_close(fast.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("multilabel", [False, True])
+@pytest.mark.parametrize("wide_ngrams", [1, 2])
+def test_step_on_packed_rows_is_the_step_on_padded_ids(multilabel, wide_ngrams):
+    """sgd_prepare packs every row's words, n-gram buckets and tf-idf shares once; a step on a
+    batch taken from the packing (rows out of order, an empty row, repeated words, rows of
+    other lengths than their batch's padding) moves every weight as the step on its ids."""
+    ids = torch.tensor([[5, 6, 7, 5, 9, 0, 0], [2, 3, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0],
+                        [1, 4, 4, 4, 8, 29, 3], [7, 7, 0, 0, 0, 0, 0]])
+    y = (torch.tensor([[1.0, 0, 1], [0, 1, 0], [0, 0, 0], [1, 1, 0], [0, 0, 1]]) if multilabel
+         else torch.tensor([0, 2, 1, 2, 0]))
+
+    def model():
+        torch.manual_seed(3)
+        net = build_model("fasttext", vocab_size=30, num_classes=3, embedding=EmbeddingSpec(dim=8),
+                          params={"buckets": 50, "ngrams": 3, "wide_ngrams": wide_ngrams})
+        net.observe_training([ids[:2], ids[2:]])
+        with torch.no_grad():
+            net.wide_weight.normal_(0, 1.0)
+        return net
+
+    padded, packed = model(), model()
+    packing = packed.sgd_prepare([ids[:3, :5], ids[3:]])  # chunks trimmed as EncodedTexts does
+    index = torch.tensor([3, 0, 2, 4])
+    rows = ids.index_select(0, index)  # the batch as the trainer pads it (to its longest row)
+    for _ in range(2):
+        one = padded.sgd_step(rows, y[index], 0.7, 0.01, None, clip=0.5)
+        two = packed.sgd_step_rows(packing, index, y[index], 0.7, 0.01, None, clip=0.5)
+        assert one[0] == pytest.approx(two[0], rel=1e-6) and one[1] == two[1]
+    for name, value in padded.state_dict().items():
+        torch.testing.assert_close(packed.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+    assert not torch.equal(padded.wide_weight, model().wide_weight)  # the wide term moved
 
 
 def test_plateau_schedule_still_restores_the_best_epoch():

@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from embedlab.models.classifier import ClassifierModule, ModelParams, Signals
 from embedlab.models.embedding import EmbeddingSpec
-from embedlab.models.masking import packed_bag, padding_mask
+from embedlab.models.masking import Bag, Bags, PackedFeatures, packed_bag, padding_mask
 from embedlab.models.registry import register_model
 
 #: the n-gram hash's multiplier (fastText's own constant). Version 2 used 1_000_003, which is 3
@@ -247,13 +247,15 @@ class FastTextClassifier(ClassifierModule):
 
     # ------------------------------------------------------------------ the wide term
 
-    def _wide_features(self, ids: torch.Tensor) -> torch.Tensor:
+    def _wide_features(self, ids: torch.Tensor, buckets: torch.Tensor | None = None
+                       ) -> torch.Tensor:
         """``[batch, ngrams * time]``: each position's wide feature (the layout of
-        :meth:`embed`), -1 where there is none (padding, an n-gram running off the text)."""
+        :meth:`embed`), -1 where there is none (padding, an n-gram running off the text);
+        ``buckets``: the batch's :meth:`_buckets`, when already hashed."""
         words = torch.where(padding_mask(ids), ids, -1)
         if self.params.ngrams < 2:
             return words
-        buckets = self._buckets(ids)
+        buckets = self._buckets(ids) if buckets is None else buckets
         grams = torch.where(buckets >= 0, buckets + self.vocab_size, -1)
         if self.wide_ngrams < self.params.ngrams:  # n-grams longer than wide_ngrams: no feature
             grams[:, self.wide_ngrams - 1 :] = -1
@@ -351,44 +353,74 @@ class FastTextClassifier(ClassifierModule):
         frozen word rows are left alone. Requires :meth:`can_step_sgd`. Returns the batch's
         summed loss and its number of correct predictions, as ``Trainer.train_step`` does.
         """
-        ids = self._check_ids(ids)
+        return self._sgd_update(self._packed_features(self._check_ids(ids)), y, lr,
+                                weight_decay, class_weights, clip)
+
+    @torch.no_grad()
+    def sgd_prepare(self, batches: Iterable[torch.Tensor]) -> PackedFeatures:
+        """Every row's features (``batches``: all the training rows' ids, in row order),
+        packed once before the epochs, after :meth:`observe_training`: the words, the n-gram
+        buckets and the wide term's tf-idf shares do not change while the model trains, so
+        :meth:`sgd_step_rows` gathers a batch's instead of hashing and counting them again."""
+        return PackedFeatures.concat([self._packed_features(self._check_ids(ids))
+                                      for ids in batches])
+
+    @torch.no_grad()
+    def sgd_step_rows(self, packed: PackedFeatures, index: torch.Tensor, y: torch.Tensor,
+                      lr: float, weight_decay: float = 0.0,
+                      class_weights: torch.Tensor | None = None, clip: float | None = None
+                      ) -> tuple[float, int]:
+        """:meth:`sgd_step` on rows ``index`` of the features :meth:`sgd_prepare` packed."""
+        return self._sgd_update(packed.take(index), y, lr, weight_decay, class_weights, clip)
+
+    def _packed_features(self, ids: torch.Tensor) -> Bags:
+        """The batch's features without padding: word rows, n-gram rows (+1: row 0 of the
+        n-gram table is its padding row) and the wide term's features with their shares."""
         batch = ids.size(0)
         real = padding_mask(ids)
-        bags = [(self.words.weight, ids, real)]
-        if self.ngram_vectors is not None:
-            buckets = self._buckets(ids)
-            bags.append((self.ngram_vectors.weight, buckets + 1, buckets >= 0))
-        sums, rows = [], []
-        for weight, index, keep in bags:
-            keep = keep.reshape(batch, -1)
-            flat = index.reshape(batch, -1)[keep]
-            lengths = keep.sum(1)
-            offsets = torch.zeros_like(lengths)
-            offsets[1:] = lengths.cumsum(0)[:-1]
-            sums.append((F.embedding_bag(flat, weight, offsets, mode="sum"), lengths))
-            rows.append((weight, flat, lengths))
-        total, count = sums[0]
-        for summed, lengths in sums[1:]:
-            total, count = total + summed, count + lengths
+        bags = [Bag(ids[real], real.sum(1))]
+        buckets = self._buckets(ids) if self.params.ngrams > 1 else None
+        if self.ngram_vectors is not None and buckets is not None:
+            present = (buckets >= 0).reshape(batch, -1)
+            bags.append(Bag((buckets + 1).reshape(batch, -1)[present], present.sum(1)))
+        wide = None
+        if self.wide:
+            features = self._wide_features(ids, buckets)
+            shares = self._wide_shares(features)
+            present = features >= 0
+            wide = Bag(features[present], present.sum(1), shares[present])
+        return Bags(bags, wide)
+
+    def _sgd_update(self, bags: Bags, y: torch.Tensor, lr: float, weight_decay: float,
+                    class_weights: torch.Tensor | None, clip: float | None
+                    ) -> tuple[float, int]:
+        tables = [self.words.weight] + ([self.ngram_vectors.weight]
+                                        if self.ngram_vectors is not None else [])
+        batch = y.size(0)
+        total = count = None
+        for weight, bag in zip(tables, bags.deep, strict=True):
+            summed = F.embedding_bag(bag.flat, weight, bag.offsets(), mode="sum")
+            total = summed if total is None else total + summed
+            count = bag.lengths if count is None else count + bag.lengths
+        assert total is not None and count is not None
         inverse = 1.0 / count.clamp_min(1).to(total.dtype)
         pooled = total * inverse.unsqueeze(1)
         out = self.head.output
         logits = F.linear(pooled, out.weight, out.bias)
-        if self.wide:
-            features = self._wide_features(ids)
-            shares = self._wide_shares(features)
-            logits = logits + F.embedding_bag(features.clamp_min(0), self.wide_weight,
-                                              mode="sum", per_sample_weights=shares)
+        wide = bags.wide
+        if wide is not None:
+            logits = logits + F.embedding_bag(wide.flat, self.wide_weight, wide.offsets(),
+                                              mode="sum", per_sample_weights=wide.shares)
         if y.dim() == 2:  # multi-label: Trainer's batch_loss (BCE, pos_weight, summed per row)
             loss, d_logits = _multilabel_loss_grad(logits, y, class_weights)
         else:
             log_p = F.log_softmax(logits, 1)
-            w = (torch.ones(batch, dtype=log_p.dtype, device=ids.device) if class_weights is None
+            w = (torch.ones(batch, dtype=log_p.dtype, device=y.device) if class_weights is None
                  else class_weights[y])
             scale = w / w.sum()
             loss = -(log_p.gather(1, y.unsqueeze(1)).squeeze(1) * scale).sum()
             d_logits = log_p.exp()
-            d_logits[torch.arange(batch, device=ids.device), y] -= 1.0
+            d_logits[torch.arange(batch, device=y.device), y] -= 1.0
             d_logits *= scale.unsqueeze(1)
         d_pooled = d_logits @ out.weight  # with the head's weights before this step
         d_weight, d_bias = d_logits.t() @ pooled, d_logits.sum(0)
@@ -401,16 +433,16 @@ class FastTextClassifier(ClassifierModule):
         out.weight.sub_(lr * d_weight)
         out.bias.sub_(lr * d_bias)
         step = d_pooled * (-lr * inverse).unsqueeze(1)
-        for weight, flat, lengths in rows:
+        for weight, bag in zip(tables, bags.deep, strict=True):
             if weight.requires_grad:  # scatter_add_: faster than index_add_ (benchmarks/sgd_step.py)
-                weight.scatter_add_(0, flat.unsqueeze(1).expand(-1, weight.size(1)),
-                                    step.repeat_interleave(lengths, 0))
-        if self.wide:  # row f of the text: -lr x its share x the gradient of the logits
-            present = features >= 0
-            rows_of = d_logits.repeat_interleave(present.sum(1), 0)
+                weight.scatter_add_(0, bag.flat.unsqueeze(1).expand(-1, weight.size(1)),
+                                    step.repeat_interleave(bag.lengths, 0))
+        if wide is not None:  # row f of the text: -lr x its share x the gradient of the logits
+            assert wide.shares is not None
+            rows_of = d_logits.repeat_interleave(wide.lengths, 0)
             self.wide_weight.scatter_add_(
-                0, features[present].unsqueeze(1).expand(-1, self.num_classes),
-                rows_of * (-lr * shares[present]).unsqueeze(1))
+                0, wide.flat.unsqueeze(1).expand(-1, self.num_classes),
+                rows_of * (-lr * wide.shares).unsqueeze(1))
         if y.dim() == 2:
             correct = int(((logits > 0) == (y > 0.5)).all(1).sum())
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -76,3 +78,100 @@ def packed_bag(table: nn.EmbeddingBag, ids: torch.Tensor, keep: torch.Tensor) ->
     offsets = torch.zeros(batch, dtype=torch.long, device=ids.device)
     offsets[1:] = keep.sum(1).cumsum(0)[:-1]
     return F.embedding_bag(flat, table.weight, offsets, mode=table.mode, sparse=table.sparse)
+
+
+def offsets_of(lengths: torch.Tensor) -> torch.Tensor:
+    """``embedding_bag`` offsets of rows packed end to end with these ``lengths``."""
+    offsets = torch.zeros_like(lengths)
+    offsets[1:] = lengths.cumsum(0)[:-1]
+    return offsets
+
+
+@dataclass
+class Bag:
+    """One table's features of a batch, packed end to end without padding: ``flat`` (row ids of
+    the table, int64), each text's count of them (``lengths``) and, optionally, a weight per
+    feature (``shares``)."""
+
+    flat: torch.Tensor
+    lengths: torch.Tensor
+    shares: torch.Tensor | None = None
+    starts: torch.Tensor | None = None  # the offsets, when known
+
+    def offsets(self) -> torch.Tensor:
+        return offsets_of(self.lengths) if self.starts is None else self.starts
+
+
+@dataclass
+class Bags:
+    """A batch's packed features: one :class:`Bag` per pooled table, and the weighted bag of a
+    linear (wide) term when the model has one."""
+
+    deep: list[Bag]
+    wide: Bag | None = None
+
+
+@dataclass
+class PackedFeatures:
+    """Every row's :class:`Bags`, packed once for a whole data set; :meth:`take` cuts a batch.
+
+    The row ids are kept as int32 (half the memory) and widened when a batch is taken. When
+    the wide bag's features are the first deep bag's (a wide term on the words only), only its
+    shares are kept, and a batch's positions are found once for both."""
+
+    deep: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # (flat, starts, lengths)
+    wide: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None
+    wide_on_first: bool = False
+
+    @classmethod
+    def concat(cls, parts: list[Bags]) -> PackedFeatures:
+        """Join the batches' bags (in row order) into one packing."""
+
+        def join(bags: list[Bag]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            flat = torch.cat([b.flat for b in bags]).to(torch.int32)
+            lengths = torch.cat([b.lengths for b in bags])
+            return flat, offsets_of(lengths), lengths
+
+        if not parts:
+            raise ValueError("no rows to pack")
+        deep = [join([p.deep[k] for p in parts]) for k in range(len(parts[0].deep))]
+        wide = None
+        if parts[0].wide is not None:
+            bags = [p.wide for p in parts if p.wide is not None]
+            shares = torch.cat([b.shares for b in bags if b.shares is not None])
+            flat, starts, lengths = join(bags)
+            if torch.equal(lengths, deep[0][2]) and torch.equal(flat, deep[0][0]):
+                return cls(deep, (deep[0][0], starts, lengths, shares), wide_on_first=True)
+            wide = (flat, starts, lengths, shares)
+        return cls(deep, wide)
+
+    @staticmethod
+    def _positions(starts: torch.Tensor, lengths: torch.Tensor, index: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The packed positions of rows ``index``, their counts and the batch's offsets."""
+        counts = lengths.index_select(0, index)
+        ends = counts.cumsum(0)
+        total = int(ends[-1]) if len(ends) else 0
+        offsets = ends - counts
+        positions = torch.arange(total, device=counts.device) + (
+            starts.index_select(0, index) - offsets).repeat_interleave(counts, output_size=total)
+        return positions, counts, offsets
+
+    def take(self, index: torch.Tensor) -> Bags:
+        """Rows ``index`` (in that order) as one batch's :class:`Bags`."""
+        deep, first = [], None
+        for flat, starts, lengths in self.deep:
+            positions, counts, offsets = self._positions(starts, lengths, index)
+            deep.append(Bag(flat.index_select(0, positions).long(), counts, None, offsets))
+            first = positions if first is None else first
+        wide = None
+        if self.wide is not None:
+            flat, starts, lengths, shares = self.wide
+            if self.wide_on_first and first is not None:
+                wide = Bag(deep[0].flat, deep[0].lengths, shares.index_select(0, first),
+                           deep[0].starts)
+            else:
+                positions, counts, offsets = self._positions(starts, lengths, index)
+                wide = Bag(flat.index_select(0, positions).long(), counts,
+                           shares.index_select(0, positions), offsets)
+        return Bags(deep, wide)
