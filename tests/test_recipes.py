@@ -131,14 +131,14 @@ def test_trainer_takes_the_written_out_step_and_trains_as_autograd_does(monkeypa
                       patience=0, progress=False)
     fast = fasttext_model(ngrams=2)
     calls: list[str] = []
-    for name in ("sgd_prepare", "sgd_step_rows", "sgd_step"):
+    for name in ("sgd_prepare", "sgd_step_bags", "sgd_step"):
         original = getattr(type(fast), name)
         monkeypatch.setattr(type(fast), name, lambda self, *a, _o=original, _n=name, **k:
                             calls.append(_n) or _o(self, *a, **k))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         Trainer(fast, cfg).fit(toy(48), toy(16, seed=1))
-    assert calls == ["sgd_prepare"] + ["sgd_step_rows"] * 6  # packed once; 3 batches x 2 epochs
+    assert calls == ["sgd_prepare"] + ["sgd_step_bags"] * 6  # packed once; 3 batches x 2 epochs
     assert not [w for w in caught if "lr_scheduler" in str(w.message)]  # no false alarm
     slow = fasttext_model(ngrams=2)
     monkeypatch.setattr(type(slow), "can_step_sgd", lambda self: False)
@@ -152,8 +152,9 @@ def test_trainer_takes_the_written_out_step_and_trains_as_autograd_does(monkeypa
 @pytest.mark.parametrize("wide_ngrams", [1, 2])
 def test_step_on_packed_rows_is_the_step_on_padded_ids(multilabel, wide_ngrams):
     """sgd_prepare packs every row's words, n-gram buckets and tf-idf shares once; a step on a
-    batch taken from the packing (rows out of order, an empty row, repeated words, rows of
-    other lengths than their batch's padding) moves every weight as the step on its ids."""
+    batch cut from an epoch's gathering of the packing (rows out of order and repeated, an
+    empty row, repeated words, rows of other lengths than their batch's padding) moves every
+    weight as the step on its ids."""
     ids = torch.tensor([[5, 6, 7, 5, 9, 0, 0], [2, 3, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0],
                         [1, 4, 4, 4, 8, 29, 3], [7, 7, 0, 0, 0, 0, 0]])
     y = (torch.tensor([[1.0, 0, 1], [0, 1, 0], [0, 0, 0], [1, 1, 0], [0, 0, 1]]) if multilabel
@@ -170,12 +171,16 @@ def test_step_on_packed_rows_is_the_step_on_padded_ids(multilabel, wide_ngrams):
 
     padded, packed = model(), model()
     packing = packed.sgd_prepare([ids[:3, :5], ids[3:]])  # chunks trimmed as EncodedTexts does
-    index = torch.tensor([3, 0, 2, 4])
-    rows = ids.index_select(0, index)  # the batch as the trainer pads it (to its longest row)
-    for _ in range(2):
-        one = padded.sgd_step(rows, y[index], 0.7, 0.01, None, clip=0.5)
-        two = packed.sgd_step_rows(packing, index, y[index], 0.7, 0.01, None, clip=0.5)
-        assert one[0] == pytest.approx(two[0], rel=1e-6) and one[1] == two[1]
+    order = torch.tensor([3, 0, 2, 4, 1, 0])  # an epoch's order (a repeat, as oversampling)
+    batches = [order[:4], order[4:]]
+    for _ in range(2):  # two epochs of two batches
+        cut = packing.take(order, widen=False).batches([len(b) for b in batches])
+        for index in batches:
+            rows = ids.index_select(0, index)
+            rows = rows[:, : int((rows != 0).sum(1).max())]  # padded as the trainer pads it
+            one = padded.sgd_step(rows, y[index], 0.7, 0.01, None, clip=0.5)
+            two = packed.sgd_step_bags(next(cut), y[index], 0.7, 0.01, None, clip=0.5)
+            assert one[0] == pytest.approx(two[0], rel=1e-6) and one[1] == two[1]
     for name, value in padded.state_dict().items():
         torch.testing.assert_close(packed.state_dict()[name], value, rtol=1e-5, atol=1e-6)
     assert not torch.equal(padded.wide_weight, model().wide_weight)  # the wide term moved

@@ -361,17 +361,17 @@ class FastTextClassifier(ClassifierModule):
         """Every row's features (``batches``: all the training rows' ids, in row order),
         packed once before the epochs, after :meth:`observe_training`: the words, the n-gram
         buckets and the wide term's tf-idf shares do not change while the model trains, so
-        :meth:`sgd_step_rows` gathers a batch's instead of hashing and counting them again."""
+        :meth:`sgd_step_bags` takes a batch's instead of hashing and counting them again."""
         return PackedFeatures.concat([self._packed_features(self._check_ids(ids))
                                       for ids in batches])
 
     @torch.no_grad()
-    def sgd_step_rows(self, packed: PackedFeatures, index: torch.Tensor, y: torch.Tensor,
-                      lr: float, weight_decay: float = 0.0,
+    def sgd_step_bags(self, bags: Bags, y: torch.Tensor, lr: float, weight_decay: float = 0.0,
                       class_weights: torch.Tensor | None = None, clip: float | None = None
                       ) -> tuple[float, int]:
-        """:meth:`sgd_step` on rows ``index`` of the features :meth:`sgd_prepare` packed."""
-        return self._sgd_update(packed.take(index), y, lr, weight_decay, class_weights, clip)
+        """:meth:`sgd_step` on a batch of the features :meth:`sgd_prepare` packed (cut by
+        :meth:`PackedFeatures.take` and :meth:`Bags.batches`)."""
+        return self._sgd_update(bags, y, lr, weight_decay, class_weights, clip)
 
     def _packed_features(self, ids: torch.Tensor) -> Bags:
         """The batch's features without padding: word rows, n-gram rows (+1: row 0 of the
@@ -436,10 +436,10 @@ class FastTextClassifier(ClassifierModule):
         for weight, bag in zip(tables, bags.deep, strict=True):
             if weight.requires_grad:  # scatter_add_: faster than index_add_ (benchmarks/sgd_step.py)
                 weight.scatter_add_(0, bag.flat.unsqueeze(1).expand(-1, weight.size(1)),
-                                    step.repeat_interleave(bag.lengths, 0))
+                                    step.index_select(0, bag.owner()))
         if wide is not None:  # row f of the text: -lr x its share x the gradient of the logits
             assert wide.shares is not None
-            rows_of = d_logits.repeat_interleave(wide.lengths, 0)
+            rows_of = d_logits.index_select(0, wide.owner())
             self.wide_weight.scatter_add_(
                 0, wide.flat.unsqueeze(1).expand(-1, self.num_classes),
                 rows_of * (-lr * wide.shares).unsqueeze(1))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -89,35 +91,75 @@ def offsets_of(lengths: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Bag:
-    """One table's features of a batch, packed end to end without padding: ``flat`` (row ids of
-    the table, int64), each text's count of them (``lengths``) and, optionally, a weight per
-    feature (``shares``)."""
+    """One table's features of some rows, packed end to end without padding: ``flat`` (row ids
+    of the table), each row's count of them (``lengths``), optionally a weight per feature
+    (``shares``), and the rows' offsets into ``flat`` when known (``starts``)."""
 
     flat: torch.Tensor
     lengths: torch.Tensor
     shares: torch.Tensor | None = None
-    starts: torch.Tensor | None = None  # the offsets, when known
+    starts: torch.Tensor | None = None
+    owners: torch.Tensor | None = None  # each feature's row, when known
 
     def offsets(self) -> torch.Tensor:
         return offsets_of(self.lengths) if self.starts is None else self.starts
 
+    def owner(self) -> torch.Tensor:
+        """Each feature's row (int64), e.g. to spread a per-row update over its features."""
+        if self.owners is not None:
+            return self.owners
+        rows = torch.arange(len(self.lengths), device=self.lengths.device)
+        return rows.repeat_interleave(self.lengths, output_size=len(self.flat))
+
+    def rows(self, begin: int, end: int, first: int, last: int, owners: torch.Tensor) -> Bag:
+        """Rows ``begin:end``, whose features are ``flat[first:last]`` (row ids as int64);
+        ``owners``: :meth:`owner` of all the rows."""
+        assert self.starts is not None
+        return Bag(self.flat[first:last].long(), self.lengths[begin:end],
+                   None if self.shares is None else self.shares[first:last],
+                   self.starts[begin:end] - first, owners[first:last] - begin)
+
 
 @dataclass
 class Bags:
-    """A batch's packed features: one :class:`Bag` per pooled table, and the weighted bag of a
-    linear (wide) term when the model has one."""
+    """Packed features of some rows: one :class:`Bag` per pooled table, and the weighted bag of
+    a linear (wide) term when the model has one."""
 
     deep: list[Bag]
     wide: Bag | None = None
 
+    def batches(self, sizes: list[int]) -> Iterator[Bags]:
+        """Consecutive batches of ``sizes`` rows (views, ids widened to int64): the rows were
+        gathered in the epoch's order once, so a step only slices."""
+        bounds = [0]
+        for size in sizes:
+            bounds.append(bounds[-1] + size)
+        shared = self.wide is not None and self.wide.flat is self.deep[0].flat  # words only
+        ends: list[list[int]] = []
+        owners: list[torch.Tensor] = []
+        for bag in [*self.deep, *([self.wide] if self.wide is not None else [])]:
+            bag.starts = bag.offsets()
+            ends.append(torch.cat([bag.starts, bag.starts.new_tensor([len(bag.flat)])]).tolist())
+            owners.append(owners[0] if shared and bag is self.wide else bag.owner())
+        for begin, end in itertools.pairwise(bounds):
+            deep = [bag.rows(begin, end, at[begin], at[end], own)
+                    for bag, at, own in zip(self.deep, ends, owners, strict=False)]
+            wide = None
+            if self.wide is not None and self.wide.shares is not None:
+                first, last = ends[-1][begin], ends[-1][end]
+                wide = (Bag(deep[0].flat, deep[0].lengths, self.wide.shares[first:last],
+                            deep[0].starts, deep[0].owners) if shared
+                        else self.wide.rows(begin, end, first, last, owners[-1]))
+            yield Bags(deep, wide)
+
 
 @dataclass
 class PackedFeatures:
-    """Every row's :class:`Bags`, packed once for a whole data set; :meth:`take` cuts a batch.
+    """Every row's :class:`Bags`, packed once for a whole data set (row ids as int32: half the
+    memory); :meth:`take` gathers rows, e.g. an epoch's in its shuffled order.
 
-    The row ids are kept as int32 (half the memory) and widened when a batch is taken. When
-    the wide bag's features are the first deep bag's (a wide term on the words only), only its
-    shares are kept, and a batch's positions are found once for both."""
+    When the wide bag's features are the first deep bag's (a wide term on the words only), only
+    its shares are kept, and positions are found once for both."""
 
     deep: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # (flat, starts, lengths)
     wide: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None
@@ -148,7 +190,7 @@ class PackedFeatures:
     @staticmethod
     def _positions(starts: torch.Tensor, lengths: torch.Tensor, index: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The packed positions of rows ``index``, their counts and the batch's offsets."""
+        """The packed positions of rows ``index``, their counts and their offsets."""
         counts = lengths.index_select(0, index)
         ends = counts.cumsum(0)
         total = int(ends[-1]) if len(ends) else 0
@@ -157,12 +199,14 @@ class PackedFeatures:
             starts.index_select(0, index) - offsets).repeat_interleave(counts, output_size=total)
         return positions, counts, offsets
 
-    def take(self, index: torch.Tensor) -> Bags:
-        """Rows ``index`` (in that order) as one batch's :class:`Bags`."""
+    def take(self, index: torch.Tensor, *, widen: bool = True) -> Bags:
+        """Rows ``index`` (in that order, repeats allowed) as :class:`Bags`; ``widen=False``
+        keeps the row ids int32 (:meth:`Bags.batches` widens each batch's)."""
         deep, first = [], None
         for flat, starts, lengths in self.deep:
             positions, counts, offsets = self._positions(starts, lengths, index)
-            deep.append(Bag(flat.index_select(0, positions).long(), counts, None, offsets))
+            rows = flat.index_select(0, positions)
+            deep.append(Bag(rows.long() if widen else rows, counts, None, offsets))
             first = positions if first is None else first
         wide = None
         if self.wide is not None:
@@ -172,6 +216,7 @@ class PackedFeatures:
                            deep[0].starts)
             else:
                 positions, counts, offsets = self._positions(starts, lengths, index)
-                wide = Bag(flat.index_select(0, positions).long(), counts,
+                rows = flat.index_select(0, positions)
+                wide = Bag(rows.long() if widen else rows, counts,
                            shares.index_select(0, positions), offsets)
         return Bags(deep, wide)

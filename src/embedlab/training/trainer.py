@@ -23,7 +23,7 @@ import math
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -38,6 +38,7 @@ from embedlab.errors import TrainingError
 from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.forward import EncodedTexts
 from embedlab.models.classifier import refuse_non_finite
+from embedlab.models.masking import Bags, PackedFeatures
 from embedlab.training.device import resolve_device
 from embedlab.training.distributed import world
 from embedlab.training.early_stopping import EarlyStopping
@@ -62,11 +63,11 @@ class SgdStepper(Protocol):
                  class_weights: torch.Tensor | None = None, clip: float | None = None
                  ) -> tuple[float, int]: ...
 
-    def sgd_prepare(self, batches: Iterable[torch.Tensor]) -> Any: ...
+    def sgd_prepare(self, batches: Iterable[torch.Tensor]) -> PackedFeatures: ...
 
-    def sgd_step_rows(self, packed: Any, index: torch.Tensor, y: torch.Tensor, lr: float,
-                      weight_decay: float = 0.0, class_weights: torch.Tensor | None = None,
-                      clip: float | None = None) -> tuple[float, int]: ...
+    def sgd_step_bags(self, bags: Bags, y: torch.Tensor, lr: float, weight_decay: float = 0.0,
+                      class_weights: torch.Tensor | None = None, clip: float | None = None
+                      ) -> tuple[float, int]: ...
 
 
 def batch_loss(logits: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None,
@@ -129,7 +130,7 @@ class Trainer:
         self.best_epoch: int | None = None
         self._parallel: nn.Module = self.model
         self._progress: TrainingProgress | None = None
-        self._packing: tuple[EncodedTexts, Any] | None = None  # the SGD stepper's, see _packed
+        self._packing: tuple[EncodedTexts, PackedFeatures] | None = None  # see _packed
 
     def _log(self, msg: str) -> None:
         if self.rank == 0:
@@ -196,24 +197,23 @@ class Trainer:
 
     def train_step(self, ids: torch.Tensor | None, y: torch.Tensor,
                    optimizers: list[torch.optim.Optimizer],
-                   rows: tuple[Any, torch.Tensor] | None = None) -> tuple[float, int]:
+                   bags: Bags | None = None) -> tuple[float, int]:
         """One batch: forward, (class-weighted) cross-entropy, backward, clip the dense
         gradients to ``clip_grad_norm``, step. Returns the batch's summed loss and its number of
         correct predictions; the gradients stay on the parameters until the next step.
 
         With plain SGD in one process, a model with ``sgd_step`` (the fasttext model) makes the
         same update itself with written-out gradients, 1.7-1.9x faster per step
-        (`python benchmarks/sgd_step.py`); it leaves no gradients on the parameters. ``rows``
-        (its :meth:`SgdStepper.sgd_prepare` packing of the epoch's rows, and this batch's row
-        indices) lets it gather the batch's features instead of computing them from ``ids``
-        (then None)."""
+        (`python benchmarks/sgd_step.py`); it leaves no gradients on the parameters. ``bags``
+        (the batch's features, cut from its :meth:`SgdStepper.sgd_prepare` packing) spare it
+        computing them from ``ids`` (then None)."""
         y = y.to(self.device)
         stepper = self._sgd_stepper(optimizers)
         if stepper is not None:
             group = optimizers[0].param_groups[0]
             args = (group["lr"], self.config.weight_decay, self.weights, self.config.clip_grad_norm)
-            if rows is not None:
-                return stepper.sgd_step_rows(rows[0], rows[1].to(self.device), y, *args)
+            if bags is not None:
+                return stepper.sgd_step_bags(bags, y, *args)
             if ids is not None:
                 return stepper.sgd_step(ids.to(self.device), y, *args)
         if ids is None:
@@ -234,16 +234,21 @@ class Trainer:
             o.step()
         return loss.item() * len(y), batch_correct(logits, y)
 
-    def _packed(self, train: EncodedTexts, optimizers: list[torch.optim.Optimizer]) -> Any:
-        """The SGD stepper's packing of the training rows (made once per fit and kept for the
-        following epochs), or None when the step is autograd's."""
+    def _packed(self, train: EncodedTexts, optimizers: list[torch.optim.Optimizer],
+                batches: list[torch.Tensor]) -> Iterator[Bags] | None:
+        """The epoch's batches of features, cut from the SGD stepper's packing of the training
+        rows (made once per fit, gathered in the epoch's order once per epoch), or None when
+        the step is autograd's."""
         stepper = self._sgd_stepper(optimizers)
         if stepper is None:
             return None
         if self._packing is None or self._packing[0] is not train:
-            batches = (train.batch(index).to(self.device) for index in train.batches(4096))
-            self._packing = (train, stepper.sgd_prepare(batches))
-        return self._packing[1]
+            rows = (train.batch(index).to(self.device) for index in train.batches(4096))
+            self._packing = (train, stepper.sgd_prepare(rows))
+        if not batches:
+            return iter(())
+        order = torch.cat(batches).to(self.device)
+        return self._packing[1].take(order, widen=False).batches([len(b) for b in batches])
 
     def train_epoch(self, train: EncodedTexts, epoch: int, optimizers: list[torch.optim.Optimizer],
                     generator: torch.Generator, step_schedulers: list[Any] | None = None
@@ -269,12 +274,12 @@ class Trainer:
                 # the model's own sgd_step never calls optimizer.step(), which torch's schedulers
                 # take for a wrong call order; the schedule is the same either way (tested)
                 warnings.filterwarnings("ignore", "Detected call of `lr_scheduler")
-            packed = self._packed(train, optimizers)
+            packed = self._packed(train, optimizers, batches)
             for step, index in enumerate(batches):
                 y = labels.index_select(0, index)
                 batch_loss, batch_correct = self.train_step(
                     None if packed is not None else train.batch(index), y, optimizers,
-                    None if packed is None else (packed, index))
+                    None if packed is None else next(packed))
                 if self.world == 1 and not math.isfinite(batch_loss):  # ranks: after the epoch
                     _stop_non_finite(f"epoch {epoch}, batch {step + 1}", batch_loss)
                 loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
