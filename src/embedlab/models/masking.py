@@ -105,10 +105,10 @@ class Bag:
         return offsets_of(self.lengths) if self.starts is None else self.starts
 
     def owner(self) -> torch.Tensor:
-        """Each feature's row (int64), e.g. to spread a per-row update over its features."""
+        """Each feature's row (int32), e.g. to spread a per-row update over its features."""
         if self.owners is not None:
             return self.owners
-        rows = torch.arange(len(self.lengths), device=self.lengths.device)
+        rows = torch.arange(len(self.lengths), device=self.lengths.device, dtype=torch.int32)
         return rows.repeat_interleave(self.lengths, output_size=len(self.flat))
 
     def rows(self, begin: int, end: int, first: int, last: int, owners: torch.Tensor) -> Bag:
