@@ -243,7 +243,7 @@ class Trainer:
         if stepper is None:
             return None
         if self._packing is None or self._packing[0] is not train:
-            rows = (train.batch(index).to(self.device) for index in train.batches(4096))
+            rows = (train.batch(index).to(self.device) for index in train.batches(1024))
             self._packing = (train, stepper.sgd_prepare(rows))
         if not batches:
             return iter(())
