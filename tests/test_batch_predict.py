@@ -111,6 +111,23 @@ def test_blank_lines_and_empty_cells_keep_rows_aligned(predictor, tmp_path):
     assert rows[0]["known_words"] == 2 and rows[2]["known_words"] == 1
 
 
+def test_a_chunk_of_only_empty_rows_keeps_the_ood_column(predictor, tmp_path):
+    """``predict --file --json`` writes each chunk's records (output_records): their keys
+    follow the run (it has a detector), not the chunk, so a chunk whose rows are all empty
+    scores no text and its records still carry ``ood_score`` (None)."""
+    from embedlab.inference.files import iter_predictions, output_records
+
+    assert predictor.decisions is not None and predictor.decisions.ood is not None
+    src = tmp_path / "lines.txt"
+    src.write_text("\n\noil prices soar\nstriker scores\n")
+    records = [r for chunk in iter_predictions(predictor, src, chunk_rows=2)
+               for r in output_records(chunk, "row", 1, None, predictor.classes)]
+    assert [r["status"] == "empty" for r in records] == [True, True, False, False]
+    assert [r.get("ood_score", "missing") for r in records[:2]] == [None, None]
+    expected = predictor.predict(["oil prices soar"])[0].ood_score
+    assert records[2]["ood_score"] == pytest.approx(expected)
+
+
 def test_bad_rows_and_interrupts_leave_no_output(predictor, tmp_path, monkeypatch):
     src = tmp_path / "ragged.csv"
     src.write_text("text\n" + "oil prices\n" * 10 + "a,b\n")

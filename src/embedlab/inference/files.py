@@ -99,7 +99,8 @@ def predict_chunk(predictor: TextPredictor, chunk: Chunk, top_k: int,
                                       top_k=multi.top_k if predictor.multilabel else None,
                                       coverage=coverage, min_confidence=min_confidence)
     tops = [p.top(top_k) for p in preds]
-    has_ood = any(p.ood_score is not None for p in preds)
+    # from the run, not the chunk: a chunk of empty texts scores none, and keeps the column
+    has_ood = predictor.decisions is not None and predictor.decisions.ood is not None
     out = ChunkPredictions(
         chunk.ids, chunk.texts, [p.status for p in preds], [p.known_words for p in preds],
         [[c for c, _ in t] for t in tops], [[v for _, v in t] for t in tops],
