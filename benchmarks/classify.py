@@ -383,6 +383,11 @@ ENSEMBLES = {
     "ensemble: defaults + cnn": ("defaults", "cnn, GloVe fine-tuned"),
     "ensemble: defaults + cnn + fasttext random 100d": (
         "defaults", "cnn, GloVe fine-tuned", "fasttext, random 100d"),
+    # issue 19: the defaults on two sources of vectors (``--models defaults cnn static``)
+    "ensemble: defaults + static MiniLM": (
+        "defaults", "static MiniLM: defaults, minilm-static-256"),
+    "ensemble: defaults + cnn + static MiniLM": (
+        "defaults", "cnn, GloVe fine-tuned", "static MiniLM: defaults, minilm-static-256"),
 }
 
 

@@ -543,6 +543,20 @@ def test_a_likely_child_brings_its_parent():
     assert decide_sets(probs, 0.5, parents=parents).tolist() == [[True, True, False, False]]
 
 
+def test_top_k_counts_the_most_probable_labels_and_their_parents_come_along():
+    """``top_k`` chooses k labels; a hierarchy then adds each one's ancestors, so a set stays
+    consistent (a child never without its parent) and may hold more than k names."""
+    from embedlab.inference.prediction import decide_sets
+
+    parents = np.array([-1, 0, 0, -1, 3])  # A, A:x, A:y, B, B:z
+    probs = np.array([[0.6, 0.9, 0.7, 0.2, 0.8]], dtype=np.float32)
+    assert decide_sets(probs, 0.5, top_k=1, parents=parents).tolist() == [
+        [True, True, False, False, False]]  # A:x, and its parent A
+    assert decide_sets(probs, 0.5, top_k=2, parents=parents).tolist() == [
+        [True, True, False, True, True]]  # A:x and B:z, with A and B
+    assert decide_sets(probs, 0.5, top_k=2).tolist() == [[False, True, False, False, True]]
+
+
 def test_the_fasttext_written_out_step_makes_the_multilabel_autograd_update():
     """Indicator rows and per-label positive weights: the fasttext model's own SGD step moves
     every weight as autograd on the trainer's multi-label loss does."""

@@ -29,7 +29,8 @@ def predict(
     overwrite: Annotated[bool, typer.Option(help="replace an existing --out file")] = False,
     top_k: Annotated[int | None, typer.Option(
         min=1, help="classes (with probabilities) per text, default 3; multi-label: at most K labels in "
-             "each set (default: every label over its threshold)")] = None,
+             "each set, plus their parents under --label-hierarchy (default: every label over "
+             "its threshold)")] = None,
     threshold: Annotated[float | None, typer.Option(
         help="multi-label: one threshold in [0, 1] for every label instead of the thresholds the "
              "run chose on validation")] = None,

@@ -173,7 +173,8 @@ def decide_sets(probs: np.ndarray, thresholds: np.ndarray | float, *, top_k: int
     A label is in a row's set when its probability reaches its threshold; the most probable
     label always is (every training row carries one). ``top_k`` keeps at most the ``k`` most
     probable of those. ``parents`` (a hierarchy: each label's parent index, -1 at the top)
-    makes the sets consistent: a child brings its parent, and without ``backoff`` a predicted
+    then makes the sets consistent: a child brings its parent (so a set may name more than
+    ``top_k`` labels: the k chosen and their ancestors), and without ``backoff`` a predicted
     parent with no child above threshold also gets its most probable child; with ``backoff``
     (the default) such a row answers the parent alone rather than a doubtful child.
     """
