@@ -419,6 +419,21 @@ def test_estimator_takes_an_indicator_matrix(ml_xy):
         _fast_estimator().fit(X[:3], [["a"], "b", ["c"]])
 
 
+def test_estimator_refuses_a_label_without_positives_before_training(ml_xy, monkeypatch):
+    """An all-zero indicator column (or a label whose positives all went to validation) is a
+    one-line error before anything trains."""
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    import embedlab.training.run as run
+
+    X, Y = ml_xy
+    ind = MultiLabelBinarizer().fit_transform(Y)[:60]
+    ind = np.hstack([ind, np.zeros((60, 1), dtype=ind.dtype)])
+    monkeypatch.setattr(run, "fit", lambda *a, **k: pytest.fail("trained before refusing"))
+    with pytest.raises(DataError, match=f"label.s. {ind.shape[1] - 1} have no example left"):
+        _fast_estimator().fit(X[:60], ind)
+
+
 # --------------------------------------------------------------------------- command line
 
 

@@ -271,11 +271,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                                          seed=self.seed)
             if len(va):
                 train, val = train.subset(tr), train.subset(va)
-        result = fit(config, train, val, class_order=names)
-        missing = sorted(set(names) - set(result.predictor.classes))
+        kept = {label for row in train.label_sets or [] for label in row}
+        missing = [name for name in names if name not in kept]  # before training, not after
         if missing:
             raise DataError(f"y: label(s) {', '.join(missing[:5])} have no example left for "
                             "training; every label needs a positive example")
+        result = fit(config, train, val, class_order=names)
         return self._fitted(classes, True, result)
 
     def _columns(self) -> np.ndarray:
