@@ -139,6 +139,10 @@ def _rewrite(run, tmp_path, edit):
     (lambda d: d.update(format="pickle"), "not an embedlab decisions file"),
     (lambda d: d["ood"].pop("energies"), "malformed"),
     (lambda d: d.update(class_bias=[0.5, -0.5]), "class_bias has 2 values for 4 classes"),
+    # a multi-label run's per-label temperatures on this single-label run: sigmoids would
+    # silently replace its softmax
+    (lambda d: d.update(label_temperatures=[1.0] * 4),
+     "a multi-label run's decisions, but labels.json is single-label"),
 ])
 def test_a_damaged_decisions_file_is_refused(run, tmp_path, edit, message):
     with pytest.raises(ArtifactError, match=message):

@@ -172,11 +172,14 @@ def fit_multilabel_decisions(logits: np.ndarray, y: np.ndarray, known: np.ndarra
 
 
 def read_decisions(directory: Path, listed: set[str] | None = None,
-                   n_classes: int | None = None) -> Decisions | None:
+                   n_classes: int | None = None, multilabel: bool | None = None
+                   ) -> Decisions | None:
     """The :class:`Decisions` in ``directory``'s ``decisions.json`` (a run or an export), or
     None when it has none (no validation split, or written before decisions existed). With
     ``listed`` (the manifest's files, already verified) a file the manifest does not list is
-    not read; with ``n_classes`` a per-class list of another length is refused."""
+    not read; with ``n_classes`` a per-class list of another length is refused, and with
+    ``multilabel`` (from ``labels.json``) decisions of the other kind (per-label temperatures
+    for a single-label run, or none for a multi-label one) are refused."""
     from embedlab.atomic import read_json, refuse_link
 
     path = Path(directory) / DECISIONS_FILE
@@ -187,6 +190,10 @@ def read_decisions(directory: Path, listed: set[str] | None = None,
         if n_classes is not None and values is not None and len(values) != n_classes:
             raise ArtifactError(f"{DECISIONS_FILE}: malformed ({name} has {len(values)} values for "
                                 f"{n_classes} classes)")
+    if multilabel is not None and dec.multilabel != multilabel:
+        kinds = ("multi-label", "single-label")
+        raise ArtifactError(f"{DECISIONS_FILE}: malformed (a {kinds[not dec.multilabel]} run's "
+                            f"decisions, but labels.json is {kinds[not multilabel]})")
     return dec
 
 

@@ -103,7 +103,7 @@ class OnnxPredictor(TextPredictor):
             raise ArtifactError(f"{d}: this export is damaged: labels.json lists {len(labels)} "
                                 f"labels but model.onnx gives {width} scores")
         predictor = cls(session, Preprocessor.from_config(pre), vocab, labels, info)
-        predictor.decisions = read_decisions(d, listed, len(labels))
+        predictor.decisions = read_decisions(d, listed, len(labels), labels.multilabel)
         if labels.multilabel:
             try:
                 predictor.thresholds = Thresholds.read(d, listed)

@@ -137,7 +137,8 @@ class Predictor(TextPredictor):
             predictor = cls._read(d, listed)
             from embedlab.decisions.fitted import read_decisions
 
-            predictor.decisions = read_decisions(d, listed, len(predictor.classes))
+            predictor.decisions = read_decisions(d, listed, len(predictor.classes),
+                                                 predictor.multilabel)
             return predictor
         except EmbedlabError as e:
             raise _damaged(d, str(e)) from None
