@@ -474,8 +474,17 @@ def test_cli_trains_predicts_and_evaluates_multilabel(ml_csv, tmp_path):
                                  *(f"p_{c}" for c in sorted(TOPICS)), "ood_score"]
     assert set(got["labels"][0].split(";")) == {"money", "sport"} and got["labels"][1] == "food"
     assert got["status"][2] == "empty" and got["labels"][2] == ""
-    r = _cli("evaluate", out, "--data", ml_csv, "--plot", tmp_path / "pr.png")
+    r = _cli("evaluate", out, "--data", ml_csv, "--plot", tmp_path / "pr.png",
+             "--out", tmp_path / "run.json")
     assert "subset accuracy" in r.stdout and (tmp_path / "pr.png").stat().st_size > 1000
+    # an ONNX export keeps no data config: the file's separator is given to evaluate, and it
+    # scores the file as the run does
+    _cli("export", out, "--format", "onnx", "--out", tmp_path / "onnx")
+    _cli("evaluate", tmp_path / "onnx", "--data", ml_csv, "--label-sep", "|",
+         "--out", tmp_path / "onnx.json")
+    got, want = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("onnx", "run"))
+    assert got["multilabel"] and got["n"] == want["n"] == 600
+    assert abs(got["micro"]["f1"] - want["micro"]["f1"]) < 0.01
 
 
 def test_threshold_on_a_single_label_run_is_a_one_line_error(trained_run):

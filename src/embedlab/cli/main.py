@@ -147,6 +147,11 @@ def evaluate(
     text_column: Annotated[list[str] | None, typer.Option()] = None,
     label_column: Annotated[str | None, typer.Option()] = None,
     encoding: Annotated[str | None, typer.Option()] = None,
+    label_sep: Annotated[str | None, typer.Option(
+        help="multi-label --data: the separator of a row's labels (default: the run's; an ONNX "
+             "export keeps none, so give it for a file that joins labels)")] = None,
+    label_hierarchy: Annotated[str | None, typer.Option(
+        help="the separator of a label's levels (default: the run's or the export's)")] = None,
     out: Annotated[Path | None, typer.Option(help="write the metrics JSON here")] = None,
     plot: Annotated[Path | None, typer.Option(help="write the confusion-matrix PNG here (multi-label: "
                                               "per-label precision-recall curves)")] = None,
@@ -184,10 +189,12 @@ def evaluate(
     d = config.data if config is not None else DataConfig()
     if dataset:
         ds = load_dataset(dataset, split)
-    elif data:
+    elif data:  # read as the model predicts: label sets for a multi-label run or export
+        hierarchy = label_hierarchy or d.label_hierarchy or getattr(predictor.labels, "hierarchy", None)
         ds = load_data(data, text_columns=text_column or d.text_columns, label_column=label_column or d.label_column,
-                       encoding=encoding or d.encoding, label_sep=d.label_sep, multilabel=d.multilabel,
-                       label_hierarchy=d.label_hierarchy, label_names=d.label_names)
+                       encoding=encoding or d.encoding, label_sep=label_sep or d.label_sep,
+                       multilabel=True if predictor.multilabel else d.multilabel,
+                       label_hierarchy=hierarchy, label_names=d.label_names)
     elif d.dataset:
         ds = load_dataset(d.dataset, split)
     else:
