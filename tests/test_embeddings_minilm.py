@@ -125,3 +125,29 @@ def test_without_the_extra_it_is_a_one_line_error_that_names_it(tmp_path, monkey
         load(NAME)
     assert "\n" not in str(info.value)
     assert not (tmp_path / "empty-cache" / "vectors" / NAME).exists()
+
+
+def test_train_ensemble_recipe_from_the_cli(minilm, tmp_path):
+    """``embedlab train --ensemble``: the recipe's three members (the config as given, the same
+    on these vectors, a cnn) trained on the same splits, one ensemble written at --out."""
+    from typer.testing import CliRunner
+
+    import embedlab
+    from embedlab.cli.main import app
+    from embedlab.config import DEFAULT_VECTORS
+
+    out = tmp_path / "ens"
+    r = CliRunner().invoke(app, ["train", "--dataset", "ag_news_sample", "--limit", "300",
+                                 "--epochs", "2", "--ensemble", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "members' test accuracy: minilm" in r.output and "ensemble saved to" in r.output
+    ens = embedlab.load(out)
+    assert ens.names == ["minilm", "base", "cnn"]
+    sources = [m.config.embeddings.source for m in ens.members]
+    assert sources == [NAME, DEFAULT_VECTORS, DEFAULT_VECTORS]
+    assert [m.config.model.name.split(".")[1] for m in ens.members] == [
+        "fasttext", "fasttext", "cnn"]
+    assert len({m.config.data.limit for m in ens.members}) == 1
+    texts = ["oil prices climb", "the striker scored twice"]
+    mean = np.mean([m.predict_proba(texts) for m in ens.members], axis=0)
+    np.testing.assert_allclose(ens.predict_proba(texts), mean, atol=1e-6)

@@ -184,3 +184,41 @@ def test_in_memory_members_are_written_as_verified_runs(runs, tmp_path):
                                made.predict_proba(TEXTS), atol=1e-6)
     with pytest.raises(ConfigError, match="run directories or Predictors"):
         embedlab.ensemble([a, 3.5])
+
+
+# --------------------------------------------------------------------------- the recipe
+def test_train_ensemble_trains_each_member_on_the_same_splits_and_writes_their_ensemble(tmp_path):
+    """train_ensemble (``embedlab train --ensemble``) with two cheap members: each is the config
+    with its overrides, trained on one set of splits, and the saved ensemble predicts the mean of
+    the saved members' probabilities and scores as evaluate does."""
+    from embedlab.config import RunConfig
+    from embedlab.training.recipes import train_ensemble
+
+    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 400},
+                               "training": {"epochs": 2, "progress": False},
+                               "embeddings": {"dim": 16}})
+    members = {"ft": {}, "bag": {"model.name": "bag", "model.params": {}}}
+    result = train_ensemble(cfg, tmp_path / "ens", members=members)
+    saved = embedlab.load(tmp_path / "ens")
+    assert isinstance(saved, EnsemblePredictor) and saved.names == ["ft", "bag"]
+    configs = [json.loads(json.dumps(m.config.model_dump())) for m in saved.members]
+    assert [c["model"]["name"] for c in configs] == ["embedlab.fasttext.v4", "embedlab.bag.v2"]
+    assert configs[0]["data"] == configs[1]["data"]
+    mean = np.mean([m.predict_proba(TEXTS) for m in saved.members], axis=0)
+    np.testing.assert_allclose(saved.predict_proba(TEXTS), mean, atol=1e-6)
+    test = load_dataset("ag_news_sample", "test")
+    assert result.metrics["test"]["accuracy"] == pytest.approx(
+        predictor_metrics(saved, test)["accuracy"])
+    member_acc = [result.metrics["members"][n]["test"]["accuracy"] for n in ("ft", "bag")]
+    assert member_acc == [pytest.approx(predictor_metrics(m, test)["accuracy"])
+                          for m in saved.members]
+    # an occupied destination is refused before anything trains, and nothing is left behind
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ArtifactError, match="embedlab did not write"):
+        train_ensemble(cfg, tmp_path / "mine", overwrite=True, members=members)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ens", "mine"]
+    with pytest.raises(ConfigError, match="at least two members"):
+        train_ensemble(cfg, tmp_path / "one", members={"ft": {}})
+    r = runner.invoke(app, ["train", "--dataset", "ag_news_sample", "--ensemble", "--folds", "2"])
+    assert r.exit_code == 2 and "takes neither --folds nor --autotune" in r.output

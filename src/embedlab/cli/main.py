@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from embedlab.cli.common import console, free_file, free_image, new_app, setup_logging, starting
+
+if TYPE_CHECKING:  # the CLI imports the API inside its commands (a fast --help)
+    from embedlab.config import RunConfig
 
 app = new_app(
     help="embedlab: text classifiers on word embeddings — train, evaluate, predict; learn and "
@@ -69,6 +72,10 @@ def train(
     folds: Annotated[int | None, typer.Option(help="K-fold cross-validation: K runs and a report in --out")] = None,
     autotune: Annotated[float | None, typer.Option(help="search hyperparameters for SECONDS on the validation "
                                                    "split, then train the best")] = None,
+    ensemble: Annotated[bool, typer.Option(
+        "--ensemble", help="train the ensemble recipe instead of one run: the config as given, the "
+        "same on minilm-static-256 vectors (embedlab[minilm]) and a cnn, on the same splits; "
+        "--out gets the ensemble (its members inside)")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train a classifier and write a run directory (config, vocabulary, labels, weights, metrics, plots)."""
@@ -110,6 +117,11 @@ def train(
     updates.update(sets)
     cfg = base.override(updates) if updates else base
     out = out or _default_out(cfg)
+    if ensemble:
+        if folds is not None or autotune is not None:
+            raise typer.BadParameter("--ensemble trains fixed members; it takes neither --folds "
+                                     "nor --autotune", param_hint="'--ensemble'")
+        return _train_ensemble(cfg, out, overwrite)
     if folds is not None or autotune is not None:
         from embedlab.cli.experiment import train_folds_or_autotune
 
@@ -126,6 +138,24 @@ def train(
     console.print(f"trained {tr['epochs']} epochs (best {tr['best_epoch']}) in {tr['seconds']:.1f}s, "
                   f"{tr['samples_per_s']:.0f} samples/s")
     console.print(f"run saved to [bold]{out}[/]")
+
+
+def _train_ensemble(cfg: RunConfig, out: Path, overwrite: bool) -> None:
+    from embedlab.training.metrics import metrics_table
+    from embedlab.training.recipes import train_ensemble
+
+    result = train_ensemble(cfg, out, overwrite=overwrite)
+    split = next((s for s in ("test", "validation") if s in result.metrics), None)
+    if split is None:
+        console.print("no validation or test split: nothing was scored")
+    else:
+        console.print(metrics_table(result.metrics[split], title=f"ensemble: {split} metrics"))
+        key = "subset_accuracy" if result.predictor.multilabel else "accuracy"
+        members = ", ".join(f"{name} {scores[split][key]:.3f}"
+                            for name, scores in result.metrics["members"].items())
+        console.print(f"members' {split} {key.replace('_', ' ')}: {members}", highlight=False)
+    console.print(f"ensemble saved to [bold]{out}[/]; try: embedlab predict {out} \"your text\"",
+                  highlight=False)
 
 
 def _refuse_clashes(options: dict, sets: dict) -> None:
