@@ -253,6 +253,20 @@ def test_load_folder(tmp_path: Path) -> None:
     assert load_data(root, pattern="*.txt").texts == only_txt.texts
 
 
+def test_class_folders_named_by_ids_take_their_names_from_a_names_file(tmp_path: Path) -> None:
+    """``label_names`` (line k names label id k) maps class folder names as it maps a table's
+    label column; a folder the file does not name is a one-line error, not a silent label."""
+    root = tmp_path / "corpus"
+    _write(root / "0" / "a.txt", "great film")
+    _write(root / "1" / "a.txt", "dull")
+    names = tmp_path / "names.txt"
+    names.write_text("positive\nnegative\n")
+    assert load_data(root, label_names=names).labels == ["positive", "negative"]
+    _write(root / "2" / "a.txt", "so-so")
+    with pytest.raises(DataError, match="unknown label '2' at file .*expected one of: 0, 1"):
+        load_data(root, label_names=names)
+
+
 def test_load_folder_newsgroups_layout(tmp_path: Path) -> None:
     """scikit-learn ``load_files`` / 20 Newsgroups: extension-less files, hidden files."""
     root = tmp_path / "20news-bydate-train"

@@ -388,6 +388,7 @@ def load_folder(
     encoding: str = "utf-8",
     pattern: str | None = None,
     empty: EmptyPolicy = "skip",
+    label_map: LabelMap = None,
 ) -> TextDataset:
     """Load one text per file from one sub-folder per class (``path/<class>/<file>``).
 
@@ -404,6 +405,9 @@ def load_folder(
         none); a glob such as ``"*.txt"`` reads only the files it matches.
     empty:
         ``"skip"`` drops files with blank text (logged), ``"error"`` names the first one.
+    label_map:
+        Maps a folder name to its label (a dict, which must know every folder, or a
+        function), e.g. folders named by label ids and a names file (``label_names``).
 
     Notes
     -----
@@ -430,6 +434,7 @@ def load_folder(
     def where(i: int) -> str:
         return f"file {files[i]}"
 
+    labels = _apply_label_map(str(root), labels, label_map, where)
     return _finish(str(root), texts, labels, where, empty=empty)
 
 
@@ -630,7 +635,7 @@ def load_data(
         if many:
             raise ConfigError(f"{p}: a class folder gives one label per file; multi-label data "
                               "needs a table, JSON or fastText lines")
-        return load_folder(p, encoding=encoding, pattern=pattern, empty=empty)
+        return load_folder(p, encoding=encoding, pattern=pattern, empty=empty, label_map=label_map)
     if fmt in TABLE_FORMATS:
         return load_table(p, text_columns, label_column, format=format, encoding=encoding,
                           empty=empty, header=header, label_map=label_map, label_sep=label_sep,
