@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from embedlab.data.tables import CHUNK_ROWS
+from embedlab.decisions.calibration import sigmoid_at, softmax_at
 from embedlab.errors import ArtifactError, ConfigError, DataError
 from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays, check_texts, encode_texts
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
@@ -162,10 +163,6 @@ def check_threshold(threshold: float | None, top_k: int | None) -> None:
         raise ConfigError(f"top_k must be a whole number of at least 1; found {top_k}")
 
 
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return (1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))).astype(np.float32)
-
-
 def decide_sets(probs: np.ndarray, thresholds: np.ndarray | float, *, top_k: int | None = None,
                 parents: np.ndarray | None = None, backoff: bool = True) -> np.ndarray:
     """Boolean label sets from per-label probabilities ``(n, C)``.
@@ -210,12 +207,6 @@ def _close_hierarchy(chosen: np.ndarray, probs: np.ndarray, parents: np.ndarray,
             rows = np.flatnonzero(lacking)
             chosen[rows, best[rows]] = True
     return chosen
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def describe_empty(indices: Sequence[int]) -> str:
@@ -297,7 +288,7 @@ class TextPredictor:
         plain softmax (multi-label: each label's sigmoid)."""
         if self.decisions is not None:
             return self.decisions.probabilities(logits)
-        return sigmoid(logits) if self.multilabel else softmax(logits)
+        return (sigmoid_at(logits) if self.multilabel else softmax_at(logits)).astype(np.float32)
 
     def _scored(self, encoded: EncodedArrays, batch_size: int
                 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
