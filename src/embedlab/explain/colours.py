@@ -75,3 +75,8 @@ def uniform_note(e: Explanation) -> str:
 
 def css(c: Sequence[int]) -> str:
     return f"rgb({c[0]},{c[1]},{c[2]})"
+
+
+def hex_of(c: Sequence[int]) -> str:
+    """``#rrggbb`` (matplotlib's form) of an RGB colour."""
+    return "#{:02x}{:02x}{:02x}".format(*c[:3])

@@ -110,7 +110,7 @@ def _bars(e: Explanation) -> str:
 
 
 def _score(value: float, kind: str) -> str:
-    colour = "#7b3294" if kind == "attention" else (_rgb(FOR) if value > 0 else _rgb(AGAINST))
+    colour = _rgb(ATTENTION) if kind == "attention" else (_rgb(FOR) if value > 0 else _rgb(AGAINST))
     text = f"{value:.4f}" if kind == "attention" else f"{value:+.4f}"
     return f'<span style="color:{colour};font-variant-numeric:tabular-nums">{text}</span>'
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedlab.explain.attention import LABEL as ATTENTION_LABEL
-from embedlab.explain.colours import FULL_AT_UNIFORM
+from embedlab.explain.colours import AGAINST, ATTENTION, FOR, FULL_AT_UNIFORM, hex_of
 from embedlab.explain.explanation import Explanation
 
 if TYPE_CHECKING:
@@ -74,10 +74,10 @@ def token_bars_png(e: Explanation, path: str | Path) -> Path:
     fig = _figure(7.5, 1.2 + 0.28 * len(idx))
     ax = fig.add_subplot()
     if e.score_kind == "attention":
-        colors = ["#7b3294"] * len(idx)
+        colors = [hex_of(ATTENTION)] * len(idx)
         xlabel = f"weight — {ATTENTION_LABEL}"
     else:
-        colors = ["#ca0020" if s > 0 else "#0571b0" for s in scores]
+        colors = [hex_of(FOR) if s > 0 else hex_of(AGAINST) for s in scores]
         xlabel = f"contribution to '{e.explained}' (red: for it, blue: against)"
     y = np.arange(len(idx))
     ax.barh(y, scores, color=colors)
@@ -210,7 +210,7 @@ def global_png(report: GlobalExplanation, path: str | Path) -> Path:
         terms = report.classes.get(c, [])
         y = np.arange(len(terms))
         means = [t[1] for t in terms]
-        ax.barh(y, means, color=["#ca0020" if m > 0 else "#0571b0" for m in means])
+        ax.barh(y, means, color=[hex_of(FOR) if m > 0 else hex_of(AGAINST) for m in means])
         ax.set_yticks(y, [f"{_short(str(t[0]))} ({t[2]})" for t in terms], fontsize=8)
         ax.invert_yaxis()
         ax.axvline(0, color="#444", linewidth=0.8)
