@@ -245,14 +245,18 @@ class TextPredictor:
         """Boolean label sets of multi-label probabilities (:func:`decide_sets`): the run's
         thresholds, or one ``threshold`` for every label; ``top_k`` keeps at most k labels."""
         check_threshold(threshold, top_k)
-        if threshold is not None:
-            cut: np.ndarray | float = float(threshold)
-        elif self.thresholds is not None:
-            cut = self.thresholds.vector(self.classes)
-        else:
-            cut = 0.5
+        cut = np.asarray(list(self.label_thresholds(threshold).values()), dtype=np.float32)
         parents = self.labels.parents() if self.labels.hierarchy else None
         return decide_sets(probs, cut, top_k=top_k, parents=parents, backoff=backoff)
+
+    def label_thresholds(self, threshold: float | None = None) -> dict[str, float]:
+        """The threshold each label needs to enter a multi-label set, in class order: one
+        ``threshold`` for all, else the run's (``thresholds.json``), else 0.5."""
+        if threshold is not None:
+            return dict.fromkeys(self.classes, float(threshold))
+        if self.thresholds is not None:
+            return self.thresholds.mapping(self.classes)
+        return dict.fromkeys(self.classes, 0.5)
 
     @property
     def classes(self) -> list[str]:

@@ -33,15 +33,11 @@ def prediction(p: Any, top_k: int, thresholds: dict[str, float] | None = None) -
 
 
 def thresholds_of(predictor: Any, threshold: float | None) -> dict[str, float] | None:
-    """Each label's threshold: ``threshold`` for all, else the run's; None for single-label."""
+    """Each label's threshold (:meth:`TextPredictor.label_thresholds`, the one rule ``decide``
+    applies); None for single-label."""
     if not getattr(predictor, "multilabel", False):
         return None
-    if threshold is not None:
-        return dict.fromkeys(predictor.classes, float(threshold))
-    saved = predictor.thresholds
-    if saved is None:
-        return dict.fromkeys(predictor.classes, 0.5)
-    return saved.mapping(predictor.classes)
+    return predictor.label_thresholds(threshold)
 
 
 def check_predictions(name: str, preds: Sequence[Any]) -> None:
