@@ -118,23 +118,11 @@ def build_grid(grid: Path | None, builtin: str | None, set_: list[str] | None,
                seeds: int | None, folds: int | None):
     """The grid of a file or a built-in experiment with the command line's ``--set``,
     ``--seeds`` and ``--folds`` applied (validated as a whole, like the file)."""
-    from embedlab.experiments.grid import parse_grid
+    from embedlab.experiments.grid import with_overrides
 
     data, source, base_dir = _grid_source(grid, builtin)
-    updates = _set(set_)
-    if updates:
-        g0 = parse_grid(data, source, base_dir)
-        data = {**data, "base": g0.base.override(updates).model_dump(mode="json")}
-        data.pop("base_config", None)
-    if seeds is not None:
-        data = {**data, "seeds": _seeds(seeds)}
-    changed = dict(updates)
-    if folds is not None and folds != data.get("folds"):
-        data = {**data, "folds": folds}
-        changed["folds"] = folds
-    g = parse_grid(data, source, base_dir)
-    g.overrides = changed  # recorded in the manifest; the report shows them
-    return g
+    return with_overrides(data, source, base_dir, _set(set_),
+                          None if seeds is None else _seeds(seeds), folds)
 
 
 def _run_grid(g, out: Path, *, jobs: int, overwrite: bool, track: str | None) -> None:

@@ -347,16 +347,26 @@ def builtin_data(name: str) -> dict:
 def load_builtin(name: str, overrides: dict[str, Any] | None = None,
                  seeds: list[int] | None = None, folds: int | None = None) -> Grid:
     """A built-in experiment, optionally with base overrides (e.g. fewer epochs) and other seeds."""
-    data = builtin_data(name)
+    return with_overrides(builtin_data(name), f"builtin:{name}", None, overrides, seeds, folds)
+
+
+def with_overrides(data: dict, source: str, base_dir: Path | None = None,
+                   overrides: dict[str, Any] | None = None, seeds: list[int] | None = None,
+                   folds: int | None = None) -> Grid:
+    """The grid of ``data`` (a grid file's mapping) with dotted-key ``overrides`` applied to its
+    base config, other ``seeds`` and ``folds``, validated as a whole; what was changed (the
+    overrides, and folds when they differ) is kept in :attr:`Grid.overrides` for the manifest
+    and the report (the one place the command line and the Python API apply them)."""
     changed: dict[str, Any] = dict(overrides or {})
     if overrides:
-        base = RunConfig.from_dict(data.get("base") or {}, f"builtin:{name}").override(overrides)
-        data["base"] = base.model_dump(mode="json")
+        base = parse_grid(data, source, base_dir).base.override(overrides)
+        data = {**data, "base": base.model_dump(mode="json")}
+        data.pop("base_config", None)
     if seeds is not None:
-        data["seeds"] = seeds
+        data = {**data, "seeds": seeds}
     if folds is not None and folds != data.get("folds"):
-        data["folds"] = folds
+        data = {**data, "folds": folds}
         changed["folds"] = folds
-    grid = parse_grid(data, f"builtin:{name}")
+    grid = parse_grid(data, source, base_dir)
     grid.overrides = changed
     return grid
