@@ -187,7 +187,8 @@ def test_in_memory_members_are_written_as_verified_runs(runs, tmp_path):
 
 
 # --------------------------------------------------------------------------- the recipe
-def test_train_ensemble_trains_each_member_on_the_same_splits_and_writes_their_ensemble(tmp_path):
+def test_train_ensemble_trains_each_member_on_the_same_splits_and_writes_their_ensemble(
+        tmp_path, monkeypatch):
     """train_ensemble (``embedlab train --ensemble``) with two cheap members: each is the config
     with its overrides, trained on one set of splits, and the saved ensemble predicts the mean of
     the saved members' probabilities and scores as evaluate does."""
@@ -212,6 +213,19 @@ def test_train_ensemble_trains_each_member_on_the_same_splits_and_writes_their_e
     member_acc = [result.metrics["members"][n]["test"]["accuracy"] for n in ("ft", "bag")]
     assert member_acc == [pytest.approx(predictor_metrics(m, test)["accuracy"])
                           for m in saved.members]
+    assert [e["source"] for e in json.loads((tmp_path / "ens" / "ensemble.json").read_text())[
+        "members"]] == ["recipe member ft", "recipe member bag"]  # not the removed temp dirs
+    # trained again over it with overwrite: the members' own manifests are ours, not the user's
+    again = train_ensemble(cfg, tmp_path / "ens", overwrite=True, members=members)
+    assert again.metrics["test"]["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
+    # members that would be one model twice, or a torchrun launch, are refused before training
+    with pytest.raises(ConfigError, match="members ft and bag would be the same model"):
+        train_ensemble(cfg.override({"model.name": "bag", "model.params": {}}),
+                       tmp_path / "dup", members=members)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="without torchrun"):
+        train_ensemble(cfg, tmp_path / "ranks", members=members)
+    monkeypatch.delenv("WORLD_SIZE")
     # an occupied destination is refused before anything trains, and nothing is left behind
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")

@@ -141,9 +141,20 @@ def test_trainer_takes_the_written_out_step_and_trains_as_autograd_does(monkeypa
     assert calls == ["sgd_prepare"] + ["sgd_step_bags"] * 6  # packed once; 3 batches x 2 epochs
     assert not [w for w in caught if "lr_scheduler" in str(w.message)]  # no false alarm
     slow = fasttext_model(ngrams=2)
+    can = type(slow).can_step_sgd
     monkeypatch.setattr(type(slow), "can_step_sgd", lambda self: False)
     Trainer(slow, cfg).fit(toy(48), toy(16, seed=1))
     assert len(calls) == 7
+    monkeypatch.setattr(type(slow), "can_step_sgd", can)
+    # training texts over the packing's budget step on padded batches, as before the packing
+    import embedlab.training.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "PACKED_TOKENS", 48 * 6 - 1)
+    padded = fasttext_model(ngrams=2)
+    Trainer(padded, cfg).fit(toy(48), toy(16, seed=1))
+    assert calls[7:] == ["sgd_step"] * 6
+    for name, value in padded.state_dict().items():
+        torch.testing.assert_close(fast.state_dict()[name], value, rtol=1e-5, atol=1e-6)
     for name, value in slow.state_dict().items():
         torch.testing.assert_close(fast.state_dict()[name], value, rtol=1e-5, atol=1e-6)
 

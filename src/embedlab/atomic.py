@@ -156,7 +156,9 @@ def listed_names(path: Path) -> set[str] | None:
 def unlisted_entries(path: str | Path) -> list[str]:
     """What inside artifact directory ``path`` its manifest does not list: files, symlinks and
     folders (a folder is named once, with a trailing ``/``, when nothing in it is listed).
-    Everything is unlisted when the manifest has no file list."""
+    Everything is unlisted when the manifest has no file list. The embedlab manifest of a
+    listed folder (an ensemble's member run: :func:`write_manifest` leaves every
+    ``manifest.json`` out of the list) counts as listed."""
     path = Path(path)
     listed = listed_names(path) or set()
     found: list[str] = []
@@ -171,7 +173,7 @@ def unlisted_entries(path: str | Path) -> list[str]:
                     walk(p, rel + "/")
                 else:
                     found.append(rel + "/")
-            elif rel not in listed:
+            elif rel not in listed and not (p.name == MANIFEST and prefix and artifact_kind(d)):
                 found.append(rel)
 
     walk(path, "")

@@ -25,9 +25,10 @@ DEMO_TEXTS = [
 ]
 
 
-def _default_out(config) -> Path:
+def _default_out(config, what: str | None = None) -> Path:
+    """``runs/<data>-<model>`` (or ``-<what>``), numbered past the directories that exist."""
     source = config.data.dataset or Path(config.data.path or "data").stem
-    base = Path("runs") / f"{source}-{config.model.name}"
+    base = Path("runs") / f"{source}-{what or config.model.name}"
     out, n = base, 2
     while out.exists():
         out, n = base.with_name(f"{base.name}-{n}"), n + 1
@@ -74,8 +75,9 @@ def train(
                                                    "split, then train the best")] = None,
     ensemble: Annotated[bool, typer.Option(
         "--ensemble", help="train the ensemble recipe instead of one run: the config as given, the "
-        "same on minilm-static-256 vectors (embedlab[minilm]) and a cnn, on the same splits; "
-        "--out gets the ensemble (its members inside)")] = False,
+        "same on minilm-static-256 vectors (embedlab[minilm]) and a cnn on the config's vectors, "
+        "on the same splits; --out (default runs/<data>-ensemble) gets the ensemble, its "
+        "members inside")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train a classifier and write a run directory (config, vocabulary, labels, weights, metrics, plots)."""
@@ -116,7 +118,7 @@ def train(
     _refuse_clashes(updates, sets)
     updates.update(sets)
     cfg = base.override(updates) if updates else base
-    out = out or _default_out(cfg)
+    out = out or _default_out(cfg, "ensemble" if ensemble else None)
     if ensemble:
         if folds is not None or autotune is not None:
             raise typer.BadParameter("--ensemble trains fixed members; it takes neither --folds "

@@ -160,13 +160,19 @@ class EnsemblePredictor(TextPredictor):
         out.path = d
         return out
 
-    def save(self, out: str | Path, overwrite: bool = False) -> Path:
-        """Write the ensemble directory (atomically: ``out`` is untouched on any error)."""
+    def save(self, out: str | Path, overwrite: bool = False,
+             sources: Sequence[str | None] | None = None) -> Path:
+        """Write the ensemble directory (atomically: ``out`` is untouched on any error).
+        ``sources`` (one per member) is what ``ensemble.json`` records as each member's origin,
+        instead of the directory it was copied from."""
         from embedlab.artifacts import write_manifest as write_run_manifest
 
         with atomic_dir(out, kind=KIND, overwrite=overwrite, fields={"format": FORMAT}) as tmp:
             entries = []
-            for name, member, w in zip(self.names, self.members, self.weights):
+            origins = list(sources) if sources is not None else [
+                str(m.path) if m.path else None for m in self.members]
+            for name, member, w, origin in zip(self.names, self.members, self.weights, origins,
+                                               strict=True):
                 dest = tmp / "members" / name
                 if member.path is not None:
                     shutil.copytree(member.path, dest)
@@ -176,7 +182,7 @@ class EnsemblePredictor(TextPredictor):
                     write_run_manifest(dest)
                 entries.append({"dir": f"members/{name}", "weight": float(w),
                                 "model": member_model_name(member),
-                                "source": str(member.path) if member.path else None})
+                                "source": origin})
             spec: dict[str, Any] = {"format": FORMAT, "combine": COMBINE,
                                     "classes": self.classes, "members": entries}
             if self.multilabel and self.thresholds is not None:

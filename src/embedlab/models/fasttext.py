@@ -362,7 +362,7 @@ class FastTextClassifier(ClassifierModule):
         packed once before the epochs, after :meth:`observe_training`: the words, the n-gram
         buckets and the wide term's tf-idf shares do not change while the model trains, so
         :meth:`sgd_step_bags` takes a batch's instead of hashing and counting them again."""
-        return PackedFeatures.concat([self._packed_features(self._check_ids(ids))
+        return PackedFeatures.concat([self._packed_features(self._check_ids(ids)).compact()
                                       for ids in batches])
 
     @torch.no_grad()
@@ -388,7 +388,10 @@ class FastTextClassifier(ClassifierModule):
             features = self._wide_features(ids, buckets)
             shares = self._wide_shares(features)
             present = features >= 0
-            wide = Bag(features[present], present.sum(1), shares[present])
+            if self.wide_ngrams == 1:  # its features are the words, in the same order
+                wide = Bag(bags[0].flat, bags[0].lengths, shares[present])
+            else:
+                wide = Bag(features[present], present.sum(1), shares[present])
         return Bags(bags, wide)
 
     def _sgd_update(self, bags: Bags, y: torch.Tensor, lr: float, weight_decay: float,

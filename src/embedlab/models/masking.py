@@ -128,9 +128,20 @@ class Bags:
     deep: list[Bag]
     wide: Bag | None = None
 
+    def compact(self) -> Bags:
+        """The same bags with int32 row ids (a wide bag on the first deep bag's features keeps
+        sharing its tensor)."""
+        deep = [Bag(b.flat.to(torch.int32), b.lengths, b.shares, b.starts, b.owners)
+                for b in self.deep]
+        wide = self.wide
+        if wide is not None:
+            flat = deep[0].flat if wide.flat is self.deep[0].flat else wide.flat.to(torch.int32)
+            wide = Bag(flat, wide.lengths, wide.shares, wide.starts, wide.owners)
+        return Bags(deep, wide)
+
     def batches(self, sizes: list[int]) -> Iterator[Bags]:
-        """Consecutive batches of ``sizes`` rows (views, ids widened to int64): the rows were
-        gathered in the epoch's order once, so a step only slices."""
+        """Consecutive batches of ``sizes`` rows (slices; row ids widened to int64): the rows
+        were gathered in the epoch's order once, so a step only slices."""
         bounds = [0]
         for size in sizes:
             bounds.append(bounds[-1] + size)
@@ -158,8 +169,8 @@ class PackedFeatures:
     """Every row's :class:`Bags`, packed once for a whole data set (row ids as int32: half the
     memory); :meth:`take` gathers rows, e.g. an epoch's in its shuffled order.
 
-    When the wide bag's features are the first deep bag's (a wide term on the words only), only
-    its shares are kept, and positions are found once for both."""
+    When the wide bag's features are the first deep bag's (a wide term on the words only: the
+    bags share the tensor), only its shares are kept, and positions are found once for both."""
 
     deep: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # (flat, starts, lengths)
     wide: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None
@@ -181,10 +192,9 @@ class PackedFeatures:
         if parts[0].wide is not None:
             bags = [p.wide for p in parts if p.wide is not None]
             shares = torch.cat([b.shares for b in bags if b.shares is not None])
-            flat, starts, lengths = join(bags)
-            if torch.equal(lengths, deep[0][2]) and torch.equal(flat, deep[0][0]):
-                return cls(deep, (deep[0][0], starts, lengths, shares), wide_on_first=True)
-            wide = (flat, starts, lengths, shares)
+            if all(p.wide is not None and p.wide.flat is p.deep[0].flat for p in parts):
+                return cls(deep, (deep[0][0], deep[0][1], deep[0][2], shares), wide_on_first=True)
+            wide = (*join(bags), shares)
         return cls(deep, wide)
 
     @staticmethod

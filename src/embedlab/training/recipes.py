@@ -3,7 +3,8 @@ splits and writes their ensemble.
 
 The members are overrides of the run's config. :data:`ENSEMBLE_RECIPE` holds the config as
 given (the defaults: ``fasttext`` on GloVe 6B 50d with its wide term), the same on the distilled
-MiniLM static vectors (``embedlab[minilm]``) and a cnn on GloVe: of the ensembles the accuracy
+MiniLM static vectors (``embedlab[minilm]``) and a cnn on the config's vectors (GloVe by
+default): of the ensembles the accuracy
 suite compares (``python benchmarks/classify.py --suite accuracy --models defaults cnn static``,
 ``benchmarks/RESULTS.md``), the one at least a point above the best of TF-IDF + LinearSVC and
 tuned fastText on the most of its eight data sets.
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.atomic import check_destination
-from embedlab.config import RunConfig
+from embedlab.config import RunConfig, resolve_config
 from embedlab.errors import ConfigError
 from embedlab.inference.ensemble import EnsemblePredictor, rechoose_thresholds
 from embedlab.inference.predictor import Predictor
 from embedlab.kinds import ENSEMBLE_KIND
+from embedlab.training.distributed import launched_world_size
 from embedlab.training.run import load_splits, predictor_metrics, train_run
 
 log = logging.getLogger("embedlab")
@@ -56,6 +58,19 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
     recipe = ENSEMBLE_RECIPE if members is None else members
     if len(recipe) < 2:
         raise ConfigError(f"an ensemble recipe needs at least two members, found {len(recipe)}")
+    if launched_world_size() > 1:
+        raise ConfigError("an ensemble recipe trains its members one after another in one "
+                          "process; run it without torchrun")
+    configs = {name: resolve_config(config.override(dict(o)) if o else config)
+               for name, o in recipe.items()}
+    seen: dict[str, str] = {}
+    for name, member in configs.items():  # e.g. --model cnn: "base" would be the cnn again
+        key = member.model_dump_json()
+        if key in seen:
+            raise ConfigError(f"ensemble members {seen[key]} and {name} would be the same model "
+                              "(the config already sets what one of them changes); train the "
+                              "ensemble from the defaults, or give members that differ")
+        seen[key] = name
     out = Path(out)
     check_destination(out, ENSEMBLE_KIND, overwrite)  # before the training, not after it
     splits = load_splits(config)
@@ -65,15 +80,14 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
         for i, (name, overrides) in enumerate(recipe.items(), 1):
             log.info("ensemble member %d of %d: %s (%s)", i, len(recipe), name,
                      ", ".join(f"{k}={v}" for k, v in overrides.items()) or "the config as given")
-            member = config.override(dict(overrides)) if overrides else config
-            result = train_run(member, Path(tmp) / name, splits=splits)
+            result = train_run(configs[name], Path(tmp) / name, splits=splits)
             scores[name] = {k: result.metrics[k] for k in ("test", "validation")
                             if k in result.metrics}
             predictors.append(Predictor.load(Path(tmp) / name))
         ensemble = EnsemblePredictor(predictors, names=list(recipe))
         if ensemble.multilabel:
             rechoose_thresholds(ensemble, splits.validation)
-        ensemble.save(out, overwrite=overwrite)
+        ensemble.save(out, overwrite=overwrite, sources=[f"recipe member {n}" for n in recipe])
     saved = EnsemblePredictor.load(out)  # its members now live in out, verified
     metrics: dict = {"members": scores}
     for split, data in (("test", splits.test), ("validation", splits.validation)):

@@ -53,6 +53,14 @@ log = logging.getLogger("embedlab")
 EpochCallback = Callable[[dict[str, Any]], bool | None]
 
 
+#: the most training tokens whose features the SGD stepper packs (``sgd_prepare``: 12 bytes a
+#: token with the default bigrams, a peak of about 28 while it is made, measured on 3 and 12
+#: million tokens); larger training sets step on padded batches, as before the packing
+PACKED_TOKENS = 20_000_000
+#: batches whose packed features are gathered at once (the memory of one such gather)
+PACKED_GROUP = 256
+
+
 class SgdStepper(Protocol):
     """A model that makes plain SGD's update itself with written-out gradients (the fasttext
     model): :meth:`Trainer.train_step` hands it the batch when it says it can."""
@@ -237,18 +245,29 @@ class Trainer:
     def _packed(self, train: EncodedTexts, optimizers: list[torch.optim.Optimizer],
                 batches: list[torch.Tensor]) -> Iterator[Bags] | None:
         """The epoch's batches of features, cut from the SGD stepper's packing of the training
-        rows (made once per fit, gathered in the epoch's order once per epoch), or None when
-        the step is autograd's."""
+        rows, or None when the step is autograd's, the model packs nothing, or the training
+        texts hold more than :data:`PACKED_TOKENS` tokens (the steps then take padded batches,
+        whose memory does not grow with the data).
+
+        The packing is made on the first epoch of ``train`` and kept, for that object, until
+        :meth:`fit` returns; it holds the model's statistics of the training texts
+        (``observe_training``) as they were then."""
         stepper = self._sgd_stepper(optimizers)
-        if stepper is None:
+        prepare = getattr(stepper, "sgd_prepare", None)
+        if stepper is None or prepare is None or int(train.lengths.sum()) > PACKED_TOKENS:
             return None
         if self._packing is None or self._packing[0] is not train:
             rows = (train.batch(index).to(self.device) for index in train.batches(1024))
-            self._packing = (train, stepper.sgd_prepare(rows))
-        if not batches:
-            return iter(())
-        order = torch.cat(batches).to(self.device)
-        return self._packing[1].take(order, widen=False).batches([len(b) for b in batches])
+            self._packing = (train, prepare(rows))
+        packing = self._packing[1]
+
+        def cut() -> Iterator[Bags]:  # PACKED_GROUP batches gathered at once: bounded memory
+            for at in range(0, len(batches), PACKED_GROUP):
+                group = batches[at:at + PACKED_GROUP]
+                rows = torch.cat(group).to(self.device)
+                yield from packing.take(rows, widen=False).batches([len(b) for b in group])
+
+        return cut()
 
     def train_epoch(self, train: EncodedTexts, epoch: int, optimizers: list[torch.optim.Optimizer],
                     generator: torch.Generator, step_schedulers: list[Any] | None = None
@@ -260,8 +279,9 @@ class Trainer:
         """
         cfg = self.config
         self._parallel.train()
-        start = time.perf_counter()
         batches = shard_batches(len(train), cfg.batch_size, generator, self.rank, self.world)
+        packed = self._packed(train, optimizers, batches)  # made once: not the epoch's time
+        start = time.perf_counter()
         labels = labels_of(train)
         bar = self._progress
         if bar is not None:
@@ -274,7 +294,6 @@ class Trainer:
                 # the model's own sgd_step never calls optimizer.step(), which torch's schedulers
                 # take for a wrong call order; the schedule is the same either way (tested)
                 warnings.filterwarnings("ignore", "Detected call of `lr_scheduler")
-            packed = self._packed(train, optimizers, batches)
             for step, index in enumerate(batches):
                 y = labels.index_select(0, index)
                 batch_loss, batch_correct = self.train_step(
