@@ -75,7 +75,7 @@ def train(
                                                    "split, then train the best")] = None,
     ensemble: Annotated[bool, typer.Option(
         "--ensemble", help="train the ensemble recipe instead of one run: the config as given, the "
-        "same on minilm-static-256 vectors (embedlab[minilm]) and a cnn on the config's vectors, "
+        "same on minilm-static-256 vectors (the minilm extra) and a cnn on the config's vectors, "
         "on the same splits; --out (default runs/<data>-ensemble) gets the ensemble, its "
         "members inside")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
