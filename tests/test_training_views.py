@@ -48,8 +48,10 @@ def _run_on_a_terminal(args: list[str], columns: int = 100, timeout: float = 180
 
 @pytest.mark.slow
 def test_training_progress_shows_running_loss_an_overall_bar_and_the_star_legend(tmp_path):
+    # batches of 1: ~1,400 steps an epoch, so every epoch outlasts several of the bar's 0.1 s
+    # redraws even on a fast machine (with batches of 8 an epoch could end within one redraw)
     code, screen = _run_on_a_terminal([
-        "train", "--dataset", "ag_news_sample", "--model", "bag", "--epochs", "3", "--batch-size", "8",
+        "train", "--dataset", "ag_news_sample", "--model", "bag", "--epochs", "3", "--batch-size", "1",
         "--set", "data.limit=2000", "--set", "embeddings.source=null", "--set", "embeddings.dim=16",
         "--set", "training.threads=1", "--out", str(tmp_path / "run")])
     assert code == 0, screen[-2000:]
