@@ -185,7 +185,7 @@ def test_step_on_packed_rows_is_the_step_on_padded_ids(multilabel, wide_ngrams):
     order = torch.tensor([3, 0, 2, 4, 1, 0])  # an epoch's order (a repeat, as oversampling)
     batches = [order[:4], order[4:]]
     for _ in range(2):  # two epochs of two batches
-        cut = packing.take(order, widen=False).batches([len(b) for b in batches])
+        cut = packing.take(order).batches([len(b) for b in batches])
         for index in batches:
             rows = ids.index_select(0, index)
             rows = rows[:, : int((rows != 0).sum(1).max())]  # padded as the trainer pads it

@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from embedlab.models.classifier import ClassifierModule, ModelParams, Signals
 from embedlab.models.embedding import EmbeddingSpec
-from embedlab.models.masking import Bag, Bags, PackedFeatures, packed_bag, padding_mask
+from embedlab.models.masking import Bag, Bags, packed_bag, padding_mask
 from embedlab.models.registry import register_model
 
 #: the n-gram hash's multiplier (fastText's own constant). Version 2 used 1_000_003, which is 3
@@ -357,20 +357,20 @@ class FastTextClassifier(ClassifierModule):
                                 weight_decay, class_weights, clip)
 
     @torch.no_grad()
-    def sgd_prepare(self, batches: Iterable[torch.Tensor]) -> PackedFeatures:
+    def sgd_prepare(self, batches: Iterable[torch.Tensor]) -> Bags:
         """Every row's features (``batches``: all the training rows' ids, in row order),
         packed once before the epochs, after :meth:`observe_training`: the words, the n-gram
         buckets and the wide term's tf-idf shares do not change while the model trains, so
         :meth:`sgd_step_bags` takes a batch's instead of hashing and counting them again."""
-        return PackedFeatures.concat([self._packed_features(self._check_ids(ids)).compact()
-                                      for ids in batches])
+        return Bags.join([self._packed_features(self._check_ids(ids)).compact()
+                          for ids in batches])
 
     @torch.no_grad()
     def sgd_step_bags(self, bags: Bags, y: torch.Tensor, lr: float, weight_decay: float = 0.0,
                       class_weights: torch.Tensor | None = None, clip: float | None = None
                       ) -> tuple[float, int]:
         """:meth:`sgd_step` on a batch of the features :meth:`sgd_prepare` packed (cut by
-        :meth:`PackedFeatures.take` and :meth:`Bags.batches`)."""
+        :meth:`Bags.take` and :meth:`Bags.batches`)."""
         return self._sgd_update(bags, y, lr, weight_decay, class_weights, clip)
 
     def _packed_features(self, ids: torch.Tensor) -> Bags:

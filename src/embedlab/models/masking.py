@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -77,9 +77,8 @@ def packed_bag(table: nn.EmbeddingBag, ids: torch.Tensor, keep: torch.Tensor) ->
     batch = ids.size(0)
     keep = keep.reshape(batch, -1)
     flat = ids.reshape(batch, -1)[keep]
-    offsets = torch.zeros(batch, dtype=torch.long, device=ids.device)
-    offsets[1:] = keep.sum(1).cumsum(0)[:-1]
-    return F.embedding_bag(flat, table.weight, offsets, mode=table.mode, sparse=table.sparse)
+    return F.embedding_bag(flat, table.weight, offsets_of(keep.sum(1)), mode=table.mode,
+                           sparse=table.sparse)
 
 
 def offsets_of(lengths: torch.Tensor) -> torch.Tensor:
@@ -111,122 +110,104 @@ class Bag:
         rows = torch.arange(len(self.lengths), device=self.lengths.device, dtype=torch.int32)
         return rows.repeat_interleave(self.lengths, output_size=len(self.flat))
 
+    def take(self, index: torch.Tensor) -> tuple[Bag, torch.Tensor]:
+        """Rows ``index`` (in that order, repeats allowed), and the positions in ``flat`` their
+        features were taken from."""
+        counts = self.lengths.index_select(0, index)
+        ends = counts.cumsum(0)
+        total = int(ends[-1]) if len(ends) else 0
+        starts = ends - counts
+        positions = torch.arange(total, device=counts.device) + (
+            self.offsets().index_select(0, index) - starts).repeat_interleave(
+                counts, output_size=total)
+        shares = None if self.shares is None else self.shares.index_select(0, positions)
+        return Bag(self.flat.index_select(0, positions), counts, shares, starts), positions
+
     def rows(self, begin: int, end: int, first: int, last: int, owners: torch.Tensor) -> Bag:
         """Rows ``begin:end``, whose features are ``flat[first:last]`` (row ids as int64);
         ``owners``: :meth:`owner` of all the rows."""
-        assert self.starts is not None
         return Bag(self.flat[first:last].long(), self.lengths[begin:end],
                    None if self.shares is None else self.shares[first:last],
-                   self.starts[begin:end] - first, owners[first:last] - begin)
+                   self.offsets()[begin:end] - first, owners[first:last] - begin)
 
 
 @dataclass
 class Bags:
     """Packed features of some rows: one :class:`Bag` per pooled table, and the weighted bag of
-    a linear (wide) term when the model has one."""
+    a linear (wide) term when the model has one. A wide bag on the first deep bag's features (a
+    wide term on the words only) shares its ``flat`` tensor: only its shares are its own.
+
+    A model's SGD step packs every training row once (:meth:`join` of its batches'
+    :meth:`compact` bags), :meth:`take` gathers rows (an epoch's, in its shuffled order) and
+    :meth:`batches` cuts them into consecutive batches."""
 
     deep: list[Bag]
     wide: Bag | None = None
 
+    @property
+    def shared(self) -> bool:
+        """Whether the wide bag's features are the first deep bag's (the same tensor)."""
+        return self.wide is not None and self.wide.flat is self.deep[0].flat
+
     def compact(self) -> Bags:
-        """The same bags with int32 row ids (a wide bag on the first deep bag's features keeps
-        sharing its tensor)."""
-        deep = [Bag(b.flat.to(torch.int32), b.lengths, b.shares, b.starts, b.owners)
-                for b in self.deep]
+        """The same bags with int32 row ids (half the memory)."""
+        deep = [replace(b, flat=b.flat.to(torch.int32)) for b in self.deep]
         wide = self.wide
         if wide is not None:
-            flat = deep[0].flat if wide.flat is self.deep[0].flat else wide.flat.to(torch.int32)
-            wide = Bag(flat, wide.lengths, wide.shares, wide.starts, wide.owners)
+            wide = replace(wide, flat=deep[0].flat if self.shared else wide.flat.to(torch.int32))
         return Bags(deep, wide)
 
-    def batches(self, sizes: list[int]) -> Iterator[Bags]:
-        """Consecutive batches of ``sizes`` rows (slices; row ids widened to int64): the rows
-        were gathered in the epoch's order once, so a step only slices."""
-        bounds = [0]
-        for size in sizes:
-            bounds.append(bounds[-1] + size)
-        shared = self.wide is not None and self.wide.flat is self.deep[0].flat  # words only
-        ends: list[list[int]] = []
-        owners: list[torch.Tensor] = []
-        for bag in [*self.deep, *([self.wide] if self.wide is not None else [])]:
-            bag.starts = bag.offsets()
-            ends.append(torch.cat([bag.starts, bag.starts.new_tensor([len(bag.flat)])]).tolist())
-            owners.append(owners[0] if shared and bag is self.wide else bag.owner())
-        for begin, end in itertools.pairwise(bounds):
-            deep = [bag.rows(begin, end, at[begin], at[end], own)
-                    for bag, at, own in zip(self.deep, ends, owners, strict=False)]
-            wide = None
-            if self.wide is not None and self.wide.shares is not None:
-                first, last = ends[-1][begin], ends[-1][end]
-                wide = (Bag(deep[0].flat, deep[0].lengths, self.wide.shares[first:last],
-                            deep[0].starts, deep[0].owners) if shared
-                        else self.wide.rows(begin, end, first, last, owners[-1]))
-            yield Bags(deep, wide)
-
-
-@dataclass
-class PackedFeatures:
-    """Every row's :class:`Bags`, packed once for a whole data set (row ids as int32: half the
-    memory); :meth:`take` gathers rows, e.g. an epoch's in its shuffled order.
-
-    When the wide bag's features are the first deep bag's (a wide term on the words only: the
-    bags share the tensor), only its shares are kept, and positions are found once for both."""
-
-    deep: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # (flat, starts, lengths)
-    wide: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None
-    wide_on_first: bool = False
-
     @classmethod
-    def concat(cls, parts: list[Bags]) -> PackedFeatures:
-        """Join the batches' bags (in row order) into one packing."""
+    def join(cls, parts: list[Bags]) -> Bags:
+        """Consecutive batches' bags (in row order) as one."""
 
-        def join(bags: list[Bag]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            flat = torch.cat([b.flat for b in bags]).to(torch.int32)
+        def cat(bags: list[Bag]) -> Bag:
             lengths = torch.cat([b.lengths for b in bags])
-            return flat, offsets_of(lengths), lengths
+            shares = [b.shares for b in bags if b.shares is not None]
+            return Bag(torch.cat([b.flat for b in bags]), lengths,
+                       torch.cat(shares) if shares else None, offsets_of(lengths))
 
         if not parts:
             raise ValueError("no rows to pack")
-        deep = [join([p.deep[k] for p in parts]) for k in range(len(parts[0].deep))]
-        wide = None
-        if parts[0].wide is not None:
-            bags = [p.wide for p in parts if p.wide is not None]
-            shares = torch.cat([b.shares for b in bags if b.shares is not None])
-            if all(p.wide is not None and p.wide.flat is p.deep[0].flat for p in parts):
-                return cls(deep, (deep[0][0], deep[0][1], deep[0][2], shares), wide_on_first=True)
-            wide = (*join(bags), shares)
-        return cls(deep, wide)
+        deep = [cat([p.deep[k] for p in parts]) for k in range(len(parts[0].deep))]
+        wides = [p.wide for p in parts if p.wide is not None]
+        if not wides:
+            return Bags(deep)
+        if all(p.shared for p in parts):
+            return Bags(deep, replace(deep[0], shares=torch.cat(
+                [w.shares for w in wides if w.shares is not None])))
+        return Bags(deep, cat(wides))
 
-    @staticmethod
-    def _positions(starts: torch.Tensor, lengths: torch.Tensor, index: torch.Tensor
-                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The packed positions of rows ``index``, their counts and their offsets."""
-        counts = lengths.index_select(0, index)
-        ends = counts.cumsum(0)
-        total = int(ends[-1]) if len(ends) else 0
-        offsets = ends - counts
-        positions = torch.arange(total, device=counts.device) + (
-            starts.index_select(0, index) - offsets).repeat_interleave(counts, output_size=total)
-        return positions, counts, offsets
+    def take(self, index: torch.Tensor) -> Bags:
+        """Rows ``index`` (in that order, repeats allowed); the row ids keep their dtype."""
+        taken = [b.take(index) for b in self.deep]
+        deep = [b for b, _ in taken]
+        wide = self.wide
+        if wide is None:
+            return Bags(deep)
+        if self.shared:
+            assert wide.shares is not None
+            return Bags(deep, replace(deep[0], shares=wide.shares.index_select(0, taken[0][1])))
+        return Bags(deep, wide.take(index)[0])
 
-    def take(self, index: torch.Tensor, *, widen: bool = True) -> Bags:
-        """Rows ``index`` (in that order, repeats allowed) as :class:`Bags`; ``widen=False``
-        keeps the row ids int32 (:meth:`Bags.batches` widens each batch's)."""
-        deep, first = [], None
-        for flat, starts, lengths in self.deep:
-            positions, counts, offsets = self._positions(starts, lengths, index)
-            rows = flat.index_select(0, positions)
-            deep.append(Bag(rows.long() if widen else rows, counts, None, offsets))
-            first = positions if first is None else first
-        wide = None
-        if self.wide is not None:
-            flat, starts, lengths, shares = self.wide
-            if self.wide_on_first and first is not None:
-                wide = Bag(deep[0].flat, deep[0].lengths, shares.index_select(0, first),
-                           deep[0].starts)
+    def batches(self, sizes: list[int]) -> Iterator[Bags]:
+        """Consecutive batches of ``sizes`` rows (slices; row ids widened to int64): rows
+        gathered once (:meth:`take`) are cut without gathering again."""
+        bounds = list(itertools.accumulate(sizes, initial=0))
+        shared = self.shared
+        bags = [*self.deep, *([self.wide] if self.wide is not None and not shared else [])]
+        bags = [replace(b, starts=b.offsets()) for b in bags]
+        ends = [torch.cat([b.offsets(), b.offsets().new_tensor([len(b.flat)])]).tolist()
+                for b in bags]
+        owners = [b.owner() for b in bags]
+        for begin, end in itertools.pairwise(bounds):
+            cut = [b.rows(begin, end, at[begin], at[end], own)
+                   for b, at, own in zip(bags, ends, owners, strict=True)]
+            deep = cut[: len(self.deep)]
+            if self.wide is None:
+                yield Bags(deep)
+            elif shared:
+                assert self.wide.shares is not None
+                yield Bags(deep, replace(deep[0], shares=self.wide.shares[ends[0][begin]:ends[0][end]]))
             else:
-                positions, counts, offsets = self._positions(starts, lengths, index)
-                rows = flat.index_select(0, positions)
-                wide = Bag(rows.long() if widen else rows, counts,
-                           shares.index_select(0, positions), offsets)
-        return Bags(deep, wide)
+                yield Bags(deep, cut[-1])

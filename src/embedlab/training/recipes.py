@@ -22,7 +22,6 @@ from embedlab.atomic import check_destination
 from embedlab.config import RunConfig, resolve_config
 from embedlab.errors import ConfigError
 from embedlab.inference.ensemble import EnsemblePredictor, rechoose_thresholds
-from embedlab.inference.predictor import Predictor
 from embedlab.kinds import ENSEMBLE_KIND
 from embedlab.training.distributed import launched_world_size
 from embedlab.training.run import load_splits, predictor_metrics, train_run
@@ -83,7 +82,7 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
             result = train_run(configs[name], Path(tmp) / name, splits=splits)
             scores[name] = {k: result.metrics[k] for k in ("test", "validation")
                             if k in result.metrics}
-            predictors.append(Predictor.load(Path(tmp) / name))
+            predictors.append(result.predictor)  # its path: the run directory just written
         ensemble = EnsemblePredictor(predictors, names=list(recipe))
         if ensemble.multilabel:
             rechoose_thresholds(ensemble, splits.validation)

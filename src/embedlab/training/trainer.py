@@ -38,7 +38,7 @@ from embedlab.errors import TrainingError
 from embedlab.inference.encoding import INFERENCE_BATCH
 from embedlab.inference.forward import EncodedTexts
 from embedlab.models.classifier import refuse_non_finite
-from embedlab.models.masking import Bags, PackedFeatures
+from embedlab.models.masking import Bags
 from embedlab.training.device import resolve_device
 from embedlab.training.distributed import world
 from embedlab.training.early_stopping import EarlyStopping
@@ -71,7 +71,7 @@ class SgdStepper(Protocol):
                  class_weights: torch.Tensor | None = None, clip: float | None = None
                  ) -> tuple[float, int]: ...
 
-    def sgd_prepare(self, batches: Iterable[torch.Tensor]) -> PackedFeatures: ...
+    def sgd_prepare(self, batches: Iterable[torch.Tensor]) -> Bags: ...
 
     def sgd_step_bags(self, bags: Bags, y: torch.Tensor, lr: float, weight_decay: float = 0.0,
                       class_weights: torch.Tensor | None = None, clip: float | None = None
@@ -138,7 +138,7 @@ class Trainer:
         self.best_epoch: int | None = None
         self._parallel: nn.Module = self.model
         self._progress: TrainingProgress | None = None
-        self._packing: tuple[EncodedTexts, PackedFeatures] | None = None  # see _packed
+        self._packing: tuple[EncodedTexts, Bags] | None = None  # see _packed
 
     def _log(self, msg: str) -> None:
         if self.rank == 0:
@@ -265,7 +265,7 @@ class Trainer:
             for at in range(0, len(batches), PACKED_GROUP):
                 group = batches[at:at + PACKED_GROUP]
                 rows = torch.cat(group).to(self.device)
-                yield from packing.take(rows, widen=False).batches([len(b) for b in group])
+                yield from packing.take(rows).batches([len(b) for b in group])
 
         return cut()
 
