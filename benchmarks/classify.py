@@ -174,6 +174,8 @@ ACCURACY_SUITE: dict[str, dict] = {
     # (``--models defaults static``; needs ``embedlab[minilm]``)
     "static MiniLM: defaults, minilm-static-256": {
         "embeddings": {"source": "minilm-static-256"}},
+    "static MiniLM: cnn, minilm-static-256": {
+        "model": {"name": "cnn"}, "embeddings": {"source": "minilm-static-256"}},
 }
 #: what `--suite accuracy` runs without --models; each of ENSEMBLES whose members all ran is
 #: added as a row
@@ -388,6 +390,11 @@ ENSEMBLES = {
         "defaults", "static MiniLM: defaults, minilm-static-256"),
     "ensemble: defaults + cnn + static MiniLM": (
         "defaults", "cnn, GloVe fine-tuned", "static MiniLM: defaults, minilm-static-256"),
+    # the recipe of `embedlab train --ensemble` since the second run of 2026-12-06: the defaults
+    # and the cnn, each on GloVe and on the static MiniLM vectors
+    "ensemble: defaults + cnn, on GloVe and static MiniLM": (
+        "defaults", "cnn, GloVe fine-tuned", "static MiniLM: defaults, minilm-static-256",
+        "static MiniLM: cnn, minilm-static-256"),
 }
 
 

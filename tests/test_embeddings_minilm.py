@@ -128,8 +128,8 @@ def test_without_the_extra_it_is_a_one_line_error_that_names_it(tmp_path, monkey
 
 
 def test_train_ensemble_recipe_from_the_cli(minilm, tmp_path):
-    """``embedlab train --ensemble``: the recipe's three members (the config as given, the same
-    on these vectors, a cnn) trained on the same splits, one ensemble written at --out."""
+    """``embedlab train --ensemble``: the recipe's four members (the config as given and a cnn,
+    each also on these vectors) trained on the same splits, one ensemble written at --out."""
     from typer.testing import CliRunner
 
     import embedlab
@@ -142,11 +142,11 @@ def test_train_ensemble_recipe_from_the_cli(minilm, tmp_path):
     assert r.exit_code == 0, r.output
     assert "members' test accuracy: minilm" in r.output and "ensemble saved to" in r.output
     ens = embedlab.load(out)
-    assert ens.names == ["minilm", "base", "cnn"]
+    assert ens.names == ["minilm", "base", "cnn", "cnn-minilm"]
     sources = [m.config.embeddings.source for m in ens.members]
-    assert sources == [NAME, DEFAULT_VECTORS, DEFAULT_VECTORS]
+    assert sources == [NAME, DEFAULT_VECTORS, DEFAULT_VECTORS, NAME]
     assert [m.config.model.name.split(".")[1] for m in ens.members] == [
-        "fasttext", "fasttext", "cnn"]
+        "fasttext", "fasttext", "cnn", "cnn"]
     assert len({m.config.data.limit for m in ens.members}) == 1
     texts = ["oil prices climb", "the striker scored twice"]
     mean = np.mean([m.predict_proba(texts) for m in ens.members], axis=0)

@@ -74,8 +74,8 @@ def train(
     autotune: Annotated[float | None, typer.Option(help="search hyperparameters for SECONDS on the validation "
                                                    "split, then train the best")] = None,
     ensemble: Annotated[bool, typer.Option(
-        "--ensemble", help="train the ensemble recipe instead of one run: the config as given, the "
-        "same on minilm-static-256 vectors (the minilm extra) and a cnn on the config's vectors, "
+        "--ensemble", help="train the ensemble recipe instead of one run: the config as given and a "
+        "cnn on the config's vectors, each also on minilm-static-256 vectors (the minilm extra), "
         "on the same splits; --out (default runs/<data>-ensemble) gets the ensemble, its "
         "members inside")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
