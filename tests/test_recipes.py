@@ -322,8 +322,8 @@ def test_wide_term_takes_idf_and_scale_from_the_training_texts():
     assert float(idf[5]) == pytest.approx(math.log(5 / 5) + 1)
     assert float(idf[6]) == pytest.approx(math.log(5 / 2) + 1)
     assert float(idf[7]) == pytest.approx(math.log(5 / 3) + 1)  # twice in one text: df 2
-    # wide_scale None: sqrt(mean words per text / 16) = sqrt(3 / 16)
-    assert float(model.wide_scale) == pytest.approx(math.sqrt(3 / 16))
+    # wide_scale None: sqrt(mean words per text / 12) = sqrt(3 / 12)
+    assert float(model.wide_scale) == pytest.approx(math.sqrt(3 / 12))
     fixed = fasttext_model(wide_scale=2.0)
     fixed.observe_training([ids])
     assert float(fixed.wide_scale) == 2.0
@@ -332,8 +332,8 @@ def test_wide_term_takes_idf_and_scale_from_the_training_texts():
     shares = model._wide_shares(features)[0]
     x5, x7 = float(idf[5]), (1 + math.log(2)) * float(idf[7])
     norm = math.hypot(x5, x7)
-    assert float(shares[0]) == pytest.approx(x5 / norm * math.sqrt(3 / 16), rel=1e-5)
-    assert float(shares[1] + shares[2]) == pytest.approx(x7 / norm * math.sqrt(3 / 16), rel=1e-5)
+    assert float(shares[0]) == pytest.approx(x5 / norm * math.sqrt(3 / 12), rel=1e-5)
+    assert float(shares[1] + shares[2]) == pytest.approx(x7 / norm * math.sqrt(3 / 12), rel=1e-5)
     assert float(shares[3:].abs().sum()) == 0.0  # padding and bigrams (wide_ngrams=1): none
 
 
