@@ -14,6 +14,7 @@ Usage::
     python benchmarks/classify.py --suite accuracy --quick --models defaults static --no-baselines  # minilm-static-256
     python benchmarks/classify.py --suite threads     # 1 vs 2 threads, OpenMP wait policy, busy CPU
     python benchmarks/classify.py --suite memory      # peak RSS of a fit (defaults, fastText), predict_proba
+    python benchmarks/classify.py --suite sizes --no-write   # defaults vs tuned fastText on 300 / 1,000 / 3,000 texts
 
 The ``accuracy`` suite runs the six data sets (AG News, TREC, SST-2, SST-1, MR, SUBJ; MR and
 SUBJ: folds 0-2 of a seeded stratified 10-fold split, ``--folds`` to change) with TF-IDF +
@@ -691,6 +692,44 @@ def run_accuracy_suite(args) -> str:
     return text
 
 
+#: training-set sizes of ``--suite sizes`` (the whole training split is the last row of each set)
+SIZES = (300, 1000, 3000)
+
+
+def run_sizes_suite(args) -> str:
+    """Issue 19's "at every size": the defaults against tuned fastText (and TF-IDF +
+    LinearSVC) on stratified subsets of each set's training split (seed 0; the validation and
+    test splits unchanged), one seed. fastText is grid-tuned on the validation split for each
+    size, as in the accuracy suite; its time is the chosen configuration's training."""
+    from sklearn.model_selection import train_test_split
+
+    from embedlab.training.run import Splits
+
+    torch.set_num_threads(1)
+    warm_up()
+    out = ("| dataset | training texts | defaults % | fastText (tuned) % | TF-IDF + LinearSVC % | "
+           "defaults s | fastText s | defaults / fastText time |\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|\n")
+    for ds in args.datasets or ACCURACY_DATASETS:
+        _, splits = accuracy_splits(ds, 1)[0]
+        full = len(splits.train)
+        for n in [*(n for n in SIZES if n < full), full]:
+            train = splits.train
+            if n < full:
+                rows, _ = train_test_split(np.arange(full), train_size=n, random_state=0,
+                                           stratify=train.labels)
+                train = train.subset(np.sort(rows))
+            sub = Splits(train, splits.validation, splits.test, splits.class_order)
+            ours = run_ours_seed("defaults", {}, sub, 0)
+            ft = run_fasttext_tuned(sub, False)
+            svm = run_tfidf(sub)
+            out += (f"| {ds} | {n:,} | {100 * ours['accuracy']:.2f} | {100 * ft['accuracy']:.2f} | "
+                    f"{100 * svm['accuracy']:.2f} | {ours['train_s']:.2f} | {ft['train_s']:.2f} | "
+                    f"{ours['train_s'] / ft['train_s']:.2f} |\n")
+            print(out.splitlines()[-1], file=sys.stderr, flush=True)
+    return out
+
+
 def table(rows: list[dict]) -> str:
     head = ("| dataset | model | accuracy | weighted F1 | train s | train samples/s | predict texts/s | "
             "epochs (best) |\n|---|---|---:|---:|---:|---:|---:|---|\n")
@@ -704,7 +743,8 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--suite", choices=["models", "embeddings", "accuracy", "threads", "memory"],
+    ap.add_argument("--suite", choices=["models", "embeddings", "accuracy", "threads", "memory",
+                                        "sizes"],
                     default="models")
     ap.add_argument("--datasets", nargs="+", default=None)
     ap.add_argument("--models", nargs="+", default=None, help="subset of the suite's rows (by prefix)")
@@ -719,9 +759,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--autotune-seeds", type=int, default=1,
                     help="accuracy suite, --models autotune: seeds (each a whole search)")
     args = ap.parse_args(argv)
-    if args.suite in ("accuracy", "threads", "memory"):
+    if args.suite in ("accuracy", "threads", "memory", "sizes"):
         text = {"accuracy": run_accuracy_suite, "threads": lambda _: run_threads_suite(),
-                "memory": run_memory_suite}[args.suite](args)
+                "memory": run_memory_suite, "sizes": run_sizes_suite}[args.suite](args)
         print(text)
         if not args.no_write:
             write_section(args.suite, text, argv)

@@ -240,6 +240,40 @@ def test_glove_package_loads_with_tricky_words_and_analogy(glove):
 
 
 @needs_glove
+def test_glove_package_keeps_only_the_words_asked_for_with_the_same_vectors(glove):
+    """``load(..., words=)``: the packaged source indexes only those words (a training run asks
+    for its vocabulary); their vectors are the full load's, tricky words included, and
+    ``limit`` still counts rows of the file."""
+    asked = {"the", "nan", "null", "none", "queen", "qqzzxv-not-a-word", "Paris"}
+    some = load("glove-6b-50d", words=asked)
+    assert sorted(some.words) == ["nan", "none", "null", "queen", "the"]  # GloVe is lower-case
+    for word in some.words:
+        assert np.array_equal(some.vector(word), glove.vector(word))
+    first = glove.words[:1000]
+    limited = load("glove-6b-50d", limit=1000, words={first[0], first[999], glove.words[1000]})
+    assert limited.words == [first[0], first[999]]
+    assert not load("glove-6b-50d", words=set()).words
+
+
+@needs_glove
+def test_training_matrix_from_the_asked_words_is_the_full_sources():
+    """A run's embedding matrix, built from the vocabulary's rows only (what
+    ``build_embedding_spec`` loads), equals the one built from all 400,000 vectors."""
+    from embedlab.config import RunConfig
+    from embedlab.text import Vocabulary
+    from embedlab.training.run import build_embedding_spec
+
+    texts = ["The Queen of Paris met nan people", "null and none are words", "zzqx unknown"]
+    vocab = Vocabulary.fit(texts)  # "The", "Queen", "Paris": found through their lower case
+    spec, report = build_embedding_spec(
+        RunConfig.from_dict({"embeddings": {"source": "glove-6b-50d"}}), vocab)
+    full, full_report = build_embedding_matrix(load("glove-6b-50d"), vocab.itos,
+                                               counts=vocab.token_counts())
+    assert spec.matrix is not None and np.array_equal(spec.matrix, full)
+    assert report == full_report.to_dict() and full_report.n_lowercase == 3
+
+
+@needs_glove
 def test_glove_oov_error_names_word_and_close_words(glove):
     with pytest.raises(EmbeddingError, match=r"'goverrnment' is not in the vocabulary of "
                        r"glove-6b-50d .*closest known: 'government'"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ def load(
     format: str | None = None,
     limit: int | None = None,
     mmap: bool = True,
+    words: Collection[str] | None = None,
 ) -> Vectors:
     """Load word vectors.
 
@@ -37,6 +39,11 @@ def load(
     mmap:
         Memory-map the arrays where the source allows it (embedlab directories, package
         ``.npy``, gensim native).
+    words:
+        Keep only these words, where the source can drop the others before indexing them: a
+        packaged source (``glove-6b-50d``) then builds its lookup for these words instead of
+        400,000 (training a model needs only its vocabulary's rows). Other sources load whole
+        and ignore it.
 
     Examples
     --------
@@ -60,7 +67,7 @@ def load(
     if path.exists():
         return load_file(path, format=format, limit=limit, mmap=mmap)
     if isinstance(source, str) and source in registry.SOURCES:
-        return load_registered(source, limit=limit, mmap=mmap)
+        return load_registered(source, limit=limit, mmap=mmap, words=words)
     if isinstance(source, Path) or "/" in str(source) or path.suffix:
         raise EmbeddingError(
             f"vectors file {source} not found; expected a path or a registered name "
@@ -70,15 +77,17 @@ def load(
 
 
 def load_registered(
-    name: str, *, limit: int | None = None, mmap: bool = True
+    name: str, *, limit: int | None = None, mmap: bool = True,
+    words: Collection[str] | None = None,
 ) -> Vectors:
-    """Load a registered source (offline package first, then the cache, then download)."""
+    """Load a registered source (offline package first, then the cache, then download);
+    ``words``: as :func:`load`'s."""
     src = registry.get_source(name)
     if src.built:
         return _load_built(src, limit=limit, mmap=mmap)
     files = registry.package_files(src)
     if files is not None:
-        return _load_package(src, *files, limit=limit, mmap=mmap)
+        return _load_package(src, *files, limit=limit, mmap=mmap, words=words)
     path = registry.fetch(src)
     vectors = load_file(path, format=src.format, limit=limit, mmap=mmap)
     vectors.name = name
@@ -104,30 +113,43 @@ def _load_built(src: registry.Source, *, limit: int | None, mmap: bool) -> Vecto
 
 
 def _load_package(
-    src: registry.Source, npy: Path, parquet: Path, *, limit: int | None, mmap: bool
+    src: registry.Source, npy: Path, parquet: Path, *, limit: int | None, mmap: bool,
+    words: Collection[str] | None = None,
 ) -> Vectors:
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     # pyarrow, not pandas: the vocabulary holds "nan", "null" and "none", which pandas would
     # turn into missing values. Batches keep arrow's peak memory low (a whole-table read holds
     # ~80 MB of buffers for 400k short strings).
-    words: list[str] = []
+    kept: list[str] = []
+    rows: list[np.ndarray] = []  # with ``words``: the file rows kept
+    wanted = None if words is None else pa.array(list(words), type=pa.string())
+    seen = 0
     parquet_file = pq.ParquetFile(parquet, memory_map=True)
     for batch in parquet_file.iter_batches(batch_size=65_536, columns=["index"], use_threads=False):
-        words.extend(batch.column(0).to_pylist())
-        if limit is not None and len(words) >= limit:
-            del words[limit:]
+        column = batch.column(0)
+        if limit is not None and seen + len(column) > limit:
+            column = column.slice(0, limit - seen)
+        if wanted is None:
+            kept.extend(column.to_pylist())
+        else:  # the lookup is built for these words only (arrow's hash set, not a dict of all)
+            mask = pc.fill_null(pc.is_in(column, value_set=wanted), False)
+            rows.append(seen + np.flatnonzero(mask.to_numpy(zero_copy_only=False)))
+            kept.extend(column.filter(mask).to_pylist())
+        seen += len(column)
+        if limit is not None and seen >= limit:
             break
     pa.default_memory_pool().release_unused()
     array = np.load(npy, mmap_mode="r" if mmap else None, allow_pickle=False)
-    if array.ndim != 2 or array.shape[1] != src.dim or array.shape[0] < len(words):
+    if array.ndim != 2 or array.shape[1] != src.dim or array.shape[0] < seen:
         raise EmbeddingError(
-            f"{npy}: expected an array of shape ({len(words)}, {src.dim}); found {array.shape}"
+            f"{npy}: expected an array of shape ({seen}, {src.dim}); found {array.shape}"
         )
-    array = array[: len(words)]
+    array = array[:seen] if wanted is None else array[np.concatenate(rows or [np.zeros(0, int)])]
     meta = {"source": src.name, "file": str(npy), "format": "npy+parquet"}
-    return Vectors(from_arrays(words, array), name=src.name, meta=meta)
+    return Vectors(from_arrays(kept, array), name=src.name, meta=meta)
 
 
 def load_file(

@@ -142,7 +142,15 @@ def build_embedding_spec(config: RunConfig, vocab: Vocabulary) -> tuple[Embeddin
     from embedlab.embeddings import build_embedding_matrix
     from embedlab.embeddings import load as load_vectors
 
-    vectors = load_vectors(e.source, limit=e.limit)
+    # only the vocabulary's rows are needed (and their lower-case forms), unless unknown words
+    # take random rows at the scale of all the vectors: a packaged source then indexes these
+    # words, not its 400,000
+    needed = None
+    if e.oov in ("auto", "zeros"):
+        needed = set(vocab.itos)
+        if e.lowercase_fallback:
+            needed.update(w.lower() for w in vocab.itos)
+    vectors = load_vectors(e.source, limit=e.limit, words=needed)
     # auto: zeros for words the vectors lack (random rows at the vectors' own scale are as loud
     # as real words in a mean and cost points in the accuracy suite of benchmarks/classify.py)
     oov = e.oov if e.oov != "auto" else ("subword" if vectors.has_subwords else "zeros")
