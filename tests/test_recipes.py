@@ -138,13 +138,15 @@ def test_trainer_takes_the_written_out_step_and_trains_as_autograd_does(monkeypa
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         Trainer(fast, cfg).fit(toy(48), toy(16, seed=1))
-    assert calls == ["sgd_prepare"] + ["sgd_step_bags"] * 6  # packed once; 3 batches x 2 epochs
+    # the training rows packed once, 3 batches x 2 epochs; the validation rows packed once,
+    # when the first epoch is scored
+    assert calls == ["sgd_prepare"] + ["sgd_step_bags"] * 3 + ["sgd_prepare"] + ["sgd_step_bags"] * 3
     assert not [w for w in caught if "lr_scheduler" in str(w.message)]  # no false alarm
     slow = fasttext_model(ngrams=2)
     can = type(slow).can_step_sgd
     monkeypatch.setattr(type(slow), "can_step_sgd", lambda self: False)
     Trainer(slow, cfg).fit(toy(48), toy(16, seed=1))
-    assert len(calls) == 7
+    assert len(calls) == 8
     monkeypatch.setattr(type(slow), "can_step_sgd", can)
     # training texts over the packing's budget step on padded batches, as before the packing
     import embedlab.training.trainer as trainer_module
@@ -152,11 +154,39 @@ def test_trainer_takes_the_written_out_step_and_trains_as_autograd_does(monkeypa
     monkeypatch.setattr(trainer_module, "PACKED_TOKENS", 48 * 6 - 1)
     padded = fasttext_model(ngrams=2)
     Trainer(padded, cfg).fit(toy(48), toy(16, seed=1))
-    assert calls[7:] == ["sgd_step"] * 6
+    assert calls[8:] == ["sgd_step"] * 6
     for name, value in padded.state_dict().items():
         torch.testing.assert_close(fast.state_dict()[name], value, rtol=1e-5, atol=1e-6)
     for name, value in slow.state_dict().items():
         torch.testing.assert_close(fast.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("wide_ngrams", [1, 2])
+def test_validation_scored_from_its_packing_is_the_forward_passes_score(monkeypatch, wide_ngrams):
+    """In a packed fit the trainer scores the validation rows from a packing made once
+    (``logits_of_bags``) instead of the forward pass at every epoch: the same loss and accuracy
+    as the forward pass gives on the same weights (rows of several lengths, an empty one)."""
+    cfg = TrainConfig(optimizer="sgd", schedule="linear", lr=0.5, epochs=2, batch_size=16,
+                      patience=0, progress=False)
+    val = toy(21, seed=2)
+    ids, lengths = val.ids.clone(), val.lengths.clone()
+    for i in range(len(val)):
+        lengths[i] = i % 7  # 0..6 tokens
+        ids[i, int(lengths[i]):] = 0
+    val = EncodedTexts(ids, lengths, val.y)
+    model = fasttext_model(ngrams=3, wide_ngrams=wide_ngrams)
+    calls: list[int] = []
+    original = type(model).logits_of_bags
+    monkeypatch.setattr(type(model), "logits_of_bags",
+                        lambda self, bags: calls.append(1) or original(self, bags))
+    trainer = Trainer(model, cfg)
+    history = trainer.fit(toy(48), val)
+    assert len(calls) == 2  # one batch of 21 rows per epoch
+    loss, acc = trainer.evaluate(val)  # after fit: no packing, the forward pass
+    assert len(calls) == 2
+    assert history[-1]["val_loss"] == pytest.approx(loss, rel=1e-5)
+    assert history[-1]["val_acc"] == acc
+    assert 0 < loss < 5 and not torch.equal(model.wide_weight, torch.zeros_like(model.wide_weight))
 
 
 @pytest.mark.parametrize("multilabel", [False, True])

@@ -398,14 +398,22 @@ class FastTextClassifier(ClassifierModule):
                 wide = Bag(features[present], present.sum(1), shares[present])
         return Bags(bags, wide)
 
-    def _sgd_update(self, bags: Bags, y: torch.Tensor, lr: float, weight_decay: float,
-                    class_weights: torch.Tensor | None, clip: float | None
-                    ) -> tuple[float, int]:
-        tables = [self.words.weight] + ([self.ngram_vectors.weight]
-                                        if self.ngram_vectors is not None else [])
-        batch = y.size(0)
+    @torch.no_grad()
+    def logits_of_bags(self, bags: Bags) -> torch.Tensor:
+        """The logits :meth:`forward` gives the rows packed in ``bags`` (by :meth:`sgd_prepare`,
+        cut by :meth:`Bags.take` and :meth:`Bags.batches`): the trainer scores its validation
+        rows from such a packing, made once per fit, instead of hashing and counting them at
+        every epoch."""
+        return self._bags_forward(bags)[0]
+
+    def _tables(self) -> list[torch.Tensor]:
+        return [self.words.weight] + ([self.ngram_vectors.weight]
+                                      if self.ngram_vectors is not None else [])
+
+    def _bags_forward(self, bags: Bags) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(logits, pooled text vectors, 1 / features per text) of packed rows."""
         total = count = None
-        for weight, bag in zip(tables, bags.deep, strict=True):
+        for weight, bag in zip(self._tables(), bags.deep, strict=True):
             summed = F.embedding_bag(bag.flat, weight, bag.offsets(), mode="sum")
             total = summed if total is None else total + summed
             count = bag.lengths if count is None else count + bag.lengths
@@ -418,6 +426,16 @@ class FastTextClassifier(ClassifierModule):
         if wide is not None:
             logits = logits + F.embedding_bag(wide.flat, self.wide_weight, wide.offsets(),
                                               mode="sum", per_sample_weights=wide.shares)
+        return logits, pooled, inverse
+
+    def _sgd_update(self, bags: Bags, y: torch.Tensor, lr: float, weight_decay: float,
+                    class_weights: torch.Tensor | None, clip: float | None
+                    ) -> tuple[float, int]:
+        tables = self._tables()
+        batch = y.size(0)
+        logits, pooled, inverse = self._bags_forward(bags)
+        out = self.head.output
+        wide = bags.wide
         if y.dim() == 2:  # multi-label: Trainer's batch_loss (BCE, pos_weight, summed per row)
             loss, d_logits = _multilabel_loss_grad(logits, y, class_weights)
         else:

@@ -77,6 +77,8 @@ class SgdStepper(Protocol):
                       class_weights: torch.Tensor | None = None, clip: float | None = None
                       ) -> tuple[float, int]: ...
 
+    def logits_of_bags(self, bags: Bags) -> torch.Tensor: ...
+
 
 def batch_loss(logits: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None,
                reduction: str = "mean") -> torch.Tensor:
@@ -139,6 +141,7 @@ class Trainer:
         self._parallel: nn.Module = self.model
         self._progress: TrainingProgress | None = None
         self._packing: tuple[EncodedTexts, Bags] | None = None  # see _packed
+        self._val_packing: tuple[EncodedTexts, Bags] | None = None  # see _packed_rows
 
     def _log(self, msg: str) -> None:
         if self.rank == 0:
@@ -269,6 +272,18 @@ class Trainer:
 
         return cut()
 
+    def _packed_rows(self, data: EncodedTexts) -> Bags | None:
+        """A packing of ``data`` (validation rows) by the model that packed the training rows
+        of this fit, made on first use and kept until :meth:`fit` returns: its features (and
+        the wide term's shares, from the training texts' statistics) do not change while the
+        model trains. None outside a packed fit, under DDP, or above :data:`PACKED_TOKENS`."""
+        if self._packing is None or self.world > 1 or int(data.lengths.sum()) > PACKED_TOKENS:
+            return None
+        if self._val_packing is None or self._val_packing[0] is not data:
+            rows = (data.batch(index).to(self.device) for index in data.batches(1024))
+            self._val_packing = (data, cast(SgdStepper, self.model).sgd_prepare(rows))
+        return self._val_packing[1]
+
     def train_epoch(self, train: EncodedTexts, epoch: int, optimizers: list[torch.optim.Optimizer],
                     generator: torch.Generator, step_schedulers: list[Any] | None = None
                     ) -> dict[str, Any]:
@@ -328,9 +343,15 @@ class Trainer:
         self.model.eval()
         loss_sum = denom = correct = count = 0.0
         labels = labels_of(data)
+        packing = self._packed_rows(data)
+        stepper = cast(SgdStepper, self.model)
         for index in data.batches(batch_size, by_length=True, shard=(self.rank, self.world)):
             y = labels.index_select(0, index).to(self.device)
-            logits = self.model(data.batch(index).to(self.device))
+            if packing is not None:
+                bags = next(packing.take(index.to(self.device)).batches([len(index)]))
+                logits = stepper.logits_of_bags(bags)
+            else:
+                logits = self.model(data.batch(index).to(self.device))
             loss_sum += float(batch_loss(logits, y, self.weights, reduction="sum"))
             single_weighted = self.weights is not None and y.dim() == 1
             denom += float(self.weights[y].sum()) if single_weighted else len(y)  # type: ignore[index]
@@ -411,7 +432,7 @@ class Trainer:
             if self._progress is not None:
                 self._progress.close()
                 self._progress = None
-            self._packing = None
+            self._packing = self._val_packing = None
             self._parallel = self.model
             self.model.to("cpu").eval()
         return self.history
