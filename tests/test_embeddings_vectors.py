@@ -256,7 +256,7 @@ def test_glove_package_keeps_only_the_words_asked_for_with_the_same_vectors(glov
 
 
 @needs_glove
-def test_training_matrix_from_the_asked_words_is_the_full_sources():
+def test_training_matrix_from_the_asked_words_is_the_full_sources(monkeypatch):
     """A run's embedding matrix, built from the vocabulary's rows only (what
     ``build_embedding_spec`` loads), equals the one built from all 400,000 vectors."""
     from embedlab.config import RunConfig
@@ -265,12 +265,19 @@ def test_training_matrix_from_the_asked_words_is_the_full_sources():
 
     texts = ["The Queen of Paris met nan people", "null and none are words", "zzqx unknown"]
     vocab = Vocabulary.fit(texts)  # "The", "Queen", "Paris": found through their lower case
+    import embedlab.embeddings as embeddings_module
+
+    asked: list = []
+    real_load = embeddings_module.load
+    monkeypatch.setattr(embeddings_module, "load",
+                        lambda *a, **k: asked.append(k.get("words")) or real_load(*a, **k))
     spec, report = build_embedding_spec(
         RunConfig.from_dict({"embeddings": {"source": "glove-6b-50d"}}), vocab)
     full, full_report = build_embedding_matrix(load("glove-6b-50d"), vocab.itos,
                                                counts=vocab.token_counts())
     assert spec.matrix is not None and np.array_equal(spec.matrix, full)
     assert report == full_report.to_dict() and full_report.n_lowercase == 3
+    assert asked[0] is not None and {"queen", "Queen", "the"} <= set(asked[0])  # rows, not all
 
 
 @needs_glove
