@@ -140,8 +140,8 @@ class Trainer:
         self.best_epoch: int | None = None
         self._parallel: nn.Module = self.model
         self._progress: TrainingProgress | None = None
-        self._packing: tuple[EncodedTexts, Bags] | None = None  # see _packed
-        self._val_packing: tuple[EncodedTexts, Bags] | None = None  # see _packed_rows
+        # the SGD stepper's packings of this fit, by role ("train", "validation"): see _pack
+        self._packings: dict[str, tuple[EncodedTexts, Bags]] = {}
 
     def _log(self, msg: str) -> None:
         if self.rank == 0:
@@ -252,17 +252,12 @@ class Trainer:
         texts hold more than :data:`PACKED_TOKENS` tokens (the steps then take padded batches,
         whose memory does not grow with the data).
 
-        The packing is made on the first epoch of ``train`` and kept, for that object, until
-        :meth:`fit` returns; it holds the model's statistics of the training texts
-        (``observe_training``) as they were then."""
+        The packing is made on the first epoch of ``train`` (:meth:`_pack`)."""
         stepper = self._sgd_stepper(optimizers)
         prepare = getattr(stepper, "sgd_prepare", None)
-        if stepper is None or prepare is None or int(train.lengths.sum()) > PACKED_TOKENS:
+        packing = None if prepare is None else self._pack("train", train, prepare)
+        if packing is None:
             return None
-        if self._packing is None or self._packing[0] is not train:
-            rows = (train.batch(index).to(self.device) for index in train.batches(1024))
-            self._packing = (train, prepare(rows))
-        packing = self._packing[1]
 
         def cut() -> Iterator[Bags]:  # PACKED_GROUP batches gathered at once: bounded memory
             for at in range(0, len(batches), PACKED_GROUP):
@@ -274,15 +269,25 @@ class Trainer:
 
     def _packed_rows(self, data: EncodedTexts) -> Bags | None:
         """A packing of ``data`` (validation rows) by the model that packed the training rows
-        of this fit, made on first use and kept until :meth:`fit` returns: its features (and
-        the wide term's shares, from the training texts' statistics) do not change while the
-        model trains. None outside a packed fit, under DDP, or above :data:`PACKED_TOKENS`."""
-        if self._packing is None or self.world > 1 or int(data.lengths.sum()) > PACKED_TOKENS:
+        of this fit (:meth:`_pack`); None outside a packed fit (one process, the model's own
+        SGD step: see :meth:`_sgd_stepper`)."""
+        if "train" not in self._packings:
             return None
-        if self._val_packing is None or self._val_packing[0] is not data:
+        return self._pack("validation", data, cast(SgdStepper, self.model).sgd_prepare)
+
+    def _pack(self, role: str, data: EncodedTexts,
+              prepare: Callable[[Iterable[torch.Tensor]], Bags]) -> Bags | None:
+        """``prepare``'s packing of ``data``'s rows (1,024 at a time), kept for that object
+        under ``role`` until :meth:`fit` returns: the features (and the wide term's shares, from
+        the training texts' statistics, ``observe_training``) do not change while the model
+        trains. None above :data:`PACKED_TOKENS` tokens (the caller then pads batches)."""
+        if int(data.lengths.sum()) > PACKED_TOKENS:
+            return None
+        held = self._packings.get(role)
+        if held is None or held[0] is not data:
             rows = (data.batch(index).to(self.device) for index in data.batches(1024))
-            self._val_packing = (data, cast(SgdStepper, self.model).sgd_prepare(rows))
-        return self._val_packing[1]
+            held = self._packings[role] = (data, prepare(rows))
+        return held[1]
 
     def train_epoch(self, train: EncodedTexts, epoch: int, optimizers: list[torch.optim.Optimizer],
                     generator: torch.Generator, step_schedulers: list[Any] | None = None
@@ -432,7 +437,7 @@ class Trainer:
             if self._progress is not None:
                 self._progress.close()
                 self._progress = None
-            self._packing = self._val_packing = None
+            self._packings.clear()
             self._parallel = self.model
             self.model.to("cpu").eval()
         return self.history
