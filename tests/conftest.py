@@ -49,19 +49,34 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+#: the "embedlab" logger as the package leaves it (handlers, propagation, level)
+_PRISTINE_LOGGER = (list(logging.getLogger("embedlab").handlers),
+                    logging.getLogger("embedlab").propagate, logging.getLogger("embedlab").level)
+
+
 @pytest.fixture(autouse=True)
 def _embedlab_logger_restored():
     """A CLI command run in-process sets up the "embedlab" logger (a rich handler, no propagation
     to the root logger), and a library's logging configuration may disable existing loggers; put
     its handlers, propagation and level back after each test and re-enable the embedlab loggers,
-    so that a later test's ``caplog`` depends less on what ran before it in the process."""
+    so that a later test's ``caplog`` depends less on what ran before it in the process.
+
+    The state put back is the one of before any test ran (:data:`_PRISTINE_LOGGER`), and it is
+    put in place before each test as well: a session or module fixture that runs a CLI command
+    in-process is set up before this fixture saves anything, so the state of the moment could
+    already be the CLI's (no propagation: ``caplog`` then sees nothing)."""
     logger = logging.getLogger("embedlab")
-    saved = (list(logger.handlers), logger.propagate, logger.level)
+
+    def pristine() -> None:
+        logger.handlers[:], logger.propagate, logger.level = (
+            list(_PRISTINE_LOGGER[0]), _PRISTINE_LOGGER[1], _PRISTINE_LOGGER[2])
+        for name, child in logging.root.manager.loggerDict.items():
+            if name.startswith("embedlab") and isinstance(child, logging.Logger):
+                child.disabled = False
+
+    pristine()
     yield
-    logger.handlers[:], logger.propagate, logger.level = saved
-    for name, child in logging.root.manager.loggerDict.items():
-        if name.startswith("embedlab") and isinstance(child, logging.Logger):
-            child.disabled = False
+    pristine()
 
 
 @pytest.fixture(scope="session")
