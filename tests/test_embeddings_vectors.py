@@ -330,3 +330,33 @@ def test_build_embedding_matrix_from_glove(glove):
     m, rep = build_embedding_matrix(glove, ["<PAD>", "<UNK>", "the", "King", "qwzxv"])
     assert np.array_equal(m[3], glove.vector("king"))
     assert rep.n_lowercase == 1 and rep.n_missing == 1 and glove.dim == m.shape[1] == 50
+
+
+def test_a_packaged_word_list_is_read_again_when_its_file_changes(tmp_path):
+    """A packaged source's words are decoded once per process and file version: loading the
+    same files twice gives the same words, and a rewritten word list (another size and time)
+    is read anew, never served from the earlier read."""
+    import dataclasses
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from embedlab.embeddings.loading import _load_package
+
+    src = dataclasses.replace(registry.get_source("glove-6b-50d"), name="tiny-package", dim=3)
+    npy, parquet = tmp_path / "v.npy", tmp_path / "words.parquet"
+
+    def package(words: list[str]) -> None:
+        np.save(npy, np.arange(3 * len(words), dtype=np.float32).reshape(-1, 3))
+        pq.write_table(pa.table({"index": pa.array(words, pa.string())}), parquet)
+
+    package(["nan", "cat", "null"])
+    first = _load_package(src, npy, parquet, limit=None, mmap=False)
+    assert first.words == ["nan", "cat", "null"]
+    assert _load_package(src, npy, parquet, limit=None, mmap=False, words={"cat"}).words == ["cat"]
+    package(["dog", "cat", "none", "emu"])
+    os.utime(parquet, ns=(1, 1))  # another time as well as another size
+    again = _load_package(src, npy, parquet, limit=None, mmap=False, words={"cat", "emu"})
+    assert again.words == ["cat", "emu"]
+    assert np.array_equal(again.vector("emu"), [9.0, 10.0, 11.0])
