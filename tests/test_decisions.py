@@ -199,3 +199,19 @@ def test_nine_calibration_texts_are_enough_for_ninety_percent_sets():
     assert ConformalSets.fit(probs, np.zeros(9, int), 0.9).n_calibration == 9
     with pytest.raises(DataError, match="needs at least 9 calibration texts; the validation split has 8"):
         ConformalSets.fit(probs[:8], np.zeros(8, int), 0.9)
+
+
+def test_calibration_log_loss_is_scikit_learns():
+    """The figures' log loss (computed directly, as scikit-learn computes it: the true class's
+    probability clipped to [eps, 1 - eps]) equals ``sklearn.metrics.log_loss``, a certain wrong
+    answer (probability 0) included."""
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(3)
+    probs = softmax_at(rng.normal(size=(50, 4)) * 3)
+    y = rng.integers(0, 4, size=50)
+    probs[0] = [1.0, 0.0, 0.0, 0.0]
+    y[0] = 2
+    got = calibration_figures(probs, y)["log_loss"]
+    assert got == pytest.approx(log_loss(y, probs, labels=[0, 1, 2, 3]), rel=1e-12)
+    assert got > 36 / 50  # the clipped zero: -log(eps) ≈ 36 over 50 rows

@@ -280,3 +280,34 @@ def test_a_multilabel_run_calibrates_each_label_before_choosing_thresholds(tmp_p
     with pytest.raises(ConfigError, match="training.class_weights weighs single-label classes"):
         train_run(RunConfig.from_dict({**cfg, "training": {**cfg["training"],
                                                            "class_weights": "balanced"}}))
+
+
+@pytest.mark.parametrize("model, params", [("fasttext", {}),
+                                           ("bag", {"pooling": "flatten", "max_length": 12})])
+def test_decisions_from_the_fits_encoding_are_the_predictors_own(tiny, model, params):
+    """A fit hands its validation rows, as it encoded them for training, to the decisions: the
+    same ids, lengths and known-token counts as the predictor's own encoding of the texts
+    (unknown words, an empty text, one cut at ``vocab.max_length``, a fixed-length model), so
+    the decisions are the ones fitted from the texts again."""
+    from embedlab.config import RunConfig, resolve_config
+    from embedlab.data import TextDataset
+    from embedlab.inference.forward import EncodedTexts
+    from embedlab.training.run import fit, fit_run_decisions
+
+    odd = ["qwzx vbnm unheard words", "", "the " * 30 + "game", tiny.texts[0].upper()]
+    val = TextDataset(tiny.texts[::2] + odd, tiny.labels[::2] + tiny.labels[:4], "val")
+    cfg = resolve_config(RunConfig.from_dict({
+        "embeddings": {"dim": 8}, "vocab": {"max_length": 20},
+        "model": {"name": model, "params": params},
+        "training": {"epochs": 2, "progress": False}}))
+    p = fit(cfg, tiny, val).predictor
+    own = p.encode_arrays(val.texts)
+    given = EncodedTexts.build(p.vocab, p.preprocessor.batch(val.texts), None,
+                               p.fixed_length).arrays()
+    for name in ("ids", "lengths", "known"):
+        assert np.array_equal(getattr(given, name), getattr(own, name)), name
+    assert own.known[-4] == 0 and own.lengths[-3] == 0 and own.ids.shape[1] in (12, 20)
+    again = fit_run_decisions(cfg, p, val)  # from the texts, by the predictor's own encoding
+    assert again.temperature == p.decisions.temperature
+    assert again.conformal_scores == p.decisions.conformal_scores
+    assert again.ood.to_dict() == p.decisions.ood.to_dict()

@@ -165,7 +165,9 @@ def test_trainer_takes_the_written_out_step_and_trains_as_autograd_does(monkeypa
 def test_validation_scored_from_its_packing_is_the_forward_passes_score(monkeypatch, wide_ngrams):
     """In a packed fit the trainer scores the validation rows from a packing made once
     (``logits_of_bags``) instead of the forward pass at every epoch: the same loss and accuracy
-    as the forward pass gives on the same weights (rows of several lengths, an empty one)."""
+    as the forward pass gives on the same weights (rows of several lengths, an empty one),
+    scored a chunk of consecutive rows at a time."""
+    monkeypatch.setattr("embedlab.training.trainer.PACKED_EVAL_ROWS", 8)
     cfg = TrainConfig(optimizer="sgd", schedule="linear", lr=0.5, epochs=2, batch_size=16,
                       patience=0, progress=False)
     val = toy(21, seed=2)
@@ -181,9 +183,9 @@ def test_validation_scored_from_its_packing_is_the_forward_passes_score(monkeypa
                         lambda self, bags: calls.append(1) or original(self, bags))
     trainer = Trainer(model, cfg)
     history = trainer.fit(toy(48), val)
-    assert len(calls) == 2  # one batch of 21 rows per epoch
+    assert len(calls) == 6  # chunks of 8, 8 and 5 rows per epoch
     loss, acc = trainer.evaluate(val)  # after fit: no packing, the forward pass
-    assert len(calls) == 2
+    assert len(calls) == 6
     assert history[-1]["val_loss"] == pytest.approx(loss, rel=1e-5)
     assert history[-1]["val_acc"] == acc
     assert 0 < loss < 5 and not torch.equal(model.wide_weight, torch.zeros_like(model.wide_weight))

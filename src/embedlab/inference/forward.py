@@ -10,7 +10,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from embedlab.inference.encoding import INFERENCE_BATCH, batch_width, length_sorted_batches
+from embedlab.inference.encoding import (
+    INFERENCE_BATCH,
+    EncodedArrays,
+    batch_width,
+    length_sorted_batches,
+)
+from embedlab.text import UNK_ID
 from embedlab.text.vocab import Vocabulary
 
 
@@ -39,6 +45,12 @@ class EncodedTexts:
 
     def __len__(self) -> int:
         return self.ids.shape[0]
+
+    def arrays(self) -> EncodedArrays:
+        """These rows as the predictors' :class:`EncodedArrays` (what ``encode_arrays`` gives
+        for the texts they were encoded from: the same ids, lengths and known-token counts)."""
+        ids = self.ids.numpy()
+        return EncodedArrays(ids, self.lengths.numpy(), (ids > UNK_ID).sum(1))
 
     def take(self, rows: np.ndarray) -> EncodedTexts:
         """These rows (repeats allowed, as oversampling makes), labels included."""

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from embedlab.errors import ConfigError
+
+M = TypeVar("M", bound=nn.Module)
+
+
+def uninitialised(cls: type[M], *args: Any, **kwargs: Any) -> M:
+    """``cls(*args, **kwargs)`` with its parameters allocated but not initialised (on the
+    default device: torch's ``meta`` inside ``with torch.device("meta")``), for a layer whose
+    weights the caller sets at once: torch's init of a large table is a full random draw."""
+    return skip_init(cls, *args, device=torch.get_default_device(), **kwargs)
+
+
+def _initialised(cls: type[M], *args: Any, **kwargs: Any) -> M:
+    """``cls(*args, **kwargs)``, torch's own init included (:func:`uninitialised`'s twin)."""
+    return cls(*args, **kwargs)
+
 
 PAD_ID = 0
 UNK_ID = 1
@@ -66,14 +82,16 @@ class EmbeddingSpec:
                 f"embedding matrix has {self.matrix.shape[0]} rows but the vocabulary has "
                 f"{vocab_size} tokens"
             )
+        # with a matrix, torch's own init (a normal draw over the whole table) is not made:
+        # the matrix overwrites it. Random rows keep it (then redrawn with init_std) so that a
+        # seed gives the same random vectors as before.
+        make = uninitialised if self.matrix is not None else _initialised
         if bag_mode is None:
-            layer: nn.Embedding | nn.EmbeddingBag = nn.Embedding(
-                vocab_size, self.dim, padding_idx=PAD_ID, sparse=sparse
-            )
+            layer: nn.Embedding | nn.EmbeddingBag = make(
+                nn.Embedding, vocab_size, self.dim, padding_idx=PAD_ID, sparse=sparse)
         else:
-            layer = nn.EmbeddingBag(
-                vocab_size, self.dim, mode=bag_mode, padding_idx=PAD_ID, sparse=sparse
-            )
+            layer = make(nn.EmbeddingBag, vocab_size, self.dim, mode=bag_mode,
+                         padding_idx=PAD_ID, sparse=sparse)
         with torch.no_grad():
             if self.matrix is not None:
                 layer.weight.copy_(torch.as_tensor(self.matrix, dtype=torch.float32))

@@ -23,7 +23,7 @@ from embedlab.data import (
     stratified_split,
 )
 from embedlab.errors import ConfigError, DataError
-from embedlab.inference.encoding import INFERENCE_BATCH
+from embedlab.inference.encoding import INFERENCE_BATCH, EncodedArrays
 from embedlab.inference.forward import EncodedTexts
 from embedlab.inference.prediction import TextPredictor, Thresholds
 from embedlab.inference.predictor import Predictor
@@ -225,10 +225,13 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
             "embedding_dim": spec.dim, "vocab_size": len(vocab), "num_classes": len(labels),
             "n_parameters": sum(p.numel() for p in model.parameters())}
     predictor = Predictor(config, pre, vocab, labels, model, info)
+    # the validation rows as the predictor encodes them (same preprocessor and vocabulary)
+    val_arrays = None if enc_val is None else enc_val.arrays()
     if validation is not None and len(validation):  # calibrated first: thresholds see the
-        predictor.decisions = fit_run_decisions(config, predictor, validation)  # shown probabilities
+        predictor.decisions = fit_run_decisions(  # shown probabilities
+            config, predictor, validation, val_arrays)
     if labels.multilabel:
-        predictor.thresholds = tune_thresholds(predictor, config, validation)
+        predictor.thresholds = tune_thresholds(predictor, config, validation, val_arrays)
     return FitResult(predictor, history, trainer.best_epoch, seconds, coverage)
 
 
@@ -258,12 +261,15 @@ def check_decisions(config: RunConfig, validation: TextDataset | None,
              "prediction sets or out-of-distribution flags")
 
 
-def fit_run_decisions(config: RunConfig, predictor: Predictor, validation: TextDataset):
+def fit_run_decisions(config: RunConfig, predictor: Predictor, validation: TextDataset,
+                      encoded: EncodedArrays | None = None):
     """The run's :class:`~embedlab.decisions.fitted.Decisions`, fitted on the validation
-    split's logits (the predictor's own encoding and forward pass)."""
+    split's logits (the predictor's own forward pass; ``encoded``: the split as
+    :meth:`~embedlab.inference.prediction.TextPredictor.encode_arrays` gives it, when the fit
+    has it already)."""
     from embedlab.decisions.fitted import fit_decisions, fit_multilabel_decisions
 
-    enc = predictor.encode_arrays(validation.texts)
+    enc = predictor.encode_arrays(validation.texts) if encoded is None else encoded
     d = config.decisions
     if predictor.multilabel:
         dec = fit_multilabel_decisions(predictor.logits(enc), encode_labels(predictor.labels, validation),
@@ -304,9 +310,10 @@ def encode_labels(labels: LabelEncoder, data: TextDataset) -> np.ndarray:
     return labels.encode(data.labels, source=data.source)
 
 
-def tune_thresholds(predictor: Predictor, config: RunConfig,
-                    validation: TextDataset | None) -> Thresholds:
-    """The run's thresholds, chosen on ``validation`` by ``training.threshold_metric``
+def tune_thresholds(predictor: Predictor, config: RunConfig, validation: TextDataset | None,
+                    encoded: EncodedArrays | None = None) -> Thresholds:
+    """The run's thresholds, chosen on ``validation`` (``encoded``: as :func:`fit_run_decisions`
+    takes it) by ``training.threshold_metric``
     (:func:`~embedlab.training.thresholds.choose_thresholds`); without validation, 0.5 for
     every label (a warning says so)."""
     from embedlab.training.thresholds import choose_thresholds
@@ -316,7 +323,8 @@ def tune_thresholds(predictor: Predictor, config: RunConfig,
         log.warning("no validation split: multi-label thresholds stay at 0.5")
         return Thresholds(0.5, dict.fromkeys(predictor.classes, 0.5), "global", metric)
     y = encode_labels(predictor.labels, validation)
-    probs = predictor.probabilities(predictor.encode_arrays(validation.texts), INFERENCE_BATCH)
+    enc = predictor.encode_arrays(validation.texts) if encoded is None else encoded
+    probs = predictor.probabilities(enc, INFERENCE_BATCH)
     parents = predictor.labels.parents() if predictor.labels.hierarchy else None
     chosen = choose_thresholds(y, probs, predictor.classes, metric, parents)
     log.info("thresholds (validation %s): global %.2f -> %.4f, per label -> %.4f; using %s",

@@ -59,6 +59,8 @@ EpochCallback = Callable[[dict[str, Any]], bool | None]
 PACKED_TOKENS = 20_000_000
 #: batches whose packed features are gathered at once (the memory of one such gather)
 PACKED_GROUP = 256
+#: validation rows scored at once from their packing (logits of this many rows at a time)
+PACKED_EVAL_ROWS = 4096
 
 
 class SgdStepper(Protocol):
@@ -348,15 +350,8 @@ class Trainer:
         self.model.eval()
         loss_sum = denom = correct = count = 0.0
         labels = labels_of(data)
-        packing = self._packed_rows(data)
-        stepper = cast(SgdStepper, self.model)
-        for index in data.batches(batch_size, by_length=True, shard=(self.rank, self.world)):
+        for index, logits in self._scored(data, batch_size):
             y = labels.index_select(0, index).to(self.device)
-            if packing is not None:
-                bags = next(packing.take(index.to(self.device)).batches([len(index)]))
-                logits = stepper.logits_of_bags(bags)
-            else:
-                logits = self.model(data.batch(index).to(self.device))
             loss_sum += float(batch_loss(logits, y, self.weights, reduction="sum"))
             single_weighted = self.weights is not None and y.dim() == 1
             denom += float(self.weights[y].sum()) if single_weighted else len(y)  # type: ignore[index]
@@ -365,6 +360,23 @@ class Trainer:
         self.model.train(was_training)
         loss_sum, denom, correct, count = self._all_reduce([loss_sum, denom, correct, count])
         return loss_sum / max(denom, 1e-12), correct / max(count, 1)
+
+    def _scored(self, data: EncodedTexts, batch_size: int
+                ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(row index, logits) of this rank's rows of ``data``, a batch at a time: in a packed
+        fit from the validation packing (:meth:`_packed_rows`), :data:`PACKED_EVAL_ROWS`
+        consecutive rows at a time (no padding, so no need to group by length); otherwise
+        ``batch_size`` rows of similar length, padded, through the model."""
+        packing = self._packed_rows(data)
+        if packing is None:
+            for index in data.batches(batch_size, by_length=True, shard=(self.rank, self.world)):
+                yield index, self.model(data.batch(index).to(self.device))
+            return
+        stepper = cast(SgdStepper, self.model)
+        n = len(data)
+        sizes = [min(PACKED_EVAL_ROWS, n - at) for at in range(0, n, PACKED_EVAL_ROWS)]
+        for at, bags in zip(range(0, n, PACKED_EVAL_ROWS), packing.batches(sizes), strict=True):
+            yield torch.arange(at, at + len(bags.deep[0].lengths)), stepper.logits_of_bags(bags)
 
     def _callback_stops(self, row: dict[str, Any]) -> bool:
         stop = bool(self.on_epoch_end(row)) if self.on_epoch_end and self.rank == 0 else False
