@@ -68,8 +68,8 @@ def _embedlab_logger_restored():
     logger = logging.getLogger("embedlab")
 
     def pristine() -> None:
-        logger.handlers[:], logger.propagate, logger.level = (
-            list(_PRISTINE_LOGGER[0]), _PRISTINE_LOGGER[1], _PRISTINE_LOGGER[2])
+        logger.handlers[:], logger.propagate = list(_PRISTINE_LOGGER[0]), _PRISTINE_LOGGER[1]
+        logger.setLevel(_PRISTINE_LOGGER[2])  # setLevel, not .level: it clears the loggers' caches
         for name, child in logging.root.manager.loggerDict.items():
             if name.startswith("embedlab") and isinstance(child, logging.Logger):
                 child.disabled = False

@@ -129,7 +129,9 @@ def calibration_figures(probs: np.ndarray, y: Sequence[int] | np.ndarray) -> dic
     y = np.asarray(y, dtype=np.int64)
     onehot = np.zeros_like(probs)
     onehot[np.arange(len(y)), y] = 1.0
-    eps = np.finfo(np.float64).eps  # as scikit-learn's log_loss clips
+    # as scikit-learn's log_loss clips, without its input checks: the callers pass softmax
+    # outputs (a probability outside [0, 1] or nan gives an unchecked figure, not an error)
+    eps = np.finfo(np.float64).eps
     true = np.clip(probs[np.arange(len(y)), y], eps, 1 - eps)
     return {"ece": expected_calibration_error(probs, y),
             "brier": float(((probs - onehot) ** 2).sum(1).mean()),

@@ -125,7 +125,8 @@ def _load_package(
     import pyarrow.compute as pc
 
     stat = parquet.stat()
-    column = _package_words(str(parquet), stat.st_mtime_ns, stat.st_size)
+    column = _package_words(str(parquet), (stat.st_dev, stat.st_ino, stat.st_mtime_ns,
+                                           stat.st_size))
     if limit is not None:
         column = column.slice(0, limit)
     seen = len(column)
@@ -148,9 +149,9 @@ def _load_package(
 
 
 @functools.lru_cache(maxsize=2)
-def _package_words(parquet: str, mtime_ns: int, size: int) -> pa.ChunkedArray:
+def _package_words(parquet: str, version: tuple[int, int, int, int]) -> pa.ChunkedArray:
     """The words of a packaged vectors file (its parquet column ``index``), decoded once per
-    process and file version: 400,000 words are a ~5 MB arrow array, and decoding them is most
+    process and file version (``version``: its device, inode, mtime and size): 400,000 words are a ~5 MB arrow array, and decoding them is most
     of a packaged load (~25 ms of ~35). pyarrow, not pandas: the vocabulary holds "nan", "null"
     and "none", which pandas would turn into missing values. Read in batches, which keep
     arrow's peak memory low (a whole-table read holds ~80 MB of buffers for 400k short
@@ -158,9 +159,10 @@ def _package_words(parquet: str, mtime_ns: int, size: int) -> pa.ChunkedArray:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    del mtime_ns, size  # the cache key: a changed file is read again
-    chunks = [batch.column(0) for batch in pq.ParquetFile(parquet, memory_map=True).iter_batches(
-        batch_size=65_536, columns=["index"], use_threads=False)]
+    del version  # the cache key (device, inode, mtime, size): a changed file is read again
+    chunks = [batch.column(0).cast(pa.string())  # large or dictionary strings too
+              for batch in pq.ParquetFile(parquet, memory_map=True).iter_batches(
+                  batch_size=65_536, columns=["index"], use_threads=False)]
     pa.default_memory_pool().release_unused()
     return pa.chunked_array(chunks, type=pa.string())
 

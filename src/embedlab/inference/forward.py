@@ -48,7 +48,8 @@ class EncodedTexts:
 
     def arrays(self) -> EncodedArrays:
         """These rows as the predictors' :class:`EncodedArrays` (what ``encode_arrays`` gives
-        for the texts they were encoded from: the same ids, lengths and known-token counts)."""
+        for the texts they were encoded from: the same ids, lengths and known-token counts;
+        the ids stay int32 and share this object's memory)."""
         ids = self.ids.numpy()
         return EncodedArrays(ids, self.lengths.numpy(), (ids > UNK_ID).sum(1))
 

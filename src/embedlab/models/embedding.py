@@ -83,8 +83,10 @@ class EmbeddingSpec:
                 f"{vocab_size} tokens"
             )
         # with a matrix, torch's own init (a normal draw over the whole table) is not made:
-        # the matrix overwrites it. Random rows keep it (then redrawn with init_std) so that a
-        # seed gives the same random vectors as before.
+        # the matrix overwrites it. Random rows keep it (then redrawn with init_std), so a
+        # model that skips no other draw (cnn, bag, rnn on random vectors) gets the same
+        # weights from a seed as before; skipped draws move every later one (the head's init,
+        # the shuffles) to another point of the seed's stream.
         make = uninitialised if self.matrix is not None else _initialised
         if bag_mode is None:
             layer: nn.Embedding | nn.EmbeddingBag = make(

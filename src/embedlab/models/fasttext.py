@@ -235,7 +235,8 @@ class FastTextClassifier(ClassifierModule):
             # nothing to a text instead of noise. Drawing 100,000 x 50 uniform numbers took
             # ~24 ms of every fit (a tenth of a fit on 300 texts); accuracy over the accuracy
             # suite's eight sets, three seeds each, moved by -0.01 points on average
-            # (benchmarks/RESULTS.md, "The fixed costs of a small fit").
+            # (benchmarks/RESULTS.md, "The fixed costs of a small fit, and the time goal at
+            # every size, rerun").
             self.ngram_vectors = uninitialised(
                 nn.EmbeddingBag, params.buckets + 1, embedding.dim, mode="sum", padding_idx=0,
                 sparse=self.sparse
