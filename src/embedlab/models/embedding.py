@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import overload
 
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils import skip_init
 
 from embedlab.errors import ConfigError
-
-M = TypeVar("M", bound=nn.Module)
-
-
-def uninitialised(cls: type[M], *args: Any, **kwargs: Any) -> M:
-    """``cls(*args, **kwargs)`` with its parameters allocated but not initialised (on the
-    default device: torch's ``meta`` inside ``with torch.device("meta")``), for a layer whose
-    weights the caller sets at once: torch's init of a large table is a full random draw
-    (which also moves every later draw of the seed's stream: see :meth:`EmbeddingSpec.build`)."""
-    return skip_init(cls, *args, device=torch.get_default_device(), **kwargs)
-
 
 PAD_ID = 0
 UNK_ID = 1
@@ -80,7 +68,7 @@ class EmbeddingSpec:
             )
         # torch's own init (a normal draw over the whole table) is kept even where the matrix
         # or init_std overwrites it: skipping it would move every later draw (the other
-        # layers' init, the shuffles) to another point of the seed's stream, so a seed would
+        # layers' init, the shuffles) to another point of the seed's stream, and a seed would
         # no longer give the model it gave before, for ~5 ms on a 20,000-word table
         if bag_mode is None:
             layer: nn.Embedding | nn.EmbeddingBag = nn.Embedding(

@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from embedlab.models.classifier import ClassifierModule, ModelParams, Signals
-from embedlab.models.embedding import EmbeddingSpec, uninitialised
+from embedlab.models.embedding import EmbeddingSpec
 from embedlab.models.masking import Bag, Bags, packed_bag, padding_mask
 from embedlab.models.registry import register_model
 
@@ -171,8 +171,8 @@ class FastTextClassifier(ClassifierModule):
     Two sum-mode ``nn.EmbeddingBag`` tables: ``words`` comes from the ``EmbeddingSpec`` (the
     pretrained matrix, or random; frozen when the spec says so), ``ngram_vectors`` has ``buckets``
     rows (+1 unused padding row) and is always trained — freezing applies to the word rows only.
-    Random word rows are initialised as fastText initialises its input matrix, uniform ±1/dim
-    (not with the spec's ``init_std``); the n-gram rows start at zero. With ``sparse`` (default when ngrams > 1) the tables give
+    Random rows are initialised as fastText initialises its input matrix, uniform ±1/dim (not
+    with the spec's ``init_std``). With ``sparse`` (default when ngrams > 1) the tables give
     sparse gradients: train ``sparse_parameters()`` with ``torch.optim.SparseAdam`` and the rest
     with Adam. Padding and all-padding rows are ignored (an empty text gives the output of a
     zero text vector).
@@ -230,26 +230,18 @@ class FastTextClassifier(ClassifierModule):
             _fasttext_init(self.words.weight)
         self.ngram_vectors: nn.EmbeddingBag | None = None
         if params.ngrams > 1:
-            # zeros, not fastText's uniform(-1/dim, 1/dim): the head is randomly initialised,
-            # so the rows need no symmetry breaking, and a bucket no training text reaches adds
-            # nothing to a text instead of noise. Drawing 100,000 x 50 uniform numbers took
-            # ~24 ms of every fit (a tenth of a fit on 300 texts); accuracy over the accuracy
-            # suite's eight sets, three seeds each, moved by -0.01 points on average
-            # (benchmarks/RESULTS.md, "The fixed costs of a small fit, and the time goal at
-            # every size, rerun").
-            self.ngram_vectors = uninitialised(
-                nn.EmbeddingBag, params.buckets + 1, embedding.dim, mode="sum", padding_idx=0,
-                sparse=self.sparse
+            self.ngram_vectors = nn.EmbeddingBag(
+                params.buckets + 1, embedding.dim, mode="sum", padding_idx=0, sparse=self.sparse
             )
-            nn.init.zeros_(self.ngram_vectors.weight)
+            _fasttext_init(self.ngram_vectors.weight)
         self.dim = embedding.dim
         self.wide = bool(getattr(params, "wide", False))
         if self.wide:
             # features: word ids, then vocab_size + bucket for the n-grams
             self.wide_ngrams = min(params.ngrams, getattr(params, "wide_ngrams", params.ngrams))
             width = self.vocab_size + (params.buckets if self.wide_ngrams > 1 else 0)
-            self.wide_table = uninitialised(nn.EmbeddingBag, width, self.num_classes,
-                                            mode="sum", sparse=bool(self.sparse))
+            self.wide_table = nn.EmbeddingBag(width, self.num_classes, mode="sum",
+                                              sparse=bool(self.sparse))
             nn.init.zeros_(self.wide_table.weight)
             self.register_buffer("wide_idf", torch.ones(width))
             # the wide_scale in use (set from the training texts when the params leave it None)
