@@ -191,6 +191,25 @@ def test_validation_scored_from_its_packing_is_the_forward_passes_score(monkeypa
     assert 0 < loss < 5 and not torch.equal(model.wide_weight, torch.zeros_like(model.wide_weight))
 
 
+def test_a_callback_scoring_a_third_split_leaves_the_validation_packing_alone(monkeypatch):
+    """An ``on_epoch_end`` callback that evaluates other rows gets the forward pass's scores,
+    and the fit packs its training and validation rows once each (the third split would
+    otherwise evict the validation packing, made again at every epoch)."""
+    cfg = TrainConfig(optimizer="sgd", schedule="linear", lr=0.5, epochs=3, batch_size=16,
+                      patience=0, progress=False)
+    model = fasttext_model(ngrams=2)
+    packed: list[int] = []
+    original = type(model).sgd_prepare
+    monkeypatch.setattr(type(model), "sgd_prepare",
+                        lambda self, batches: packed.append(1) or original(self, batches))
+    third, seen = toy(19, seed=3), []
+    trainer = Trainer(model, cfg)
+    trainer.on_epoch_end = lambda row: seen.append(trainer.evaluate(third)) and None
+    trainer.fit(toy(48), toy(21, seed=2))
+    assert len(packed) == 2 and len(seen) == 3
+    assert seen[-1] == pytest.approx(trainer.evaluate(third), rel=1e-6)  # after fit: forward
+
+
 @pytest.mark.parametrize("multilabel", [False, True])
 @pytest.mark.parametrize("wide_ngrams", [1, 2])
 def test_step_on_packed_rows_is_the_step_on_padded_ids(multilabel, wide_ngrams):

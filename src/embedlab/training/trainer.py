@@ -144,6 +144,7 @@ class Trainer:
         self._progress: TrainingProgress | None = None
         # the SGD stepper's packings of this fit, by role ("train", "validation"): see _pack
         self._packings: dict[str, tuple[EncodedTexts, Bags]] = {}
+        self._validation: EncodedTexts | None = None  # the rows fit() validates on
 
     def _log(self, msg: str) -> None:
         if self.rank == 0:
@@ -270,10 +271,12 @@ class Trainer:
         return cut()
 
     def _packed_rows(self, data: EncodedTexts) -> Bags | None:
-        """A packing of ``data`` (validation rows) by the model that packed the training rows
-        of this fit (:meth:`_pack`); None outside a packed fit (one process, the model's own
-        SGD step: see :meth:`_sgd_stepper`)."""
-        if "train" not in self._packings:
+        """A packing of ``data`` by the model that packed the training rows of this fit
+        (:meth:`_pack`) when ``data`` is the fit's validation split; None outside a packed fit
+        (one process, the model's own SGD step: see :meth:`_sgd_stepper`) and for other rows
+        (e.g. an ``on_epoch_end`` callback evaluating a third split: packing it would evict
+        the validation packing, to be made again at the next epoch)."""
+        if "train" not in self._packings or data is not self._validation:
             return None
         return self._pack("validation", data, cast(SgdStepper, self.model).sgd_prepare)
 
@@ -408,7 +411,7 @@ class Trainer:
         linear = cfg.schedule == "linear"
         stopper = EarlyStopping(self._patience)
         generator = torch.Generator().manual_seed(cfg.seed)
-        validate = val if val is not None and len(val) > 0 else None
+        validate = self._validation = val if val is not None and len(val) > 0 else None
         if cfg.progress and self.rank == 0 and sys.stderr.isatty():
             self._progress = TrainingProgress(self._epochs)
         try:
@@ -450,6 +453,7 @@ class Trainer:
                 self._progress.close()
                 self._progress = None
             self._packings.clear()
+            self._validation = None
             self._parallel = self.model
             self.model.to("cpu").eval()
         return self.history
