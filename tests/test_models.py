@@ -575,3 +575,21 @@ def test_v1_weights_load_through_load_model() -> None:
     with pytest.raises(RuntimeError, match="head.output.weight"):
         load_model({**info, "name": "embedlab.cnn.v2", "params": model.config["params"]},
                    v1_state)
+
+
+def test_non_finite_weights_are_found_and_huge_finite_ones_are_not() -> None:
+    """The check behind refusing nan / inf weights: a nan, an inf, infs of both signs (whose
+    sum is nan) are found in a large table; finite values whose sum overflows, integer and
+    empty tensors are not refused."""
+    from embedlab.models.classifier import non_finite_weight
+
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        table = torch.rand(1000, 50)
+        table[999, 49] = bad
+        assert non_finite_weight({"ok": torch.ones(3), "table": table}) == "table"
+    both = torch.zeros(10)
+    both[2], both[7] = float("inf"), float("-inf")
+    assert non_finite_weight({"both": both}) == "both"
+    huge = torch.full((4,), 3e38)  # finite values, an infinite sum
+    assert not bool(huge.sum().isfinite())
+    assert non_finite_weight({"huge": huge, "ids": torch.arange(5), "none": torch.zeros(0)}) is None
