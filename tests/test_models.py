@@ -580,7 +580,7 @@ def test_v1_weights_load_through_load_model() -> None:
 def test_non_finite_weights_are_found_and_huge_finite_ones_are_not() -> None:
     """The check behind refusing nan / inf weights: a nan, an inf, infs of both signs (whose
     sum is nan) are found in a large table; finite values whose sum overflows, integer and
-    empty tensors are not refused."""
+    empty tensors are not refused; a dtype torch cannot sum is checked value by value."""
     from embedlab.models.classifier import non_finite_weight
 
     for bad in (float("nan"), float("inf"), float("-inf")):
@@ -593,3 +593,6 @@ def test_non_finite_weights_are_found_and_huge_finite_ones_are_not() -> None:
     huge = torch.full((4,), 3e38)  # finite values, an infinite sum
     assert not bool(huge.sum().isfinite())
     assert non_finite_weight({"huge": huge, "ids": torch.arange(5), "none": torch.zeros(0)}) is None
+    tiny = torch.tensor([1.0, 2.0]).to(torch.float8_e5m2)  # a dtype torch cannot sum
+    assert non_finite_weight({"f8": tiny}) is None
+    assert non_finite_weight({"f8": torch.tensor([1.0, float("inf")]).to(torch.float8_e5m2)}) == "f8"

@@ -388,6 +388,28 @@ def test_wide_term_takes_idf_and_scale_from_the_training_texts():
     assert float(shares[3:].abs().sum()) == 0.0  # padding and bigrams (wide_ngrams=1): none
 
 
+@pytest.mark.parametrize("wide_ngrams", [1, 2])
+def test_wide_term_counts_do_not_depend_on_the_padding(wide_ngrams):
+    """A text's idf and tf-idf shares are the same however wide its batch is padded (term
+    counts sort only the real positions), with repeated words, an empty row and n-grams."""
+    model = fasttext_model(ngrams=3, wide_ngrams=wide_ngrams)
+    rows = [[5, 7, 7, 19, 5, 7], [6], [], [8, 8, 8, 8]]  # 19: the last word id
+    narrow, wide = (torch.tensor([r + [0] * (width - len(r)) for r in rows]) for width in (6, 15))
+    model.observe_training([narrow])
+    idf = model.wide_idf.clone()
+    model.observe_training([wide])
+    torch.testing.assert_close(model.wide_idf, idf, rtol=0, atol=0)
+
+    def per_feature(ids):  # each row's share per feature, whatever its position
+        features = model._wide_features(ids)
+        shares = model._wide_shares(features)
+        return [sorted((int(f), round(float(v), 6)) for f, v in zip(fr, sr, strict=True) if f >= 0)
+                for fr, sr in zip(features, shares, strict=True)]
+
+    assert per_feature(narrow) == per_feature(wide)
+    assert per_feature(narrow)[2] == []  # the empty row has no feature
+
+
 def test_wide_term_is_in_the_per_token_path_and_saved_with_the_run(tmp_path):
     """forward == forward_embedded(embed) with the wide shares in the vectors, and the idf and
     scale learnt from the data come back with a saved TextClassifier."""

@@ -151,11 +151,12 @@ def _load_package(
 @functools.lru_cache(maxsize=2)
 def _package_words(parquet: str, version: tuple[int, int, int, int]) -> pa.ChunkedArray:
     """The words of a packaged vectors file (its parquet column ``index``), decoded once per
-    process and file version (``version``: its device, inode, mtime and size): 400,000 words are a ~5 MB arrow array, and decoding them is most
-    of a packaged load (~25 ms of ~35). pyarrow, not pandas: the vocabulary holds "nan", "null"
-    and "none", which pandas would turn into missing values. Read in batches, which keep
-    arrow's peak memory low (a whole-table read holds ~80 MB of buffers for 400k short
-    strings)."""
+    process and file version (``version``: its device, inode, mtime and size): 400,000 words
+    are a ~5 MB arrow array, and decoding them is most of a packaged load (~25 ms of ~35). The
+    whole column is decoded, even for a load with a ``limit`` (which then slices it). pyarrow,
+    not pandas: the vocabulary holds "nan", "null" and "none", which pandas would turn into
+    missing values. Read in batches, which keep arrow's peak memory low (a whole-table read
+    holds ~80 MB of buffers for 400k short strings)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
