@@ -270,10 +270,12 @@ def non_finite_weight(weights: Mapping[str, torch.Tensor]) -> str | None:
 
 
 def _sum_is_finite(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor``'s sum is finite; False for a dtype torch cannot sum (float8), which
+    :func:`non_finite_weight` then checks value by value."""
     try:
         return bool(tensor.sum().isfinite())
-    except (RuntimeError, NotImplementedError):  # a dtype torch cannot sum (float8): look
-        return False                                # value by value
+    except (RuntimeError, NotImplementedError):
+        return False
 
 
 def refuse_non_finite(weights: Mapping[str, torch.Tensor]) -> None:
