@@ -28,6 +28,11 @@ class EncodedArrays:
     lengths: np.ndarray
     known: np.ndarray
 
+    @classmethod
+    def of(cls, ids: np.ndarray, lengths: np.ndarray) -> EncodedArrays:
+        """Padded ids and their lengths, with each row's count of in-vocabulary tokens."""
+        return cls(ids, lengths, (ids > UNK_ID).sum(1))
+
     def __len__(self) -> int:
         return self.ids.shape[0]
 
@@ -69,8 +74,7 @@ def encode_texts(preprocessor: Preprocessor, vocab: Vocabulary, texts: Sequence[
                  fixed_length: int | None = None, dtype: type = np.int64) -> EncodedArrays:
     """Preprocess and encode raw texts the way the model was trained."""
     ids, lengths = vocab.encode_padded(preprocessor.batch(list(texts)), fixed_length, dtype=dtype)
-    known = (ids > UNK_ID).sum(1)
-    return EncodedArrays(ids, lengths, known)
+    return EncodedArrays.of(ids, lengths)
 
 
 def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:

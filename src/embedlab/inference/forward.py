@@ -16,7 +16,6 @@ from embedlab.inference.encoding import (
     batch_width,
     length_sorted_batches,
 )
-from embedlab.text import UNK_ID
 from embedlab.text.vocab import Vocabulary
 
 
@@ -50,8 +49,7 @@ class EncodedTexts:
         """These rows as the predictors' :class:`EncodedArrays` (what ``encode_arrays`` gives
         for the texts they were encoded from: the same ids, lengths and known-token counts;
         the ids stay int32 and share this object's memory)."""
-        ids = self.ids.numpy()
-        return EncodedArrays(ids, self.lengths.numpy(), (ids > UNK_ID).sum(1))
+        return EncodedArrays.of(self.ids.numpy(), self.lengths.numpy())
 
     def take(self, rows: np.ndarray) -> EncodedTexts:
         """These rows (repeats allowed, as oversampling makes), labels included."""

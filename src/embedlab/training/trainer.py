@@ -377,9 +377,10 @@ class Trainer:
             return
         stepper = cast(SgdStepper, self.model)
         n = len(data)
-        sizes = [min(PACKED_EVAL_ROWS, n - at) for at in range(0, n, PACKED_EVAL_ROWS)]
-        for at, bags in zip(range(0, n, PACKED_EVAL_ROWS), packing.batches(sizes), strict=True):
-            yield torch.arange(at, at + len(bags.deep[0].lengths)), stepper.logits_of_bags(bags)
+        starts = range(0, n, PACKED_EVAL_ROWS)
+        sizes = [min(PACKED_EVAL_ROWS, n - at) for at in starts]
+        for at, size, bags in zip(starts, sizes, packing.batches(sizes), strict=True):
+            yield torch.arange(at, at + size), stepper.logits_of_bags(bags)
 
     def _callback_stops(self, row: dict[str, Any]) -> bool:
         stop = bool(self.on_epoch_end(row)) if self.on_epoch_end and self.rank == 0 else False
