@@ -14,6 +14,7 @@ Usage::
     python benchmarks/classify.py --suite accuracy --quick --models defaults static --no-baselines  # minilm-static-256
     python benchmarks/classify.py --suite threads     # 1 vs 2 threads, OpenMP wait policy, busy CPU
     python benchmarks/classify.py --suite memory      # peak RSS of a fit (defaults, fastText), predict_proba
+    python benchmarks/classify.py --suite memory --long-text-only --no-write  # one long text, max_length null
     python benchmarks/classify.py --suite sizes --no-write   # defaults vs tuned fastText on 300 / 1,000 / 3,000 texts
 
 The ``accuracy`` suite runs the six data sets (AG News, TREC, SST-2, SST-1, MR, SUBJ; MR and
@@ -626,11 +627,40 @@ print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
+LONG_TEXT_CHILD = """
+import resource, sys, time
+sys.path.insert(0, {here!r})
+import classify as C
+from embedlab.config import RunConfig
+from embedlab.data import TextDataset
+from embedlab.training.run import fit
+_, sp = C.accuracy_splits("ohsumed", 1)[0]
+texts = list(sp.train.texts)
+if {tokens}:  # the first training text becomes {tokens} words of Ohsumed's own text
+    words = " ".join(texts).split()
+    texts[0] = " ".join((words * ({tokens} // len(words) + 1))[:{tokens}])
+train = TextDataset(texts, list(sp.train.labels), "train")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t0 = time.perf_counter()
+res = fit(RunConfig.from_dict({{"model": {{"name": {model!r}}}, "vocab": {{"max_length": None}},
+                               "training": {{"progress": False, "threads": 1, "epochs": 2}}}}),
+          train, sp.validation, sp.class_order)
+res.predictor.predict_proba(texts)
+print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t0)
+"""
+#: ``--suite memory``'s long-text rows: (model, words in the one long text)
+LONG_TEXTS = (("fasttext", 0), ("fasttext", 100_000), ("fasttext", 1_000_000), ("cnn", 0),
+              ("cnn", 20_000))
+
+
 def run_memory_suite(args) -> str:
     """Peak RSS of one fit, each in a fresh process (``ru_maxrss``): the defaults against fastText
     (lr 0.5, 25 epochs, bigrams, dim 50, one thread: the setting its grid picks on most sets),
     both after loading the splits the same way (embedlab, torch imported); then the Python API's
-    ``predict_proba`` on growing numbers of texts (TREC test texts repeated, a 1-epoch model)."""
+    ``predict_proba`` on growing numbers of texts (TREC test texts repeated, a 1-epoch model);
+    then one long text among short ones: Ohsumed's training split with ``vocab.max_length:
+    null`` and its first text made N words long, a 2-epoch fit and ``predict_proba`` on the
+    training texts."""
     import subprocess
 
     def child(code: str) -> list[float]:
@@ -640,6 +670,8 @@ def run_memory_suite(args) -> str:
 
     out = ("| dataset | defaults: peak RSS MB (after loading data) | fastText: peak RSS MB (after "
            "loading data) | defaults / fastText peak | defaults fit s |\n|---|---:|---:|---:|---:|\n")
+    if args.long_text_only:
+        return long_text_table(child)
     for ds in [] if args.predict_only else args.datasets or ACCURACY_DATASETS:
         ours = child(MEMORY_CHILD.format(here=str(HERE), dataset=ds, what="defaults"))
         ft = child(MEMORY_CHILD.format(here=str(HERE), dataset=ds, what="fastText"))
@@ -654,6 +686,17 @@ def run_memory_suite(args) -> str:
         for n in (10_000, 50_000, 200_000):
             before, after = child(PREDICT_MEMORY_CHILD.format(here=str(HERE), run=run, n=n))
             out += f"| {n:,} | {before:,.0f} → {after:,.0f} (+{after - before:,.0f}) |\n"
+    return out + "\n" + long_text_table(child)
+
+
+def long_text_table(child) -> str:
+    out = ("| model | words in the one long text | peak RSS MB (after loading data) | fit + "
+           "predict_proba s |\n|---|---:|---:|---:|\n")
+    for model, tokens in LONG_TEXTS:
+        before, peak, secs = child(LONG_TEXT_CHILD.format(here=str(HERE), model=model,
+                                                          tokens=tokens))
+        out += f"| {model} | {tokens:,} | {peak:,.0f} ({before:,.0f}) | {secs:.1f} |\n"
+        print(out.splitlines()[-1], file=sys.stderr, flush=True)
     return out
 
 
@@ -761,6 +804,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=3, help="accuracy suite: CV folds run (MR, SUBJ)")
     ap.add_argument("--quick", action="store_true", help="accuracy suite: 1 seed, 1 fold")
     ap.add_argument("--predict-only", action="store_true", help="memory suite: predict_proba only")
+    ap.add_argument("--long-text-only", action="store_true",
+                    help="memory suite: only the rows of one long text among short ones")
     ap.add_argument("--autotune-seconds", type=float, default=60.0,
                     help="accuracy suite, --models autotune: the search budget")
     ap.add_argument("--autotune-seeds", type=int, default=1,

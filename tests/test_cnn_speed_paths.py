@@ -165,7 +165,7 @@ def test_sparse_cnn_learns_a_keyword_task_through_the_trainer() -> None:
     ids = torch.randint(5, VOCAB, (96, 8), generator=generator)
     y = torch.randint(0, 3, (96,), generator=generator)
     ids[:, 3] = y + 2  # the class keyword: words 2, 3, 4
-    data = EncodedTexts.from_arrays(ids.int().numpy(), torch.full((96,), 8).numpy(), y.numpy(),
+    data = EncodedTexts.from_padded(ids.int().numpy(), torch.full((96,), 8).numpy(), y.numpy(),
                                     None)
     model = make({"sparse": True, "filters": 8})
     trainer = Trainer(model, resolve_training(

@@ -127,7 +127,8 @@ def test_a_trained_fasttext_export_records_its_ngram_hashing(trained, tmp_path):
     assert info["model"].startswith("embedlab.fasttext.v")
     hashing = info["ngram_hashing"]
     assert hashing is not None and (hashing["ngrams"], hashing["buckets"]) == (3, 997)
-    ids = predictor.encode_arrays(["oil prices climb to a record high"]).ids
+    enc = predictor.encode_arrays(["oil prices climb to a record high"])
+    ids = enc.batch(np.arange(1)).astype(np.int64)
     row = [int(i) for i in ids[0] if i]
     ours = []
     for n in range(2, hashing["ngrams"] + 1):

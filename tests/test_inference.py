@@ -59,7 +59,7 @@ def test_batched_forward_equals_one_padded_batch(name):
     ids = np.zeros((50, 16), dtype=np.int32)  # 5 columns of extra padding beyond the longest
     for i, n in enumerate(lengths):
         ids[i, :n] = rng.integers(1, 40, n)
-    data = EncodedTexts.from_arrays(ids, lengths.astype(np.int64))
+    data = EncodedTexts.from_padded(ids, lengths.astype(np.int64))
     with torch.no_grad():
         whole = model(torch.from_numpy(ids).long())
     for batch_size in (1, 7, 256):
@@ -227,3 +227,80 @@ def test_predict_proba_scores_many_texts_chunk_by_chunk_with_the_same_numbers(tr
     texts[CHUNK_ROWS + 10] = "   "
     with pytest.raises(DataError, match=f"{CHUNK_ROWS + 10}"):
         predictor.predict_proba(texts)
+
+
+# ----- encoded rows stored end to end, padded a batch at a time --------------------------------
+def test_encoded_rows_pad_a_batch_as_the_padded_encoding_does(ag_sample):
+    """Rows stored end to end give, for any rows in any order (repeats, empty texts), the
+    same padded batch as encoding those texts padded; ``fixed_length`` pads and cuts to it;
+    ``known`` counts the in-vocabulary tokens; a subset shares the ids instead of copying."""
+    from embedlab.inference.encoding import EncodedArrays, encode_texts
+    from embedlab.text import VocabConfig, Vocabulary
+
+    pre = Preprocessor()
+    texts = pre.batch(ag_sample.texts[:60]) + ["", "zzqx unheardof"]
+    vocab = Vocabulary.fit(texts[:30], VocabConfig(min_freq=1))
+    rng = np.random.default_rng(0)
+    for fixed in (None, 7):
+        enc = encode_texts(pre, vocab, texts, fixed)
+        assert enc.flat.size == int(enc.lengths.sum())  # no padding is stored
+        for rows in (np.arange(len(texts)), rng.integers(0, len(texts), 25), np.array([60, 61])):
+            ids, lengths = vocab.encode_padded([texts[i] for i in rows], fixed)
+            got = enc.batch(rows, fixed)
+            assert np.array_equal(got, ids[:, :got.shape[1]]) and not ids[:, got.shape[1]:].any()
+            assert np.array_equal(enc.lengths[rows], lengths)
+            assert np.array_equal(enc.known[rows], (ids > 1).sum(1))
+        part = enc.subset(np.array([5, 2]))
+        assert part.flat is enc.flat
+        assert np.array_equal(part.batch(np.arange(2), fixed), enc.batch(np.array([5, 2]), fixed))
+    again = EncodedArrays.from_padded(*vocab.encode_padded(texts))
+    assert np.array_equal(again.flat, encode_texts(pre, vocab, texts, dtype=np.int64).flat)
+
+
+def test_a_batch_of_long_rows_has_fewer_of_them():
+    """Batches are cut so that no batch padded to its longest row holds more than batch size ×
+    BATCH_TOKENS ids, unless it is one row alone; every row comes once, in the given order."""
+    from embedlab.inference.encoding import BATCH_TOKENS, cut_batches, length_sorted_batches
+
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(0, 40, 500)
+    lengths[[3, 250, 499]] = [5_000, 60_000, 900]
+    for batches in (list(cut_batches(np.arange(500), lengths, 64)),
+                    list(length_sorted_batches(lengths, 64))):
+        assert sorted(np.concatenate(batches).tolist()) == list(range(500))
+        for b in batches:
+            assert len(b) <= 64
+            assert len(b) == 1 or len(b) * lengths[b].max() <= 64 * BATCH_TOKENS
+    in_order = list(cut_batches(np.arange(500), lengths, 64))
+    assert np.array_equal(np.concatenate(in_order), np.arange(500))
+    assert [b.tolist() for b in in_order if 250 in b] == [[250]]
+    short = rng.integers(0, BATCH_TOKENS + 1, 300)  # rows no longer than BATCH_TOKENS: full batches
+    assert [len(b) for b in length_sorted_batches(short, 64)] == [64] * 4 + [44]
+
+
+def test_one_long_text_costs_its_own_tokens_not_every_row_padded_to_it(ag_sample, monkeypatch):
+    """vocab.max_length null: a 30,000-word text among 200 short ones is stored as its own
+    tokens, and no batch (the fit's packing, validation, predict_proba) is padded to it except
+    with few rows; the short texts' probabilities do not depend on it being there."""
+    from embedlab import TextClassifier
+    from embedlab.inference.encoding import BATCH_TOKENS, EncodedArrays
+
+    texts, labels = list(ag_sample.texts[:200]), list(ag_sample.labels[:200])
+    long_text = " ".join((" ".join(texts[:100]).split() * 20)[:30_000])
+    shapes: list[tuple[int, int]] = []
+    padded = EncodedArrays.padded
+
+    def spy(self, rows, width):
+        out = padded(self, rows, width)
+        shapes.append(out.shape)
+        return out
+
+    monkeypatch.setattr(EncodedArrays, "padded", spy)
+    clf = TextClassifier(max_length=None, epochs=2, embeddings=None, embedding_dim=16, seed=0)
+    clf.fit(texts + [long_text], labels + [labels[0]])
+    together = clf.predict_proba(texts[:50] + [long_text])
+    alone = clf.predict_proba(texts[:50])
+    assert np.allclose(together[:50], alone, atol=1e-6)
+    widest = max(shapes, key=lambda s: s[1])
+    assert widest[1] >= 30_000 and widest[0] <= 1024 * BATCH_TOKENS // 30_000
+    assert max(rows * width for rows, width in shapes if width < 30_000) <= 1024 * BATCH_TOKENS

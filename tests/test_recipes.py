@@ -34,7 +34,7 @@ def toy(n: int = 48, seed: int = 0) -> EncodedTexts:
         row = list(rng.integers(4, 20, 5))
         row.insert(int(rng.integers(0, 6)), 2 + label)
         ids[i] = row
-    return EncodedTexts.from_arrays(ids, lengths, labels)
+    return EncodedTexts.from_padded(ids, lengths, labels)
 
 
 def fasttext_model(**params):
@@ -171,11 +171,10 @@ def test_validation_scored_from_its_packing_is_the_forward_passes_score(monkeypa
     cfg = TrainConfig(optimizer="sgd", schedule="linear", lr=0.5, epochs=2, batch_size=16,
                       patience=0, progress=False)
     val = toy(21, seed=2)
-    ids, lengths = val.ids.clone(), val.lengths.clone()
-    for i in range(len(val)):
-        lengths[i] = i % 7  # 0..6 tokens
-        ids[i, int(lengths[i]):] = 0
-    val = EncodedTexts(ids, lengths, val.y)
+    ids = val.batch(torch.arange(len(val))).numpy().copy()
+    lengths = np.arange(len(val)) % 7  # 0..6 tokens
+    ids[np.arange(ids.shape[1]) >= lengths[:, None]] = 0
+    val = EncodedTexts.from_padded(ids, lengths, val.y.numpy())
     model = fasttext_model(ngrams=3, wide_ngrams=wide_ngrams)
     calls: list[int] = []
     original = type(model).logits_of_bags

@@ -36,7 +36,7 @@ def toy(n: int = 60, seed: int = 0, flip: bool = False) -> EncodedTexts:
         ids[i, : len(row)] = row
         lengths[i] = len(row)
     y = (labels + 1) % CLASSES if flip else labels
-    return EncodedTexts.from_arrays(ids, lengths, y)
+    return EncodedTexts.from_padded(ids, lengths, y)
 
 
 def model(name: str = "bag", seed: int = 0, **params):
@@ -74,12 +74,13 @@ def test_vocabulary_never_sees_validation_or_test_text(tmp_path):
 
 # ----- options that must reach the loss and the optimizers -----------------------------------
 def test_balanced_class_weights_reach_the_loss():
-    data = EncodedTexts.from_arrays(toy(30).ids.numpy(), toy(30).lengths.numpy(),
+    every = torch.arange(30)
+    data = EncodedTexts.from_padded(toy(30).batch(every).numpy(), toy(30).lengths.numpy(),
                                     np.array([0] * 24 + [1] * 4 + [2] * 2))
     weights = np.array([30 / (3 * 24), 30 / (3 * 4), 30 / (3 * 2)], dtype=np.float32)
     net = model(hidden=[], dropout=0.0)  # no dropout: the train-mode forward is deterministic
     with torch.no_grad():
-        logits = net(data.ids.long())
+        logits = net(data.batch(every))
     expected = float(F.cross_entropy(logits, data.y, weight=torch.from_numpy(weights)))
     unweighted = float(F.cross_entropy(logits, data.y))
     trainer = trainer_for(net, config(batch_size=30, lr=1e-6), class_weights=weights)
@@ -88,7 +89,7 @@ def test_balanced_class_weights_reach_the_loss():
     assert abs(expected - unweighted) > 0.01
     loss, _ = trainer.evaluate(data)  # the validation loss is weighted too
     with torch.no_grad():
-        logits = net(data.ids.long())
+        logits = net(data.batch(every))
     assert loss == pytest.approx(float(F.cross_entropy(logits, data.y,
                                                        weight=torch.from_numpy(weights))), rel=1e-5)
 
@@ -261,7 +262,7 @@ def test_trainer_steps_can_run_alone():
 
 
 def test_fitting_no_rows_is_an_error():
-    empty = EncodedTexts.from_arrays(np.zeros((0, 3), np.int32), np.zeros(0, np.int64),
+    empty = EncodedTexts.from_padded(np.zeros((0, 3), np.int32), np.zeros(0, np.int64),
                                      np.zeros(0, np.int64))
     with pytest.raises(ValueError, match="no training rows"):
         trainer_for(model(), config()).fit(empty)

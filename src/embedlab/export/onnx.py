@@ -154,8 +154,9 @@ def compare(predictor: Predictor, exported: OnnxPredictor, texts: list[str]) -> 
     texts = [texts[i] for i in keep]
     reference = predictor.predict_proba(texts)
     diffs = [np.abs(exported.predict_proba(texts) - reference).max()]
-    padded = exported.encode_arrays(texts)
-    diffs.append(np.abs(exported.calibrated(exported.run_ids(padded.ids)) - reference).max())
+    enc = exported.encode_arrays(texts)
+    one_batch = enc.batch(np.arange(len(enc)), exported.fixed_length)
+    diffs.append(np.abs(exported.calibrated(exported.run_ids(one_batch)) - reference).max())
     few = texts[:16]
     diffs.append(np.abs(exported.predict_proba(few, batch_size=1) - reference[:16]).max())
     return float(max(diffs))

@@ -17,7 +17,7 @@ import numpy as np
 from embedlab.atomic import MANIFEST, listed_file_problem, refuse_link
 from embedlab.decisions.fitted import read_decisions
 from embedlab.errors import ArtifactError, DataError, EmbedlabError
-from embedlab.inference.encoding import EncodedArrays, batch_width, length_sorted_batches
+from embedlab.inference.encoding import EncodedArrays, length_sorted_batches
 from embedlab.inference.prediction import TextPredictor, Thresholds
 from embedlab.kinds import EXPORT_FORMAT, EXPORT_KIND
 from embedlab.text import LabelEncoder, PreprocessConfig, Preprocessor, Vocabulary
@@ -123,9 +123,5 @@ class OnnxPredictor(TextPredictor):
     def _logits(self, enc: EncodedArrays, batch_size: int) -> np.ndarray:
         out = np.empty((len(enc), len(self.classes)), dtype=np.float32)
         for index in length_sorted_batches(enc.lengths, batch_size):
-            width = batch_width(enc.lengths[index], self.fixed_length, self.min_length)
-            ids = enc.ids[index, :width]
-            if ids.shape[1] < width:
-                ids = np.pad(ids, ((0, 0), (0, width - ids.shape[1])))
-            out[index] = self.run_ids(ids)
+            out[index] = self.run_ids(enc.batch(index, self.fixed_length, self.min_length))
         return out

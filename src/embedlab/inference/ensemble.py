@@ -43,12 +43,12 @@ COMBINE = "weighted mean of probabilities"
 @dataclass
 class EnsembleEncoded(EncodedArrays):
     """Every member's encoding of the same texts; ``lengths`` and ``known`` are the largest
-    over the members (``ids`` has no columns: each member keeps its own)."""
+    over the members (``flat`` is empty and ``starts`` zero: each member keeps its own ids)."""
 
     members: tuple[EncodedArrays, ...] = ()
 
     def subset(self, rows: np.ndarray) -> EnsembleEncoded:
-        return EnsembleEncoded(self.ids[rows], self.lengths[rows], self.known[rows],
+        return EnsembleEncoded(self.flat, self.starts[rows], self.lengths[rows], self.known[rows],
                                tuple(m.subset(rows) for m in self.members))
 
 
@@ -117,7 +117,8 @@ class EnsemblePredictor(TextPredictor):
         encs = tuple(m.encode_arrays(texts) for m in self.members)
         lengths = np.max([e.lengths for e in encs], axis=0)
         known = np.max([e.known for e in encs], axis=0)
-        return EnsembleEncoded(np.zeros((len(texts), 0), dtype=np.int64), lengths, known, encs)
+        return EnsembleEncoded(np.zeros(0, dtype=np.int32), np.zeros(len(texts), dtype=np.int64),
+                               lengths, known, encs)
 
     def probabilities(self, encoded: EncodedArrays,
                       batch_size: int = INFERENCE_BATCH) -> np.ndarray:

@@ -13,18 +13,18 @@ from torch import nn
 from embedlab.inference.encoding import (
     INFERENCE_BATCH,
     EncodedArrays,
-    batch_width,
-    length_sorted_batches,
+    cut_batches,
 )
 from embedlab.text.vocab import Vocabulary
 
 
 @dataclass
 class EncodedTexts:
-    """Token ids right-padded with 0, their lengths, and (optionally) label indices."""
+    """Encoded texts (:class:`~embedlab.inference.encoding.EncodedArrays`: ids end to end,
+    padded a batch at a time) and, optionally, label indices: the rows training and the
+    PyTorch predictors run on."""
 
-    ids: torch.Tensor  # int32 [N, L]
-    lengths: torch.Tensor  # int64 [N]
+    rows: EncodedArrays
     y: torch.Tensor | None = None  # int64 [N]; multi-label: float32 indicator rows [N, C]
     fixed_length: int | None = None
 
@@ -32,54 +32,64 @@ class EncodedTexts:
     def build(cls, vocab: Vocabulary, texts: list[str], y: np.ndarray | None = None,
               fixed_length: int | None = None) -> EncodedTexts:
         """Encode preprocessed texts; ``fixed_length`` pads/truncates every row to it."""
-        ids, lengths = vocab.encode_padded(texts, fixed_length, dtype=np.int32)
-        return cls.from_arrays(ids, lengths, y, fixed_length)
+        flat, lengths = vocab.encode_flat(texts, fixed_length, dtype=np.int32)
+        return cls.of(EncodedArrays.of(flat, lengths), y, fixed_length)
 
     @classmethod
-    def from_arrays(cls, ids: np.ndarray, lengths: np.ndarray, y: np.ndarray | None = None,
-                    fixed_length: int | None = None) -> EncodedTexts:
+    def of(cls, rows: EncodedArrays, y: np.ndarray | None = None,
+           fixed_length: int | None = None) -> EncodedTexts:
+        """``rows`` with labels ``y`` (class indices, or multi-label indicator rows)."""
         dtype = torch.float32 if y is not None and np.ndim(y) == 2 else torch.int64
-        return cls(torch.from_numpy(ids), torch.from_numpy(lengths),
-                   None if y is None else torch.as_tensor(y, dtype=dtype), fixed_length)
+        return cls(rows, None if y is None else torch.as_tensor(y, dtype=dtype), fixed_length)
+
+    @classmethod
+    def from_padded(cls, ids: np.ndarray, lengths: np.ndarray, y: np.ndarray | None = None,
+                    fixed_length: int | None = None) -> EncodedTexts:
+        """Rows from a right-padded ``[N, width]`` id array and each row's length."""
+        return cls.of(EncodedArrays.from_padded(ids, lengths), y, fixed_length)
 
     def __len__(self) -> int:
-        return self.ids.shape[0]
+        return len(self.rows)
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        """Each row's token count (int64 ``[N]``, sharing the rows' memory)."""
+        return torch.from_numpy(self.rows.lengths)
 
     def arrays(self) -> EncodedArrays:
         """These rows as the predictors' :class:`EncodedArrays` (what ``encode_arrays`` gives
-        for the texts they were encoded from: the same ids, lengths and known-token counts;
-        the ids stay int32 and share this object's memory)."""
-        return EncodedArrays.of(self.ids.numpy(), self.lengths.numpy())
+        for the texts they were encoded from: the same ids, lengths and known-token counts)."""
+        return self.rows
 
     def take(self, rows: np.ndarray) -> EncodedTexts:
         """These rows (repeats allowed, as oversampling makes), labels included."""
-        index = torch.as_tensor(rows, dtype=torch.int64)
-        return EncodedTexts(self.ids.index_select(0, index), self.lengths.index_select(0, index),
-                            None if self.y is None else self.y.index_select(0, index),
+        index = np.asarray(rows, dtype=np.int64)
+        return EncodedTexts(self.rows.subset(index),
+                            None if self.y is None else self.y.index_select(0, torch.from_numpy(index)),
                             self.fixed_length)
 
     def batch(self, index: torch.Tensor) -> torch.Tensor:
-        """Rows ``index`` as int64, trimmed to the longest of them (unless fixed length)."""
-        rows = self.ids.index_select(0, index)
-        width = batch_width(self.lengths.index_select(0, index).numpy(), self.fixed_length)
-        return rows[:, :width].long()
+        """Rows ``index`` as int64, padded to the longest of them (unless fixed length)."""
+        return torch.from_numpy(self.rows.batch(index.numpy(), self.fixed_length)).long()
 
     def batches(self, batch_size: int, *, by_length: bool = False,
                 shard: tuple[int, int] = (0, 1)) -> Iterator[torch.Tensor]:
-        """Yield index tensors in input order. ``by_length`` groups similar lengths (prediction
-        speed); ``shard=(rank, world)`` gives each distributed worker its own slice. Training's
-        shuffled epochs are cut by :func:`embedlab.training.loader.shard_batches`."""
-        n = len(self)
-        if by_length and shard[1] == 1:
-            for index in length_sorted_batches(self.lengths.numpy(), batch_size):
+        """Yield index tensors in input order, or with ``by_length`` grouped by similar length
+        (prediction speed); a batch of long rows has fewer of them
+        (:func:`~embedlab.inference.encoding.cut_batches`). ``shard=(rank, world)`` gives each
+        distributed worker its own slice of ``batch_size`` rows. Training's shuffled epochs are
+        cut by :func:`embedlab.training.loader.shard_batches`."""
+        lengths = self.rows.lengths
+        rank, world = shard
+        if world == 1:
+            order = np.argsort(lengths, kind="stable") if by_length else np.arange(len(self))
+            for index in cut_batches(order, lengths[order], batch_size):
                 yield torch.from_numpy(index)
             return
-        order = torch.argsort(self.lengths, stable=True) if by_length else torch.arange(n)
-        rank, world = shard
-        if world > 1:
-            order = order[rank::world]
-        for start in range(0, len(order), batch_size):
-            yield order[start:start + batch_size]
+        ranked = torch.argsort(self.lengths, stable=True) if by_length else torch.arange(len(self))
+        ranked = ranked[rank::world]
+        for start in range(0, len(ranked), batch_size):
+            yield ranked[start:start + batch_size]
 
 
 @torch.no_grad()

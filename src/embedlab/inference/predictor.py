@@ -61,8 +61,7 @@ class Predictor(TextPredictor):
         """Preprocess and encode raw texts the way the model was trained (torch tensors)."""
         from embedlab.inference.forward import EncodedTexts
 
-        enc = self.encode_arrays(texts)
-        return EncodedTexts.from_arrays(enc.ids, enc.lengths, fixed_length=self.fixed_length)
+        return EncodedTexts.of(self.encode_arrays(texts), fixed_length=self.fixed_length)
 
     def predict_logits(self, texts: Sequence[str], batch_size: int = INFERENCE_BATCH) -> torch.Tensor:
         """Raw logits for every text (empty texts included: the model's output for no tokens)."""
@@ -73,7 +72,7 @@ class Predictor(TextPredictor):
     def _logits(self, enc: EncodedArrays, batch_size: int) -> np.ndarray:
         from embedlab.inference.forward import EncodedTexts, predict_logits
 
-        data = EncodedTexts.from_arrays(enc.ids, enc.lengths, fixed_length=self.fixed_length)
+        data = EncodedTexts.of(enc, fixed_length=self.fixed_length)
         return predict_logits(self.model, data, batch_size).numpy()
 
     def explain(self, texts: Sequence[str], method: str = "auto", target: str | None = None,

@@ -115,18 +115,25 @@ class Vocabulary:
         encs = self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
         return [e.ids[:cap] if cap else e.ids for e in encs]
 
+    def encode_flat(self, texts: Sequence[str], length: int | None = None,
+                    dtype: type = np.int32) -> tuple[np.ndarray, np.ndarray]:
+        """``(flat, lengths)``: every text's ids end to end, and how many each has (cut to
+        ``length`` when given, after ``config.max_length``)."""
+        lists = self.encode_lists(texts)
+        if length is not None:
+            lists = [ids[:length] for ids in lists]
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        flat: np.ndarray = np.fromiter(itertools.chain.from_iterable(lists), dtype=dtype,
+                                       count=int(lengths.sum()))
+        return flat, lengths
+
     def encode_padded(self, texts: Sequence[str], length: int | None = None,
                       dtype: type = np.int64) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, lengths)``: ids right-padded with 0 to the longest text (``length=None``)
         or padded/truncated to ``length``."""
-        lists = self.encode_lists(texts)
-        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-        if length is not None:
-            lengths = np.minimum(lengths, length)
-            lists = [ids[:length] for ids in lists]
+        flat, lengths = self.encode_flat(texts, length, dtype)
         width = max(length if length is not None else int(lengths.max(initial=0)), 1)
-        flat: np.ndarray = np.fromiter(itertools.chain.from_iterable(lists), dtype=dtype, count=int(lengths.sum()))
-        out: np.ndarray = np.zeros((len(lists), width), dtype=dtype)
+        out: np.ndarray = np.zeros((len(lengths), width), dtype=dtype)
         out[np.arange(width) < lengths[:, None]] = flat
         return out, lengths
 
