@@ -42,7 +42,28 @@ def test_a_run_fits_and_records_its_decisions(run):
     p = embedlab.load(run)
     enc = p.encode_arrays(TEXTS)
     logits = p.logits(enc)
-    # the probabilities shown are the temperature-scaled ones; the arg-max never moves
+    # the default calibration is bcts: the probabilities shown are the logits plus a centred
+    # offset per class, divided by the temperature (the offsets are kept as class_bias)
+    dec = p.decisions
+    assert metrics["before"] != metrics["after"]
+    assert dec.figures["calibration"] == "bcts" and dec.class_bias is not None
+    assert abs(sum(dec.class_bias)) < 1e-3
+    assert np.allclose(p.predict_proba(TEXTS),
+                       softmax((logits + np.array(dec.class_bias)) / dec.temperature), atol=1e-5)
+
+
+def test_temperature_alone_never_moves_the_arg_max(tiny):
+    """decisions.calibration=temperature: the probabilities are the logits / T, every arg-max
+    the model's own."""
+    from embedlab.config import RunConfig
+    from embedlab.training.run import fit
+
+    val = tiny.subset(list(range(0, 40, 2)))
+    cfg = RunConfig.from_dict({"embeddings": {"dim": 8}, "training": {"epochs": 2, "progress": False},
+                               "decisions": {"calibration": "temperature"}})
+    p = fit(cfg, tiny, val).predictor
+    logits = p.logits(p.encode_arrays(TEXTS))
+    assert p.decisions.class_bias is None and p.decisions.figures["calibration"] == "temperature"
     assert np.allclose(p.predict_proba(TEXTS), softmax(logits / p.decisions.temperature), atol=1e-5)
     assert (p.predict_proba(TEXTS).argmax(1) == logits.argmax(1)).all()
 
@@ -173,6 +194,10 @@ def test_calibration_without_a_validation_split(tmp_path, tiny):
     with pytest.raises(ConfigError, match="decisions.calibration=temperature is fitted on the "
                                           "validation split, and this run has none"):
         fit(cfg, tiny)
+    with pytest.raises(ConfigError, match="decisions.calibration=bcts is fitted on the "
+                                          "validation split, and this run has none"):
+        fit(cfg.model_copy(update={"decisions": cfg.decisions.model_copy(
+            update={"calibration": "bcts"})}), tiny)
     auto = fit(cfg.model_copy(update={"decisions": cfg.decisions.model_copy(
         update={"calibration": "auto"})}), tiny)
     assert auto.predictor.decisions is None

@@ -255,6 +255,7 @@ def test_page_shows_the_prediction_set_the_ood_banner_and_calibration(server, br
             browser.save_screenshot(str(tmp_path / "ood.png"))
     calibration = browser.find_element(By.ID, "card-calibration").text
     assert "temperature" in calibration and "ECE on test" in calibration
+    assert "a logit offset per class, fitted with the temperature" in calibration  # bcts
     assert "flags 5.0% of validation texts" in calibration
 
 

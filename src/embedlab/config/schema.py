@@ -186,13 +186,16 @@ class DecisionsConfig(_Strict):
     calibrated probabilities, conformal prediction sets, out-of-distribution flags and an
     optional per-class correction for imbalanced classes."""
 
-    calibration: Literal["auto", "temperature", "none"] = Field(
-        "auto", description="temperature: temperature scaling fitted on the validation split "
-        "(an error without one); auto: temperature when the run has a validation split, "
-        "otherwise none; none: the plain softmax")
+    calibration: Literal["auto", "bcts", "temperature", "none"] = Field(
+        "auto", description="bcts: bias-corrected temperature scaling, a temperature and a "
+        "logit offset per class fitted for likelihood on the validation split (corrects the "
+        "class priors, so it can change the predicted class); temperature: the temperature "
+        "alone (never changes it); both are an error without a validation split; auto: bcts "
+        "when the run has one (a multi-label run: a temperature per label), otherwise none; "
+        "none: the plain softmax")
     class_bias: Literal["none", "macro_f1"] = Field(
         "none", description="macro_f1: a per-class logit offset chosen on the validation split "
-        "for macro-F1 (a prior correction for rare classes)")
+        "for macro-F1 (a prior correction for rare classes), instead of bcts's offsets")
     ood_false_flag_rate: float | None = Field(
         0.05, gt=0, lt=1, description="share of validation texts the out-of-distribution "
         "detector may flag (its threshold); None: no detector")

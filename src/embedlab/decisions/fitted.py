@@ -4,9 +4,11 @@ Fitted once at the end of training (:func:`fit_decisions`) from the model's vali
 written to ``decisions.json`` in the run directory (plain JSON: no pickle) and applied by every
 predictor kind (PyTorch, ONNX) where probabilities are shown:
 
-* ``class_bias`` (optional, ``decisions.class_bias: macro_f1``): an additive per-class logit
-  correction chosen on validation to maximise macro-F1 — a prior correction for imbalanced
-  classes;
+* ``class_bias``: an additive per-class logit correction — fitted with the temperature for
+  log-likelihood (``decisions.calibration: bcts``, the default with a validation split:
+  bias-corrected temperature scaling, which corrects the class priors the model learned and
+  so can change the arg-max), or chosen to maximise macro-F1 (``decisions.class_bias:
+  macro_f1``, a prior correction for imbalanced classes);
 * ``temperature``: temperature scaling of the (corrected) logits, fitted for log-likelihood;
 * ``conformal_scores``: the sorted split-conformal scores ``1 − p(true class)`` of the
   validation texts, from which :meth:`Decisions.set_threshold` gives the threshold of any
@@ -26,6 +28,7 @@ import numpy as np
 
 from embedlab.decisions.calibration import (
     calibration_figures,
+    fit_bias_temperature,
     fit_label_temperatures,
     fit_temperature,
     multilabel_calibration_figures,
@@ -198,22 +201,41 @@ def read_decisions(directory: Path, listed: set[str] | None = None,
 
 
 def fit_decisions(logits: np.ndarray, y: Sequence[int] | np.ndarray, known: np.ndarray,
-                  lengths: np.ndarray, *, calibrate: bool = True, class_bias: bool = False,
+                  lengths: np.ndarray, *, calibration: str = "bcts", class_bias: bool = False,
                   ood_rate: float | None = 0.05) -> Decisions:
     """Fit :class:`Decisions` on validation ``logits`` and classes ``y`` (``known`` / ``lengths``
-    of the encoded texts for the OOD detector)."""
+    of the encoded texts for the OOD detector).
+
+    ``calibration``: ``bcts`` fits the temperature and a logit offset per class for likelihood
+    (:func:`~embedlab.decisions.calibration.fit_bias_temperature`; the offsets are kept as
+    ``class_bias``, times ``T``, since the temperature divides the corrected logits),
+    ``temperature`` the temperature alone, ``none`` neither. ``class_bias=True`` chooses the
+    offsets for macro-F1 instead (:func:`macro_f1_bias`), then fits the temperature alone."""
     z = np.asarray(logits, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     if not len(z):
         raise DataError("decisions: the validation split is empty; nothing to calibrate on")
-    bias = macro_f1_bias(z, y) if class_bias else None
-    dec = Decisions(class_bias=None if bias is None else bias.round(4).tolist())
+    if calibration not in ("bcts", "temperature", "none"):
+        raise ValueError(f"calibration must be bcts, temperature or none, found {calibration!r}")
+    if class_bias:
+        dec = Decisions(class_bias=macro_f1_bias(z, y).round(4).tolist())
+        dec.temperature = fit_temperature(dec.adjust(z), y) if calibration != "none" else 1.0
+    elif calibration == "bcts":
+        t, offsets = fit_bias_temperature(z, y)
+        dec = Decisions(temperature=t, class_bias=(offsets * t).round(6).tolist())
+    else:
+        dec = Decisions()
+        dec.temperature = fit_temperature(z, y) if calibration == "temperature" else 1.0
     adjusted = dec.adjust(z)
-    dec.temperature = fit_temperature(adjusted, y) if calibrate else 1.0
-    raw = softmax_at(adjusted)
+    raw = softmax_at(z)
     probs = softmax_at(adjusted, dec.temperature)
-    dec.conformal_scores = np.sort(1.0 - probs[np.arange(len(y)), y]).tolist()
-    dec.figures = {"n": len(y), "before": calibration_figures(raw, y),
+    scores = 1.0 - probs[np.arange(len(y)), y]
+    if calibration == "bcts" and not class_bias:
+        scores = _cross_fitted_scores(z, y, scores)
+    dec.conformal_scores = np.sort(scores).tolist()
+    dec.figures = {"n": len(y), "calibration": "macro_f1 bias + temperature" if class_bias
+                   else calibration,
+                   "before": calibration_figures(raw, y),
                    "after": calibration_figures(probs, y),
                    "reliability_before": reliability_bins(raw, y),
                    "reliability_after": reliability_bins(probs, y)}
@@ -223,6 +245,34 @@ def fit_decisions(logits: np.ndarray, y: Sequence[int] | np.ndarray, known: np.n
     return dec
 
 
+#: bcts's conformal scores: each validation text is scored by the offsets and temperature fitted
+#: on the other folds (cross-conformal); fewer rows than 2 per fold keep the in-sample scores
+CONFORMAL_FOLDS = 5
+
+
+def _cross_fitted_scores(z: np.ndarray, y: np.ndarray, in_sample: np.ndarray) -> np.ndarray:
+    """Split-conformal scores ``1 − p(true class)`` of the validation texts under bcts, each
+    text's probability from the temperature and offsets fitted without its fold.
+
+    The C + 1 parameters of bcts are fitted on the same texts that calibrate the sets; scored
+    in-sample, those texts look more certain than new ones and the sets cover less than asked
+    (Ohsumed, 23 classes on 336 texts: 88.6 % for 90 %). Out-of-fold scores (Vovk's
+    cross-conformal prediction) put that uncertainty back; the sets at prediction time use the
+    fit on every text."""
+    n = len(y)
+    if n < 2 * CONFORMAL_FOLDS:
+        return in_sample
+    order = np.random.default_rng(0).permutation(n)
+    scores = np.empty(n)
+    for fold in range(CONFORMAL_FOLDS):
+        held = order[fold::CONFORMAL_FOLDS]
+        rest = np.setdiff1d(order, held)
+        t, offsets = fit_bias_temperature(z[rest], y[rest])
+        probs = softmax_at(z[held] / t + offsets)
+        scores[held] = 1.0 - probs[np.arange(len(held)), y[held]]
+    return scores
+
+
 def decision_figures(dec: Decisions, logits: np.ndarray, y: Sequence[int] | np.ndarray) -> dict:
     """How the fitted decisions do on labelled texts: calibration before / after (with the
     reliability bins), the temperature, conformal sets at 90 % and 95 % (empirical coverage and
@@ -230,8 +280,7 @@ def decision_figures(dec: Decisions, logits: np.ndarray, y: Sequence[int] | np.n
     from embedlab.decisions.conformal import risk_coverage, set_figures
 
     y = np.asarray(y, dtype=np.int64)
-    adjusted = dec.adjust(logits)
-    raw, probs = softmax_at(adjusted), softmax_at(adjusted, dec.temperature)
+    raw, probs = softmax_at(np.asarray(logits, dtype=np.float64)), dec.probabilities(logits)
     out: dict[str, Any] = {"n": len(y), "temperature": dec.temperature,
                            "before": calibration_figures(raw, y),
                            "after": calibration_figures(probs, y),

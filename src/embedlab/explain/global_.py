@@ -146,7 +146,8 @@ def _cnn(view: ModelView, prepared: list[Prepared], top: int, batch: int = 128
         with torch.enable_grad():
             pooled = signals["pooled"].detach().clone().requires_grad_(True)
             logits = model.head(pooled)
-            predicted = logits.argmax(1)
+            offset = view.class_bias if view.class_bias is not None else 0.0
+            predicted = (logits.detach() + offset).argmax(1)  # the class predict answers
             (grad,) = torch.autograd.grad(logits.gather(1, predicted[:, None]).sum(), pooled)
         predicted_n.update(view.classes[int(i)] for i in predicted)
         contributions = (grad * pooled).detach().numpy()

@@ -68,6 +68,13 @@ class ModelView:
         if self.vocab.config.level != "word":
             raise ConfigError("explanations need a word-level vocabulary; this run uses "
                               f"'{self.vocab.config.level}' tokens")
+        decisions = getattr(predictor, "decisions", None)
+        bias = None if decisions is None else decisions.class_bias
+        #: the run's per-class logit offset (decisions.json), added to every logit here so that
+        #: the class explained by default is the one ``predict`` answers (an offset moves no
+        #: gradient and no difference of one class's logits)
+        self.class_bias: torch.Tensor | None = (
+            None if bias is None else torch.tensor(bias, dtype=torch.float32))
         caps = [c for c in (self.vocab.config.max_length,
                             getattr(self.model, "fixed_length", None)) if c]
         self.window: int | None = min(caps) if caps else None
@@ -146,7 +153,7 @@ class ModelView:
         for start in range(0, len(order), BATCH):
             part = order[start:start + BATCH]
             out[torch.from_numpy(part)] = self.model(self.pad([rows[i] for i in part])).float()
-        return out
+        return out if self.class_bias is None else out + self.class_bias
 
     def proba(self, rows: Sequence[Sequence[int]]) -> np.ndarray:
         return torch.softmax(self.logits(rows), 1).numpy()

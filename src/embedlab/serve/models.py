@@ -226,6 +226,7 @@ def _decisions(predictor: Any, metrics: dict) -> dict[str, Any]:
             "temperature": None if dec.multilabel else dec.temperature,
             "label_temperatures": dec.label_temperatures,
             "class_bias": dec.class_bias is not None,
+            "calibration": dec.figures.get("calibration"),
             "validation": {k: dec.figures.get(k) for k in ("n", "before", "after")},
             "evaluation": figures or None,
             "ood": None if dec.ood is None else {"false_flag_rate": dec.ood.alpha,

@@ -245,13 +245,17 @@ def check_decisions(config: RunConfig, validation: TextDataset | None,
     if multilabel and config.training.class_weights != "none":
         raise ConfigError("training.class_weights weighs single-label classes; a multi-label "
                           "run weighs each label's positives (training.pos_weight_cap) instead")
+    if multilabel and config.decisions.calibration == "bcts":
+        raise ConfigError("decisions.calibration=bcts is for single-label runs; a multi-label "
+                          "run fits a temperature per label (calibration auto or temperature)")
     if multilabel and config.decisions.class_bias != "none":
         raise ConfigError("decisions.class_bias is for single-label runs; a multi-label run "
                           "chooses per-label thresholds on the validation split instead")
     if validation is not None and len(validation):
         return
     d = config.decisions
-    asked = [name for name, on in (("decisions.calibration=temperature", d.calibration == "temperature"),
+    asked = [name for name, on in ((f"decisions.calibration={d.calibration}",
+                                    d.calibration in ("bcts", "temperature")),
                                    ("decisions.class_bias=macro_f1", d.class_bias == "macro_f1"))
              if on]
     if asked:
@@ -279,12 +283,14 @@ def fit_run_decisions(config: RunConfig, predictor: Predictor, validation: TextD
                  "%.3f)", len(enc), dec.figures["before"]["ece"], dec.figures["after"]["ece"])
         return dec
     y = predictor.labels.encode(validation.labels, source=validation.source)
+    calibration = "bcts" if d.calibration == "auto" else d.calibration
     dec = fit_decisions(predictor.logits(enc), y, enc.known, enc.lengths,
-                        calibrate=d.calibration != "none", class_bias=d.class_bias == "macro_f1",
+                        calibration=calibration, class_bias=d.class_bias == "macro_f1",
                         ood_rate=d.ood_false_flag_rate)
+    bias = {"bcts": ", a logit offset per class (bcts)", "temperature": "", "none": ""}
     log.info("decisions on %d validation texts: temperature %.3f (ECE %.3f -> %.3f)%s",
              len(y), dec.temperature, dec.figures["before"]["ece"], dec.figures["after"]["ece"],
-             ", per-class bias for macro-F1" if dec.class_bias is not None else "")
+             ", per-class bias for macro-F1" if d.class_bias == "macro_f1" else bias[calibration])
     return dec
 
 
