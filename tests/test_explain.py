@@ -549,3 +549,22 @@ def test_global_view_is_per_occurrence_frequency_aware_and_drawn(trained, tmp_pa
     res = runner.invoke(app, ["explain", str(run), "--faithfulness", "--file", str(texts),
                               "--html", str(tmp_path / "f.html")])
     assert res.exit_code == 1 and "not --html" in res.output
+
+
+def test_explanations_explain_the_class_predict_answers_under_the_runs_offsets():
+    """A run's per-class logit offsets (decisions.json's class_bias: bcts's, by default) can
+    move the predicted class; the class an explanation explains by default is the one predict
+    answers, and exact contributions plus the base give the offset logit."""
+    clf = TextClassifier(model="fasttext", epochs=4, lr=1e-1, embedding_dim=16, embeddings=None,
+                         val_size=0.2, seed=0).fit(TRAIN[0], TRAIN[1])
+    predictor = clf.predictor_
+    assert predictor.decisions is not None and predictor.decisions.class_bias is not None
+    texts = HELD_OUT[0][:8]
+    favoured = predictor.classes[0]
+    offsets = [20.0 if c == favoured else 0.0 for c in predictor.classes]
+    predictor.decisions.class_bias = offsets  # a run whose offsets move every prediction
+    assert [p.label for p in predictor.predict(texts)] == [favoured] * len(texts)
+    for text, e in zip(texts, predictor.explain(texts, method="exact"), strict=True):
+        assert e.predicted == e.explained == favoured
+        logit = predictor.predict_logits([text])[0, 0] + 20.0
+        assert sum(e.scores) + e.base == pytest.approx(float(logit), abs=1e-4)
