@@ -27,7 +27,8 @@ from embedlab.errors import DataError
 T_BOUNDS = (0.05, 20.0)
 #: BCTS: the standard deviation of the Gaussian prior on each class's offset (in calibrated logits)
 BIAS_PRIOR_SD = 1.0
-#: a label needs this many positive and negative validation rows to get its own temperature
+#: a label needs this many positive and negative validation rows to get its own temperature (and
+#: a class this many validation texts to get a BCTS offset)
 MIN_LABEL_ROWS = 5
 #: bins of :func:`expected_calibration_error`
 ECE_BINS = 15
@@ -60,14 +61,18 @@ def fit_temperature(logits: np.ndarray, y: Sequence[int] | np.ndarray) -> float:
 
 
 def fit_bias_temperature(logits: np.ndarray, y: Sequence[int] | np.ndarray,
-                         prior_sd: float = BIAS_PRIOR_SD) -> tuple[float, np.ndarray]:
+                         prior_sd: float = BIAS_PRIOR_SD,
+                         min_rows: int = MIN_LABEL_ROWS) -> tuple[float, np.ndarray]:
     """``(T, b)`` minimising the softmax NLL of ``logits / T + b`` for the true classes ``y``,
     plus a Gaussian prior of standard deviation ``prior_sd`` on each offset ``b_k`` (the
-    penalty ``Σ b_k² / (2 n prior_sd²)`` on the mean NLL of ``n`` texts: it keeps the offsets
-    of a small validation split, and of classes it barely holds, near 0, and centres them).
+    penalty ``Σ b_k² / (2 n prior_sd²)`` on the mean NLL of ``n`` texts: it weighs more on a
+    small validation split).
 
-    Bias-corrected temperature scaling (Alexandari et al. 2020); what it does to accuracy and
-    calibration is measured in ``benchmarks/RESULTS.md`` ("Bias-corrected temperature
+    Only a class with at least ``min_rows`` validation texts gets an offset; the others keep 0,
+    and the fitted offsets are centred among themselves, so a class the validation split lacks
+    (a user's own split, or a rare class) is not pushed down for being absent, nor the others
+    up. Bias-corrected temperature scaling (Alexandari et al. 2020); what it does to accuracy
+    and calibration is measured in ``benchmarks/RESULTS.md`` ("Bias-corrected temperature
     scaling")."""
     from scipy.optimize import minimize
 
@@ -76,20 +81,29 @@ def fit_bias_temperature(logits: np.ndarray, y: Sequence[int] | np.ndarray,
     n, k = z.shape
     onehot = np.zeros_like(z)
     onehot[np.arange(n), y] = 1.0
+    free = np.bincount(y, minlength=k)[:k] >= min_rows
     strength = 1.0 / (n * prior_sd ** 2)
 
-    def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
-        inv_t, b = np.exp(-params[0]), params[1:]
-        scaled = z * inv_t + b
-        logp = log_softmax(scaled, axis=1)
-        d = (np.exp(logp) - onehot) / n  # d(mean NLL) / d(scaled)
-        value = float(-(logp * onehot).sum() / n + 0.5 * strength * (b ** 2).sum())
-        grad_log_t = float(-(d * z).sum() * inv_t)
-        return value, np.concatenate([[grad_log_t], d.sum(0) + strength * b])
+    def offsets_of(params: np.ndarray) -> np.ndarray:
+        b = np.zeros(k)
+        if len(params):  # no class with min_rows texts: the temperature alone
+            b[free] = params - params.mean()
+        return b
 
-    bounds = [tuple(np.log(T_BOUNDS))] + [(None, None)] * k
-    best = minimize(objective, np.zeros(k + 1), jac=True, method="L-BFGS-B", bounds=bounds)
-    return float(np.exp(best.x[0])), best.x[1:] - best.x[1:].mean()
+    def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
+        inv_t, b = np.exp(-params[0]), offsets_of(params[1:])
+        logp = log_softmax(z * inv_t + b, axis=1)
+        d = (np.exp(logp) - onehot) / n  # d(mean NLL) / d(logits / T + b)
+        value = float(-(logp * onehot).sum() / n + 0.5 * strength * (b ** 2).sum())
+        grad_b = d.sum(0)[free] + strength * b[free]
+        grad_log_t = float(-(d * z).sum() * inv_t)
+        return value, np.concatenate([[grad_log_t], grad_b - grad_b.mean() if len(grad_b)
+                                      else grad_b])
+
+    bounds = [tuple(np.log(T_BOUNDS))] + [(None, None)] * int(free.sum())
+    best = minimize(objective, np.zeros(int(free.sum()) + 1), jac=True, method="L-BFGS-B",
+                    bounds=bounds)
+    return float(np.exp(best.x[0])), offsets_of(best.x[1:])
 
 
 def fit_label_temperatures(logits: np.ndarray, y: np.ndarray) -> np.ndarray:

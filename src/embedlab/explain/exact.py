@@ -34,8 +34,6 @@ def exact(view: ModelView, prepared: Prepared, target: int) -> MethodResult:
         logits = model.forward_embedded(both, ids.expand(2, -1))[:, target]
         (grad,) = torch.autograd.grad(logits[0], vectors)
     base = float(logits[1].detach())
-    if view.class_bias is not None:  # the run's offset: base + scores is view.logits' value
-        base += float(view.class_bias[target])
     features = (grad * vectors).sum(-1)[0].detach().double().numpy()
     spans = model.feature_spans(ids).numpy()
     return MethodResult(scores=spread(features, spans, prepared.seen), base=base,

@@ -72,7 +72,8 @@ class ModelView:
         bias = None if decisions is None else decisions.class_bias
         #: the run's per-class logit offset (decisions.json), added to every logit here so that
         #: the class explained by default is the one ``predict`` answers (an offset moves no
-        #: gradient and no difference of one class's logits)
+        #: gradient and no difference of one class's logits; the methods' ``base`` and scores
+        #: stay the model's own logit, and probabilities here are before the temperature)
         self.class_bias: torch.Tensor | None = (
             None if bias is None else torch.tensor(bias, dtype=torch.float32))
         caps = [c for c in (self.vocab.config.max_length,

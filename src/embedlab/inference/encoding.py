@@ -20,9 +20,10 @@ from embedlab.text import UNK_ID, Preprocessor, Vocabulary
 #: in arithmetic; 256 gave the best texts/s for the cnn (1 thread: 4.2k → 7.6k texts/s)
 INFERENCE_BATCH = 256
 #: a batch of ``batch_size`` rows holds rows of up to this many tokens; a batch whose longest row
-#: is longer has fewer rows (rows × width ≤ batch_size × BATCH_TOKENS, down to one text alone),
-#: so padding never costs more than a full batch of 512-token rows. Under the default 400-token
-#: cut no batch is ever shortened by it; it matters with ``vocab.max_length: null``
+#: is longer has fewer rows (rows × longest ≤ batch_size × BATCH_TOKENS, down to one text alone),
+#: so padding to the longest row never costs more than a full batch of 512-token rows (a model
+#: with a fixed length pads every row to it whatever the rows' lengths). Under the default
+#: 400-token cut no batch is ever shortened by it; it matters with ``vocab.max_length: null``
 BATCH_TOKENS = 512
 
 
@@ -56,6 +57,10 @@ class EncodedArrays:
     def from_padded(cls, ids: np.ndarray, lengths: np.ndarray) -> EncodedArrays:
         """Rows from a right-padded ``[n, width]`` id array and each row's length."""
         lengths = np.asarray(lengths, dtype=np.int64)
+        if len(lengths) != len(ids) or (len(lengths) and int(lengths.max()) > ids.shape[1]):
+            raise ValueError(f"lengths must give one length per row, each at most the width "
+                             f"{ids.shape[1]}; found {len(lengths)} lengths for {len(ids)} rows, "
+                             f"the longest {int(lengths.max(initial=0))}")
         return cls.of(ids[np.arange(ids.shape[1]) < lengths[:, None]], lengths)
 
     def __len__(self) -> int:

@@ -77,19 +77,16 @@ class EncodedTexts:
         """Yield index tensors in input order, or with ``by_length`` grouped by similar length
         (prediction speed); a batch of long rows has fewer of them
         (:func:`~embedlab.inference.encoding.cut_batches`). ``shard=(rank, world)`` gives each
-        distributed worker its own slice of ``batch_size`` rows. Training's shuffled epochs are
-        cut by :func:`embedlab.training.loader.shard_batches`."""
+        distributed worker every ``world``-th row of that order, from ``rank`` (the workers'
+        numbers of batches may then differ: callers all-reduce after the loop, not per batch).
+        Training's shuffled epochs are cut by :func:`embedlab.training.loader.shard_batches`."""
         lengths = self.rows.lengths
         rank, world = shard
-        if world == 1:
-            order = np.argsort(lengths, kind="stable") if by_length else np.arange(len(self))
-            for index in cut_batches(order, lengths[order], batch_size):
-                yield torch.from_numpy(index)
-            return
-        ranked = torch.argsort(self.lengths, stable=True) if by_length else torch.arange(len(self))
-        ranked = ranked[rank::world]
-        for start in range(0, len(ranked), batch_size):
-            yield ranked[start:start + batch_size]
+        order = np.argsort(lengths, kind="stable") if by_length else np.arange(len(self))
+        if world > 1:
+            order = order[rank::world]
+        for index in cut_batches(order, lengths[order], batch_size):
+            yield torch.from_numpy(index)
 
 
 @torch.no_grad()

@@ -81,7 +81,7 @@ class ClassProbability(BaseModel):
 class TextPrediction(BaseModel):
     label: str | None = Field(description="the most probable class (null when abstained)")
     probability: float = Field(description="the top probability (calibrated when the run fitted "
-                               "a temperature on its validation split)")
+                               "its calibration on a validation split)")
     top_k: list[ClassProbability] = Field(description="the top_k classes, most probable first")
     status: Literal["ok", "no_known_words", "out_of_distribution", "abstained"] = Field(
         description="no_known_words: the text has tokens but none in the vocabulary, so the "
