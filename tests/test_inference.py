@@ -304,3 +304,26 @@ def test_one_long_text_costs_its_own_tokens_not_every_row_padded_to_it(ag_sample
     widest = max(shapes, key=lambda s: s[1])
     assert widest[1] >= 30_000 and widest[0] <= 1024 * BATCH_TOKENS // 30_000
     assert max(rows * width for rows, width in shapes if width < 30_000) <= 1024 * BATCH_TOKENS
+
+
+def test_a_padded_model_warns_when_a_training_text_makes_its_batches_wide(ag_sample, caplog):
+    """With vocab.max_length null, a cnn (which trains on padded batches) says that the batch
+    holding a 6,000-word text is padded to it, with the text's length in tokens; the default
+    fasttext model (packed steps, no padding) says nothing."""
+    import logging
+
+    from embedlab import TextClassifier
+
+    texts, labels = list(ag_sample.texts[:120]), list(ag_sample.labels[:120])
+    texts[0] = " ".join((" ".join(texts[1:60]).split() * 10)[:6_000])
+    for model, warned in (("cnn", True), ("fasttext", False)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="embedlab"):
+            clf = TextClassifier(model=model, max_length=None, epochs=1, embeddings=None,
+                                 embedding_dim=8, val_size=0, seed=0).fit(texts, labels)
+        said = [r.getMessage() for r in caplog.records if "longest training text" in r.getMessage()]
+        assert bool(said) == warned, (model, said)
+        if warned:
+            tokens = len(clf.predictor_.preprocessor(texts[0]).split())
+            assert f"has {tokens} tokens: the cnn model pads" in said[0], said[0]
+            assert f"64 x {tokens} ids" in said[0]

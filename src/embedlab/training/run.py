@@ -202,6 +202,7 @@ def _fit_seeded(config: RunConfig, train: TextDataset, validation: TextDataset |
     fixed = getattr(model, "fixed_length", None)
     enc_train = EncodedTexts.build(vocab, train_texts, y_train, fixed)
     _log_cut(train_texts, config.vocab.max_length, config.vocab.level)
+    _warn_wide_batches(config, model, int(enc_train.rows.lengths.max(initial=0)))
     observe = getattr(model, "observe_training", None)
     if observe is not None:  # statistics a model keeps of its training texts (fasttext: idf)
         observe(enc_train.batch(index) for index in enc_train.batches(1024))
@@ -348,6 +349,24 @@ def _log_cut(texts: list[str], cap: int | None, level: str) -> None:
         log.warning("%d of %d training texts are longer than vocab.max_length=%d tokens and are "
                     "cut to it (set vocab.max_length to null, or higher, to keep them whole)",
                     cut, len(texts), cap)
+
+
+#: a training text longer than this (tokens) makes :func:`_warn_wide_batches` speak
+WIDE_BATCH_TOKENS = 4096
+
+
+def _warn_wide_batches(config: RunConfig, model: object, longest: int) -> None:
+    """Warn when a model that trains on padded batches (every family but the fasttext model's
+    packed SGD step) has a training text so long that the batch holding it is padded to it:
+    prediction cuts such batches (:func:`~embedlab.inference.encoding.cut_batches`), training
+    keeps the batch the schedule counts."""
+    if longest <= WIDE_BATCH_TOKENS or getattr(model, "sgd_prepare", None) is not None:
+        return
+    size = config.training.batch_size
+    log.warning("the longest training text has %d tokens: the %s model pads each training "
+                "batch to its longest text, so the batch holding it takes %d x %d ids and their "
+                "activations (set vocab.max_length to cut long texts)", longest,
+                getattr(model, "family", None) or config.model.name, size, longest)
 
 
 #: bytes per parameter while training: float32 weights, gradients and Adam's two moments
