@@ -382,6 +382,27 @@ def run_autotune(splits, seconds: float, seed: int) -> dict:
             "seed": seed, "predict_tps": m["texts_per_s"], "note": f"{found.ran} trials; {shown}"}
 
 
+#: ``--models bagged``: the recipe of ``embedlab train --ensemble --bag-folds 5``, trained by the
+#: product's train_ensemble on the suite's splits (train and validation pooled into 5 folds)
+BAGGED = "recipe bagged: defaults + cnn, on GloVe and static MiniLM, x 5 folds"
+BAG_FOLDS = 5
+
+
+def run_bagged(splits, seed: int) -> dict:
+    """One seed of the bagged recipe: 4 members x BAG_FOLDS runs; train s covers them all and
+    the writing of the ensemble."""
+    from embedlab.training.recipes import train_ensemble
+
+    base = RunConfig.from_dict({"training": {"progress": False, "seed": seed, "threads": 1}})
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        result = train_ensemble(base, Path(tmp) / "bagged", bag_folds=BAG_FOLDS, splits=splits)
+        train_s = time.perf_counter() - t0
+        m = predictor_metrics(result.predictor, splits.test)
+    return {"model": BAGGED, "accuracy": m["accuracy"], "train_s": train_s, "seed": seed,
+            "predict_tps": m["texts_per_s"], "note": f"{len(result.predictor.members)} runs"}
+
+
 #: ensembles (`embedlab ensemble` / embedlab.ensemble: the mean of the members' probabilities)
 #: of rows trained above, per seed: name → member rows
 ENSEMBLES = {
@@ -723,6 +744,9 @@ def run_accuracy_suite(args) -> str:
                 for seed in range(1 if args.quick else args.autotune_seeds):
                     got.append(run_autotune(splits, args.autotune_seconds, seed))
             got += ensemble_rows(got, splits)
+            if "bagged" in (args.models or []):
+                for seed in range(1 if args.quick else args.seeds):
+                    got.append(run_bagged(splits, seed))
             for r in got:
                 r["dataset"] = ds
                 print(f"  {r['model']}: {100 * r['accuracy']:.2f} in {r['train_s']:.2f} s "

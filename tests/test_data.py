@@ -787,3 +787,19 @@ def test_examples_give_every_class_a_text_even_when_all_its_texts_are_long():
     ml = TextDataset(["x y", "z"], [], "test", label_sets=[["LOC", "LOC:city"], ["HUM"]])
     assert {e["label"] for e in ml.examples(["LOC", "LOC:city", "HUM"])} == {
         "LOC", "LOC:city", "HUM"}
+
+
+def test_concat_joins_datasets_labelled_the_same_way_and_refuses_a_mix():
+    from embedlab.data import TextDataset
+
+    a = TextDataset(["good film"], ["pos"], "a", notes=["a note"])
+    b = TextDataset(["bad film", "fine"], ["neg", "pos"], "b")
+    joined = a.concat(b)
+    assert joined.texts == ["good film", "bad film", "fine"] and joined.labels == ["pos", "neg", "pos"]
+    assert joined.source == "a" and joined.notes == ["a note"] and a.texts == ["good film"]
+    sets = TextDataset(["x"], [], "m", label_sets=[["u", "v"]])
+    assert sets.concat(sets).label_sets == [["u", "v"], ["u", "v"]]
+    with pytest.raises(DataError, match="labelled differently"):
+        a.concat(sets)
+    with pytest.raises(DataError, match="labelled differently"):
+        a.concat(TextDataset(["no label"], [], "u"))

@@ -236,3 +236,62 @@ def test_train_ensemble_trains_each_member_on_the_same_splits_and_writes_their_e
         train_ensemble(cfg, tmp_path / "one", members={"ft": {}})
     r = runner.invoke(app, ["train", "--dataset", "ag_news_sample", "--ensemble", "--folds", "2"])
     assert r.exit_code == 2 and "takes neither --folds nor --autotune" in r.output
+
+
+def test_a_bagged_recipe_trains_each_member_once_per_fold_holding_that_fold_out(tmp_path):
+    """bag_folds=2 (``train --ensemble --bag-folds 2``): the training and validation texts are
+    pooled into 2 folds, every pooled text held out by exactly one; each member trains once per
+    fold on the other fold, is validated on its own fold (its recorded validation scores are the
+    fold's) with the config's seed + the fold's index, and the ensemble averages all four runs and
+    is scored on the test split only."""
+    from collections import Counter
+
+    from embedlab.config import RunConfig
+    from embedlab.training.recipes import bag_splits, train_ensemble
+    from embedlab.training.run import load_splits
+
+    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 400},
+                               "training": {"epochs": 2, "progress": False, "seed": 3},
+                               "embeddings": {"dim": 16}})
+    splits = load_splits(cfg)
+    folds = bag_splits(splits, 2, seed=3)
+    pooled = Counter(splits.train.texts + splits.validation.texts)
+    assert sum((Counter(f.validation.texts) for f in folds), Counter()) == pooled
+    for fold in folds:
+        assert Counter(fold.train.texts) + Counter(fold.validation.texts) == pooled
+        assert fold.test is splits.test
+        assert sorted(set(fold.validation.labels)) == sorted(set(splits.train.labels))
+    members = {"ft": {}, "bag": {"model.name": "bag", "model.params": {}}}
+    result = train_ensemble(cfg, tmp_path / "bagged", members=members, bag_folds=2)
+    saved = embedlab.load(tmp_path / "bagged")
+    assert saved.names == ["ft.1", "bag.1", "ft.2", "bag.2"]
+    assert [m.config.training.seed for m in saved.members] == [3, 3, 4, 4]
+    mean = np.mean([m.predict_proba(TEXTS) for m in saved.members], axis=0)
+    np.testing.assert_allclose(saved.predict_proba(TEXTS), mean, atol=1e-6)
+    for j, name in enumerate(saved.names):
+        held = folds[j // 2].validation
+        assert result.metrics["members"][name]["validation"]["accuracy"] == pytest.approx(
+            predictor_metrics(saved.members[j], held)["accuracy"])
+    assert "validation" not in result.metrics  # every pooled text trained some member
+    assert result.metrics["test"]["accuracy"] == pytest.approx(
+        predictor_metrics(saved, splits.test)["accuracy"])
+    with pytest.raises(ConfigError, match="bag_folds must be at least 2"):
+        train_ensemble(cfg, tmp_path / "one-fold", members=members, bag_folds=1)
+    r = runner.invoke(app, ["train", "--dataset", "ag_news_sample", "--bag-folds", "2"])
+    assert r.exit_code == 2 and "give it with --ensemble" in r.output
+
+
+def test_bagging_refuses_a_class_that_one_run_would_never_see():
+    """A class with one labelled text would be missing from the training part of the run that
+    holds it out, and that run could not join the ensemble: refused in one line, before training."""
+    from embedlab.data import TextDataset
+    from embedlab.training.recipes import bag_splits
+    from embedlab.training.run import Splits
+
+    test = load_dataset("ag_news_sample", "test")
+    texts, labels = test.texts[:60], test.labels[:60]
+    train = TextDataset([*texts, "a lone text"], [*labels, "Rare"], "rows")
+    with pytest.raises(ConfigError, match="class 'Rare' has too few labelled texts to bag"):
+        bag_splits(Splits(train, None, None), 3, seed=0)
+    two = TextDataset([*texts, "a lone text", "its twin"], [*labels, "Rare", "Rare"], "rows")
+    assert all("Rare" in s.train.classes for s in bag_splits(Splits(two, None, None), 3, seed=0))

@@ -818,3 +818,29 @@ def test_a_damaged_thresholds_file_is_one_artifact_error(ml_run, tmp_path):
     (copy / "thresholds.json").write_text(json.dumps(data))
     with pytest.raises(ArtifactError, match="'per_label' and 'validation_scores' must be mappings"):
         Predictor.load(copy, verify=False)
+
+
+def test_a_bagged_multilabel_recipe_chooses_thresholds_on_out_of_fold_probabilities(
+        ml_csv, tmp_path):
+    """Bagged, every validation text also trained some member, so the ensemble's thresholds are
+    chosen on out-of-fold probabilities: each pooled text scored by the runs that held it out."""
+    from embedlab.training.recipes import bag_splits, train_ensemble
+    from embedlab.training.run import encode_labels, load_splits
+    from embedlab.training.thresholds import choose_thresholds
+
+    cfg = _ml_config(ml_csv, "fasttext", **{"training.epochs": 4})
+    members = {"a": {}, "b": {"training.lr": 0.5}}
+    train_ensemble(cfg, tmp_path / "bagged", members=members, bag_folds=2)
+    ens = embedlab.load(tmp_path / "bagged")
+    assert ens.multilabel and ens.names == ["a.1", "b.1", "a.2", "b.2"]
+    folds = bag_splits(load_splits(cfg), 2, cfg.training.seed)
+    held = [f.validation for f in folds]
+    probs = np.concatenate([np.mean([m.predict_proba(part.texts) for m in ens.members[2 * j:2 * j + 2]],
+                                    axis=0) for j, part in enumerate(held)])
+    y = np.concatenate([encode_labels(ens.labels, part) for part in held])
+    expected = choose_thresholds(y, probs, ens.classes, cfg.training.threshold_metric)
+    np.testing.assert_allclose(ens.thresholds.vector(ens.classes),
+                               expected.vector(ens.classes), atol=1e-6)
+    whole = choose_thresholds(y, np.concatenate([ens.predict_proba(p.texts) for p in held]),
+                              ens.classes, cfg.training.threshold_metric)
+    assert not np.allclose(whole.vector(ens.classes), expected.vector(ens.classes))

@@ -78,6 +78,10 @@ def train(
         "cnn on the config's vectors, each also on minilm-static-256 vectors (the minilm extra), "
         "on the same splits; --out (default runs/<data>-ensemble) gets the ensemble, its "
         "members inside")] = False,
+    bag_folds: Annotated[int | None, typer.Option(
+        help="with --ensemble: bag the recipe: pool the training and validation texts into K "
+        "folds and train each member K times, each on all folds but one and calibrated on the "
+        "one it left out (K times the training time; the best recipe: --bag-folds 5)")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train a classifier and write a run directory (config, vocabulary, labels, weights, metrics, plots)."""
@@ -119,11 +123,14 @@ def train(
     updates.update(sets)
     cfg = base.override(updates) if updates else base
     out = out or _default_out(cfg, "ensemble" if ensemble else None)
+    if bag_folds is not None and not ensemble:
+        raise typer.BadParameter("--bag-folds bags the ensemble recipe; give it with --ensemble",
+                                 param_hint="'--bag-folds'")
     if ensemble:
         if folds is not None or autotune is not None:
             raise typer.BadParameter("--ensemble trains fixed members; it takes neither --folds "
                                      "nor --autotune", param_hint="'--ensemble'")
-        return _train_ensemble(cfg, out, overwrite)
+        return _train_ensemble(cfg, out, overwrite, bag_folds)
     if folds is not None or autotune is not None:
         from embedlab.cli.experiment import train_folds_or_autotune
 
@@ -142,20 +149,23 @@ def train(
     console.print(f"run saved to [bold]{out}[/]")
 
 
-def _train_ensemble(cfg: RunConfig, out: Path, overwrite: bool) -> None:
+def _train_ensemble(cfg: RunConfig, out: Path, overwrite: bool, bag_folds: int | None) -> None:
     from embedlab.training.metrics import metrics_table
     from embedlab.training.recipes import train_ensemble
 
-    result = train_ensemble(cfg, out, overwrite=overwrite)
+    result = train_ensemble(cfg, out, overwrite=overwrite, bag_folds=bag_folds)
     split = next((s for s in ("test", "validation") if s in result.metrics), None)
-    if split is None:
-        console.print("no validation or test split: nothing was scored")
-    else:
+    key = "subset_accuracy" if result.predictor.multilabel else "accuracy"
+    if split is not None:
         console.print(metrics_table(result.metrics[split], title=f"ensemble: {split} metrics"))
-        key = "subset_accuracy" if result.predictor.multilabel else "accuracy"
-        members = ", ".join(f"{name} {scores[split][key]:.3f}"
+    elif not bag_folds:
+        console.print("no validation or test split: nothing was scored")
+    shown = split or ("validation" if bag_folds else None)  # bagged: each one's held-out fold
+    if shown is not None:
+        members = ", ".join(f"{name} {scores[shown][key]:.3f}"
                             for name, scores in result.metrics["members"].items())
-        console.print(f"members' {split} {key.replace('_', ' ')}: {members}", highlight=False)
+        where = "held-out fold" if shown == "validation" and bag_folds else shown
+        console.print(f"members' {where} {key.replace('_', ' ')}: {members}", highlight=False)
     console.print(f"ensemble saved to [bold]{out}[/]; try: embedlab predict {out} \"your text\"",
                   highlight=False)
 

@@ -124,6 +124,17 @@ class TextDataset:
         sets = None if self.label_sets is None else [list(self.label_sets[i]) for i in idx]
         return TextDataset(texts, labels, self.source, list(self.notes), sets)
 
+    def concat(self, other: TextDataset) -> TextDataset:
+        """Return a new dataset with this one's examples, then ``other``'s (both labelled the
+        same way: single-label, multi-label or unlabelled); this one's source and notes."""
+        if self.multilabel != other.multilabel or bool(self.labels) != bool(other.labels):
+            raise DataError(f"{self.source} and {other.source} are labelled differently "
+                            "(single-label, multi-label or none); cannot join them")
+        sets = (None if self.label_sets is None or other.label_sets is None
+                else [list(s) for s in (*self.label_sets, *other.label_sets)])
+        return TextDataset([*self.texts, *other.texts], [*self.labels, *other.labels],
+                           self.source, list(self.notes), sets)
+
     def class_counts(self) -> dict[str, int]:
         """Number of texts per class name (multi-label: texts carrying it), keys sorted."""
         counts = (Counter(self.labels) if self.label_sets is None

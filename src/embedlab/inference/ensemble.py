@@ -281,9 +281,12 @@ def make_ensemble(members: Sequence[str | Path | Predictor], out: str | Path | N
     return ensemble
 
 
-def rechoose_thresholds(ensemble: EnsemblePredictor, validation: TextDataset | None) -> None:
+def rechoose_thresholds(ensemble: EnsemblePredictor, validation: TextDataset | None,
+                        probs: np.ndarray | None = None) -> None:
     """Choose a multi-label ensemble's thresholds on ``validation`` (or the first member's
-    validation split) for its averaged probabilities."""
+    validation split) for its averaged probabilities; ``probs``: the probabilities to choose
+    them for instead of the ensemble's own on ``validation`` (a bagged recipe's out-of-fold
+    ones, one row per ``validation`` text)."""
     import logging
 
     from embedlab.training.run import encode_labels, load_splits
@@ -302,7 +305,8 @@ def rechoose_thresholds(ensemble: EnsemblePredictor, validation: TextDataset | N
         log.warning("ensemble thresholds: no validation split; keeping the members' mean thresholds")
         return
     y = encode_labels(ensemble.labels, validation)
-    probs = ensemble.probabilities(ensemble.encode_arrays(validation.texts))
+    if probs is None:
+        probs = ensemble.probabilities(ensemble.encode_arrays(validation.texts))
     parents = ensemble.labels.parents() if ensemble.labels.hierarchy else None
     ensemble.thresholds = choose_thresholds(y, probs, ensemble.classes,
                                             config.training.threshold_metric, parents)

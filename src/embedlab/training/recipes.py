@@ -8,6 +8,11 @@ vectors (GloVe by default), each also on the distilled MiniLM static vectors
 benchmarks/classify.py --suite accuracy --models defaults cnn static``, ``benchmarks/RESULTS.md``),
 one of the two at least a point above the best of TF-IDF + LinearSVC and tuned fastText on 7 of
 its 8 data sets, and above the other (the three members without the cnn on MiniLM) on those 7.
+
+``bag_folds`` (``--bag-folds K``) bags the recipe as AutoGluon bags its models: the training and
+validation texts pooled into K folds, each member trained once per fold with that fold held out
+for its calibration, so no labelled text is kept out of training (``--models bagged`` in the
+same suite measures it against the unbagged recipe).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from embedlab.errors import ConfigError
 from embedlab.inference.ensemble import EnsemblePredictor, rechoose_thresholds
 from embedlab.kinds import ENSEMBLE_KIND
 from embedlab.training.distributed import launched_world_size
-from embedlab.training.run import load_splits, predictor_metrics, train_run
+from embedlab.training.run import Splits, load_splits, predictor_metrics, train_run
 
 log = logging.getLogger("embedlab")
 
@@ -47,20 +52,56 @@ class EnsembleResult:
     out: Path
 
 
-def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
-                   members: dict[str, dict[str, Any]] | None = None) -> EnsembleResult:
-    """Train each member of ``members`` (default :data:`ENSEMBLE_RECIPE`; name → overrides of
-    ``config``) on the same train / validation / test splits, then write their ensemble (the
-    mean of their probabilities, every member's run directory inside) to ``out``.
+def bag_splits(splits: Splits, k: int, seed: int) -> list[Splits]:
+    """The ``k`` splits of a bagged recipe: the training and validation texts pooled and cut
+    into ``k`` stratified folds (iterative stratification for multi-label texts, shuffled with
+    ``seed``); split ``j`` trains on every fold but ``j``, validates (calibrates, stops) on fold
+    ``j`` and keeps ``splits.test``. Every pooled text is held out by exactly one split."""
+    from embedlab.data import kfold_splits, multilabel_kfold
 
-    ``metrics`` holds the ensemble's scores on the test split (or validation, without one) under
-    ``"test"`` / ``"validation"``, and each member's under ``"members"``."""
+    if k < 2:
+        raise ConfigError(f"bag_folds must be at least 2; found {k}")
+    pooled = splits.train if splits.validation is None else splits.train.concat(splits.validation)
+    folds = (multilabel_kfold(pooled.label_sets, k, seed) if pooled.label_sets is not None
+             else kfold_splits(pooled.labels, k, seed))
+    out = [Splits(pooled.subset(tr), pooled.subset(held), splits.test, splits.class_order)
+           for tr, held in folds]
+    for part in out:  # a class with one text: the run holding it out would not know the class
+        missing = sorted(set(pooled.classes) - set(part.train.classes))
+        if missing:
+            raise ConfigError(f"class '{missing[0]}' has too few labelled texts to bag: the run "
+                              "that holds its fold out would never see it; give it at least 2 "
+                              "texts, or train the ensemble without bag_folds (--bag-folds)")
+    return out
+
+
+def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
+                   members: dict[str, dict[str, Any]] | None = None, *,
+                   bag_folds: int | None = None, splits: Splits | None = None) -> EnsembleResult:
+    """Train each member of ``members`` (default :data:`ENSEMBLE_RECIPE`; name → overrides of
+    ``config``) on the same train / validation / test splits (``splits``, or the config's own),
+    then write their ensemble (the mean of their probabilities, every member's run directory
+    inside) to ``out``.
+
+    ``bag_folds=K`` bags the recipe (as AutoGluon's ``num_bag_folds``): the training and
+    validation texts are pooled and cut into K folds (:func:`bag_splits`), and each member is
+    trained K times, each time on all folds but one and calibrated on the one it left out
+    (training seed: the config's + the fold's index), so every labelled text trains and every
+    one calibrates; the ensemble averages the K × members runs (named ``member.j``). A
+    multi-label ensemble's thresholds are then chosen on the out-of-fold probabilities (each
+    text scored by the runs that did not train on it).
+
+    ``metrics`` holds the ensemble's scores on the test split (or, unbagged with no test split,
+    on validation) under ``"test"`` / ``"validation"``, and each member's under ``"members"``
+    (a bagged member's ``"validation"`` is the fold it left out)."""
     recipe = ENSEMBLE_RECIPE if members is None else members
     if len(recipe) < 2:
         raise ConfigError(f"an ensemble recipe needs at least two members, found {len(recipe)}")
     if launched_world_size() > 1:
         raise ConfigError("an ensemble recipe trains its members one after another in one "
                           "process; run it without torchrun")
+    if bag_folds is not None and bag_folds < 2:
+        raise ConfigError(f"bag_folds must be at least 2 (or None: no bagging); found {bag_folds}")
     configs = {name: resolve_config(config.override(dict(o)) if o else config)
                for name, o in recipe.items()}
     seen: dict[str, str] = {}
@@ -73,24 +114,52 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
         seen[key] = name
     out = Path(out)
     check_destination(out, ENSEMBLE_KIND, overwrite)  # before the training, not after it
-    splits = load_splits(config)
+    splits = load_splits(config) if splits is None else splits
+    seed = config.training.seed
+    folds = [splits] if bag_folds is None else bag_splits(splits, bag_folds, seed)
+    runs = [(name if bag_folds is None else f"{name}.{j + 1}", name, j)
+            for j in range(len(folds)) for name in recipe]
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.members-", dir=out.parent) as tmp:
         predictors, scores = [], {}
-        for i, (name, overrides) in enumerate(recipe.items(), 1):
-            log.info("ensemble member %d of %d: %s (%s)", i, len(recipe), name,
-                     ", ".join(f"{k}={v}" for k, v in overrides.items()) or "the config as given")
-            result = train_run(configs[name], Path(tmp) / name, splits=splits)
-            scores[name] = {k: result.metrics[k] for k in ("test", "validation")
-                            if k in result.metrics}
+        for i, (run, name, j) in enumerate(runs, 1):
+            overrides = ", ".join(f"{k}={v}" for k, v in recipe[name].items())
+            log.info("ensemble member %d of %d: %s (%s)%s", i, len(runs), run,
+                     overrides or "the config as given",
+                     "" if bag_folds is None else f", fold {j + 1} of {bag_folds} held out")
+            member = configs[name] if not j else configs[name].override(
+                {"training.seed": seed + j})
+            result = train_run(member, Path(tmp) / run, splits=folds[j])
+            scores[run] = {k: result.metrics[k] for k in ("test", "validation")
+                           if k in result.metrics}
             predictors.append(result.predictor)  # its path: the run directory just written
-        ensemble = EnsemblePredictor(predictors, names=list(recipe))
-        if ensemble.multilabel:
+        ensemble = EnsemblePredictor(predictors, names=[r for r, _, _ in runs])
+        if ensemble.multilabel and bag_folds is None:
             rechoose_thresholds(ensemble, splits.validation)
-        ensemble.save(out, overwrite=overwrite, sources=[f"recipe member {n}" for n in recipe])
+        elif ensemble.multilabel:
+            pooled, oof = _out_of_fold(folds, predictors, len(recipe))
+            rechoose_thresholds(ensemble, pooled, oof)
+        ensemble.save(out, overwrite=overwrite, sources=[f"recipe member {r}" for r, _, _ in runs])
     saved = EnsemblePredictor.load(out)  # its members now live in out, verified
     metrics: dict = {"members": scores}
-    for split, data in (("test", splits.test), ("validation", splits.validation)):
+    scored = (("test", splits.test),) if bag_folds else (
+        ("test", splits.test), ("validation", splits.validation))
+    for split, data in scored:
         if data is not None and len(data):
             metrics[split] = predictor_metrics(saved, data)
     return EnsembleResult(saved, metrics, out)
+
+
+def _out_of_fold(folds: list[Splits], predictors: list, per_fold: int):
+    """The pooled texts (fold by fold) and, for each, the mean probabilities of the runs that
+    held its fold out (``per_fold`` runs per fold, in ``predictors``' order)."""
+    import numpy as np
+
+    held = [f.validation for f in folds if f.validation is not None]
+    pooled = held[0]
+    for part in held[1:]:
+        pooled = pooled.concat(part)
+    probs = [np.mean([p.probabilities(p.encode_arrays(f.validation.texts))
+                      for p in predictors[j * per_fold:(j + 1) * per_fold]], axis=0)
+             for j, f in enumerate(folds) if f.validation is not None]
+    return pooled, np.concatenate(probs)
