@@ -383,8 +383,9 @@ def run_autotune(splits, seconds: float, seed: int) -> dict:
 
 
 #: ``--models bagged``: the recipe of ``embedlab train --ensemble --bag-folds 5``, trained by the
-#: product's train_ensemble on the suite's splits (train and validation pooled into 5 folds)
-BAGGED = "recipe bagged: defaults + cnn, on GloVe and static MiniLM, x 5 folds"
+#: product's train_ensemble on the suite's splits (train and validation pooled into 5 folds, the
+#: members weighted on their out-of-fold probabilities)
+BAGGED = "recipe bagged: defaults + cnn, on GloVe and static MiniLM, x 5 folds, weighted"
 BAG_FOLDS = 5
 
 
@@ -400,7 +401,9 @@ def run_bagged(splits, seed: int) -> dict:
         train_s = time.perf_counter() - t0
         m = predictor_metrics(result.predictor, splits.test)
     return {"model": BAGGED, "accuracy": m["accuracy"], "train_s": train_s, "seed": seed,
-            "predict_tps": m["texts_per_s"], "note": f"{len(result.predictor.members)} runs"}
+            "predict_tps": m["texts_per_s"],
+            "note": f"{len(result.predictor.members)} runs; weights " + ", ".join(
+                f"{n} {w:.2f}" for n, w in result.metrics["weights"].items())}
 
 
 #: ensembles (`embedlab ensemble` / embedlab.ensemble: the mean of the members' probabilities)

@@ -242,13 +242,16 @@ def test_a_bagged_recipe_trains_each_member_once_per_fold_holding_that_fold_out(
     """bag_folds=2 (``train --ensemble --bag-folds 2``): the training and validation texts are
     pooled into 2 folds, every pooled text held out by exactly one; each member trains once per
     fold on the other fold, is validated on its own fold (its recorded validation scores are the
-    fold's) with the config's seed + the fold's index, and the ensemble averages all four runs and
-    is scored on the test split only."""
+    fold's) with the config's seed + the fold's index. The members are weighted on their
+    out-of-fold probabilities: the weights beat equal ones and every member alone there, a
+    member that learnt nothing (rate ~0) is left out, and the ensemble is the weighted mean of
+    the runs kept, scored on the test split only."""
     from collections import Counter
 
     from embedlab.config import RunConfig
+    from embedlab.inference.ensemble import fit_member_weights
     from embedlab.training.recipes import bag_splits, train_ensemble
-    from embedlab.training.run import load_splits
+    from embedlab.training.run import encode_labels, load_splits
 
     cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 400},
                                "training": {"epochs": 2, "progress": False, "seed": 3},
@@ -261,17 +264,37 @@ def test_a_bagged_recipe_trains_each_member_once_per_fold_holding_that_fold_out(
         assert Counter(fold.train.texts) + Counter(fold.validation.texts) == pooled
         assert fold.test is splits.test
         assert sorted(set(fold.validation.labels)) == sorted(set(splits.train.labels))
-    members = {"ft": {}, "bag": {"model.name": "bag", "model.params": {}}}
+    members = {"ft": {}, "bag": {"model.name": "bag", "model.params": {}},
+               "idle": {"training.lr": 1e-9}}
     result = train_ensemble(cfg, tmp_path / "bagged", members=members, bag_folds=2)
+    assert list(result.metrics["members"]) == ["ft.1", "bag.1", "idle.1", "ft.2", "bag.2",
+                                               "idle.2"]
+    weights = result.metrics["weights"]
+    kept = list(weights)
+    assert kept[0] == "ft" and "idle" not in kept and sum(weights.values()) == pytest.approx(1.0)
+    assert min(weights.values()) >= 0.01  # MIN_MEMBER_WEIGHT
     saved = embedlab.load(tmp_path / "bagged")
-    assert saved.names == ["ft.1", "bag.1", "ft.2", "bag.2"]
-    assert [m.config.training.seed for m in saved.members] == [3, 3, 4, 4]
-    mean = np.mean([m.predict_proba(TEXTS) for m in saved.members], axis=0)
-    np.testing.assert_allclose(saved.predict_proba(TEXTS), mean, atol=1e-6)
+    assert saved.names == [f"{n}.{j}" for j in (1, 2) for n in kept]
+    assert [m.config.training.seed for m in saved.members] == [3] * len(kept) + [4] * len(kept)
     for j, name in enumerate(saved.names):
-        held = folds[j // 2].validation
+        held = folds[j // len(kept)].validation
         assert result.metrics["members"][name]["validation"]["accuracy"] == pytest.approx(
             predictor_metrics(saved.members[j], held)["accuracy"])
+    share = np.array([weights[n.split(".")[0]] for n in saved.names])
+    mean = np.tensordot(share / share.sum(), [m.predict_proba(TEXTS) for m in saved.members], 1)
+    np.testing.assert_allclose(saved.predict_proba(TEXTS), mean, atol=1e-6)
+    # the weights maximise the out-of-fold likelihood of the two members kept
+    held = [f.validation for f in folds]
+    y = np.concatenate([encode_labels(saved.labels, part) for part in held])
+    k = len(kept)
+    oof = np.stack([np.concatenate([saved.member_probabilities(k * j + t, part.texts)
+                                    for j, part in enumerate(held)]) for t in range(k)])
+    np.testing.assert_allclose(fit_member_weights(oof, y), list(weights.values()), atol=0.02)
+
+    def nll(w):
+        return -np.log(np.tensordot(np.asarray(w), oof, 1)[np.arange(len(y)), y]).mean()
+    for other in [np.full(k, 1 / k), *np.eye(k)]:
+        assert nll(list(weights.values())) <= nll(other) + 1e-9
     assert "validation" not in result.metrics  # every pooled text trained some member
     assert result.metrics["test"]["accuracy"] == pytest.approx(
         predictor_metrics(saved, splits.test)["accuracy"])
@@ -295,3 +318,31 @@ def test_bagging_refuses_a_class_that_one_run_would_never_see():
         bag_splits(Splits(train, None, None), 3, seed=0)
     two = TextDataset([*texts, "a lone text", "its twin"], [*labels, "Rare", "Rare"], "rows")
     assert all("Rare" in s.train.classes for s in bag_splits(Splits(two, None, None), 3, seed=0))
+
+
+def test_member_weights_are_the_likelihood_optimum_and_leave_a_useless_member_out():
+    """fit_member_weights, the optimiser alone (the bagged recipe's test above fits it on real
+    runs): a member that only repeats the class prior gets (almost) no weight next to a sharp one, and for multi-label rows each label
+    counts as an observation; the likelihood at the weights beats a grid of other weights."""
+    from embedlab.inference.ensemble import fit_member_weights
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 500)
+    good = np.full((500, 3), 0.1)
+    good[np.arange(500), y] = 0.8
+    prior = np.full((500, 3), 1 / 3)
+    w = fit_member_weights(np.stack([good, prior]), y)
+    assert w[0] > 0.99 and w.sum() == pytest.approx(1.0)
+    noisy = good.copy()
+    flip = rng.random(500) < 0.3  # a member right 70 % of the time: it and good both count
+    noisy[flip] = np.roll(noisy[flip], 1, axis=1)
+    probs = np.stack([good, noisy])
+
+    def loglik(weights):
+        return np.log(np.tensordot(weights, probs, 1)[np.arange(500), y]).mean()
+    best = fit_member_weights(probs, y)
+    assert all(loglik(best) >= loglik(np.array([a, 1 - a])) - 1e-9 for a in np.linspace(0, 1, 21))
+    labels = (rng.random((200, 4)) < 0.3).astype(float)
+    sharp = np.where(labels > 0, 0.9, 0.1)
+    w = fit_member_weights(np.stack([sharp, np.full((200, 4), 0.5)]), labels, multilabel=True)
+    assert w[0] > 0.99

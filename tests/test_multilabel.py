@@ -828,15 +828,19 @@ def test_a_bagged_multilabel_recipe_chooses_thresholds_on_out_of_fold_probabilit
     from embedlab.training.run import encode_labels, load_splits
     from embedlab.training.thresholds import choose_thresholds
 
-    cfg = _ml_config(ml_csv, "fasttext", **{"training.epochs": 4})
-    members = {"a": {}, "b": {"training.lr": 0.5}}
-    train_ensemble(cfg, tmp_path / "bagged", members=members, bag_folds=2)
+    cfg = _ml_config(ml_csv, "fasttext", **{"training.epochs": 1, "training.lr": 0.05})
+    members = {"a": {}, "b": {"model.params": {"ngrams": 1}}}
+    result = train_ensemble(cfg, tmp_path / "bagged", members=members, bag_folds=2)
     ens = embedlab.load(tmp_path / "bagged")
-    assert ens.multilabel and ens.names == ["a.1", "b.1", "a.2", "b.2"]
+    kept = list(result.metrics["weights"])  # the members the out-of-fold weights kept
+    assert ens.multilabel and ens.names == [f"{n}.{j}" for j in (1, 2) for n in kept]
+    w = np.array(list(result.metrics["weights"].values()))
     folds = bag_splits(load_splits(cfg), 2, cfg.training.seed)
     held = [f.validation for f in folds]
-    probs = np.concatenate([np.mean([m.predict_proba(part.texts) for m in ens.members[2 * j:2 * j + 2]],
-                                    axis=0) for j, part in enumerate(held)])
+    k = len(kept)
+    probs = np.concatenate([np.tensordot(w, [m.predict_proba(part.texts)
+                                             for m in ens.members[k * j:k * (j + 1)]], 1)
+                            for j, part in enumerate(held)])
     y = np.concatenate([encode_labels(ens.labels, part) for part in held])
     expected = choose_thresholds(y, probs, ens.classes, cfg.training.threshold_metric)
     np.testing.assert_allclose(ens.thresholds.vector(ens.classes),

@@ -81,7 +81,8 @@ def train(
     bag_folds: Annotated[int | None, typer.Option(
         help="with --ensemble: bag the recipe: pool the training and validation texts into K "
         "folds and train each member K times, each on all folds but one and calibrated on the "
-        "one it left out (K times the training time; the best recipe: --bag-folds 5)")] = None,
+        "one it left out, then weight the members on their out-of-fold probabilities (K times "
+        "the training time)")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train a classifier and write a run directory (config, vocabulary, labels, weights, metrics, plots)."""
@@ -166,6 +167,10 @@ def _train_ensemble(cfg: RunConfig, out: Path, overwrite: bool, bag_folds: int |
                             for name, scores in result.metrics["members"].items())
         where = "held-out fold" if shown == "validation" and bag_folds else shown
         console.print(f"members' {where} {key.replace('_', ' ')}: {members}", highlight=False)
+    if "weights" in result.metrics:
+        weights = ", ".join(f"{n} {w:.3f}" for n, w in result.metrics["weights"].items())
+        console.print(f"member weights, fitted on out-of-fold probabilities: {weights}",
+                      highlight=False)
     console.print(f"ensemble saved to [bold]{out}[/]; try: embedlab predict {out} \"your text\"",
                   highlight=False)
 

@@ -139,6 +139,10 @@ class EnsemblePredictor(TextPredictor):
                 weight[rows] += w
         return (total / np.maximum(weight, 1e-12)[:, None]).astype(np.float32)
 
+    def member_probabilities(self, index: int, texts: Sequence[str]) -> np.ndarray:
+        """Member ``index``'s class probabilities of ``texts``, in the ensemble's class order."""
+        return self.members[index].predict_proba(texts)[:, self._columns[index]]
+
     # ----- persistence -------------------------------------------------------------------
     @classmethod
     def load(cls, directory: str | Path) -> EnsemblePredictor:
@@ -279,6 +283,31 @@ def make_ensemble(members: Sequence[str | Path | Predictor], out: str | Path | N
     if out is not None:
         ensemble.save(out, overwrite=overwrite)
     return ensemble
+
+
+def fit_member_weights(probs: np.ndarray, y: np.ndarray, multilabel: bool = False,
+                       iterations: int = 1000) -> np.ndarray:
+    """Weights (non-negative, summing to 1) of the members whose probabilities of the same texts
+    are ``probs`` (``[members, texts, classes]``) that maximise the likelihood of ``y`` (class
+    indices; multi-label: indicator rows, each label a Bernoulli observation) under their
+    weighted mean: the linear pool's maximum-likelihood weights, found by expectation-
+    maximisation (each step raises the likelihood; a useless member's weight goes to 0). Fit
+    them on texts no member trained on (a bagged recipe's out-of-fold probabilities)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if multilabel:  # the probability each member gave to what was observed, per text and label
+        y = np.asarray(y, dtype=bool)
+        seen = np.where(y, probs, 1.0 - probs).reshape(len(probs), -1)
+    else:
+        seen = probs[:, np.arange(len(y)), np.asarray(y)]
+    seen = np.maximum(seen, 1e-12)
+    w = np.full(len(probs), 1.0 / len(probs))
+    for _ in range(iterations):
+        share = w[:, None] * seen
+        new = (share / share.sum(0, keepdims=True)).mean(1)
+        if np.abs(new - w).max() < 1e-9:
+            return new
+        w = new
+    return w
 
 
 def rechoose_thresholds(ensemble: EnsemblePredictor, validation: TextDataset | None,

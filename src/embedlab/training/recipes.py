@@ -26,7 +26,11 @@ from typing import Any
 from embedlab.atomic import check_destination
 from embedlab.config import RunConfig, resolve_config
 from embedlab.errors import ConfigError
-from embedlab.inference.ensemble import EnsemblePredictor, rechoose_thresholds
+from embedlab.inference.ensemble import (
+    EnsemblePredictor,
+    fit_member_weights,
+    rechoose_thresholds,
+)
 from embedlab.kinds import ENSEMBLE_KIND
 from embedlab.training.distributed import launched_world_size
 from embedlab.training.run import Splits, load_splits, predictor_metrics, train_run
@@ -87,13 +91,17 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
     validation texts are pooled and cut into K folds (:func:`bag_splits`), and each member is
     trained K times, each time on all folds but one and calibrated on the one it left out
     (training seed: the config's + the fold's index), so every labelled text trains and every
-    one calibrates; the ensemble averages the K × members runs (named ``member.j``). A
-    multi-label ensemble's thresholds are then chosen on the out-of-fold probabilities (each
-    text scored by the runs that did not train on it).
+    one calibrates. Each pooled text is then scored by the runs that held it out (its
+    out-of-fold probabilities), and on those the members get weights (one per member, shared by
+    its K runs) that maximise the likelihood of the labels (:func:`fit_member_weights`); a
+    member weighted under :data:`MIN_MEMBER_WEIGHT` is left out. The ensemble is the weighted
+    mean of the remaining runs (named ``member.j``); a multi-label one's thresholds are chosen
+    on the out-of-fold probabilities too.
 
     ``metrics`` holds the ensemble's scores on the test split (or, unbagged with no test split,
     on validation) under ``"test"`` / ``"validation"``, and each member's under ``"members"``
-    (a bagged member's ``"validation"`` is the fold it left out)."""
+    (a bagged run's ``"validation"`` is the fold it left out); bagged, ``"weights"`` holds
+    the fitted weight of each member kept."""
     recipe = ENSEMBLE_RECIPE if members is None else members
     if len(recipe) < 2:
         raise ConfigError(f"an ensemble recipe needs at least two members, found {len(recipe)}")
@@ -134,14 +142,18 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
                            if k in result.metrics}
             predictors.append(result.predictor)  # its path: the run directory just written
         ensemble = EnsemblePredictor(predictors, names=[r for r, _, _ in runs])
-        if ensemble.multilabel and bag_folds is None:
-            rechoose_thresholds(ensemble, splits.validation)
-        elif ensemble.multilabel:
-            pooled, oof = _out_of_fold(folds, predictors, len(recipe))
-            rechoose_thresholds(ensemble, pooled, oof)
-        ensemble.save(out, overwrite=overwrite, sources=[f"recipe member {r}" for r, _, _ in runs])
+        weights = None
+        if bag_folds is None:
+            if ensemble.multilabel:
+                rechoose_thresholds(ensemble, splits.validation)
+        else:
+            ensemble, weights = _weigh_out_of_fold(ensemble, folds, list(recipe))
+        ensemble.save(out, overwrite=overwrite,
+                      sources=[f"recipe member {n}" for n in ensemble.names])
     saved = EnsemblePredictor.load(out)  # its members now live in out, verified
     metrics: dict = {"members": scores}
+    if weights is not None:
+        metrics["weights"] = weights
     scored = (("test", splits.test),) if bag_folds else (
         ("test", splits.test), ("validation", splits.validation))
     for split, data in scored:
@@ -150,16 +162,39 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
     return EnsembleResult(saved, metrics, out)
 
 
-def _out_of_fold(folds: list[Splits], predictors: list, per_fold: int):
-    """The pooled texts (fold by fold) and, for each, the mean probabilities of the runs that
-    held its fold out (``per_fold`` runs per fold, in ``predictors``' order)."""
+#: a bagged member whose fitted weight is below this is left out of the ensemble (its runs
+#: would cost prediction time for nothing)
+MIN_MEMBER_WEIGHT = 0.01
+
+
+def _weigh_out_of_fold(ensemble: EnsemblePredictor, folds: list[Splits], names: list[str]
+                       ) -> tuple[EnsemblePredictor, dict[str, float]]:
+    """A bagged ensemble weighted on its out-of-fold probabilities (each pooled text scored by
+    the runs that held its fold out): one weight per member, shared by its runs, fitted by
+    :func:`fit_member_weights`; a member under :data:`MIN_MEMBER_WEIGHT` is dropped. A
+    multi-label ensemble's thresholds are then chosen on the same probabilities."""
     import numpy as np
 
+    from embedlab.training.run import encode_labels
+
+    per = len(names)
     held = [f.validation for f in folds if f.validation is not None]
     pooled = held[0]
     for part in held[1:]:
         pooled = pooled.concat(part)
-    probs = [np.mean([p.probabilities(p.encode_arrays(f.validation.texts))
-                      for p in predictors[j * per_fold:(j + 1) * per_fold]], axis=0)
-             for j, f in enumerate(folds) if f.validation is not None]
-    return pooled, np.concatenate(probs)
+    oof = np.stack([np.concatenate([ensemble.member_probabilities(j * per + t, part.texts)
+                                    for j, part in enumerate(held)]) for t in range(per)])
+    fitted = fit_member_weights(oof, encode_labels(ensemble.labels, pooled), ensemble.multilabel)
+    keep = [t for t in range(per) if fitted[t] >= MIN_MEMBER_WEIGHT]
+    share = fitted[keep] / fitted[keep].sum()
+    weights = {names[t]: float(w) for t, w in zip(keep, share, strict=True)}
+    log.info("member weights fitted on %d out-of-fold texts: %s", len(pooled), ", ".join(
+        f"{n} {fitted[t]:.3f}" + ("" if t in keep else " (left out)")
+        for t, n in enumerate(names)))
+    runs = [j * per + t for j in range(len(held)) for t in keep]
+    weighted = EnsemblePredictor([ensemble.members[i] for i in runs],
+                                 weights=[weights[names[i % per]] for i in runs],
+                                 names=[ensemble.names[i] for i in runs])
+    if weighted.multilabel:
+        rechoose_thresholds(weighted, pooled, np.tensordot(share, oof[keep], 1))
+    return weighted, weights
