@@ -803,3 +803,6 @@ def test_concat_joins_datasets_labelled_the_same_way_and_refuses_a_mix():
         a.concat(sets)
     with pytest.raises(DataError, match="labelled differently"):
         a.concat(TextDataset(["no label"], [], "u"))
+    nothing = TextDataset([], [], "empty")  # an empty part joins anything, its labels kept
+    assert nothing.concat(sets).label_sets == [["u", "v"]] and sets.concat(nothing).texts == ["x"]
+    assert a.concat(nothing).labels == ["pos"]

@@ -151,3 +151,36 @@ def test_train_ensemble_recipe_from_the_cli(minilm, tmp_path):
     texts = ["oil prices climb", "the striker scored twice"]
     mean = np.mean([m.predict_proba(texts) for m in ens.members], axis=0)
     np.testing.assert_allclose(ens.predict_proba(texts), mean, atol=1e-6)
+
+
+def test_a_bagged_recipe_from_the_cli_without_a_test_split(minilm, tmp_path):
+    """``embedlab train --ensemble --bag-folds 2`` on a file with no test split: the four members
+    each trained on both folds, weighted on their out-of-fold probabilities, which the command
+    prints as the ensemble's score; a text with no token left after preprocessing is scored as
+    training scores it (no error after all the training)."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    import embedlab
+    from embedlab.cli.main import app
+    from embedlab.data import load_dataset
+
+    sample = load_dataset("ag_news_sample", "train")
+    path = tmp_path / "news.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        w.writerows(zip(sample.texts[:200], sample.labels[:200], strict=True))
+        w.writerow(["(Reuters)", sample.labels[0]])  # nothing left without the parentheses
+    out = tmp_path / "bagged"
+    r = CliRunner().invoke(app, ["train", "--data", str(path), "--epochs", "1", "--ensemble",
+                                 "--bag-folds", "2", "--set", "data.test_size=0",
+                                 "--set", "preprocess.remove_parentheses=true", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "ensemble: out-of-fold accuracy" in r.output and "on 201 training texts" in r.output
+    assert "members' held-out fold accuracy: minilm.1" in r.output
+    assert "member weights, fitted on out-of-fold probabilities:" in r.output
+    ens = embedlab.load(out)
+    assert {n.rsplit(".", 1)[1] for n in ens.names} == {"1", "2"} and len(ens.names) % 2 == 0
+    assert ens.predict_proba(["oil prices climb"]).shape == (1, len(ens.classes))

@@ -91,6 +91,9 @@ def test_members_with_classes_in_another_order_are_aligned_by_name():
     ens = EnsemblePredictor([first, reordered])
     np.testing.assert_allclose(ens.predict_proba(["a"]), first.predict_proba(["a"]), atol=1e-6)
     assert ens.classes == ["x", "y", "z"]
+    for i in (0, 1):  # each member's own probabilities, in the ensemble's columns
+        np.testing.assert_allclose(ens.member_probabilities(i, ["a"]),
+                                   first.predict_proba(["a"]), atol=1e-6)
 
 
 def test_members_must_share_classes_and_weights_must_fit():
@@ -264,7 +267,7 @@ def test_a_bagged_recipe_trains_each_member_once_per_fold_holding_that_fold_out(
         assert Counter(fold.train.texts) + Counter(fold.validation.texts) == pooled
         assert fold.test is splits.test
         assert sorted(set(fold.validation.labels)) == sorted(set(splits.train.labels))
-    members = {"ft": {}, "bag": {"model.name": "bag", "model.params": {}},
+    members = {"ft": {"training.seed": 7}, "bag": {"model.name": "bag", "model.params": {}},
                "idle": {"training.lr": 1e-9}}
     result = train_ensemble(cfg, tmp_path / "bagged", members=members, bag_folds=2)
     assert list(result.metrics["members"]) == ["ft.1", "bag.1", "idle.1", "ft.2", "bag.2",
@@ -275,7 +278,8 @@ def test_a_bagged_recipe_trains_each_member_once_per_fold_holding_that_fold_out(
     assert min(weights.values()) >= 0.01  # MIN_MEMBER_WEIGHT
     saved = embedlab.load(tmp_path / "bagged")
     assert saved.names == [f"{n}.{j}" for j in (1, 2) for n in kept]
-    assert [m.config.training.seed for m in saved.members] == [3] * len(kept) + [4] * len(kept)
+    seeds = {"ft.1": 7, "ft.2": 8, "bag.1": 3, "bag.2": 4}  # the member's seed + the fold's index
+    assert [m.config.training.seed for m in saved.members] == [seeds[n] for n in saved.names]
     for j, name in enumerate(saved.names):
         held = folds[j // len(kept)].validation
         assert result.metrics["members"][name]["validation"]["accuracy"] == pytest.approx(
@@ -295,6 +299,9 @@ def test_a_bagged_recipe_trains_each_member_once_per_fold_holding_that_fold_out(
         return -np.log(np.tensordot(np.asarray(w), oof, 1)[np.arange(len(y)), y]).mean()
     for other in [np.full(k, 1 / k), *np.eye(k)]:
         assert nll(list(weights.values())) <= nll(other) + 1e-9
+    mixed = np.tensordot(list(weights.values()), oof, 1)
+    assert result.metrics["out_of_fold"] == {"texts": len(y), "accuracy": pytest.approx(
+        float((mixed.argmax(1) == y).mean()))}
     assert "validation" not in result.metrics  # every pooled text trained some member
     assert result.metrics["test"]["accuracy"] == pytest.approx(
         predictor_metrics(saved, splits.test)["accuracy"])

@@ -167,6 +167,10 @@ def _train_ensemble(cfg: RunConfig, out: Path, overwrite: bool, bag_folds: int |
                             for name, scores in result.metrics["members"].items())
         where = "held-out fold" if shown == "validation" and bag_folds else shown
         console.print(f"members' {where} {key.replace('_', ' ')}: {members}", highlight=False)
+    if "accuracy" in result.metrics.get("out_of_fold", {}):
+        oof = result.metrics["out_of_fold"]
+        console.print(f"ensemble: out-of-fold accuracy {oof['accuracy']:.3f} on {oof['texts']} "
+                      "training texts (each scored by the runs that held it out)", highlight=False)
     if "weights" in result.metrics:
         weights = ", ".join(f"{n} {w:.3f}" for n, w in result.metrics["weights"].items())
         console.print(f"member weights, fitted on out-of-fold probabilities: {weights}",

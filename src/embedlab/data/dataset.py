@@ -127,6 +127,11 @@ class TextDataset:
     def concat(self, other: TextDataset) -> TextDataset:
         """Return a new dataset with this one's examples, then ``other``'s (both labelled the
         same way: single-label, multi-label or unlabelled); this one's source and notes."""
+        if not len(other) or not len(self):  # an empty part: nothing to join, no labels to compare
+            kept = self if len(self) else other
+            return TextDataset(list(kept.texts), list(kept.labels), self.source, list(self.notes),
+                               None if kept.label_sets is None
+                               else [list(s) for s in kept.label_sets])
         if self.multilabel != other.multilabel or bool(self.labels) != bool(other.labels):
             raise DataError(f"{self.source} and {other.source} are labelled differently "
                             "(single-label, multi-label or none); cannot join them")

@@ -140,8 +140,11 @@ class EnsemblePredictor(TextPredictor):
         return (total / np.maximum(weight, 1e-12)[:, None]).astype(np.float32)
 
     def member_probabilities(self, index: int, texts: Sequence[str]) -> np.ndarray:
-        """Member ``index``'s class probabilities of ``texts``, in the ensemble's class order."""
-        return self.members[index].predict_proba(texts)[:, self._columns[index]]
+        """Member ``index``'s class probabilities of ``texts``, in the ensemble's class order;
+        every text is scored, one with no token for the member by its no-token output (as
+        :meth:`probabilities` scores a text empty for every member)."""
+        member = self.members[index]
+        return member.probabilities(member.encode_arrays(texts))[:, self._columns[index]]
 
     # ----- persistence -------------------------------------------------------------------
     @classmethod
@@ -292,7 +295,9 @@ def fit_member_weights(probs: np.ndarray, y: np.ndarray, multilabel: bool = Fals
     indices; multi-label: indicator rows, each label a Bernoulli observation) under their
     weighted mean: the linear pool's maximum-likelihood weights, found by expectation-
     maximisation (each step raises the likelihood; a useless member's weight goes to 0). Fit
-    them on texts no member trained on (a bagged recipe's out-of-fold probabilities)."""
+    them on texts the members did not train on (a bagged recipe's out-of-fold probabilities:
+    those texts did early-stop and calibrate the runs that scored them, so they are a little
+    kinder to each run than new texts would be, as in AutoGluon's bagging)."""
     probs = np.asarray(probs, dtype=np.float64)
     if multilabel:  # the probability each member gave to what was observed, per text and label
         y = np.asarray(y, dtype=bool)

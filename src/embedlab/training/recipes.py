@@ -11,8 +11,9 @@ its 8 data sets, and above the other (the three members without the cnn on MiniL
 
 ``bag_folds`` (``--bag-folds K``) bags the recipe as AutoGluon bags its models: the training and
 validation texts pooled into K folds, each member trained once per fold with that fold held out
-for its calibration, so no labelled text is kept out of training (``--models bagged`` in the
-same suite measures it against the unbagged recipe).
+for its calibration, so no labelled text is kept out of training, and the members weighted on
+their out-of-fold probabilities (``--models defaults cnn static bagged`` in the same suite
+measures it beside the unbagged recipe).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
     ``bag_folds=K`` bags the recipe (as AutoGluon's ``num_bag_folds``): the training and
     validation texts are pooled and cut into K folds (:func:`bag_splits`), and each member is
     trained K times, each time on all folds but one and calibrated on the one it left out
-    (training seed: the config's + the fold's index), so every labelled text trains and every
+    (training seed: the member's + the fold's index), so every labelled text trains and every
     one calibrates. Each pooled text is then scored by the runs that held it out (its
     out-of-fold probabilities), and on those the members get weights (one per member, shared by
     its K runs) that maximise the likelihood of the labels (:func:`fit_member_weights`); a
@@ -101,7 +102,8 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
     ``metrics`` holds the ensemble's scores on the test split (or, unbagged with no test split,
     on validation) under ``"test"`` / ``"validation"``, and each member's under ``"members"``
     (a bagged run's ``"validation"`` is the fold it left out); bagged, ``"weights"`` holds
-    the fitted weight of each member kept."""
+    the fitted weight of each member kept and ``"out_of_fold"`` the weighted out-of-fold scores
+    (each pooled text scored by the runs that held it out; single-label: ``accuracy``)."""
     recipe = ENSEMBLE_RECIPE if members is None else members
     if len(recipe) < 2:
         raise ConfigError(f"an ensemble recipe needs at least two members, found {len(recipe)}")
@@ -136,24 +138,25 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
                      overrides or "the config as given",
                      "" if bag_folds is None else f", fold {j + 1} of {bag_folds} held out")
             member = configs[name] if not j else configs[name].override(
-                {"training.seed": seed + j})
+                {"training.seed": configs[name].training.seed + j})
             result = train_run(member, Path(tmp) / run, splits=folds[j])
             scores[run] = {k: result.metrics[k] for k in ("test", "validation")
                            if k in result.metrics}
             predictors.append(result.predictor)  # its path: the run directory just written
         ensemble = EnsemblePredictor(predictors, names=[r for r, _, _ in runs])
-        weights = None
+        weights, out_of_fold = None, None
         if bag_folds is None:
             if ensemble.multilabel:
                 rechoose_thresholds(ensemble, splits.validation)
         else:
-            ensemble, weights = _weigh_out_of_fold(ensemble, folds, list(recipe))
+            ensemble, weights, out_of_fold = _weigh_out_of_fold(ensemble, folds, list(recipe))
         ensemble.save(out, overwrite=overwrite,
                       sources=[f"recipe member {n}" for n in ensemble.names])
     saved = EnsemblePredictor.load(out)  # its members now live in out, verified
     metrics: dict = {"members": scores}
     if weights is not None:
         metrics["weights"] = weights
+        metrics["out_of_fold"] = out_of_fold
     scored = (("test", splits.test),) if bag_folds else (
         ("test", splits.test), ("validation", splits.validation))
     for split, data in scored:
@@ -168,11 +171,12 @@ MIN_MEMBER_WEIGHT = 0.01
 
 
 def _weigh_out_of_fold(ensemble: EnsemblePredictor, folds: list[Splits], names: list[str]
-                       ) -> tuple[EnsemblePredictor, dict[str, float]]:
+                       ) -> tuple[EnsemblePredictor, dict[str, float], dict[str, Any]]:
     """A bagged ensemble weighted on its out-of-fold probabilities (each pooled text scored by
     the runs that held its fold out): one weight per member, shared by its runs, fitted by
     :func:`fit_member_weights`; a member under :data:`MIN_MEMBER_WEIGHT` is dropped. A
-    multi-label ensemble's thresholds are then chosen on the same probabilities."""
+    multi-label ensemble's thresholds are then chosen on the same probabilities. Also returns
+    the weighted out-of-fold scores (single-label: accuracy and the number of texts)."""
     import numpy as np
 
     from embedlab.training.run import encode_labels
@@ -184,17 +188,22 @@ def _weigh_out_of_fold(ensemble: EnsemblePredictor, folds: list[Splits], names: 
         pooled = pooled.concat(part)
     oof = np.stack([np.concatenate([ensemble.member_probabilities(j * per + t, part.texts)
                                     for j, part in enumerate(held)]) for t in range(per)])
-    fitted = fit_member_weights(oof, encode_labels(ensemble.labels, pooled), ensemble.multilabel)
-    keep = [t for t in range(per) if fitted[t] >= MIN_MEMBER_WEIGHT]
-    share = fitted[keep] / fitted[keep].sum()
+    y = encode_labels(ensemble.labels, pooled)
+    fitted = fit_member_weights(oof, y, ensemble.multilabel)
+    keep = [t for t in range(per) if fitted[t] >= MIN_MEMBER_WEIGHT] or [int(fitted.argmax())]
+    share = fit_member_weights(oof[keep], y, ensemble.multilabel)  # refitted without the rest
     weights = {names[t]: float(w) for t, w in zip(keep, share, strict=True)}
     log.info("member weights fitted on %d out-of-fold texts: %s", len(pooled), ", ".join(
-        f"{n} {fitted[t]:.3f}" + ("" if t in keep else " (left out)")
+        f"{n} {weights[n]:.3f}" if n in weights else f"{n} {fitted[t]:.3f} (left out)"
         for t, n in enumerate(names)))
     runs = [j * per + t for j in range(len(held)) for t in keep]
     weighted = EnsemblePredictor([ensemble.members[i] for i in runs],
                                  weights=[weights[names[i % per]] for i in runs],
                                  names=[ensemble.names[i] for i in runs])
+    mixed = np.tensordot(share, oof[keep], 1)
+    scores: dict[str, Any] = {"texts": len(pooled)}
     if weighted.multilabel:
-        rechoose_thresholds(weighted, pooled, np.tensordot(share, oof[keep], 1))
-    return weighted, weights
+        rechoose_thresholds(weighted, pooled, mixed)
+    else:
+        scores["accuracy"] = float((mixed.argmax(1) == y).mean())
+    return weighted, weights, scores
