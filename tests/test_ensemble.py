@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import embedlab
 from embedlab.cli import app
 from embedlab.data import load_dataset
-from embedlab.errors import ArtifactError, ConfigError
+from embedlab.errors import ArtifactError, ConfigError, DataError
 from embedlab.inference.ensemble import EnsemblePredictor
 from embedlab.inference.prediction import TextPredictor
 from embedlab.text import LabelEncoder, Preprocessor, Vocabulary
@@ -155,6 +155,8 @@ def test_single_run_tools_and_bad_ensembles_are_refused_in_one_line(runs, tmp_pa
 def test_a_tampered_or_escaping_ensemble_is_refused(runs, tmp_path):
     out = tmp_path / "ens"
     embedlab.ensemble([runs["fasttext"], runs["cnn"]], out)
+    with pytest.raises(DataError, match="an ensemble has them only when bagged"):
+        embedlab.load(out).predict(["some text"], coverage=0.9)  # no out-of-fold scores
     bad = tmp_path / "bad"
     shutil.copytree(out, bad)
     weights = bad / "members" / "2-cnn" / "model.safetensors"
@@ -302,6 +304,27 @@ def test_a_bagged_recipe_trains_each_member_once_per_fold_holding_that_fold_out(
     mixed = np.tensordot(list(weights.values()), oof, 1)
     assert result.metrics["out_of_fold"] == {"texts": len(y), "accuracy": pytest.approx(
         float((mixed.argmax(1) == y).mean()))}
+    # prediction sets from the out-of-fold conformal scores: the rank-ceil((n+1)0.9) score
+    scores = np.sort(1.0 - mixed[np.arange(len(y)), y])
+    cut = 1.0 - scores[int(np.ceil((len(y) + 1) * 0.9)) - 1]
+    assert saved.set_threshold(0.9) == pytest.approx(cut, abs=1e-6)
+    test_texts = splits.test.texts[:40]
+    probs = saved.predict_proba(test_texts)
+    for pred, p in zip(saved.predict(test_texts, coverage=0.9), probs, strict=True):
+        assert set(pred.prediction_set) == {c for c, q in zip(saved.classes, p, strict=True)
+                                            if q >= cut - 1e-6}
+    # a crafted conformal_scores in ensemble.json is refused on load (checked as the manifest is)
+    spec_path = tmp_path / "bagged" / "ensemble.json"
+    spec = json.loads(spec_path.read_text())
+    assert spec["conformal_scores"] == pytest.approx(scores.tolist())
+    from embedlab.atomic import write_manifest
+
+    for bad in ([1.5], scores.tolist()[::-1], "0.3"):
+        spec["conformal_scores"] = bad
+        spec_path.write_text(json.dumps(spec))
+        write_manifest(tmp_path / "bagged", "embedlab-ensemble", {"format": "embedlab-ensemble-v1"})
+        with pytest.raises(ArtifactError, match="conformal_scores must be"):
+            embedlab.load(tmp_path / "bagged")
     assert "validation" not in result.metrics  # every pooled text trained some member
     assert result.metrics["test"]["accuracy"] == pytest.approx(
         predictor_metrics(saved, splits.test)["accuracy"])

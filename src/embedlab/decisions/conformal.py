@@ -40,6 +40,15 @@ def conformal_rank(n: int, coverage: float, what: str = "calibration texts",
     return rank
 
 
+def threshold_of_scores(scores: Sequence[float], coverage: float,
+                        what: str = "calibration texts", have: str = "the validation split has"
+                        ) -> float:
+    """The probability a class needs to enter a ``coverage`` set, from the sorted conformal
+    scores ``1 − p(true class)`` of held-out texts (a one-line error when they are too few)."""
+    coverage = check_coverage(coverage)
+    return 1.0 - float(scores[conformal_rank(len(scores), coverage, what, have) - 1])
+
+
 @dataclass(frozen=True)
 class ConformalSets:
     """The calibrated threshold of split-conformal sets for one coverage.

@@ -36,7 +36,7 @@ from embedlab.decisions.calibration import (
     sigmoid_at,
     softmax_at,
 )
-from embedlab.decisions.conformal import check_coverage, conformal_rank
+from embedlab.decisions.conformal import check_coverage, threshold_of_scores
 from embedlab.decisions.ood import OodDetector
 from embedlab.errors import ArtifactError, DataError
 
@@ -109,9 +109,8 @@ class Decisions:
         if self.multilabel:
             raise DataError("prediction sets with a coverage are for single-label runs; a "
                             "multi-label run answers a label set by its thresholds")
-        rank = conformal_rank(len(self.conformal_scores), coverage, "validation texts",
-                              "this run was calibrated on")
-        return 1.0 - self.conformal_scores[rank - 1]
+        return threshold_of_scores(self.conformal_scores, coverage, "validation texts",
+                                   "this run was calibrated on")
 
     def ood_scores(self, logits: np.ndarray, known: np.ndarray,
                    lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -106,6 +106,9 @@ class EnsemblePredictor(TextPredictor):
             self._columns.append(np.asarray([m.classes.index(c) for c in first]))
         if self.multilabel:
             self.thresholds = _mean_thresholds(members, first, self.weights)
+        #: sorted split-conformal scores ``1 − p(true class)`` of texts the ensemble's runs did
+        #: not train on (a bagged recipe's out-of-fold texts), else None: no prediction sets
+        self.conformal_scores: list[float] | None = None
         self.path: Path | None = None
 
     @property
@@ -139,6 +142,18 @@ class EnsemblePredictor(TextPredictor):
                 weight[rows] += w
         return (total / np.maximum(weight, 1e-12)[:, None]).astype(np.float32)
 
+    def set_threshold(self, coverage: float | None) -> float | None:
+        """The probability a class needs to enter a ``coverage`` prediction set: from the
+        out-of-fold conformal scores of a bagged recipe (each text scored by the runs that held
+        it out, while the ensemble averages all of them: the sets cover near ``coverage``, not
+        with split conformal's guarantee); any other ensemble refuses in one line."""
+        if coverage is None or self.multilabel or not self.conformal_scores:
+            return super().set_threshold(coverage)
+        from embedlab.decisions.conformal import threshold_of_scores
+
+        return threshold_of_scores(self.conformal_scores, coverage, "out-of-fold texts",
+                                   "this bagged ensemble was scored on")
+
     def member_probabilities(self, index: int, texts: Sequence[str]) -> np.ndarray:
         """Member ``index``'s class probabilities of ``texts``, in the ensemble's class order;
         every text is scored, one with no token for the member by its no-token output (as
@@ -165,6 +180,14 @@ class EnsemblePredictor(TextPredictor):
         out = cls(members, weights, names)
         if out.multilabel and spec.get("thresholds") is not None:  # chosen on validation
             out.thresholds = Thresholds.from_dict(spec["thresholds"], f"{d / SPEC}: thresholds")
+        scores = spec.get("conformal_scores")
+        if scores is not None:  # a bagged recipe's out-of-fold scores
+            if (out.multilabel or not isinstance(scores, list) or not scores
+                    or not all(isinstance(x, (int, float)) and 0.0 <= x <= 1.0 for x in scores)
+                    or any(a > b for a, b in zip(scores, scores[1:]))):
+                raise ArtifactError(f"{d / SPEC}: conformal_scores must be a non-empty sorted "
+                                    "list of numbers in [0, 1] (single-label only)")
+            out.conformal_scores = [float(x) for x in scores]
         out.path = d
         return out
 
@@ -195,6 +218,8 @@ class EnsemblePredictor(TextPredictor):
                                     "classes": self.classes, "members": entries}
             if self.multilabel and self.thresholds is not None:
                 spec["thresholds"] = self.thresholds.to_dict()
+            if self.conformal_scores:
+                spec["conformal_scores"] = self.conformal_scores
             (tmp / SPEC).write_text(json.dumps(spec, indent=1), encoding="utf-8")
         self.path = Path(out)
         return self.path

@@ -371,8 +371,8 @@ class TextPredictor:
                             "multi-label run answers a label set by its thresholds")
         if self.decisions is None or not self.decisions.conformal_scores:
             raise DataError("prediction sets need a run calibrated on a validation split "
-                            "(decisions.json); this model has none (an ensemble never has: "
-                            "its members' sets do not combine)")
+                            "(decisions.json); this model has none (an ensemble has them only "
+                            "when bagged: train --ensemble --bag-folds)")
         return self.decisions.set_threshold(coverage)
 
     def predict_encoded(self, enc: EncodedArrays, batch_size: int = INFERENCE_BATCH, *,

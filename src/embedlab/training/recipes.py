@@ -97,7 +97,9 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
     its K runs) that maximise the likelihood of the labels (:func:`fit_member_weights`); a
     member weighted under :data:`MIN_MEMBER_WEIGHT` is left out. The ensemble is the weighted
     mean of the remaining runs (named ``member.j``); a multi-label one's thresholds are chosen
-    on the out-of-fold probabilities too.
+    on the out-of-fold probabilities too, and a single-label one keeps their conformal scores,
+    so ``predict(..., coverage=)`` gives prediction sets (near the coverage asked, see
+    :meth:`EnsemblePredictor.set_threshold`).
 
     ``metrics`` holds the ensemble's scores on the test split (or, unbagged with no test split,
     on validation) under ``"test"`` / ``"validation"``, and each member's under ``"members"``
@@ -175,7 +177,8 @@ def _weigh_out_of_fold(ensemble: EnsemblePredictor, folds: list[Splits], names: 
     """A bagged ensemble weighted on its out-of-fold probabilities (each pooled text scored by
     the runs that held its fold out): one weight per member, shared by its runs, fitted by
     :func:`fit_member_weights`; a member under :data:`MIN_MEMBER_WEIGHT` is dropped. A
-    multi-label ensemble's thresholds are then chosen on the same probabilities. Also returns
+    multi-label ensemble's thresholds are then chosen on the same probabilities, a
+    single-label one keeps their conformal scores (prediction sets). Also returns
     the weighted out-of-fold scores (single-label: accuracy and the number of texts)."""
     import numpy as np
 
@@ -206,4 +209,5 @@ def _weigh_out_of_fold(ensemble: EnsemblePredictor, folds: list[Splits], names: 
         rechoose_thresholds(weighted, pooled, mixed)
     else:
         scores["accuracy"] = float((mixed.argmax(1) == y).mean())
+        weighted.conformal_scores = np.sort(1.0 - mixed[np.arange(len(y)), y]).tolist()
     return weighted, weights, scores
