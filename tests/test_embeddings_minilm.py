@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -183,4 +184,9 @@ def test_a_bagged_recipe_from_the_cli_without_a_test_split(minilm, tmp_path):
     assert "member weights, fitted on out-of-fold probabilities:" in r.output
     ens = embedlab.load(out)
     assert {n.rsplit(".", 1)[1] for n in ens.names} == {"1", "2"} and len(ens.names) % 2 == 0
+    flat = " ".join(r.output.split())  # the terminal may wrap the line anywhere
+    kept = {n.rsplit(".", 1)[0] for n in ens.names}  # a run of a member left out says so
+    for member in ("minilm", "base", "cnn", "cnn-minilm"):
+        said = re.search(rf"[ :]{re.escape(member)}\.1 [0-9.]+( \(left out\))?", flat)
+        assert said is not None and (member in kept) == (said.group(1) is None), flat
     assert ens.predict_proba(["oil prices climb"]).shape == (1, len(ens.classes))

@@ -163,8 +163,11 @@ def _train_ensemble(cfg: RunConfig, out: Path, overwrite: bool, bag_folds: int |
         console.print("no validation or test split: nothing was scored")
     shown = split or ("validation" if bag_folds else None)  # bagged: each one's held-out fold
     if shown is not None:
-        members = ", ".join(f"{name} {scores[shown][key]:.3f}"
-                            for name, scores in result.metrics["members"].items())
+        kept = result.metrics.get("weights")  # bagged: the members the weights kept
+        members = ", ".join(
+            f"{name} {scores[shown][key]:.3f}"
+            + ("" if kept is None or name.rsplit(".", 1)[0] in kept else " (left out)")
+            for name, scores in result.metrics["members"].items())
         where = "held-out fold" if shown == "validation" and bag_folds else shown
         console.print(f"members' {where} {key.replace('_', ' ')}: {members}", highlight=False)
     if "accuracy" in result.metrics.get("out_of_fold", {}):
