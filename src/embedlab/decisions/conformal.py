@@ -40,7 +40,7 @@ def conformal_rank(n: int, coverage: float, what: str = "calibration texts",
     return rank
 
 
-def threshold_of_scores(scores: Sequence[float], coverage: float,
+def threshold_of_scores(scores: Sequence[float] | np.ndarray, coverage: float,
                         what: str = "calibration texts", have: str = "the validation split has"
                         ) -> float:
     """The probability a class needs to enter a ``coverage`` set, from the sorted conformal
@@ -66,10 +66,8 @@ class ConformalSets:
         coverage = check_coverage(coverage)
         probs = np.asarray(probs, dtype=np.float64)
         y = np.asarray(y, dtype=np.int64)
-        n = len(y)
-        rank = conformal_rank(n, coverage)
-        scores = np.sort(1.0 - probs[np.arange(n), y])
-        return cls(coverage, float(1.0 - scores[rank - 1]), n)
+        scores = np.sort(1.0 - probs[np.arange(len(y)), y])
+        return cls(coverage, threshold_of_scores(scores, coverage), len(y))
 
     def sets(self, probs: np.ndarray) -> np.ndarray:
         """Boolean (n, classes): which classes are in each text's set."""
