@@ -179,6 +179,23 @@ ACCURACY_SUITE: dict[str, dict] = {
     "static MiniLM: cnn, minilm-static-256": {
         "model": {"name": "cnn"}, "embeddings": {"source": "minilm-static-256"}},
 }
+
+
+def recipe_member_row(member: str) -> dict:
+    """A member of the product's ensemble recipe (``ENSEMBLE_RECIPE``) for the default config,
+    as ``train_ensemble`` resolves it, as a row of ACCURACY_SUITE."""
+    from embedlab.training.recipes import ENSEMBLE_RECIPE, member_overrides
+
+    base = RunConfig()
+    cfg = base.override(member_overrides(base, ENSEMBLE_RECIPE[member]))
+    return {"model": {"name": cfg.model.name, "params": cfg.model.params},
+            "embeddings": {"source": cfg.embeddings.source}}
+
+
+#: issue 19: the recipe's cnn since 2026-12-07 11:30 UTC (``--models stacked``): Kim's wider cnn
+#: (widths 1-5, 100 filters) on GloVe 6B 50d and the MiniLM vectors stacked (306-d)
+STACKED_CNN = "stacked: cnn 1-5 x 100, glove-6b-50d+minilm-static-256"
+ACCURACY_SUITE[STACKED_CNN] = recipe_member_row("cnn")
 #: what `--suite accuracy` runs without --models; each of ENSEMBLES whose members all ran is
 #: added as a row
 ACCURACY_DEFAULT_MODELS = ["defaults", "fasttext", "cnn"]
@@ -385,7 +402,7 @@ def run_autotune(splits, seconds: float, seed: int) -> dict:
 #: ``--models bagged``: the recipe of ``embedlab train --ensemble --bag-folds 5``, trained by the
 #: product's train_ensemble on the suite's splits (train and validation pooled into 5 folds, the
 #: members weighted on their out-of-fold probabilities)
-BAGGED = "recipe bagged: defaults + cnn, on GloVe and static MiniLM, x 5 folds, weighted"
+BAGGED = "recipe bagged: defaults + stacked cnn, and both on static MiniLM, x 5 folds, weighted"
 BAG_FOLDS = 5
 
 
@@ -427,6 +444,10 @@ ENSEMBLES = {
     # and the cnn, each on GloVe and on the static MiniLM vectors
     "ensemble: defaults + cnn, on GloVe and static MiniLM": (
         "defaults", "cnn, GloVe fine-tuned", "static MiniLM: defaults, minilm-static-256",
+        "static MiniLM: cnn, minilm-static-256"),
+    # the recipe since 2026-12-07 11:30 UTC: its cnn is the wider one on the stacked vectors
+    "ensemble: the recipe (defaults + stacked cnn, and both on static MiniLM)": (
+        "defaults", STACKED_CNN, "static MiniLM: defaults, minilm-static-256",
         "static MiniLM: cnn, minilm-static-256"),
 }
 

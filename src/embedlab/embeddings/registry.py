@@ -35,7 +35,7 @@ from typing import Literal
 
 from embedlab import download
 from embedlab.download import RemoteFile
-from embedlab.errors import EmbeddingError
+from embedlab.errors import ConfigError, EmbeddingError, suggest
 from embedlab.registry import Registry
 
 GLOVE = "https://nlp.stanford.edu/data"
@@ -180,3 +180,29 @@ def fetch(source: Source) -> Path:
     mismatch (nothing is kept then).
     """
     return download.locate(source.file, "vectors", mirror_dir=MIRROR_DIR).path
+
+
+#: joins the sources of stacked vectors: ``"glove-6b-50d+minilm-static-256"``
+STACK = "+"
+
+
+def stack_parts(source: str) -> list[str]:
+    """The sources stacked in ``source`` (``"A+B"``: ``["A", "B"]``); a one-line error for an
+    empty part."""
+    parts = [part.strip() for part in source.split(STACK)]
+    if len(parts) < 2 or not all(parts):
+        raise ConfigError(f"'{source}': stacked vectors are written 'SOURCE+SOURCE' (registered "
+                          "names or paths), with no empty part")
+    return parts
+
+
+def check_source(source: str) -> None:
+    """Without loading anything: raise a one-line :class:`ConfigError` unless ``source`` is an
+    existing path, a registered name, or a stack of those."""
+    if Path(source).expanduser().exists():
+        return
+    for part in stack_parts(source) if STACK in source else [source]:
+        if not Path(part).expanduser().exists() and part not in SOURCES:
+            raise ConfigError(f"embeddings.source '{part}' is neither a file nor a registered "
+                              f"source{suggest(part, SOURCES)}; see embedlab embeddings "
+                              "list")

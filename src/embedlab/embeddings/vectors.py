@@ -343,3 +343,38 @@ def from_arrays(words: list[str], vectors: np.ndarray) -> KeyedVectors:
     kv.index_to_key = words
     kv.key_to_index = dict(zip(words, range(len(words))))  # ~3x faster than a dict comprehension
     return kv
+
+
+def stack(parts: Sequence[Vectors], *, name: str | None = None) -> Vectors:
+    """Several sources' vectors side by side, one row per word (as Flair's
+    ``StackedEmbeddings``): a word's vector is the concatenation of its vector in each part, in
+    order, so the dimension is the sum of theirs. The words are every part's, in order of first
+    appearance; a part that lacks a word gives zeros in its columns, or, with subword
+    information (fastText ``.bin``), the word's subword vector. The parts are not rescaled.
+
+    >>> both = stack([load("glove-6b-50d"), load("minilm-static-256")])  # doctest: +SKIP
+    >>> both.dim  # doctest: +SKIP
+    306
+    """
+    if len(parts) < 2:
+        raise ConfigError(f"stacking needs at least two sets of vectors, found {len(parts)}")
+    row: dict[str, int] = {}
+    for part in parts:
+        for word in part.words:
+            row.setdefault(word, len(row))
+    words = list(row)
+    out = np.zeros((len(words), sum(p.dim for p in parts)), dtype=np.float32)
+    at = 0
+    for part in parts:
+        rows = np.fromiter((row[w] for w in part.words), dtype=np.int64, count=len(part))
+        out[rows, at:at + part.dim] = np.asarray(part.kv.vectors, dtype=np.float32)
+        if part.has_subwords and len(part) < len(words):  # zeros for a word with no n-gram
+            for i, word in enumerate(words):
+                if word not in part:
+                    out[i, at:at + part.dim] = part.kv.get_vector(word)
+        at += part.dim
+    if not np.isfinite(out).all():
+        raise EmbeddingError("stacked vectors hold NaN or infinite values")
+    label = name or "+".join(p.name for p in parts)
+    meta = {"stacked": [{"source": p.name, "dim": p.dim, "words": len(p)} for p in parts]}
+    return Vectors(from_arrays(words, out), name=label, meta=meta)

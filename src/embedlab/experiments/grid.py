@@ -158,12 +158,13 @@ def validate_config(config: RunConfig, where: str) -> None:
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None
     source = config.embeddings.source
-    if source and source != "auto" and not Path(source).expanduser().exists():
-        from embedlab.embeddings.registry import SOURCES
+    if source and source != "auto":
+        from embedlab.embeddings.registry import check_source
 
-        if source not in SOURCES:
-            raise ConfigError(f"{where}: embeddings.source '{source}' is neither a file nor a registered "
-                              f"source{suggest(source, SOURCES)}; see embedlab embeddings list")
+        try:
+            check_source(source)
+        except ConfigError as e:
+            raise ConfigError(f"{where}: {e}") from None
 
 
 def _validate_cell(grid_source: str, cell: Cell, base: RunConfig) -> RunConfig:

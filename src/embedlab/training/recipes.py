@@ -38,14 +38,40 @@ from embedlab.training.run import Splits, load_splits, predictor_metrics, train_
 
 log = logging.getLogger("embedlab")
 
+#: in a member's ``embeddings.source``, the run's own vectors (:func:`member_overrides`)
+RUN_VECTORS = "{vectors}"
+
 #: member name → dotted-key overrides of the run's config. The MiniLM member comes first: a
-#: missing ``embedlab[minilm]`` stops the recipe before anything else trains.
+#: missing ``embedlab[minilm]`` stops the recipe before anything else trains. The ``cnn``
+#: member is Kim's wider cnn (widths 1-5, 100 filters each) on the run's vectors stacked with
+#: the MiniLM ones (``glove-6b-50d+minilm-static-256`` by default).
 ENSEMBLE_RECIPE: dict[str, dict[str, Any]] = {
     "minilm": {"embeddings.source": "minilm-static-256"},
     "base": {},
-    "cnn": {"model.name": "cnn", "model.params": {}},
+    "cnn": {"model.name": "cnn", "model.params": {"widths": [1, 2, 3, 4, 5], "filters": 100},
+            "embeddings.source": f"{RUN_VECTORS}+minilm-static-256"},
     "cnn-minilm": {"model.name": "cnn", "model.params": {}, "embeddings.source": "minilm-static-256"},
 }
+
+
+def member_overrides(config: RunConfig, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` with :data:`RUN_VECTORS` in its ``embeddings.source`` replaced by the
+    config's vectors as resolved (``auto``: GloVe 6B 50d); a config with random vectors drops
+    that part of a stack (``{vectors}+minilm-static-256`` is then ``minilm-static-256``), and a
+    source named twice is stacked once."""
+    from embedlab.config.defaults import resolve_vectors
+    from embedlab.embeddings.registry import STACK
+
+    source = overrides.get("embeddings.source")
+    if not isinstance(source, str) or RUN_VECTORS not in source:
+        return overrides
+    own = resolve_vectors(config.embeddings.source, config.embeddings.dim)
+    parts = [own if part == RUN_VECTORS else part for part in source.split(STACK)]
+    kept = list(dict.fromkeys(part for part in parts if part))  # and each source once
+    if not kept:
+        raise ConfigError(f"member source '{source}' needs the run's vectors, and the run "
+                          "has none (random embeddings)")
+    return {**overrides, "embeddings.source": STACK.join(kept)}
 
 
 @dataclass
@@ -106,7 +132,8 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
     (a bagged run's ``"validation"`` is the fold it left out); bagged, ``"weights"`` holds
     the fitted weight of each member kept and ``"out_of_fold"`` the weighted out-of-fold scores
     (each pooled text scored by the runs that held it out; single-label: ``accuracy``)."""
-    recipe = ENSEMBLE_RECIPE if members is None else members
+    recipe = {name: member_overrides(config, o)
+              for name, o in (ENSEMBLE_RECIPE if members is None else members).items()}
     if len(recipe) < 2:
         raise ConfigError(f"an ensemble recipe needs at least two members, found {len(recipe)}")
     if launched_world_size() > 1:
