@@ -304,15 +304,18 @@ def run_fasttext_tuned(splits, glove: bool) -> dict:
         _fasttext_file([splits.train.texts[i] for i in order],
                        [splits.train.labels[i] for i in order], pre, train_file)
         write_s = time.perf_counter() - t0
-        best = None
+        best, failed = None, []
         for params in FASTTEXT_GRID:
             try:
                 model, secs = _ft_train(train_file, params, vec)
-            except RuntimeError:  # "Encountered NaN." (lr 1 diverges on some sets): not a candidate
+            except RuntimeError as e:  # "Encountered NaN." (lr 1 diverges on some sets)
+                failed.append(f"{params}: {e}")
                 continue
             acc, _ = _ft_acc(model, val_texts, labels_val)
             if best is None or acc > best[0]:
                 best = (acc, params, model, secs)
+    if best is None:
+        raise RuntimeError(f"every fastText grid point failed; the last: {failed[-1]}")
     _, params, model, secs = best
     acc, tps = _ft_acc(model, test_texts, splits.test.labels)
     chosen = f"lr {params['lr']}, {params['epoch']} ep, {params['wordNgrams']}-gram"
@@ -399,29 +402,30 @@ def run_autotune(splits, seconds: float, seed: int) -> dict:
             "seed": seed, "predict_tps": m["texts_per_s"], "note": f"{found.ran} trials; {shown}"}
 
 
-#: ``--models bagged``: the recipe of ``embedlab train --ensemble --bag-folds 5``, trained by the
-#: product's train_ensemble on the suite's splits (train and validation pooled into 5 folds, the
-#: members weighted on their out-of-fold probabilities)
-BAGGED = "recipe bagged: defaults + stacked cnn, and both on static MiniLM, x 5 folds, weighted"
+#: ``--models bagged``: the recipe of ``embedlab train --ensemble --bag-folds K`` (``--bag-folds``,
+#: default 5), trained by the product's train_ensemble on the suite's splits (train and
+#: validation pooled into K folds, the members weighted on their out-of-fold probabilities)
+BAGGED = "recipe bagged: defaults + stacked cnn, and both on static MiniLM, x {} folds, weighted"
 BAG_FOLDS = 5
 
 
-def run_bagged(splits, seed: int) -> dict:
-    """One seed of the bagged recipe: 4 members x BAG_FOLDS runs; train s covers them all and
+def run_bagged(splits, seed: int, folds: int = BAG_FOLDS) -> dict:
+    """One seed of the bagged recipe: 4 members x ``folds`` runs; train s covers them all and
     the writing of the ensemble."""
     from embedlab.training.recipes import train_ensemble
 
     base = RunConfig.from_dict({"training": {"progress": False, "seed": seed, "threads": 1}})
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        result = train_ensemble(base, Path(tmp) / "bagged", bag_folds=BAG_FOLDS, splits=splits)
+        result = train_ensemble(base, Path(tmp) / "bagged", bag_folds=folds, splits=splits)
         train_s = time.perf_counter() - t0
         m = predictor_metrics(result.predictor, splits.test)
         probs = result.predictor.predict_proba(splits.test.texts)
         cut = result.predictor.set_threshold(0.9)
         y = [result.predictor.classes.index(label) for label in splits.test.labels]
         sets = probs >= cut
-    return {"model": BAGGED, "accuracy": m["accuracy"], "train_s": train_s, "seed": seed,
+    return {"model": BAGGED.format(folds), "accuracy": m["accuracy"], "train_s": train_s,
+            "seed": seed,
             "predict_tps": m["texts_per_s"],
             "note": f"{len(result.predictor.members)} runs; weights " + ", ".join(
                 f"{n} {w:.2f}" for n, w in result.metrics["weights"].items())
@@ -776,7 +780,7 @@ def run_accuracy_suite(args) -> str:
             got += ensemble_rows(got, splits)
             if "bagged" in (args.models or []):
                 for seed in range(1 if args.quick else args.seeds):
-                    got.append(run_bagged(splits, seed))
+                    got.append(run_bagged(splits, seed, args.bag_folds))
             for r in got:
                 r["dataset"] = ds
                 print(f"  {r['model']}: {100 * r['accuracy']:.2f} in {r['train_s']:.2f} s "
@@ -857,6 +861,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="accuracy suite: seeds of our models")
     ap.add_argument("--folds", type=int, default=3, help="accuracy suite: CV folds run (MR, SUBJ)")
     ap.add_argument("--quick", action="store_true", help="accuracy suite: 1 seed, 1 fold")
+    ap.add_argument("--bag-folds", type=int, default=BAG_FOLDS,
+                    help="accuracy suite, --models bagged: the recipe's folds (--bag-folds K)")
     ap.add_argument("--predict-only", action="store_true", help="memory suite: predict_proba only")
     ap.add_argument("--long-text-only", action="store_true",
                     help="memory suite: only the rows of one long text among short ones")

@@ -75,9 +75,9 @@ def train(
                                                    "split, then train the best")] = None,
     ensemble: Annotated[bool, typer.Option(
         "--ensemble", help="train the ensemble recipe instead of one run: the config as given and a "
-        "cnn on the config's vectors, each also on minilm-static-256 vectors (the minilm extra), "
-        "on the same splits; --out (default runs/<data>-ensemble) gets the ensemble, its "
-        "members inside")] = False,
+        "cnn, each also on minilm-static-256 vectors (the minilm extra; the first cnn is a wider "
+        "one on the config's vectors stacked with them), on the same splits; --out (default "
+        "runs/<data>-ensemble) gets the ensemble, its members inside")] = False,
     bag_folds: Annotated[int | None, typer.Option(
         help="with --ensemble: bag the recipe: pool the training and validation texts into K "
         "folds and train each member K times, each on all folds but one and calibrated on the "

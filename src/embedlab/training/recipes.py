@@ -2,18 +2,18 @@
 splits and writes their ensemble.
 
 The members are overrides of the run's config. :data:`ENSEMBLE_RECIPE` holds the config as
-given (the defaults: ``fasttext`` on GloVe 6B 50d with its wide term) and a cnn on the config's
-vectors (GloVe by default), each also on the distilled MiniLM static vectors
-(``embedlab[minilm]``): of the ensembles the accuracy suite compares (``python
-benchmarks/classify.py --suite accuracy --models defaults cnn static``, ``benchmarks/RESULTS.md``),
-one of the two at least a point above the best of TF-IDF + LinearSVC and tuned fastText on 7 of
-its 8 data sets, and above the other (the three members without the cnn on MiniLM) on those 7.
+given (the defaults: ``fasttext`` on GloVe 6B 50d with its wide term), the same on the distilled
+MiniLM static vectors (``embedlab[minilm]``), a cnn on the MiniLM vectors, and Kim's wider cnn
+(widths 1-5, 100 filters each) on the config's vectors stacked with the MiniLM ones
+(``glove-6b-50d+minilm-static-256`` by default, :func:`member_overrides`). The accuracy suite
+(``python benchmarks/classify.py --suite accuracy --models defaults cnn static stacked
+bagged``, ``benchmarks/RESULTS.md``) measures it beside the recipe it replaced (the same with the
+default cnn on GloVe alone).
 
 ``bag_folds`` (``--bag-folds K``) bags the recipe as AutoGluon bags its models: the training and
 validation texts pooled into K folds, each member trained once per fold with that fold held out
 for its calibration, so no labelled text is kept out of training, and the members weighted on
-their out-of-fold probabilities (``--models defaults cnn static bagged`` in the same suite
-measures it beside the unbagged recipe).
+their out-of-fold probabilities (``--models bagged`` in the same suite, ``--bag-folds K``).
 """
 
 from __future__ import annotations
@@ -110,8 +110,9 @@ def train_ensemble(config: RunConfig, out: str | Path, overwrite: bool = False,
                    members: dict[str, dict[str, Any]] | None = None, *,
                    bag_folds: int | None = None, splits: Splits | None = None) -> EnsembleResult:
     """Train each member of ``members`` (default :data:`ENSEMBLE_RECIPE`; name → overrides of
-    ``config``) on the same train / validation / test splits (``splits``, or the config's own),
-    then write their ensemble (the mean of their probabilities, every member's run directory
+    ``config``, where :data:`RUN_VECTORS` in ``embeddings.source`` is the config's own vectors)
+    on the same train / validation / test splits (``splits``, or the config's own), then write
+    their ensemble (the mean of their probabilities, every member's run directory
     inside) to ``out``.
 
     ``bag_folds=K`` bags the recipe (as AutoGluon's ``num_bag_folds``): the training and
