@@ -425,8 +425,7 @@ def run_bagged(splits, seed: int, folds: int = BAG_FOLDS) -> dict:
         y = [result.predictor.classes.index(label) for label in splits.test.labels]
         sets = probs >= cut
     return {"model": BAGGED.format(folds), "accuracy": m["accuracy"], "train_s": train_s,
-            "seed": seed,
-            "predict_tps": m["texts_per_s"],
+            "seed": seed, "predict_tps": m["texts_per_s"],
             "note": f"{len(result.predictor.members)} runs; weights " + ", ".join(
                 f"{n} {w:.2f}" for n, w in result.metrics["weights"].items())
             + f"; 90 % sets (out-of-fold scores) cover {100 * sets[np.arange(len(y)), y].mean():.1f} %"

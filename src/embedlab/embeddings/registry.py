@@ -187,13 +187,13 @@ STACK = "+"
 
 
 def stack_parts(source: str) -> list[str]:
-    """The sources stacked in ``source`` (``"A+B"``: ``["A", "B"]``); a one-line error for an
-    empty part."""
+    """The sources stacked in ``source`` (``"A+B"``: ``["A", "B"]``; one source: ``[source]``);
+    a one-line error for an empty part."""
     parts = [part.strip() for part in source.split(STACK)]
-    if len(parts) < 2 or not all(parts):
+    if not all(parts):
         raise ConfigError(f"'{source}': stacked vectors are written 'SOURCE+SOURCE' (registered "
                           "names or paths), with no empty part")
-    return parts
+    return parts if len(parts) > 1 else [source]
 
 
 def check_source(source: str) -> None:
@@ -201,7 +201,7 @@ def check_source(source: str) -> None:
     existing path, a registered name, or a stack of those."""
     if Path(source).expanduser().exists():
         return
-    for part in stack_parts(source) if STACK in source else [source]:
+    for part in stack_parts(source):
         if not Path(part).expanduser().exists() and part not in SOURCES:
             raise ConfigError(f"embeddings.source '{part}' is neither a file nor a registered "
                               f"source{suggest(part, SOURCES)}; see embedlab embeddings "

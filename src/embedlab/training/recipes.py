@@ -60,13 +60,13 @@ def member_overrides(config: RunConfig, overrides: dict[str, Any]) -> dict[str, 
     that part of a stack (``{vectors}+minilm-static-256`` is then ``minilm-static-256``), and a
     source named twice is stacked once."""
     from embedlab.config.defaults import resolve_vectors
-    from embedlab.embeddings.registry import STACK
+    from embedlab.embeddings.registry import STACK, stack_parts
 
     source = overrides.get("embeddings.source")
     if not isinstance(source, str) or RUN_VECTORS not in source:
         return overrides
     own = resolve_vectors(config.embeddings.source, config.embeddings.dim)
-    parts = [own if part == RUN_VECTORS else part for part in source.split(STACK)]
+    parts = [own if part == RUN_VECTORS else part for part in stack_parts(source)]
     kept = list(dict.fromkeys(part for part in parts if part))  # and each source once
     if not kept:
         raise ConfigError(f"member source '{source}' needs the run's vectors, and the run "
